@@ -1,0 +1,156 @@
+/* auth.c - POST /api/v1/auth/token/{,refresh/,verify/}: JWTs as simplejwt issues them. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/jwt.h"
+#include "auth/password.h"
+#include "core/log.h"
+#include "core/util.h"
+
+struct login {
+    char password[LIMIT_PASSWORD + 1];
+    struct user user;
+    bool found;
+    bool ok;
+};
+
+static void login_free(void *p)
+{
+    struct login *l = p;
+    if (l)
+        sodium_memzero(l->password, sizeof(l->password));
+    free(l);
+}
+
+/* Reads a required string field; records "required"/"blank" errors. */
+static int required_string(struct req *r, const char *name, char *out, size_t outlen, size_t maxlen)
+{
+    int rc = api_field_string(r, name, out, outlen, maxlen, false);
+    if (rc == 0) {
+        req_invalid(r, name, "This field is required.");
+        return -1;
+    }
+    return rc;
+}
+
+/* Worker thread: the slow argon2 verify, off the polling threads. */
+static void login_work(struct req *r)
+{
+    struct login *l = r->state;
+    l->ok = password_verify(l->password, l->found ? l->user.password_hash : NULL) && l->found &&
+            l->user.is_active;
+}
+
+static enum err issue_pair(struct req *r, int64_t user_id)
+{
+    char access[JWT_MAX], refresh[JWT_MAX];
+    int64_t now = now_us() / 1000000;
+    enum err e = jwt_issue(r->app->secret_key, JWT_REFRESH, user_id, now, refresh, sizeof(refresh));
+    if (!e)
+        e = jwt_issue(r->app->secret_key, JWT_ACCESS, user_id, now, access, sizeof(access));
+    if (e)
+        return e;
+    return req_reply_json(r, 200, json_pack("{s:s,s:s}", "refresh", refresh, "access", access));
+}
+
+static enum err login_done(struct req *r)
+{
+    struct login *l = r->state;
+    int64_t now = now_us() / 1000000;
+    if (!l->ok) {
+        ratelimit_hit(r->app->login_rl, r->client_ip, now);
+        log_warn("failed login for user \"%s\" from %s", l->user.username, r->client_ip);
+        return ERR_BAD_CREDENTIALS;
+    }
+    ratelimit_reset(r->app->login_rl, r->client_ip);
+    (void)store_user_touch_login(r->app->store, l->user.id, now_us());
+    log_info("user \"%s\" logged in from %s", l->user.username, r->client_ip);
+    return issue_pair(r, l->user.id);
+}
+
+enum err api_auth_token(struct req *r)
+{
+    struct login *l = calloc(1, sizeof(*l));
+    if (!l)
+        return ERR_NOMEM;
+    r->state = l;
+    r->state_free = login_free;
+    char username[LIMIT_USERNAME + 1];
+    int u = required_string(r, "username", username, sizeof(username), LIMIT_USERNAME);
+    int p = required_string(r, "password", l->password, sizeof(l->password), LIMIT_PASSWORD);
+    if (u < 0 || p < 0)
+        return ERR_VALIDATION;
+
+    int retry = 0;
+    if (ratelimit_blocked(r->app->login_rl, r->client_ip, now_us() / 1000000, &retry)) {
+        req_add_header(r, "Retry-After", "%d", retry);
+        log_warn("login refused for user \"%s\" from %s: too many failures", username,
+                 r->client_ip);
+        return req_fail(r, ERR_RATE_LIMITED,
+                        "Too many failed login attempts. Try again in %d seconds.", retry);
+    }
+    enum err e = store_user_get(r->app->store, username, &l->user);
+    if (e && e != ERR_NOT_FOUND)
+        return e;
+    l->found = e == ERR_OK;
+    if (!l->found)
+        str_copy(l->user.username, sizeof(l->user.username), username);
+    return req_defer(r, login_work, login_done);
+}
+
+static enum err token_field(struct req *r, const char *name, char *out, size_t outlen)
+{
+    int rc = required_string(r, name, out, outlen, JWT_MAX - 1);
+    if (rc < 0) {
+        /* an over-long token is simply invalid, not a field error */
+        json_t *v = json_object_get(r->json, name);
+        if (v && json_is_string(v) && json_string_length(v) >= JWT_MAX) {
+            json_decref(r->field_errors);
+            r->field_errors = NULL;
+            r->extra_code = "token_not_valid";
+            return ERR_JWT_INVALID;
+        }
+        return ERR_VALIDATION;
+    }
+    return ERR_OK;
+}
+
+enum err api_auth_refresh(struct req *r)
+{
+    char tok[JWT_MAX];
+    enum err e = token_field(r, "refresh", tok, sizeof(tok));
+    if (e)
+        return e;
+    int64_t uid;
+    struct user u;
+    r->extra_code = "token_not_valid";
+    if (jwt_verify(r->app->secret_key, tok, JWT_REFRESH, now_us() / 1000000, &uid) != ERR_OK)
+        return ERR_JWT_INVALID;
+    e = store_user_get_by_id(r->app->store, uid, &u);
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && !u.is_active))
+        return ERR_JWT_INVALID;
+    if (e)
+        return e;
+    r->extra_code = NULL;
+    char access[JWT_MAX];
+    e = jwt_issue(r->app->secret_key, JWT_ACCESS, uid, now_us() / 1000000, access, sizeof(access));
+    if (e)
+        return e;
+    return req_reply_json(r, 200, json_pack("{s:s}", "access", access));
+}
+
+enum err api_auth_verify(struct req *r)
+{
+    char tok[JWT_MAX];
+    enum err e = token_field(r, "token", tok, sizeof(tok));
+    if (e)
+        return e;
+    int64_t uid;
+    if (jwt_verify(r->app->secret_key, tok, JWT_ANY, now_us() / 1000000, &uid) != ERR_OK) {
+        r->extra_code = "token_not_valid";
+        return ERR_JWT_INVALID;
+    }
+    return req_reply_json(r, 200, json_object());
+}

@@ -1,0 +1,133 @@
+/* platforms.c - /api/v1/platforms/: the vendor's products, looked up by name. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/query.h"
+#include "core/log.h"
+#include "core/util.h"
+
+static json_t *platform_json(const struct platform *p)
+{
+    return json_pack("{s:I,s:s,s:s}", "id", (json_int_t)p->id, "name", p->name, "pretty_name",
+                     p->pretty_name);
+}
+
+static bool slug_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+/*
+ * Validates r->json into *p. `partial` (PATCH) makes every field optional;
+ * fields absent from the body keep p's current values.
+ */
+static enum err read_platform(struct req *r, struct platform *p, bool partial)
+{
+    int n = api_field_string(r, "name", p->name, sizeof(p->name), LIMIT_PLATFORM_NAME, false);
+    if (n == 0 && !partial)
+        req_invalid(r, "name", "This field is required.");
+    if (n > 0 && !slug_ok(p->name))
+        req_invalid(r, "name",
+                    "Enter a valid \"slug\" consisting of lowercase letters, numbers, "
+                    "underscores or hyphens.");
+    int pn = api_field_string(r, "pretty_name", p->pretty_name, sizeof(p->pretty_name),
+                              LIMIT_PRETTY_NAME, false);
+    if (pn == 0 && !partial)
+        req_invalid(r, "pretty_name", "This field is required.");
+    return r->field_errors ? ERR_VALIDATION : ERR_OK;
+}
+
+static enum err store_error(struct req *r, enum err e)
+{
+    if (e == ERR_EXISTS)
+        return req_invalid(r, "name", "platform with this name already exists.");
+    return e;
+}
+
+enum err api_platform_list(struct req *r)
+{
+    bool paginated;
+    int64_t limit, offset;
+    json_t *errs = NULL;
+    enum err e = query_page(api_query_get, r, &paginated, &limit, &offset, &errs);
+    if (e) {
+        r->field_errors = errs;
+        return e;
+    }
+    struct platform *items = NULL;
+    size_t n = 0;
+    e = store_platform_list(r->app->store, &items, &n);
+    if (e)
+        return e;
+    /* platforms are few (one per product): page in memory */
+    size_t from = paginated ? (size_t)(offset < (int64_t)n ? offset : (int64_t)n) : 0;
+    size_t to = paginated && (int64_t)(n - from) > limit ? from + (size_t)limit : n;
+    json_t *arr = json_array();
+    for (size_t i = from; arr && i < to; i++)
+        json_array_append_new(arr, platform_json(&items[i]));
+    free(items);
+    return api_reply_list(r, arr, paginated, (int64_t)n, limit, offset);
+}
+
+enum err api_platform_create(struct req *r)
+{
+    struct platform p = {0}, out;
+    enum err e = read_platform(r, &p, false);
+    if (e)
+        return e;
+    e = store_platform_create(r->app->store, &p, &out);
+    if (e)
+        return store_error(r, e);
+    log_info("platform \"%s\" created by %s", out.name, r->user.username);
+    return req_reply_json(r, 201, platform_json(&out));
+}
+
+enum err api_platform_get(struct req *r)
+{
+    struct platform p;
+    enum err e = store_platform_get(r->app->store, req_param(r, 0), &p);
+    if (e)
+        return e;
+    return req_reply_json(r, 200, platform_json(&p));
+}
+
+static enum err update(struct req *r, bool partial)
+{
+    struct platform p;
+    enum err e = store_platform_get(r->app->store, req_param(r, 0), &p);
+    if (e)
+        return e;
+    e = read_platform(r, &p, partial);
+    if (e)
+        return e;
+    struct platform out;
+    e = store_platform_update(r->app->store, req_param(r, 0), &p, &out);
+    if (e)
+        return store_error(r, e);
+    return req_reply_json(r, 200, platform_json(&out));
+}
+
+enum err api_platform_put(struct req *r)
+{
+    return update(r, false);
+}
+
+enum err api_platform_patch(struct req *r)
+{
+    return update(r, true);
+}
+
+enum err api_platform_delete(struct req *r)
+{
+    struct path_list paths = {0};
+    enum err e = store_platform_delete(r->app->store, req_param(r, 0), &paths);
+    if (e)
+        return e;
+    api_delete_blobs(r, &paths);
+    log_info("platform \"%s\" deleted by %s", req_param(r, 0), r->user.username);
+    return req_reply_empty(r, 204);
+}

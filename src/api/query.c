@@ -1,0 +1,205 @@
+/* query.c - list filters and pagination from query arguments. */
+#include <string.h>
+#include <strings.h>
+
+#include "api/query.h"
+#include "core/limits.h"
+#include "core/util.h"
+
+static void add_error(json_t **errs, const char *name, const char *msg)
+{
+    if (!*errs)
+        *errs = json_object();
+    if (*errs)
+        json_object_set_new(*errs, name, json_pack("[s]", msg));
+}
+
+bool query_int_list(const char *v, struct int_set *s)
+{
+    s->n = 0;
+    s->set = false;
+    const char *p = v;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char item[32];
+        while (len && *p == ' ') {
+            p++;
+            len--;
+        }
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len == 0 || len >= sizeof(item) || s->n == LIMIT_FILTER_IN)
+            return false;
+        memcpy(item, p, len);
+        item[len] = 0;
+        if (!parse_int64(item, &s->v[s->n]))
+            return false;
+        s->n++;
+        if (!e)
+            break;
+        p = e + 1;
+        if (!*p)
+            return false; /* trailing comma */
+    }
+    if (s->n == 0)
+        return false;
+    s->set = true;
+    return true;
+}
+
+bool query_bool(const char *v, bool *ret)
+{
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+        *ret = true;
+        return true;
+    }
+    if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0) {
+        *ret = false;
+        return true;
+    }
+    return false;
+}
+
+static void int_list(query_get_fn get, void *ctx, const char *name, struct int_set *s,
+                     json_t **errs)
+{
+    const char *v = get(ctx, name);
+    if (v && *v && !query_int_list(v, s))
+        add_error(errs, name, "Enter a comma-separated list of whole numbers.");
+}
+
+static void bound(query_get_fn get, void *ctx, const char *name, struct int_bound *b, json_t **errs)
+{
+    const char *v = get(ctx, name);
+    if (!v || !*v)
+        return;
+    if (!parse_int64(v, &b->v)) {
+        add_error(errs, name, "Enter a number.");
+        return;
+    }
+    b->set = true;
+}
+
+static void text(query_get_fn get, void *ctx, const char *name, const char **out, json_t **errs)
+{
+    const char *v = get(ctx, name);
+    if (!v || !*v)
+        return;
+    if (strlen(v) > LIMIT_FILTER_TEXT) {
+        add_error(errs, name, "Ensure this value has at most 64 characters.");
+        return;
+    }
+    *out = v;
+}
+
+enum err query_ticket_filter(query_get_fn get, void *ctx, struct ticket_filter *f,
+                             json_t **ret_errors)
+{
+    json_t *errs = NULL;
+    ticket_filter_init(f);
+    int_list(get, ctx, "number", &f->number, &errs);
+    int_list(get, ctx, "number__in", &f->number_in, &errs);
+    text(get, ctx, "number__contains", &f->number_contains, &errs);
+    bound(get, ctx, "number__lte", &f->number_lte, &errs);
+    bound(get, ctx, "number__gte", &f->number_gte, &errs);
+    int_list(get, ctx, "id", &f->id, &errs);
+    int_list(get, ctx, "id__in", &f->id_in, &errs);
+    bound(get, ctx, "id__lte", &f->id_lte, &errs);
+    bound(get, ctx, "id__gte", &f->id_gte, &errs);
+    const char *res = get(ctx, "resolved");
+    if (res && *res) {
+        bool b;
+        if (query_bool(res, &b))
+            f->resolved = b;
+        else
+            add_error(&errs, "resolved",
+                      "Select a valid choice. That choice is not one of the available choices.");
+    }
+    text(get, ctx, "user", &f->user, &errs);
+    bound(get, ctx, "year__lte", &f->year_lte, &errs);
+    bound(get, ctx, "year__gte", &f->year_gte, &errs);
+    bound(get, ctx, "month__lte", &f->month_lte, &errs);
+    bound(get, ctx, "month__gte", &f->month_gte, &errs);
+    text(get, ctx, "search", &f->search, &errs);
+    if (errs) {
+        *ret_errors = errs;
+        return ERR_VALIDATION;
+    }
+    return ERR_OK;
+}
+
+enum err query_page(query_get_fn get, void *ctx, bool *ret_paginated, int64_t *ret_limit,
+                    int64_t *ret_offset, json_t **ret_errors)
+{
+    json_t *errs = NULL;
+    const char *l = get(ctx, "limit"), *o = get(ctx, "offset");
+    int64_t limit = LIMIT_PAGE_DEFAULT, offset = 0;
+    if (l && (!parse_int64(l, &limit) || limit < 1))
+        add_error(&errs, "limit", "Ensure this value is a positive integer.");
+    if (o && (!parse_int64(o, &offset) || offset < 0))
+        add_error(&errs, "offset", "Ensure this value is a non-negative integer.");
+    if (errs) {
+        *ret_errors = errs;
+        return ERR_VALIDATION;
+    }
+    if (limit > LIMIT_PAGE_MAX)
+        limit = LIMIT_PAGE_MAX;
+    *ret_paginated = l || o;
+    *ret_limit = limit;
+    *ret_offset = offset;
+    return ERR_OK;
+}
+
+enum range_result query_range(const char *h, int64_t size, int64_t *start, int64_t *end)
+{
+    if (!h || strncasecmp(h, "bytes=", 6) != 0)
+        return RANGE_NONE;
+    const char *p = h + 6;
+    while (*p == ' ')
+        p++;
+    if (strchr(p, ','))
+        return RANGE_NONE;
+    const char *dash = strchr(p, '-');
+    if (!dash)
+        return RANGE_NONE;
+    char a[24] = "", b[24] = "";
+    size_t la = (size_t)(dash - p), lb = strlen(dash + 1);
+    while (lb && dash[lb] == ' ')
+        lb--;
+    if (la >= sizeof(a) || lb >= sizeof(b))
+        return RANGE_NONE;
+    memcpy(a, p, la);
+    memcpy(b, dash + 1, lb);
+    int64_t s, e;
+    for (const char *c = a; *c; c++)
+        if (*c < '0' || *c > '9')
+            return RANGE_NONE;
+    for (const char *c = b; *c; c++)
+        if (*c < '0' || *c > '9')
+            return RANGE_NONE;
+    if (!*a) {
+        if (!*b || !parse_int64(b, &e))
+            return RANGE_NONE;
+        if (e == 0 || size == 0)
+            return RANGE_UNSATISFIABLE;
+        *start = e >= size ? 0 : size - e;
+        *end = size - 1;
+        return RANGE_OK;
+    }
+    if (!parse_int64(a, &s))
+        return RANGE_NONE;
+    if (*b) {
+        if (!parse_int64(b, &e) || e < s)
+            return RANGE_NONE;
+    } else {
+        e = size - 1;
+    }
+    if (s >= size)
+        return RANGE_UNSATISFIABLE;
+    if (e >= size)
+        e = size - 1;
+    *start = s;
+    *end = e;
+    return RANGE_OK;
+}

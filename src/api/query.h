@@ -1,0 +1,46 @@
+/* query.h - query-string parsing for list filters and pagination, independent of HTTP. */
+#pragma once
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+/* Looks a query argument up by name; NULL when absent. */
+typedef const char *(*query_get_fn)(void *ctx, const char *name);
+
+/*
+ * Fills f from the query arguments of GET /api/v1/tickets/ (see docs/api.md).
+ * Strings in f point into the values get() returned. On a malformed value
+ * returns ERR_VALIDATION and *ret_errors (a new object) holds
+ * {"param": ["message"]} for every bad parameter.
+ */
+enum err query_ticket_filter(query_get_fn get, void *ctx, struct ticket_filter *f,
+                             json_t **ret_errors);
+
+/*
+ * limit/offset pagination: *ret_paginated is true when either was given; then
+ * *ret_limit is in 1..LIMIT_PAGE_MAX (default LIMIT_PAGE_DEFAULT) and
+ * *ret_offset >= 0. ERR_VALIDATION with *ret_errors for bad values.
+ */
+enum err query_page(query_get_fn get, void *ctx, bool *ret_paginated, int64_t *ret_limit,
+                    int64_t *ret_offset, json_t **ret_errors);
+
+/* Parses "1,2,3" (spaces allowed around items, max LIMIT_FILTER_IN items, at
+ * least one) into s. False on junk. */
+bool query_int_list(const char *v, struct int_set *s);
+
+/* Parses a boolean filter value: true/True/1, false/False/0. */
+bool query_bool(const char *v, bool *ret);
+
+enum range_result {
+    RANGE_NONE = 0,      /* no usable Range: send the whole file (200) */
+    RANGE_OK,            /* one satisfiable range [*start, *end] (206) */
+    RANGE_UNSATISFIABLE, /* 416 with Content-Range: bytes * /size */
+};
+
+/* Parses a Range header against a file of `size` bytes. Only one "bytes="
+ * range is honoured; a list of several, another unit or junk gives RANGE_NONE
+ * (RFC 9110 allows ignoring Range). Suffix ranges ("-500") and open ranges
+ * ("100-") are supported; end is clamped to size-1. */
+enum range_result query_range(const char *h, int64_t size, int64_t *start, int64_t *end);

@@ -1,0 +1,217 @@
+/* app.c - process set-up shared by every subcommand: data dir, secret key, store. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "auth/password.h"
+#include "auth/token.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/util.h"
+
+/* mkdir -p with mode for the last component and its missing parents. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char buf[1024];
+    if (!str_copy(buf, sizeof(buf), path))
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, mode) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static enum err prepare_data_dir(const char *dir)
+{
+    if (mkdir_p(dir, 0750) != 0) {
+        log_error("DATA_DIR: cannot create %s: %s", dir, strerror(errno));
+        return ERR_CONFIG;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        log_error("DATA_DIR: %s is not a directory", dir);
+        return ERR_CONFIG;
+    }
+    if (st.st_mode & S_IWOTH) {
+        log_error("DATA_DIR: %s is world-writable; refusing to start (chmod o-w %s)", dir, dir);
+        return ERR_CONFIG;
+    }
+    return ERR_OK;
+}
+
+/* Reads DATA_DIR/secret_key, creating it (0600, 256 random bits) on first start.
+ * O_EXCL makes two processes starting together agree on one key. */
+static enum err load_secret(struct app *a)
+{
+    if (a->cfg.secret_key[0]) {
+        if (strlen(a->cfg.secret_key) < 32)
+            log_warn("SECRET_KEY is shorter than 32 characters; use a long random value");
+        str_copy(a->secret_key, sizeof(a->secret_key), a->cfg.secret_key);
+        return ERR_OK;
+    }
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/secret_key", a->cfg.data_dir);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, a->secret_key, sizeof(a->secret_key) - 1);
+            close(fd);
+            if (n <= 0) {
+                log_error("SECRET_KEY: %s is empty or unreadable", path);
+                return ERR_CONFIG;
+            }
+            a->secret_key[n] = 0;
+            a->secret_key[strcspn(a->secret_key, "\r\n")] = 0;
+            if (strlen(a->secret_key) < 32) {
+                log_error("SECRET_KEY: %s holds fewer than 32 characters", path);
+                return ERR_CONFIG;
+            }
+            return ERR_OK;
+        }
+        char key[65];
+        token_hex(key, 32);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST)
+            continue; /* another process won the race: read its key */
+        if (fd < 0) {
+            log_error("SECRET_KEY: cannot create %s: %s", path, strerror(errno));
+            return ERR_CONFIG;
+        }
+        key[64] = '\n';
+        bool ok = write(fd, key, 65) == 65 && fsync(fd) == 0;
+        close(fd);
+        if (!ok) {
+            unlink(path);
+            log_error("SECRET_KEY: cannot write %s", path);
+            return ERR_IO;
+        }
+        log_info("generated a new secret key in %s", path);
+    }
+    return load_secret(a); /* read back what is on disk */
+}
+
+enum err app_open(struct app *a, const struct config *cfg, int migrate)
+{
+    memset(a, 0, sizeof(*a));
+    a->cfg = *cfg;
+    log_set_level((enum log_level)cfg->log_level);
+    setenv("TZ", cfg->tz, 1);
+    tzset();
+    if (sodium_init() < 0) {
+        log_error("libsodium failed to initialize");
+        return ERR_INTERNAL;
+    }
+    enum err e = password_init(LIMIT_WORKERS);
+    if (!e)
+        e = prepare_data_dir(cfg->data_dir);
+    if (!e)
+        e = load_secret(a);
+    if (!e)
+        e = blob_open(cfg->data_dir, &a->blobs);
+    if (!e)
+        e = store_open(cfg->db_url, &a->store);
+    if (!e && migrate) {
+        int applied = 0;
+        e = store_migrate(a->store, &applied);
+        if (!e && applied)
+            log_info("applied %d database migration(s)", applied);
+    }
+    if (e)
+        return e;
+    a->login_rl = ratelimit_new(LIMIT_LOGIN_FAILS, LIMIT_LOGIN_WINDOW, LIMIT_RATE_SLOTS);
+    a->token_rl = ratelimit_new(LIMIT_TOKEN_MISSES, LIMIT_TOKEN_WINDOW, LIMIT_RATE_SLOTS);
+    if (!a->login_rl || !a->token_rl)
+        return ERR_NOMEM;
+    return ERR_OK;
+}
+
+void app_close(struct app *a)
+{
+    store_close(a->store);
+    blob_close(a->blobs);
+    a->blobs = NULL;
+    ratelimit_free(a->login_rl);
+    ratelimit_free(a->token_rl);
+    sodium_memzero(a->secret_key, sizeof(a->secret_key));
+    a->store = NULL;
+    a->login_rl = a->token_rl = NULL;
+}
+
+void app_initial_password_path(const struct app *a, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/initial-admin-password", a->cfg.data_dir);
+}
+
+static enum err create_admin(struct app *a, const char *username, const char *password)
+{
+    struct user u = {.is_admin = true, .is_active = true};
+    str_copy(u.username, sizeof(u.username), username);
+    enum err e = password_hash(password, u.password_hash, sizeof(u.password_hash));
+    if (e)
+        return e;
+    int64_t id;
+    return store_user_create(a->store, &u, &id);
+}
+
+enum err app_bootstrap_admin(struct app *a)
+{
+    int64_t n;
+    enum err e = store_user_count(a->store, &n);
+    if (e || n > 0)
+        return e;
+    const struct config *c = &a->cfg;
+    if (c->admin_username[0] || c->admin_password[0]) {
+        if (!c->admin_username[0] || !c->admin_password[0]) {
+            log_error("%s: set ADMIN_USERNAME and ADMIN_PASSWORD together",
+                      c->admin_username[0] ? "ADMIN_PASSWORD" : "ADMIN_USERNAME");
+            return ERR_CONFIG;
+        }
+        e = create_admin(a, c->admin_username, c->admin_password);
+        if (e == ERR_EXISTS) /* another process created it first */
+            return ERR_OK;
+        if (!e)
+            log_info("created administrator \"%s\" from ADMIN_USERNAME/ADMIN_PASSWORD",
+                     c->admin_username);
+        return e;
+    }
+    char password[21], path[1200];
+    password_random(password, 20);
+    e = create_admin(a, "admin", password);
+    if (e == ERR_EXISTS)
+        return ERR_OK;
+    if (e)
+        return e;
+    app_initial_password_path(a, path, sizeof(path));
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        char line[32];
+        int len = snprintf(line, sizeof(line), "%s\n", password);
+        if (write(fd, line, (size_t)len) != len)
+            log_warn("could not write %s", path);
+        close(fd);
+    } else {
+        log_warn("could not create %s: %s", path, strerror(errno));
+    }
+    printf("\n"
+           "  First start: created administrator \"admin\" with password: %s\n"
+           "  (also saved in %s until the password is changed:\n"
+           "   logs-collector user passwd admin)\n\n",
+           password, path);
+    fflush(stdout);
+    sodium_memzero(password, sizeof(password));
+    return ERR_OK;
+}

@@ -1,0 +1,850 @@
+/* blob.c - archives on local disk: temp file, streamed digests, fsync, no-replace rename. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "blob/blob.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/util.h"
+
+/*
+ * Durability: a finished archive is fsync'ed, then renamed (never replacing)
+ * into archives/<ticket>/, then the ticket directory and archives/ are fsync'ed,
+ * so after a crash either the temp file (swept at start) or the complete
+ * archive exists, never a torn one under its final name.
+ *
+ * Streaming: every WINDOW bytes the window just completed is handed to
+ * writeback (sync_file_range WRITE, which does not wait), and the window
+ * before the previous one, whose writeback has had a whole window's time to
+ * finish, is dropped from the page cache (POSIX_FADV_DONTNEED drops only clean
+ * pages and never blocks on I/O). A 10 GiB upload thus leaves neither 10 GiB of
+ * dirty pages for the final fsync nor 10 GiB of cache pushing out hot pages.
+ */
+
+#define WINDOW        ((int64_t)8 * 1024 * 1024)
+#define MAX_SUFFIX    10000 /* "name (1).ext" ... "name (10000).ext" */
+#define MAX_EXT       16    /* bytes of an extension after its dot */
+#define KEY_MAX       511   /* bytes of a key, as promised in blob.h */
+#define TMP_PREFIX    "upload-"
+#define PLACE_RETRIES 8 /* a concurrent blob_delete may rmdir the ticket dir under us */
+
+struct blob_store {
+    char *tmp_path; /* DATA_DIR/tmp, for mkostemp */
+    int archives_fd;
+    int tmp_fd;
+};
+
+struct blob_upload {
+    struct blob_store *b;
+    int fd;
+    char tmp_name[sizeof(TMP_PREFIX "XXXXXX")];
+    EVP_MD_CTX *md5;
+    EVP_MD_CTX *sha256;
+    int64_t size;
+    int64_t max_size;
+    int64_t window;  /* start of the sync window being filled */
+    enum err failed; /* sticky: a failed write leaves the file in an unknown state */
+};
+
+/* --- digests, fetched once per process --- */
+
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_md5;
+static EVP_MD *md_sha256;
+
+static void md_fetch(void)
+{
+    md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* --- helpers --- */
+
+static enum err errno_err(int e)
+{
+    return (e == ENOSPC || e == EDQUOT) ? ERR_NO_SPACE : ERR_IO;
+}
+
+/* Logs an unexpected file system error (ENOSPC and the like are the caller's to
+ * report: they carry their own status) and maps errno to an error code. The
+ * log line is the only place the errno survives. */
+static enum err fs_fail(const char *what, const char *name, int e)
+{
+    enum err r = errno_err(e);
+    if (r == ERR_IO) {
+        char buf[128];
+        log_error("blob: %s %s: %s", what, name ? name : "", strerror_r(e, buf, sizeof(buf)));
+    }
+    return r;
+}
+
+static void hex_encode(const unsigned char *d, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static bool is_cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+/* Largest n' <= n such that s[0..n') does not end inside a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t n)
+{
+    while (n > 0 && is_cont((unsigned char)s[n]))
+        n--;
+    return n;
+}
+
+/* Length of the extension of name (len bytes), dot included, or 0. The
+ * extension is the part after the last dot when it is 1..MAX_EXT bytes and
+ * something precedes the dot; a ".tar" directly before it belongs to it too
+ * (".tar.gz", ".tar.zst"), so "logs.tar.gz" suffixes as "logs (1).tar.gz". */
+static size_t ext_len(const char *name, size_t len)
+{
+    const char *dot = NULL;
+    for (size_t i = len; i > 0; i--)
+        if (name[i - 1] == '.') {
+            dot = name + i - 1;
+            break;
+        }
+    if (!dot || dot == name)
+        return 0;
+    size_t e = len - (size_t)(dot - name);
+    if (e < 2 || e > MAX_EXT + 1)
+        return 0;
+    size_t stem = (size_t)(dot - name);
+    if (stem > 4 && strncasecmp(name + stem - 4, ".tar", 4) == 0)
+        e += 4;
+    return e;
+}
+
+/* Writes into out (256 bytes) the n-th candidate name for `name` (<= 255
+ * bytes): n == 0 is the name itself, else "stem (n).ext", the stem cut on a
+ * UTF-8 boundary so the whole stays within LIMIT_FILENAME bytes. */
+static void candidate(const char *name, unsigned n, char out[LIMIT_FILENAME + 1])
+{
+    size_t len = strnlen(name, LIMIT_FILENAME);
+    if (n == 0) {
+        memcpy(out, name, len);
+        out[len] = '\0';
+        return;
+    }
+    char suffix[16];
+    int sl = snprintf(suffix, sizeof(suffix), " (%u)", n);
+    size_t el = ext_len(name, len);
+    size_t stem = len - el;
+    size_t room = LIMIT_FILENAME - (size_t)sl - el;
+    if (stem > room)
+        stem = utf8_cut(name, room);
+    memcpy(out, name, stem);
+    memcpy(out + stem, suffix, (size_t)sl);
+    memcpy(out + stem + (size_t)sl, name + len - el, el);
+    out[stem + (size_t)sl + el] = '\0';
+}
+
+/* True when key is a relative path of non-empty components other than "." and
+ * "..", at most KEY_MAX bytes: the only keys ever resolved under archives/. */
+static bool key_valid(const char *key)
+{
+    if (!key)
+        return false;
+    size_t n = strnlen(key, KEY_MAX + 1);
+    if (n == 0 || n > KEY_MAX || key[0] == '/')
+        return false;
+    const char *p = key;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t cl = slash ? (size_t)(slash - p) : strlen(p);
+        if (cl == 0 || (cl == 1 && p[0] == '.') || (cl == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (!slash)
+            return true;
+        p = slash + 1;
+    }
+}
+
+/* Opens (creating if needed, 0750) archives/<ticket>/ as a directory fd. */
+static enum err ticket_dir_open(struct blob_store *b, const char *tdir, int *ret_fd)
+{
+    if (mkdirat(b->archives_fd, tdir, 0750) < 0 && errno != EEXIST)
+        return fs_fail("mkdir archives/", tdir, errno);
+    int fd = openat(b->archives_fd, tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? ERR_NOT_FOUND : fs_fail("open archives/", tdir, errno);
+    *ret_fd = fd;
+    return ERR_OK;
+}
+
+/* Moves (src_dirfd, src) into archives/<ticket>/ under the first free candidate
+ * of `name`, never replacing a file: renameat2(RENAME_NOREPLACE), or
+ * link + unlink where the file system lacks it. Then fsyncs the ticket dir and
+ * archives/. Writes the chosen name to ret_name (256 bytes).
+ * ERR_NOT_FOUND when src is missing, ERR_EXISTS when every candidate is taken,
+ * ERR_NO_SPACE / ERR_IO. When the final fsyncs fail the file is already in
+ * place: then ret_name holds its name and *ret_tfd the ticket directory fd
+ * (the caller closes it), so the caller can decide to take it back out. */
+static enum err place(struct blob_store *b, int src_dirfd, const char *src, int64_t ticket,
+                      const char *name, char ret_name[LIMIT_FILENAME + 1], int *ret_tfd)
+{
+    char tdir[24];
+    snprintf(tdir, sizeof(tdir), "%" PRId64, ticket);
+    char cand[LIMIT_FILENAME + 1];
+
+    for (int attempt = 0; attempt < PLACE_RETRIES; attempt++) {
+        _cleanup_close_ int tfd = -1;
+        enum err e = ticket_dir_open(b, tdir, &tfd);
+        if (e == ERR_NOT_FOUND)
+            continue; /* removed between mkdir and open */
+        if (e)
+            return e;
+        bool dir_gone = false;
+        for (unsigned n = 0; n <= MAX_SUFFIX && !dir_gone; n++) {
+            candidate(name, n, cand);
+            int r = renameat2(src_dirfd, src, tfd, cand, RENAME_NOREPLACE);
+            if (r < 0 && errno == EINVAL) {
+                /* no RENAME_NOREPLACE here: link() refuses to replace too */
+                r = linkat(src_dirfd, src, tfd, cand, 0);
+                if (r == 0 && unlinkat(src_dirfd, src, 0) < 0) {
+                    int saved = errno;
+                    (void)unlinkat(tfd, cand, 0);
+                    return fs_fail("unlink", src, saved);
+                }
+            }
+            if (r == 0) {
+                if (fsync(tfd) < 0 || fsync(b->archives_fd) < 0) {
+                    int saved = errno;
+                    *ret_tfd = TAKE_FD(tfd);
+                    (void)str_copy(ret_name, LIMIT_FILENAME + 1, cand);
+                    return fs_fail("fsync archives/", tdir, saved);
+                }
+                (void)str_copy(ret_name, LIMIT_FILENAME + 1, cand);
+                return ERR_OK;
+            }
+            if (errno == EEXIST)
+                continue;
+            if (errno != ENOENT)
+                return fs_fail("rename into archives/", tdir, errno);
+            /* ENOENT: the source is gone, or the ticket dir was removed */
+            struct stat st;
+            if (fstatat(src_dirfd, src, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? ERR_NOT_FOUND : fs_fail("stat", src, errno);
+            dir_gone = true;
+        }
+        if (!dir_gone)
+            return ERR_EXISTS;
+    }
+    return fs_fail("rename into archives/", tdir, ENOENT);
+}
+
+/* --- store --- */
+
+/* Creates dir (0750) when missing and opens it as an O_DIRECTORY fd. */
+static int dir_open(int atfd, const char *path, const char *shown)
+{
+    if (mkdirat(atfd, path, 0750) < 0 && errno != EEXIST) {
+        char buf[128];
+        log_error("blob: cannot create %s: %s", shown, strerror_r(errno, buf, sizeof(buf)));
+        return -1;
+    }
+    int fd = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        char buf[128];
+        log_error("blob: cannot open %s: %s", shown, strerror_r(errno, buf, sizeof(buf)));
+    }
+    return fd;
+}
+
+enum err blob_open(const char *data_dir, struct blob_store **ret)
+{
+    if (!data_dir || !*data_dir) {
+        log_error("blob: empty data directory");
+        return ERR_IO;
+    }
+    _cleanup_close_ int root = dir_open(AT_FDCWD, data_dir, data_dir);
+    if (root < 0)
+        return ERR_IO;
+    _cleanup_close_ int afd = dir_open(root, "archives", "DATA_DIR/archives");
+    if (afd < 0)
+        return ERR_IO;
+    _cleanup_close_ int tfd = dir_open(root, "tmp", "DATA_DIR/tmp");
+    if (tfd < 0)
+        return ERR_IO;
+    struct blob_store *b = calloc(1, sizeof(*b));
+    if (!b)
+        return ERR_NOMEM;
+    size_t n = strlen(data_dir);
+    b->tmp_path = malloc(n + sizeof("/tmp"));
+    if (!b->tmp_path) {
+        free(b);
+        return ERR_NOMEM;
+    }
+    memcpy(b->tmp_path, data_dir, n);
+    memcpy(b->tmp_path + n, "/tmp", sizeof("/tmp"));
+    b->archives_fd = TAKE_FD(afd);
+    b->tmp_fd = TAKE_FD(tfd);
+    *ret = b;
+    return ERR_OK;
+}
+
+void blob_close(struct blob_store *b)
+{
+    if (!b)
+        return;
+    close(b->archives_fd);
+    close(b->tmp_fd);
+    free(b->tmp_path);
+    free(b);
+}
+
+/* Opens a directory fd for reading entries; the caller closedir()s. */
+static DIR *dir_list(int dirfd, const char *name)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return NULL;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    return d;
+}
+
+static bool dot_or_dotdot(const char *n)
+{
+    return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
+}
+
+enum err blob_sweep_tmp(struct blob_store *b, int *ret_removed)
+{
+    DIR *d = dir_list(b->tmp_fd, ".");
+    if (!d)
+        return fs_fail("open", "DATA_DIR/tmp", errno);
+    int removed = 0;
+    enum err e = ERR_OK;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de) {
+            if (errno)
+                e = fs_fail("read", "DATA_DIR/tmp", errno);
+            break;
+        }
+        if (dot_or_dotdot(de->d_name))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
+            if (errno == ENOENT)
+                continue;
+            e = fs_fail("unlink tmp/", de->d_name, errno);
+            break;
+        }
+        log_info("blob: removed stale temp file tmp/%s (%lld bytes)", de->d_name,
+                 (long long)st.st_size);
+        removed++;
+    }
+    closedir(d);
+    if (e)
+        return e;
+    *ret_removed = removed;
+    return ERR_OK;
+}
+
+enum err blob_free_space(struct blob_store *b, uint64_t *ret_free)
+{
+    struct statvfs sv;
+    if (fstatvfs(b->archives_fd, &sv) < 0)
+        return fs_fail("statvfs", "DATA_DIR/archives", errno);
+    *ret_free = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    return ERR_OK;
+}
+
+/* --- uploads --- */
+
+static void upload_free(struct blob_upload *u)
+{
+    if (u->fd >= 0)
+        close(u->fd);
+    EVP_MD_CTX_free(u->md5);
+    EVP_MD_CTX_free(u->sha256);
+    free(u);
+}
+
+enum err blob_upload_begin(struct blob_store *b, int64_t max_size, struct blob_upload **ret)
+{
+    pthread_once(&md_once, md_fetch);
+    if (!md_md5 || !md_sha256)
+        return ERR_INTERNAL; /* e.g. a FIPS-only provider without MD5 */
+
+    struct blob_upload *u = calloc(1, sizeof(*u));
+    if (!u)
+        return ERR_NOMEM;
+    u->b = b;
+    u->fd = -1;
+    u->max_size = max_size > 0 ? max_size : 0;
+    u->md5 = EVP_MD_CTX_new();
+    u->sha256 = EVP_MD_CTX_new();
+    if (!u->md5 || !u->sha256) {
+        upload_free(u);
+        return ERR_NOMEM;
+    }
+    if (!EVP_DigestInit_ex2(u->md5, md_md5, NULL) ||
+        !EVP_DigestInit_ex2(u->sha256, md_sha256, NULL)) {
+        upload_free(u);
+        return ERR_INTERNAL;
+    }
+
+    size_t pl = strlen(b->tmp_path);
+    _cleanup_free_ char *tmpl = malloc(pl + 1 + sizeof(u->tmp_name));
+    if (!tmpl) {
+        upload_free(u);
+        return ERR_NOMEM;
+    }
+    memcpy(tmpl, b->tmp_path, pl);
+    tmpl[pl] = '/';
+    memcpy(tmpl + pl + 1, TMP_PREFIX "XXXXXX", sizeof(u->tmp_name));
+    u->fd = mkostemp(tmpl, O_CLOEXEC);
+    if (u->fd < 0) {
+        enum err e = fs_fail("create temp file in", b->tmp_path, errno);
+        upload_free(u);
+        return e;
+    }
+    memcpy(u->tmp_name, tmpl + pl + 1, sizeof(u->tmp_name));
+    if (fchmod(u->fd, 0640) < 0) {
+        enum err e = fs_fail("chmod tmp/", u->tmp_name, errno);
+        blob_upload_abort(u);
+        return e;
+    }
+    *ret = u;
+    return ERR_OK;
+}
+
+enum err blob_upload_write(struct blob_upload *u, const void *buf, size_t len)
+{
+    if (u->failed)
+        return u->failed;
+    if (len > (size_t)(INT64_MAX - u->size))
+        return ERR_TOO_LARGE;
+    if (u->max_size > 0 && u->size + (int64_t)len > u->max_size)
+        return ERR_TOO_LARGE;
+
+    const char *p = buf;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(u->fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            u->failed = fs_fail("write tmp/", u->tmp_name, errno);
+            return u->failed;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (!EVP_DigestUpdate(u->md5, buf, len) || !EVP_DigestUpdate(u->sha256, buf, len)) {
+        u->failed = ERR_INTERNAL;
+        return u->failed;
+    }
+    u->size += (int64_t)len;
+
+    while (u->size - u->window >= WINDOW) {
+        /* Advisory only: an I/O error here shows up again at the final fsync. */
+        (void)sync_file_range(u->fd, u->window, WINDOW, SYNC_FILE_RANGE_WRITE);
+        if (u->window >= 2 * WINDOW)
+            (void)posix_fadvise(u->fd, u->window - 2 * WINDOW, WINDOW, POSIX_FADV_DONTNEED);
+        u->window += WINDOW;
+    }
+    return ERR_OK;
+}
+
+int64_t blob_upload_size(const struct blob_upload *u)
+{
+    return u->size;
+}
+
+void blob_upload_abort(struct blob_upload *u)
+{
+    if (!u)
+        return;
+    if (u->tmp_name[0])
+        (void)unlinkat(u->b->tmp_fd, u->tmp_name, 0); /* the start-up sweep catches a failure */
+    upload_free(u);
+}
+
+/*
+ * The name is sanitized once more here (idempotent for an already sanitized
+ * name), so no caller can make it escape archives/<ticket>/. ticket_number
+ * must be positive and the out buffers at least as large as blob.h says,
+ * else ERR_INTERNAL. ERR_EXISTS when all MAX_SUFFIX suffixes are taken.
+ */
+enum err blob_upload_finish(struct blob_upload *u, int64_t ticket_number, const char *name,
+                            char *ret_key, size_t keylen, char *ret_name, size_t namelen,
+                            char md5[33], char sha256[65])
+{
+    if (!u)
+        return ERR_INTERNAL;
+    struct blob_store *b = u->b;
+    enum err e = u->failed;
+    if (!e && (ticket_number <= 0 || !name || !ret_key || keylen < KEY_MAX + 1 || !ret_name ||
+               namelen < LIMIT_FILENAME + 1))
+        e = ERR_INTERNAL;
+    if (!e && fsync(u->fd) < 0)
+        e = fs_fail("fsync tmp/", u->tmp_name, errno);
+    if (!e) {
+        int fd = TAKE_FD(u->fd);
+        if (close(fd) < 0 && errno != EINTR)
+            e = fs_fail("close tmp/", u->tmp_name, errno);
+    }
+    unsigned char d5[EVP_MAX_MD_SIZE], d256[EVP_MAX_MD_SIZE];
+    unsigned int l5 = 0, l256 = 0;
+    if (!e && (!EVP_DigestFinal_ex(u->md5, d5, &l5) ||
+               !EVP_DigestFinal_ex(u->sha256, d256, &l256) || l5 != 16 || l256 != 32))
+        e = ERR_INTERNAL;
+    if (e) {
+        blob_upload_abort(u);
+        return e;
+    }
+
+    char clean[LIMIT_FILENAME + 1], final[LIMIT_FILENAME + 1];
+    blob_sanitize_name(name, strlen(name), "archive", clean, sizeof(clean));
+    int tfd = -1;
+    e = place(b, b->tmp_fd, u->tmp_name, ticket_number, clean, final, &tfd);
+    if (e) {
+        if (tfd >= 0) { /* in place but not durable: take it out again */
+            (void)unlinkat(tfd, final, 0);
+            close(tfd);
+        }
+        blob_upload_abort(u);
+        return e;
+    }
+    u->tmp_name[0] = '\0'; /* renamed away: nothing left to remove */
+    upload_free(u);
+
+    snprintf(ret_key, keylen, "%" PRId64 "/%s", ticket_number, final);
+    (void)str_copy(ret_name, namelen, final);
+    hex_encode(d5, 16, md5);
+    hex_encode(d256, 32, sha256);
+    return ERR_OK;
+}
+
+/* --- finished archives --- */
+
+enum err blob_open_read(struct blob_store *b, const char *key, int *ret_fd, int64_t *ret_size)
+{
+    if (!key_valid(key))
+        return ERR_NOT_FOUND;
+    _cleanup_close_ int fd = openat(b->archives_fd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+            return ERR_NOT_FOUND;
+        return fs_fail("open archives/", key, errno);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return fs_fail("stat archives/", key, errno);
+    if (!S_ISREG(st.st_mode))
+        return ERR_NOT_FOUND;
+    *ret_fd = TAKE_FD(fd);
+    *ret_size = st.st_size;
+    return ERR_OK;
+}
+
+enum err blob_age(struct blob_store *b, const char *key, int64_t *ret_seconds)
+{
+    if (!key_valid(key))
+        return ERR_NOT_FOUND;
+    struct stat st;
+    if (fstatat(b->archives_fd, key, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT || errno == ENOTDIR ? ERR_NOT_FOUND
+                                                   : fs_fail("stat archives/", key, errno);
+    int64_t now = (int64_t)time(NULL);
+    int64_t changed = (int64_t)(st.st_ctime > st.st_mtime ? st.st_ctime : st.st_mtime);
+    *ret_seconds = now > changed ? now - changed : 0;
+    return ERR_OK;
+}
+
+/* Removes the directory holding key when it is now empty; failure is harmless. */
+static void remove_parent_if_empty(struct blob_store *b, const char *key)
+{
+    const char *slash = strrchr(key, '/');
+    if (!slash)
+        return;
+    char dir[KEY_MAX + 1];
+    size_t n = (size_t)(slash - key);
+    memcpy(dir, key, n);
+    dir[n] = '\0';
+    (void)unlinkat(b->archives_fd, dir, AT_REMOVEDIR); /* ENOTEMPTY is the common case */
+}
+
+/* A key naming a directory (or an invalid key) is ERR_NOT_FOUND. */
+enum err blob_delete(struct blob_store *b, const char *key)
+{
+    if (!key_valid(key))
+        return ERR_NOT_FOUND;
+    if (unlinkat(b->archives_fd, key, 0) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return ERR_OK;
+        if (errno == EISDIR || errno == EPERM)
+            return ERR_NOT_FOUND;
+        return fs_fail("unlink archives/", key, errno);
+    }
+    remove_parent_if_empty(b, key);
+    return ERR_OK;
+}
+
+/* Moving within the same ticket directory returns the key unchanged.
+ * ERR_NOT_FOUND for a missing source or an invalid key. */
+enum err blob_move(struct blob_store *b, const char *key, int64_t ticket_number, char *ret_key,
+                   size_t keylen)
+{
+    if (!key_valid(key))
+        return ERR_NOT_FOUND;
+    if (ticket_number <= 0 || !ret_key || keylen < KEY_MAX + 1)
+        return ERR_INTERNAL;
+    const char *slash = strrchr(key, '/');
+    const char *base = slash ? slash + 1 : key;
+    if (strlen(base) > LIMIT_FILENAME)
+        return ERR_NOT_FOUND;
+
+    char tdir[24];
+    int tl = snprintf(tdir, sizeof(tdir), "%" PRId64, ticket_number);
+    if (slash && (size_t)(slash - key) == (size_t)tl && memcmp(key, tdir, (size_t)tl) == 0) {
+        struct stat st;
+        if (fstatat(b->archives_fd, key, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            return ERR_NOT_FOUND;
+        (void)str_copy(ret_key, keylen, key);
+        return ERR_OK;
+    }
+
+    char final[LIMIT_FILENAME + 1];
+    int tfd = -1;
+    enum err e = place(b, b->archives_fd, key, ticket_number, base, final, &tfd);
+    if (tfd >= 0) {
+        /* Renamed, but the directory fsync failed (logged): the move is visible
+         * already, so the caller must learn the new key. */
+        close(tfd);
+        e = ERR_OK;
+    }
+    if (e)
+        return e;
+    remove_parent_if_empty(b, key);
+    snprintf(ret_key, keylen, "%s/%s", tdir, final);
+    return ERR_OK;
+}
+
+/* Reads the depth-2 layout archives/<ticket>/<file>; non-directories at the
+ * top and non-regular files below are skipped. fn may delete the key it gets. */
+enum err blob_walk(struct blob_store *b, void (*fn)(const char *key, int64_t size, void *ctx),
+                   void *ctx)
+{
+    DIR *top = dir_list(b->archives_fd, ".");
+    if (!top)
+        return fs_fail("open", "DATA_DIR/archives", errno);
+    enum err e = ERR_OK;
+    char key[KEY_MAX + 2];
+    while (!e) {
+        errno = 0;
+        struct dirent *de = readdir(top);
+        if (!de) {
+            if (errno)
+                e = fs_fail("read", "DATA_DIR/archives", errno);
+            break;
+        }
+        if (dot_or_dotdot(de->d_name))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(top), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        DIR *sub = dir_list(dirfd(top), de->d_name);
+        if (!sub) {
+            if (errno == ENOENT)
+                continue; /* removed meanwhile */
+            e = fs_fail("open archives/", de->d_name, errno);
+            break;
+        }
+        for (;;) {
+            errno = 0;
+            struct dirent *fe = readdir(sub);
+            if (!fe) {
+                if (errno)
+                    e = fs_fail("read archives/", de->d_name, errno);
+                break;
+            }
+            if (dot_or_dotdot(fe->d_name))
+                continue;
+            if (fstatat(dirfd(sub), fe->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                !S_ISREG(st.st_mode))
+                continue;
+            int n = snprintf(key, sizeof(key), "%s/%s", de->d_name, fe->d_name);
+            if (n < 0 || n > KEY_MAX)
+                continue; /* cannot be named by a key */
+            fn(key, st.st_size, ctx);
+        }
+        closedir(sub);
+    }
+    closedir(top);
+    return e;
+}
+
+/* --- names --- */
+
+/* Decodes one UTF-8 sequence at s[0..n); returns its length, or 0 when it is
+ * invalid (bad lead, truncated, overlong, surrogate, beyond U+10FFFF). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret_cp)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp, min;
+    if (c < 0x80) {
+        *ret_cp = c;
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, cp = c & 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, cp = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if (!is_cont(s[i]))
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    *ret_cp = cp;
+    return len;
+}
+
+/* Control characters (C0, DEL, C1) and the invisible format characters that
+ * reorder or hide text ("invoice\u202Egpj.exe"), none of which belong in a
+ * file name a person will read. */
+static bool drop_cp(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x200E || cp == 0x200F ||
+           (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
+}
+
+static bool strip_char(char c)
+{
+    return c == '.' || c == ' ';
+}
+
+/* Walks the characters of a name that survive sanitizing: valid UTF-8, not
+ * dropped by drop_cp, and not among the leading dots and spaces. */
+struct name_iter {
+    const unsigned char *s;
+    size_t n;
+    size_t i;
+    bool started;
+};
+
+/* Returns the byte length of the next kept character (at *ret_p), 0 at the end. */
+static size_t name_next(struct name_iter *it, const char **ret_p)
+{
+    while (it->i < it->n) {
+        uint32_t cp;
+        size_t len = utf8_decode(it->s + it->i, it->n - it->i, &cp);
+        if (len == 0) {
+            it->i++; /* invalid byte: dropped, resynchronise on the next */
+            continue;
+        }
+        const unsigned char *p = it->s + it->i;
+        it->i += len;
+        if (drop_cp(cp) || (!it->started && (cp == '.' || cp == ' ')))
+            continue;
+        it->started = true;
+        *ret_p = (const char *)p;
+        return len;
+    }
+    return 0;
+}
+
+/*
+ * Two passes over the last component, no buffer beyond out: the first finds
+ * the cleaned length without trailing dots and spaces, the second copies the
+ * head (at most `cap` bytes, whole characters) into out and the last bytes
+ * into a small tail, enough to hold any extension ext_len accepts. A name
+ * longer than 255 bytes keeps its extension (".tar.gz" counts as one) and
+ * loses the end of its stem, cut on a character boundary.
+ */
+void blob_sanitize_name(const char *in, size_t inlen, const char *fallback, char *out,
+                        size_t outlen)
+{
+    if (!out || outlen == 0)
+        return;
+    size_t cap = outlen - 1 < LIMIT_FILENAME ? outlen - 1 : LIMIT_FILENAME;
+    if (!in)
+        inlen = 0;
+
+    size_t start = 0; /* last path component, either separator */
+    for (size_t i = 0; i < inlen; i++)
+        if (in[i] == '/' || in[i] == '\\')
+            start = i + 1;
+
+    const unsigned char *s = (const unsigned char *)in + start;
+    struct name_iter it = {s, inlen - start, 0, false};
+    const char *p;
+    size_t n, len = 0, end = 0; /* end: cleaned length without trailing dots/spaces */
+    while ((n = name_next(&it, &p)) > 0) {
+        len += n;
+        if (n > 1 || !strip_char(*p))
+            end = len;
+    }
+
+    char tail[2 * (MAX_EXT + 5)];
+    size_t tail_from = end > sizeof(tail) ? end - sizeof(tail) : 0;
+    size_t tl = 0, head = 0, pos = 0;
+    it = (struct name_iter){s, inlen - start, 0, false};
+    while (pos < end && (n = name_next(&it, &p)) > 0) {
+        if (head == pos && pos + n <= cap) {
+            memcpy(out + head, p, n);
+            head += n;
+        }
+        if (pos >= tail_from) {
+            memcpy(tail + tl, p, n);
+            tl += n;
+        }
+        pos += n;
+    }
+
+    if (end > cap) {
+        size_t el = ext_len(tail, tl);
+        size_t keep = cap - el;
+        keep = keep >= head ? head : utf8_cut(out, keep);
+        if (el == 0)
+            while (keep > 0 && strip_char(out[keep - 1]))
+                keep--;
+        memcpy(out + keep, tail + tl - el, el);
+        head = keep + el;
+    }
+    out[head] = '\0';
+    if (head == 0)
+        (void)str_copy(out, outlen, fallback && *fallback ? fallback : "archive");
+}

@@ -1,0 +1,480 @@
+/* cli.c - subcommands: serve (default), migrate, version, user create|passwd|list|delete. */
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "auth/password.h"
+#include "cli.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/server.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_main[] =
+    "Usage: logs-collector [COMMAND] [OPTIONS]\n"
+    "\n"
+    "Collects log archives from customers through upload tokens.\n"
+    "\n"
+    "Commands:\n"
+    "  serve                  run the HTTP server (the default)\n"
+    "  migrate                apply pending database migrations and exit\n"
+    "  user create NAME [--admin] [--password-stdin]\n"
+    "                         create a staff user\n"
+    "  user passwd NAME [--password-stdin]\n"
+    "                         set a user's password\n"
+    "  user list              list users\n"
+    "  user delete NAME       delete a user (their tickets are kept)\n"
+    "  cleanup [--dry-run]    remove archive files that have no database row, report\n"
+    "                         rows whose file is missing\n"
+    "  version                print the version\n"
+    "\n"
+    "Configuration comes from the environment and .env (see docs/configuration.md).\n"
+    "Run 'logs-collector COMMAND --help' for a command's options.\n";
+
+static const char usage_serve[] =
+    "Usage: logs-collector serve\n"
+    "\n"
+    "Runs the HTTP server on BIND (default 127.0.0.1:8000) until SIGTERM or SIGINT.\n"
+    "Migrates the database first. With no users, creates the first administrator\n"
+    "(ADMIN_USERNAME/ADMIN_PASSWORD, or 'admin' with a random password printed once).\n";
+
+static const char usage_migrate[] = "Usage: logs-collector migrate\n"
+                                    "\n"
+                                    "Applies pending database migrations to DB_URL and exits.\n";
+
+static const char usage_user[] =
+    "Usage: logs-collector user COMMAND\n"
+    "\n"
+    "  create NAME [--admin] [--password-stdin]   create a user (password prompted twice,\n"
+    "                                             or read from the first line of stdin)\n"
+    "  passwd NAME [--password-stdin]             set a new password\n"
+    "  list                                       list users\n"
+    "  delete NAME                                delete a user; their tickets are kept\n";
+
+static const char usage_cleanup[] =
+    "Usage: logs-collector cleanup [--dry-run]\n"
+    "\n"
+    "Compares DATA_DIR/archives with the database. Files no row points to are\n"
+    "removed (only when older than an hour, so uploads finishing right now are\n"
+    "safe); rows whose file is missing are reported. --dry-run only reports.\n"
+    "Exit code 0 unless the check itself failed.\n";
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+/* Loads the configuration; prints the one-line error and returns false on a bad value. */
+static bool load_config(struct config *c)
+{
+    char err[512];
+    if (config_load(c, err, sizeof(err)) != ERR_OK) {
+        fprintf(stderr, "logs-collector: %s\n", err);
+        return false;
+    }
+    return true;
+}
+
+/* 0 ok, else an exit code; the reason is already logged. */
+static int open_app(struct app *a, int migrate)
+{
+    struct config c;
+    if (!load_config(&c))
+        return EXIT_USAGE;
+    enum err e = app_open(a, &c, migrate);
+    if (e) {
+        app_close(a);
+        return e == ERR_CONFIG ? EXIT_USAGE : 1;
+    }
+    return 0;
+}
+
+static int cmd_serve(void)
+{
+    struct app a;
+    int rc = open_app(&a, 1);
+    if (rc)
+        return rc;
+    int swept = 0;
+    enum err e = blob_sweep_tmp(a.blobs, &swept);
+    if (!e && swept)
+        log_warn("removed %d unfinished upload(s) left by an earlier run", swept);
+    if (!e)
+        e = app_bootstrap_admin(&a);
+    if (!e)
+        e = server_run(&a);
+    app_close(&a);
+    if (e)
+        return e == ERR_CONFIG ? EXIT_USAGE : 1;
+    return 0;
+}
+
+static int cmd_migrate(void)
+{
+    struct app a;
+    int rc = open_app(&a, 1);
+    if (rc)
+        return rc;
+    int version = 0;
+    if (store_schema_version(a.store, &version) == ERR_OK)
+        printf("database is at schema version %d\n", version);
+    app_close(&a);
+    return 0;
+}
+
+/* Reads a password: the first line of stdin, or twice from the terminal without echo. */
+static bool read_password(bool from_stdin, char *out, size_t outlen)
+{
+    if (from_stdin) {
+        if (!fgets(out, (int)outlen, stdin)) {
+            fprintf(stderr, "logs-collector: no password on standard input\n");
+            return false;
+        }
+        out[strcspn(out, "\r\n")] = 0;
+        return true;
+    }
+    FILE *tty = fopen("/dev/tty", "r+");
+    if (!tty) {
+        fprintf(stderr, "logs-collector: no terminal to ask for a password; use "
+                        "--password-stdin\n");
+        return false;
+    }
+    struct termios old, quiet;
+    bool restore = tcgetattr(fileno(tty), &old) == 0;
+    if (restore) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+    }
+    char again[LIMIT_PASSWORD + 2];
+    bool ok = false;
+    fputs("Password: ", tty);
+    fflush(tty);
+    if (fgets(out, (int)outlen, tty)) {
+        fputs("\nPassword (again): ", tty);
+        fflush(tty);
+        if (fgets(again, sizeof(again), tty)) {
+            out[strcspn(out, "\r\n")] = 0;
+            again[strcspn(again, "\r\n")] = 0;
+            ok = strcmp(out, again) == 0;
+            if (!ok)
+                fputs("\nPasswords do not match.", tty);
+        }
+    }
+    fputs("\n", tty);
+    if (restore)
+        tcsetattr(fileno(tty), TCSAFLUSH, &old);
+    fclose(tty);
+    sodium_memzero(again, sizeof(again));
+    return ok;
+}
+
+static bool password_acceptable(const char *pw)
+{
+    size_t n = strlen(pw);
+    if (n < 8) {
+        fprintf(stderr, "logs-collector: the password must have at least 8 characters\n");
+        return false;
+    }
+    if (n > LIMIT_PASSWORD) {
+        fprintf(stderr, "logs-collector: the password is longer than %d bytes\n", LIMIT_PASSWORD);
+        return false;
+    }
+    return true;
+}
+
+static bool username_acceptable(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > LIMIT_USERNAME) {
+        fprintf(stderr, "logs-collector: a username has 1 to %d characters\n", LIMIT_USERNAME);
+        return false;
+    }
+    for (const char *p = name; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || strchr("@.+-_", c))) {
+            fprintf(stderr, "logs-collector: a username may contain letters, digits and "
+                            "@ . + - _ only\n");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The initial-admin-password file describes the bootstrap admin's password:
+ * once that changes (or the user goes) the file is stale and removed. */
+static void forget_initial_password(struct app *a, const char *username)
+{
+    if (strcmp(username, "admin") != 0)
+        return;
+    char path[1200];
+    app_initial_password_path(a, path, sizeof(path));
+    if (unlink(path) == 0)
+        printf("removed %s\n", path);
+}
+
+static int user_create(struct app *a, const char *name, bool admin, bool from_stdin)
+{
+    char pw[LIMIT_PASSWORD + 2];
+    struct user u = {.is_admin = admin, .is_active = true};
+    if (!username_acceptable(name) || !read_password(from_stdin, pw, sizeof(pw)) ||
+        !password_acceptable(pw))
+        return 1;
+    str_copy(u.username, sizeof(u.username), name);
+    enum err e = password_hash(pw, u.password_hash, sizeof(u.password_hash));
+    sodium_memzero(pw, sizeof(pw));
+    int64_t id;
+    if (!e)
+        e = store_user_create(a->store, &u, &id);
+    if (e == ERR_EXISTS) {
+        fprintf(stderr, "logs-collector: user \"%s\" already exists\n", name);
+        return 1;
+    }
+    if (e) {
+        fprintf(stderr, "logs-collector: cannot create user: %s\n", err_info(e)->detail);
+        return 1;
+    }
+    printf("created %s \"%s\" (id %lld)\n", admin ? "administrator" : "user", name, (long long)id);
+    return 0;
+}
+
+static int user_passwd(struct app *a, const char *name, bool from_stdin)
+{
+    struct user u;
+    enum err e = store_user_get(a->store, name, &u);
+    if (e == ERR_NOT_FOUND) {
+        fprintf(stderr, "logs-collector: no user \"%s\"\n", name);
+        return 1;
+    }
+    char pw[LIMIT_PASSWORD + 2], hash[PASSWORD_HASH_MAX];
+    if (e || !read_password(from_stdin, pw, sizeof(pw)) || !password_acceptable(pw))
+        return 1;
+    e = password_hash(pw, hash, sizeof(hash));
+    sodium_memzero(pw, sizeof(pw));
+    if (!e)
+        e = store_user_set_password(a->store, name, hash);
+    if (e) {
+        fprintf(stderr, "logs-collector: cannot set password: %s\n", err_info(e)->detail);
+        return 1;
+    }
+    printf("password of \"%s\" changed\n", name);
+    forget_initial_password(a, name);
+    return 0;
+}
+
+static int user_list(struct app *a)
+{
+    struct user *users = NULL;
+    size_t n = 0;
+    if (store_user_list(a->store, &users, &n) != ERR_OK) {
+        fprintf(stderr, "logs-collector: cannot list users\n");
+        return 1;
+    }
+    printf("%-6s %-24s %-6s %-7s %s\n", "ID", "USERNAME", "ADMIN", "ACTIVE", "LAST LOGIN");
+    for (size_t i = 0; i < n; i++) {
+        char last[40] = "never";
+        if (users[i].last_login)
+            time_format(users[i].last_login, last);
+        printf("%-6lld %-24s %-6s %-7s %s\n", (long long)users[i].id, users[i].username,
+               users[i].is_admin ? "yes" : "no", users[i].is_active ? "yes" : "no", last);
+    }
+    free(users);
+    return 0;
+}
+
+static int user_delete(struct app *a, const char *name)
+{
+    enum err e = store_user_delete(a->store, name);
+    if (e == ERR_NOT_FOUND) {
+        fprintf(stderr, "logs-collector: no user \"%s\"\n", name);
+        return 1;
+    }
+    if (e) {
+        fprintf(stderr, "logs-collector: cannot delete user: %s\n", err_info(e)->detail);
+        return 1;
+    }
+    printf("deleted user \"%s\"\n", name);
+    forget_initial_password(a, name);
+    return 0;
+}
+
+struct cleanup {
+    struct app *a;
+    bool dry_run;
+    int orphans, removed, missing, errors;
+};
+
+/* A file under archives/: keep it when a row points to it. */
+static void cleanup_file(const char *key, int64_t size, void *ctx)
+{
+    struct cleanup *c = ctx;
+    bool exists = true;
+    if (store_archive_path_exists(c->a->store, key, &exists) != ERR_OK) {
+        c->errors++;
+        return;
+    }
+    if (exists)
+        return;
+    c->orphans++;
+    int64_t age;
+    if (blob_age(c->a->blobs, key, &age) == ERR_OK && age < 3600) {
+        printf("file without row (recent, kept): %s (%lld bytes)\n", key, (long long)size);
+        return;
+    }
+    if (c->dry_run) {
+        printf("file without row: %s (%lld bytes)\n", key, (long long)size);
+        return;
+    }
+    if (blob_delete(c->a->blobs, key) == ERR_OK) {
+        printf("removed file without row: %s (%lld bytes)\n", key, (long long)size);
+        c->removed++;
+    } else {
+        c->errors++;
+    }
+}
+
+static void cleanup_row(const struct archive *ar, void *ctx)
+{
+    struct cleanup *c = ctx;
+    int fd;
+    int64_t size;
+    if (blob_open_read(c->a->blobs, ar->path, &fd, &size) == ERR_OK) {
+        close(fd);
+        return;
+    }
+    c->missing++;
+    printf("row without file: archive %lld of ticket %lld, %s\n", (long long)ar->id,
+           (long long)ar->ticket_number, ar->path);
+}
+
+static int cmd_cleanup(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_cleanup, stdout);
+        return 0;
+    }
+    struct cleanup c = {0};
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--dry-run") == 0) {
+            c.dry_run = true;
+        } else {
+            fprintf(stderr, "logs-collector: cleanup: unexpected argument \"%s\"\n%s", argv[i],
+                    usage_cleanup);
+            return EXIT_USAGE;
+        }
+    }
+    struct app a;
+    int rc = open_app(&a, 1);
+    if (rc)
+        return rc;
+    c.a = &a;
+    enum err e = blob_walk(a.blobs, cleanup_file, &c);
+    if (!e)
+        e = store_archive_each(a.store, cleanup_row, &c);
+    app_close(&a);
+    if (e || c.errors) {
+        fprintf(stderr, "logs-collector: cleanup failed part-way (%d error(s))\n", c.errors);
+        return 1;
+    }
+    printf("%d file(s) without row%s, %d removed; %d row(s) without file\n", c.orphans,
+           c.dry_run ? " (dry run)" : "", c.removed, c.missing);
+    return 0;
+}
+
+static int cmd_user(int argc, char **argv)
+{
+    if (argc < 1 || wants_help(argc, argv)) {
+        fputs(usage_user, argc < 1 ? stderr : stdout);
+        return argc < 1 ? EXIT_USAGE : 0;
+    }
+    const char *sub = argv[0];
+    const char *name = NULL;
+    bool admin = false, from_stdin = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--admin") == 0 && strcmp(sub, "create") == 0)
+            admin = true;
+        else if (strcmp(argv[i], "--password-stdin") == 0)
+            from_stdin = true;
+        else if (argv[i][0] != '-' && !name)
+            name = argv[i];
+        else {
+            fprintf(stderr, "logs-collector: user %s: unexpected argument \"%s\"\n%s", sub, argv[i],
+                    usage_user);
+            return EXIT_USAGE;
+        }
+    }
+    bool needs_name = strcmp(sub, "list") != 0;
+    if (strcmp(sub, "create") && strcmp(sub, "passwd") && strcmp(sub, "list") &&
+        strcmp(sub, "delete")) {
+        fprintf(stderr, "logs-collector: unknown user command \"%s\"\n%s", sub, usage_user);
+        return EXIT_USAGE;
+    }
+    if (needs_name != (name != NULL)) {
+        fprintf(stderr, "logs-collector: user %s: %s\n%s", sub,
+                needs_name ? "a user name is required" : "takes no name", usage_user);
+        return EXIT_USAGE;
+    }
+    struct app a;
+    int rc = open_app(&a, 1);
+    if (rc)
+        return rc;
+    if (strcmp(sub, "create") == 0)
+        rc = user_create(&a, name, admin, from_stdin);
+    else if (strcmp(sub, "passwd") == 0)
+        rc = user_passwd(&a, name, from_stdin);
+    else if (strcmp(sub, "list") == 0)
+        rc = user_list(&a);
+    else
+        rc = user_delete(&a, name);
+    app_close(&a);
+    return rc;
+}
+
+int cli_main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+    int rest = argc > 2 ? argc - 2 : 0;
+    char **rargv = argv + 2;
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("logs-collector %s\n", LC_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        if (wants_help(rest, rargv)) {
+            fputs(usage_serve, stdout);
+            return 0;
+        }
+        if (rest) {
+            fprintf(stderr, "logs-collector: serve takes no arguments\n%s", usage_serve);
+            return EXIT_USAGE;
+        }
+        return cmd_serve();
+    }
+    if (strcmp(cmd, "migrate") == 0) {
+        if (wants_help(rest, rargv)) {
+            fputs(usage_migrate, stdout);
+            return 0;
+        }
+        return cmd_migrate();
+    }
+    if (strcmp(cmd, "user") == 0)
+        return cmd_user(rest, rargv);
+    if (strcmp(cmd, "cleanup") == 0)
+        return cmd_cleanup(rest, rargv);
+    fprintf(stderr, "logs-collector: unknown command \"%s\"\n\n%s", cmd, usage_main);
+    return EXIT_USAGE;
+}

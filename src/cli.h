@@ -1,0 +1,6 @@
+/* cli.h - the command line: serve, migrate, version, user ... */
+#pragma once
+
+/* Runs the command named by argv; returns the process exit code
+ * (0 ok, 1 runtime failure, 2 usage or configuration error). */
+int cli_main(int argc, char **argv);

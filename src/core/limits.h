@@ -1,0 +1,33 @@
+/* limits.h - every limit on a resource a client controls, in one place. */
+#pragma once
+
+#define LIMIT_CONN_MEMORY   (128 * 1024)  /* libmicrohttpd per-connection pool: headers + URL */
+#define LIMIT_URL           4096          /* request target, bytes */
+#define LIMIT_JSON_BODY     (1024 * 1024) /* JSON request body, bytes */
+#define LIMIT_JSON_DEPTH    32            /* nesting of arrays/objects in a JSON body */
+#define LIMIT_FILENAME      255           /* stored archive name, bytes */
+#define LIMIT_PAGE_DEFAULT  100           /* list page size when only offset is given */
+#define LIMIT_PAGE_MAX      1000          /* largest accepted ?limit= */
+#define LIMIT_FILTER_IN     100           /* values in one comma-list filter */
+#define LIMIT_FILTER_TEXT   64            /* bytes of a text filter (search, user) */
+#define LIMIT_CONN_PER_IP   64            /* simultaneous connections from one address */
+#define LIMIT_CONNECTIONS   4096          /* simultaneous connections in all */
+#define LIMIT_NOTE          65536         /* ticket note, bytes */
+#define LIMIT_USERNAME      150           /* as Django's auth user */
+#define LIMIT_PASSWORD      4096          /* longest accepted password, bytes */
+#define LIMIT_PLATFORM_NAME 20
+#define LIMIT_PRETTY_NAME   100
+#define LIMIT_EMAIL         254
+#define LIMIT_ATTEMPTS      100  /* ticket attempts are 0..LIMIT_ATTEMPTS */
+#define LIMIT_WORK_QUEUE    256  /* slow jobs waiting for a worker */
+#define LIMIT_WORKERS       2    /* worker threads: also caps concurrent argon2 hashes */
+#define LIMIT_LOGIN_FAILS   5    /* failed logins per client per window ... */
+#define LIMIT_LOGIN_WINDOW  300  /* ... of this many seconds */
+#define LIMIT_TOKEN_MISSES  30   /* unknown-token look-ups per client per window ... */
+#define LIMIT_TOKEN_WINDOW  60   /* ... of this many seconds */
+#define LIMIT_RATE_SLOTS    4096 /* client addresses tracked by each rate limiter */
+#define LIMIT_DRAIN                                                                                \
+    (64 * 1024 * 1024)          /* body bytes read and dropped after an error                      \
+                                  found mid-body, before the connection is                         \
+                                  closed without an answer */
+#define LIMIT_SHUTDOWN_GRACE 30 /* seconds in-flight requests get on SIGTERM */

@@ -1,0 +1,158 @@
+/* req.h - one HTTP request as handlers see it, and the helpers they answer with. */
+#pragma once
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "store/store.h"
+
+enum method {
+    M_GET = 1 << 0,
+    M_HEAD = 1 << 1,
+    M_POST = 1 << 2,
+    M_PUT = 1 << 3,
+    M_PATCH = 1 << 4,
+    M_DELETE = 1 << 5,
+    M_OPTIONS = 1 << 6,
+};
+
+enum body_kind {
+    BODY_NONE = 0, /* a body, if any, is read and ignored (bounded by LIMIT_JSON_BODY) */
+    BODY_JSON,     /* application/json up to LIMIT_JSON_BODY, parsed before the handler */
+    BODY_STREAM,   /* raw chunks handed to route->stream as they arrive */
+};
+
+#define ROUTE_AUTH 1u /* staff only: a valid access JWT (or, later, a session) */
+
+struct req;
+typedef enum err (*handler_fn)(struct req *r);
+
+/* Streamed bodies (archive uploads). begin() runs on the first callback, before a
+ * single body byte is read, so a refusal reaches `Expect: 100-continue` clients
+ * before they send anything; data() gets each chunk; end() runs once the body is
+ * complete and answers like a handler; abort() runs when the connection ends
+ * without end() having answered (client gone, idle timeout, error), and must
+ * leave nothing behind. */
+struct stream_ops {
+    enum err (*begin)(struct req *r);
+    enum err (*data)(struct req *r, const char *buf, size_t len);
+    enum err (*end)(struct req *r);
+    void (*abort)(struct req *r);
+};
+
+struct route {
+    enum method method;
+    const char *pattern; /* "/api/v1/tickets/{number}" - no trailing slash */
+    handler_fn handler;  /* NULL for BODY_STREAM routes */
+    unsigned flags;      /* ROUTE_* */
+    enum body_kind body;
+    const struct stream_ops *stream;
+};
+
+extern const struct route routes[];
+extern const size_t routes_count;
+
+#define REQ_MAX_PARAMS  4
+#define REQ_MAX_HEADERS 8
+
+struct req {
+    struct MHD_Connection *conn;
+    struct app *app;
+    const struct route *route;
+    enum method method;
+    const char *method_str;             /* as sent, owned by MHD */
+    const char *version;                /* "HTTP/1.1", owned by MHD */
+    char path[LIMIT_URL];               /* decoded path, trailing slash removed */
+    char target[LIMIT_URL];             /* path as sent (decoded) + query, for the access log */
+    const char *params[REQ_MAX_PARAMS]; /* captured {segments}, point into param_buf */
+    size_t nparams;
+    char param_buf[LIMIT_URL];
+    char client_ip[64]; /* peer, or X-Forwarded-For from a trusted proxy */
+    char peer_ip[64];   /* the TCP peer */
+    int64_t start_mono;
+
+    /* body (BODY_JSON) */
+    char *body;
+    size_t body_len, body_cap;
+    json_t *json; /* parsed body; an object for BODY_JSON routes */
+
+    /* authentication */
+    bool authed;
+    struct user user;
+
+    /* answer */
+    int status;             /* sent status, for the access log */
+    uint64_t resp_bytes;    /* body bytes of the answer */
+    bool answered;          /* a response is queued */
+    char detail[512];       /* custom detail for the error being returned, "" = table default */
+    json_t *field_errors;   /* ERR_VALIDATION body */
+    const char *extra_code; /* "code" member added to an error body (simplejwt style) */
+    struct {
+        const char *name;
+        char value[256];
+    } headers[REQ_MAX_HEADERS];
+    size_t nheaders;
+
+    /* slow work on the worker pool (see req_defer) */
+    void (*work)(struct req *r);
+    enum err (*done)(struct req *r);
+    bool suspended;
+    bool work_done;
+    enum err work_err;
+    void *work_data;
+
+    /* handler state (streams), released with state_free on completion */
+    void *state;
+    void (*state_free)(void *state);
+    bool stream_failed;
+    enum err pending_err; /* error found mid-body, answered when the body ends */
+    uint64_t drained;     /* body bytes dropped since */
+    bool too_large;
+};
+
+/* --- reading the request --- */
+
+/* Request header value (case-insensitive name) or NULL. */
+const char *req_header(struct req *r, const char *name);
+/* Query argument value or NULL. A present-but-empty argument gives "". */
+const char *req_query(struct req *r, const char *name);
+/* The i-th captured path parameter (0-based). */
+const char *req_param(struct req *r, size_t i);
+/* "http" or "https" (X-Forwarded-Proto from a trusted proxy) + "://" + Host. */
+void req_base_url(struct req *r, char *out, size_t outlen);
+
+/* --- answering --- */
+
+/* Queues status with body as JSON; takes ownership of body (NULL: empty body). */
+enum err req_reply_json(struct req *r, int status, json_t *body);
+/* Queues an empty answer (204 and the like). */
+enum err req_reply_empty(struct req *r, int status);
+/* Queues raw bytes with a content type (copied). */
+enum err req_reply_bytes(struct req *r, int status, const char *content_type, const void *data,
+                         size_t len);
+/* Queues a prepared libmicrohttpd response (takes it); len is for the access log. */
+enum err req_reply_response(struct req *r, int status, struct MHD_Response *resp, uint64_t len);
+/* Adds a response header to whatever answer follows (error or success). */
+void req_add_header(struct req *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Returns e, with a custom detail message for the error answer. */
+enum err req_fail(struct req *r, enum err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Records a field error ({"field": ["msg"]}) and returns ERR_VALIDATION. Several
+ * calls accumulate. */
+enum err req_invalid(struct req *r, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Runs work(r) on the worker pool with the connection suspended, then done(r) on
+ * a server thread to answer. For slow, blocking work (password hashing, fsync)
+ * so no polling thread stalls. work() must only touch r's own fields and
+ * thread-safe modules (store, password). Returns ERR_BUSY when the queue is
+ * full. The handler returns ERR_OK after a successful req_defer.
+ */
+enum err req_defer(struct req *r, void (*work)(struct req *r), enum err (*done)(struct req *r));

@@ -1,0 +1,576 @@
+/* server.c - libmicrohttpd daemon: request pipeline, auth gate, access log, graceful stop. */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "auth/jwt.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/req.h"
+#include "http/server.h"
+#include "http/work.h"
+
+struct server {
+    struct MHD_Daemon *daemon;
+    struct app *app;
+    atomic_int active; /* requests between first callback and completion */
+};
+
+static const struct {
+    enum method m;
+    const char *name;
+} methods[] = {
+    {M_GET, "GET"},     {M_HEAD, "HEAD"},     {M_POST, "POST"},       {M_PUT, "PUT"},
+    {M_PATCH, "PATCH"}, {M_DELETE, "DELETE"}, {M_OPTIONS, "OPTIONS"},
+};
+
+static enum method method_parse(const char *s)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
+        if (strcmp(s, methods[i].name) == 0)
+            return methods[i].m;
+    return 0;
+}
+
+static void allow_header(unsigned mask, char *out, size_t outlen)
+{
+    out[0] = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
+        if (!(mask & methods[i].m))
+            continue;
+        if (out[0])
+            strncat(out, ", ", outlen - strlen(out) - 1);
+        strncat(out, methods[i].name, outlen - strlen(out) - 1);
+    }
+}
+
+/* Queues the error answer for e: {"detail": ...} or the field errors. */
+static enum MHD_Result answer_error(struct req *r, enum err e)
+{
+    const struct err_info *info = err_info(e);
+    if (info->status >= 500)
+        log_error("%s %s: %s%s%s", r->method_str, r->path, info->name, r->detail[0] ? ": " : "",
+                  r->detail);
+    json_t *body;
+    if (e == ERR_VALIDATION && r->field_errors) {
+        body = r->field_errors;
+        r->field_errors = NULL;
+    } else {
+        body = json_pack("{s:s}", "detail", r->detail[0] ? r->detail : info->detail);
+        if (body && r->extra_code)
+            json_object_set_new(body, "code", json_string(r->extra_code));
+    }
+    if (info->status == 401)
+        req_add_header(r, "WWW-Authenticate", "Bearer realm=\"api\"");
+    if (!body || req_reply_json(r, info->status, body) != ERR_OK)
+        return MHD_NO;
+    return MHD_YES;
+}
+
+/* Client address: the peer, or, when the peer is a trusted proxy, the right-most
+ * X-Forwarded-For entry that is not itself a trusted proxy. */
+static void client_address(struct req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    str_copy(r->peer_ip, sizeof(r->peer_ip), "-");
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->peer_ip,
+                      sizeof(r->peer_ip));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->peer_ip,
+                      sizeof(r->peer_ip));
+    }
+    str_copy(r->client_ip, sizeof(r->client_ip), r->peer_ip);
+    if (!config_proxy_trusted(&r->app->cfg, r->peer_ip))
+        return;
+    const char *xff = req_header(r, "X-Forwarded-For");
+    if (!xff)
+        return;
+    char buf[1024];
+    str_copy(buf, sizeof(buf), xff);
+    for (;;) {
+        char *comma = strrchr(buf, ',');
+        char *item = comma ? comma + 1 : buf;
+        while (*item == ' ' || *item == '\t')
+            item++;
+        size_t n = strlen(item);
+        while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+            item[--n] = 0;
+        unsigned char tmp[16];
+        bool valid = inet_pton(AF_INET, item, tmp) == 1 || inet_pton(AF_INET6, item, tmp) == 1;
+        if (!valid)
+            return; /* garbage: keep what we have */
+        str_copy(r->client_ip, sizeof(r->client_ip), item);
+        if (!comma || !config_proxy_trusted(&r->app->cfg, item))
+            return;
+        *comma = 0;
+    }
+}
+
+struct header_scan {
+    int content_length;
+    bool chunked;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct header_scan *hs = cls;
+    (void)kind;
+    if (strcasecmp(key, "Content-Length") == 0)
+        hs->content_length++;
+    else if (strcasecmp(key, "Transfer-Encoding") == 0 && value && strcasestr(value, "chunked"))
+        hs->chunked = true;
+    return MHD_YES;
+}
+
+static bool host_ok(struct req *r)
+{
+    const char *host = req_header(r, "Host");
+    if (!host || !*host)
+        return false;
+    char h[256];
+    if (!str_copy(h, sizeof(h), host))
+        return false;
+    /* strip the port: "[::1]:8000" -> "[::1]", "example.com:443" -> "example.com" */
+    char *colon = strrchr(h, ':');
+    if (colon && (h[0] != '[' || (colon > h && colon[-1] == ']')))
+        *colon = 0;
+    return config_host_allowed(&r->app->cfg, h);
+}
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Bearer JWT -> r->user. ERR_OK with r->authed false when no credentials. */
+static enum err authenticate(struct req *r)
+{
+    const char *h = req_header(r, "Authorization");
+    if (!h)
+        return ERR_OK;
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        r->extra_code = "token_not_valid";
+        return ERR_TOKEN_INVALID;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    int64_t uid;
+    if (jwt_verify(r->app->secret_key, tok, JWT_ACCESS, now_us() / 1000000, &uid) != ERR_OK) {
+        r->extra_code = "token_not_valid";
+        return ERR_TOKEN_INVALID;
+    }
+    enum err e = store_user_get_by_id(r->app->store, uid, &r->user);
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && !r->user.is_active)) {
+        r->extra_code = "user_not_found";
+        return ERR_USER_NOT_FOUND;
+    }
+    if (e)
+        return e;
+    r->authed = true;
+    return ERR_OK;
+}
+
+struct target_buf {
+    char *buf;
+    size_t len, cap;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    struct target_buf *t = cls;
+    (void)kind;
+    int n = snprintf(t->buf + t->len, t->cap - t->len, "%c%s%s%s",
+                     t->len && strchr(t->buf, '?') ? '&' : '?', key, value ? "=" : "",
+                     value ? value : "");
+    if (n > 0 && (size_t)n < t->cap - t->len)
+        t->len += (size_t)n;
+    return MHD_YES;
+}
+
+/* The request target for the access log: the path as sent plus the query
+ * arguments (libmicrohttpd hands them over decoded). */
+static void log_target(struct req *r, const char *url)
+{
+    struct target_buf t = {r->target, 0, sizeof(r->target)};
+    str_copy(r->target, sizeof(r->target), url);
+    t.len = strlen(r->target);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &t);
+}
+
+/* Everything decided from the request head, before any body byte. */
+static enum err begin(struct req *r, const char *url)
+{
+    client_address(r);
+    if (strlen(url) >= LIMIT_URL)
+        return req_fail(r, ERR_BAD_REQUEST, "Request URL is too long.");
+    str_copy(r->path, sizeof(r->path), url);
+    log_target(r, url);
+    size_t n = strlen(r->path);
+    while (n > 1 && r->path[n - 1] == '/')
+        r->path[--n] = 0;
+
+    struct header_scan hs = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_header, &hs);
+    if (hs.content_length > 1 || (hs.content_length && hs.chunked))
+        return req_fail(r, ERR_BAD_REQUEST,
+                        "Conflicting Content-Length / Transfer-Encoding headers.");
+    if (!host_ok(r))
+        return ERR_BAD_HOST;
+
+    r->method = method_parse(r->method_str);
+    unsigned allowed = 0;
+    r->route = route_match(r->path, r->method, &allowed, r->params, &r->nparams, r->param_buf);
+    if (!allowed)
+        return ERR_NO_ROUTE;
+    char allow[128];
+    allow_header(allowed, allow, sizeof(allow));
+    if (r->method == M_OPTIONS) {
+        req_add_header(r, "Allow", "%s", allow);
+        return req_reply_empty(r, 200);
+    }
+    if (!r->route) {
+        req_add_header(r, "Allow", "%s", allow);
+        return req_fail(r, ERR_METHOD, "Method \"%s\" not allowed.", r->method_str);
+    }
+
+    enum err e = authenticate(r);
+    if (e)
+        return e;
+    if ((r->route->flags & ROUTE_AUTH) && !r->authed)
+        return ERR_UNAUTHENTICATED;
+
+    const char *cl = req_header(r, "Content-Length");
+    int64_t declared = -1;
+    if (cl && !parse_int64(cl, &declared))
+        return req_fail(r, ERR_BAD_REQUEST, "Invalid Content-Length.");
+    switch (r->route->body) {
+    case BODY_JSON: {
+        const char *ct = req_header(r, "Content-Type");
+        bool has_body = declared > 0 || hs.chunked;
+        if (has_body && !is_json_type(ct))
+            return req_fail(r, ERR_MEDIA_TYPE, "Unsupported media type \"%s\" in request.",
+                            ct ? ct : "");
+        if (declared > LIMIT_JSON_BODY)
+            return ERR_TOO_LARGE;
+        break;
+    }
+    case BODY_NONE:
+        if (declared > LIMIT_JSON_BODY)
+            return ERR_TOO_LARGE;
+        break;
+    case BODY_STREAM:
+        return r->route->stream->begin(r);
+    }
+    return ERR_OK;
+}
+
+static enum err consume(struct req *r, const char *data, size_t len)
+{
+    switch (r->route->body) {
+    case BODY_STREAM:
+        return r->route->stream->data(r, data, len);
+    case BODY_NONE:
+        r->body_len += len;
+        return r->body_len > LIMIT_JSON_BODY ? ERR_TOO_LARGE : ERR_OK;
+    case BODY_JSON:
+        break;
+    }
+    if (r->body_len + len > LIMIT_JSON_BODY)
+        return ERR_TOO_LARGE;
+    if (r->body_len + len + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        while (cap < r->body_len + len + 1)
+            cap *= 2;
+        char *nb = realloc(r->body, cap);
+        if (!nb)
+            return ERR_NOMEM;
+        r->body = nb;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, len);
+    r->body_len += len;
+    r->body[r->body_len] = 0;
+    return ERR_OK;
+}
+
+/* The body is complete: parse it and run the handler. */
+static enum err complete(struct req *r)
+{
+    if (r->route->body == BODY_STREAM)
+        return r->route->stream->end(r);
+    if (r->route->body == BODY_JSON) {
+        if (r->body_len > 0 && !is_json_type(req_header(r, "Content-Type"))) {
+            const char *ct = req_header(r, "Content-Type");
+            return req_fail(r, ERR_MEDIA_TYPE, "Unsupported media type \"%s\" in request.",
+                            ct ? ct : "");
+        }
+        enum err e = json_parse_body(r->body ? r->body : "", r->body_len, &r->json, r->detail,
+                                     sizeof(r->detail));
+        if (e)
+            return e;
+        if (!json_is_object(r->json))
+            return req_fail(r, ERR_BAD_REQUEST, "Invalid data. Expected a dictionary, but got %s.",
+                            json_type_pyname(r->json));
+    }
+    return r->route->handler(r);
+}
+
+static void run_job(void *arg)
+{
+    struct req *r = arg;
+    r->work(r);
+    r->work_done = true;
+    MHD_resume_connection(r->conn);
+}
+
+/* After a handler step: queue the error, or hand deferred work to the pool. */
+static enum MHD_Result finish(struct req *r, enum err e)
+{
+    if (e)
+        return answer_error(r, e);
+    if (r->answered)
+        return MHD_YES;
+    if (r->work && !r->suspended && !r->work_done) {
+        r->suspended = true;
+        MHD_suspend_connection(r->conn);
+        enum err se = work_submit(run_job, r);
+        if (se) {
+            r->work_err = se;
+            r->work_done = true;
+            MHD_resume_connection(r->conn);
+        }
+        return MHD_YES;
+    }
+    return answer_error(r, req_fail(r, ERR_INTERNAL, "handler produced no answer"));
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct server *srv = cls;
+    struct req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        atomic_fetch_add(&srv->active, 1);
+        r->conn = conn;
+        r->app = srv->app;
+        r->start_mono = mono_us();
+        r->method_str = method;
+        r->version = version;
+        enum err e = begin(r, url);
+        if (e)
+            return answer_error(r, e);
+        return MHD_YES;
+    }
+    if (r->answered) {
+        *upload_data_size = 0; /* answer already queued: drop the rest of the body */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->pending_err) {
+            /* libmicrohttpd cannot answer in the middle of a body: read and drop
+             * the rest (bounded), answer once it is in */
+            r->drained += n;
+            if (r->drained > LIMIT_DRAIN) {
+                log_info("%s %s: closing after %s, client kept sending", r->method_str, r->path,
+                         err_info(r->pending_err)->name);
+                return MHD_NO;
+            }
+            return MHD_YES;
+        }
+        enum err e = consume(r, upload_data, n);
+        if (e) {
+            r->pending_err = e;
+            if (r->route->body == BODY_STREAM) {
+                r->stream_failed = true;
+                if (r->route->stream->abort)
+                    r->route->stream->abort(r); /* free the temp file now, not at the end */
+            }
+        }
+        return MHD_YES;
+    }
+    if (r->pending_err)
+        return answer_error(r, r->pending_err);
+    if (r->suspended) {
+        if (!r->work_done)
+            return MHD_YES;
+        r->suspended = false;
+        if (r->work_err)
+            return answer_error(r, r->work_err);
+        return finish(r, r->done(r));
+    }
+    return finish(r, complete(r));
+}
+
+/* One access-log line, in the spirit of the reference's gunicorn format plus duration:
+ * client - user [time] "METHOD PATH VERSION" status bytes "referer" "agent" seconds */
+static void access_log(struct req *r, enum MHD_RequestTerminationCode toe)
+{
+    char when[64];
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+    const char *ref = req_header(r, "Referer");
+    const char *agent = req_header(r, "User-Agent");
+    char line[3072];
+    double secs = (double)(mono_us() - r->start_mono) / 1e6;
+    int status = r->status;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !status)
+        status = 499; /* client went away before an answer */
+    snprintf(line, sizeof(line),
+             "%s - %s [%s] \"%s %.1024s %s\" %d %llu \"%.256s\" \"%.256s\" %.6f",
+             r->client_ip[0] ? r->client_ip : "-", r->authed ? r->user.username : "-", when,
+             r->method_str ? r->method_str : "-", r->target[0] ? r->target : "-",
+             r->version ? r->version : "-", status, (unsigned long long)r->resp_bytes,
+             ref ? ref : "-", agent ? agent : "-", secs);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && log_get_level() <= LOG_INFO)
+        log_info("connection ended early (%d): %s %s", (int)toe, r->method_str, r->path);
+    log_raw(line);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct server *srv = cls;
+    struct req *r = *con_cls;
+    (void)conn;
+    if (!r)
+        return;
+    access_log(r, toe);
+    if (r->route && r->route->body == BODY_STREAM && r->route->stream->abort &&
+        (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || r->stream_failed || r->status >= 400))
+        r->route->stream->abort(r);
+    if (r->state_free)
+        r->state_free(r->state);
+    json_decref(r->json);
+    json_decref(r->field_errors);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->active, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[1024];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    size_t n = strlen(buf);
+    while (n && buf[n - 1] == '\n')
+        buf[--n] = 0;
+    log_debug("libmicrohttpd: %s", buf);
+}
+
+static enum err resolve_bind(const struct config *c, struct sockaddr_storage *ss)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", c->bind_port);
+    const char *host = c->bind_host[0] ? c->bind_host : NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0 || !res) {
+        log_error("BIND: cannot resolve \"%s\": %s", c->bind_host, gai_strerror(rc));
+        return ERR_CONFIG;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return ERR_OK;
+}
+
+enum err server_run(struct app *a)
+{
+    struct server srv = {.app = a};
+    struct sockaddr_storage ss = {0};
+    enum err e = resolve_bind(&a->cfg, &ss);
+    if (e)
+        return e;
+
+    /* Signals are taken synchronously by this thread; every thread started from
+     * here on (MHD's, the workers) inherits the blocked mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    e = work_start(LIMIT_WORKERS, LIMIT_WORK_QUEUE);
+    if (e)
+        return e;
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv.daemon = MHD_start_daemon(
+        flags, (uint16_t)a->cfg.bind_port, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->cfg.threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a->cfg.idle_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_END);
+    if (!srv.daemon) {
+        log_error("BIND: cannot listen on %s:%d (address in use or not permitted)",
+                  a->cfg.bind_host, a->cfg.bind_port);
+        work_stop();
+        return ERR_CONFIG;
+    }
+    log_info("listening on http://%s%s%s:%d with %d threads", ss.ss_family == AF_INET6 ? "[" : "",
+             a->cfg.bind_host, ss.ss_family == AF_INET6 ? "]" : "", a->cfg.bind_port,
+             a->cfg.threads);
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_info("received %s: no new connections, finishing in-flight requests (up to %d s)",
+             sig == SIGTERM ? "SIGTERM" : "SIGINT", LIMIT_SHUTDOWN_GRACE);
+    MHD_socket lfd = MHD_quiesce_daemon(srv.daemon);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    int64_t deadline = mono_us() + (int64_t)LIMIT_SHUTDOWN_GRACE * 1000000;
+    while (atomic_load(&srv.active) > 0 && mono_us() < deadline) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    int left = atomic_load(&srv.active);
+    if (left > 0)
+        log_warn("stopping with %d request(s) still in flight", left);
+    work_stop();
+    MHD_stop_daemon(srv.daemon);
+    log_info("stopped");
+    return ERR_OK;
+}

@@ -1,0 +1,251 @@
+/* store.h - the only door to metadata: domain operations over users, platforms,
+ * tickets and archives, implemented by a backend (SQLite now, PostgreSQL next). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+
+/*
+ * Conventions
+ * - Every function returns ERR_OK or an error; results go out through ret_*
+ *   parameters, written only on success.
+ * - Times are int64 microseconds since the Unix epoch, UTC. 0 in an optional
+ *   time field means "none" (NULL in the database).
+ * - Strings inside structs are fixed arrays (always NUL-terminated) except
+ *   ticket.note, which is heap memory owned by the struct: release it with
+ *   ticket_clear() / ticket_list_free().
+ * - Lists are returned as one malloc'ed array the caller frees with the
+ *   matching *_free function (NULL-safe).
+ * - A store handle is shared by all threads; the backend keeps one database
+ *   connection per thread internally.
+ * - Errors: ERR_NOT_FOUND (no such row), ERR_EXISTS (unique key taken),
+ *   ERR_REFERENCE (foreign key target missing), ERR_DB (anything else; the
+ *   backend logs the database's message), ERR_NOMEM.
+ */
+
+struct store;
+
+struct user {
+    int64_t id;
+    char username[LIMIT_USERNAME + 1];
+    char password_hash[160]; /* libsodium crypto_pwhash_str output */
+    bool is_admin;
+    bool is_active;
+    char name[LIMIT_USERNAME + 1];
+    char email[LIMIT_EMAIL + 1];
+    int64_t created;
+    int64_t last_login; /* 0: never */
+};
+
+struct platform {
+    int64_t id;
+    char name[LIMIT_PLATFORM_NAME + 1];
+    char pretty_name[LIMIT_PRETTY_NAME + 1];
+};
+
+#define TOKEN_LEN 36 /* canonical UUID text */
+
+struct ticket {
+    int64_t id;
+    int64_t number;
+    int64_t platform_id;
+    char platform[LIMIT_PLATFORM_NAME + 1]; /* platform name (joined) */
+    int64_t user_id;                        /* 0: creator deleted */
+    char user[LIMIT_USERNAME + 1];          /* creator's username (joined), "" if none */
+    bool resolved;
+    char *note;                             /* heap, may be NULL meaning "" */
+    char token[TOKEN_LEN + 1];
+    int attempts;
+    int64_t expires_at;                     /* 0: never */
+    int64_t time_create;
+    int64_t time_update;
+    int64_t archives;                       /* number of archives (aggregated) */
+    int64_t size;                           /* sum of archive sizes (aggregated) */
+};
+
+struct archive {
+    int64_t id;
+    int64_t ticket_id;
+    int64_t ticket_number; /* joined */
+    char name[LIMIT_FILENAME + 1];
+    char path[512];        /* server key, relative to DATA_DIR/archives */
+    int64_t size;
+    char md5[33];
+    char sha256[65];
+    char uploader_ip[46];
+    char uploader_agent[256];
+    int64_t time_create;
+    int64_t time_update;
+};
+
+/* A set of integers from a comma-list filter; n == 0 and !set means "no filter". */
+struct int_set {
+    bool set;
+    size_t n;
+    int64_t v[LIMIT_FILTER_IN];
+};
+
+/* An optional inclusive bound. */
+struct int_bound {
+    bool set;
+    int64_t v;
+};
+
+struct ticket_filter {
+    struct int_set number;     /* number= and number__in= (both given: both must match) */
+    struct int_set number_in;
+    const char *number_contains; /* digits; NULL: none */
+    struct int_bound number_lte, number_gte;
+    struct int_set id;
+    struct int_set id_in;
+    struct int_bound id_lte, id_gte;
+    int resolved;              /* -1: any, 0: false, 1: true */
+    const char *user;          /* creator username; NULL: any */
+    struct int_bound year_lte, year_gte, month_lte, month_gte; /* of time_create in local TZ */
+    const char *search;        /* number contains this text; NULL: none */
+    int64_t limit;             /* -1: no limit */
+    int64_t offset;            /* 0: from the start */
+};
+
+/* Initializes f to "no filter, no limit". */
+void ticket_filter_init(struct ticket_filter *f);
+
+struct archive_filter {
+    struct int_set id, id_in;
+    struct int_bound id_lte, id_gte;
+    struct int_set ticket, ticket_in; /* ticket numbers */
+    struct int_bound ticket_lte, ticket_gte;
+    struct int_bound time_create, time_create_lte, time_create_gte; /* microseconds */
+    int64_t limit;
+    int64_t offset;
+};
+
+void archive_filter_init(struct archive_filter *f);
+
+/* A list of archive paths removed by a cascading delete; the caller deletes the
+ * bytes after the rows are gone (a crash in between leaves files without rows,
+ * which `cleanup` finds, never rows without files). */
+struct path_list {
+    size_t n;
+    char **paths;
+};
+void path_list_free(struct path_list *l);
+
+/* --- lifecycle --- */
+
+/* Opens the store named by url ("sqlite:///abs/or/rel/path"). Does not migrate.
+ * ERR_CONFIG for an unknown scheme or a bad URL (message logged). */
+enum err store_open(const char *url, struct store **ret_store);
+/* Closes every per-thread connection and frees s. NULL-safe. */
+void store_close(struct store *s);
+/* Applies pending migrations in order inside transactions; *ret_applied (may be
+ * NULL) gets how many were applied. Safe to call on an up-to-date database. */
+enum err store_migrate(struct store *s, int *ret_applied);
+/* Current schema version (number of applied migrations). */
+enum err store_schema_version(struct store *s, int *ret_version);
+/* A trivial query: ERR_OK when the database answers, ERR_UNAVAILABLE otherwise. */
+enum err store_ping(struct store *s);
+
+/* --- users --- */
+
+/* Inserts u (id, created ignored; created = now). ERR_EXISTS on a taken username. */
+enum err store_user_create(struct store *s, const struct user *u, int64_t *ret_id);
+enum err store_user_get(struct store *s, const char *username, struct user *ret);
+enum err store_user_get_by_id(struct store *s, int64_t id, struct user *ret);
+enum err store_user_set_password(struct store *s, const char *username, const char *hash);
+enum err store_user_touch_login(struct store *s, int64_t id, int64_t now);
+/* Deletes the user; tickets they created keep existing with user_id NULL. */
+enum err store_user_delete(struct store *s, const char *username);
+/* All users ordered by id. */
+enum err store_user_list(struct store *s, struct user **ret_items, size_t *ret_n);
+enum err store_user_count(struct store *s, int64_t *ret_n);
+
+/* --- platforms --- */
+
+enum err store_platform_list(struct store *s, struct platform **ret_items, size_t *ret_n);
+enum err store_platform_get(struct store *s, const char *name, struct platform *ret);
+/* Inserts p (p->id ignored); *ret (may be NULL) gets the stored row. ERR_EXISTS on taken name. */
+enum err store_platform_create(struct store *s, const struct platform *p, struct platform *ret);
+/* Replaces name and pretty_name of the platform called `name`. ERR_NOT_FOUND, ERR_EXISTS. */
+enum err store_platform_update(struct store *s, const char *name, const struct platform *p,
+                               struct platform *ret);
+/* Deletes the platform, its tickets and their archives in one transaction; the
+ * archives' paths go to *ret_paths (may be NULL). ERR_NOT_FOUND. */
+enum err store_platform_delete(struct store *s, const char *name, struct path_list *ret_paths);
+
+/* --- tickets --- */
+
+/* Tickets matching f, newest first (time_create desc, id desc), in ONE query
+ * including the platform name, creator username, archive count and size.
+ * *ret_total (may be NULL) gets the count ignoring limit/offset. */
+enum err store_ticket_list(struct store *s, const struct ticket_filter *f,
+                           struct ticket **ret_items, size_t *ret_n, int64_t *ret_total);
+void ticket_list_free(struct ticket *items, size_t n);
+/* Frees t->note and zeroes it. NULL-safe. */
+void ticket_clear(struct ticket *t);
+
+enum err store_ticket_get(struct store *s, int64_t number, struct ticket *ret);
+enum err store_ticket_get_by_token(struct store *s, const char *token, struct ticket *ret);
+/* Inserts a ticket from t: number, platform (by NAME, t->platform), user_id
+ * (0 = NULL), resolved, note, token, attempts, expires_at. time_create =
+ * time_update = now. *ret gets the stored row as store_ticket_get returns it.
+ * ERR_EXISTS: number or token taken; ERR_REFERENCE: no such platform. */
+enum err store_ticket_create(struct store *s, const struct ticket *t, struct ticket *ret);
+/* Updates the ticket currently numbered `number` with t's number, platform (by
+ * name), resolved, note, attempts, expires_at; time_update = now. Token, user
+ * and time_create are not touched. ERR_NOT_FOUND, ERR_EXISTS, ERR_REFERENCE. */
+enum err store_ticket_update(struct store *s, int64_t number, const struct ticket *t,
+                             struct ticket *ret);
+/* Sets a new token, attempts and expires_at; time_update = now. */
+enum err store_ticket_set_token(struct store *s, int64_t number, const char *token,
+                                int attempts, int64_t expires_at, struct ticket *ret);
+/* Deletes the ticket and its archives; paths as for platforms. ERR_NOT_FOUND. */
+enum err store_ticket_delete(struct store *s, int64_t number, struct path_list *ret_paths);
+
+/* --- upload tokens and archives --- */
+
+/* Result of looking a token up before an upload starts. */
+enum token_state {
+    TOKEN_OK = 0,      /* usable: the ticket is in *ret */
+    TOKEN_UNKNOWN,     /* no ticket has this token (403) */
+    TOKEN_RESOLVED,    /* the ticket is resolved (423) */
+    TOKEN_USED_UP,     /* attempts == 0 (423) */
+    TOKEN_EXPIRED,     /* expires_at passed (423) */
+};
+
+/* Reads the ticket of token and classifies it, in the order of DESIGN.md 6:
+ * unknown, resolved, used up, expired. Nothing is consumed. ret may be NULL. */
+enum err store_token_check(struct store *s, const char *token, int64_t now,
+                           enum token_state *ret_state, struct ticket *ret);
+
+/* Consumes one attempt atomically: UPDATE ... SET attempts = attempts - 1 WHERE
+ * token = ? AND attempts > 0 AND NOT resolved AND (expires_at IS NULL OR
+ * expires_at > now) RETURNING ...; N concurrent callers on k attempts get
+ * exactly k TOKEN_OK. Otherwise *ret_state says why (as store_token_check). */
+enum err store_token_consume(struct store *s, const char *token, int64_t now,
+                             enum token_state *ret_state, struct ticket *ret);
+
+/* Inserts an archive row (id, times and ticket_number ignored; time_create =
+ * time_update = now) for a->ticket_id. ERR_REFERENCE when the ticket is gone
+ * (deleted during the upload); ERR_EXISTS when path is taken. */
+enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret);
+enum err store_archive_get(struct store *s, int64_t id, struct archive *ret);
+/* Archives matching f, newest first (time_create desc, id desc). */
+enum err store_archive_list(struct store *s, const struct archive_filter *f,
+                            struct archive **ret_items, size_t *ret_n, int64_t *ret_total);
+/* Moves the archive to the ticket numbered new_ticket_number and sets its path
+ * (the bytes were moved by the caller); time_update = now. ERR_NOT_FOUND for
+ * the archive, ERR_REFERENCE for the ticket. */
+enum err store_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
+                            const char *new_path, struct archive *ret);
+/* Deletes the row; *ret_path (size 512, may be NULL) gets the path. ERR_NOT_FOUND. */
+enum err store_archive_delete(struct store *s, int64_t id, char *ret_path);
+/* True in *ret when some archive row has this path (for `cleanup`). */
+enum err store_archive_path_exists(struct store *s, const char *path, bool *ret);
+/* Calls fn for every archive row (for `cleanup`), in id order. */
+enum err store_archive_each(struct store *s, void (*fn)(const struct archive *a, void *ctx),
+                            void *ctx);

@@ -1,0 +1,98 @@
+// check.test.mjs - health, storage, upload-token look-up and its miss rate limit.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { startServer, stopAndCheck, api, login, expectJson, RFC3339 } from './lib/server.mjs';
+
+let srv;
+let token;
+
+before(async () => {
+    srv = await startServer();
+    token = (await login(srv)).access;
+    expectJson(await api(srv, 'POST', '/api/v1/platforms/', { token, json: { name: 'vm6', pretty_name: 'VM 6' } }), 201);
+});
+after(() => stopAndCheck(srv));
+
+const NOT_FOUND = { detail: 'Not found.' };
+const HINT = { detail: 'Put the upload token in the URL: /api/v1/check/token/<token>/' };
+
+test('health is public and ok', async () => {
+    for (const p of ['/api/v1/check/health/', '/api/v1/check/health']) {
+        const r = await api(srv, 'GET', p);
+        expectJson(r, 200, { status: 'ok' }, p);
+    }
+    // A token does not hurt.
+    expectJson(await api(srv, 'GET', '/api/v1/check/health/', { token }), 200, { status: 'ok' });
+});
+
+test('storage needs staff and reports the DATA_DIR file system', async () => {
+    expectJson(await api(srv, 'GET', '/api/v1/check/storage/'), 401,
+        { detail: 'Authentication credentials were not provided.' });
+    const r = await api(srv, 'GET', '/api/v1/check/storage/', { token });
+    expectJson(r, 200);
+    assert.deepEqual(Object.keys(r.json).sort(), ['free', 'status', 'total', 'used', 'used_percent']);
+    assert.equal(r.json.status, 'mount');
+    for (const k of ['total', 'used', 'free', 'used_percent']) assert.equal(typeof r.json[k], 'number', k);
+    for (const k of ['total', 'used', 'free']) assert.ok(Number.isInteger(r.json[k]) && r.json[k] >= 0, k);
+    assert.ok(r.json.total > 0);
+    assert.ok(r.json.total >= r.json.free, 'total >= free');
+    assert.ok(r.json.total >= r.json.used, 'total >= used');
+    assert.ok(r.json.used + r.json.free <= r.json.total, 'used + free <= total');
+    assert.ok(r.json.used_percent >= 0 && r.json.used_percent <= 100);
+});
+
+test('check/token without a token: 303 with a hint', async () => {
+    for (const p of ['/api/v1/check/token/', '/api/v1/check/token']) {
+        const r = await api(srv, 'GET', p);
+        expectJson(r, 303, HINT, p);
+    }
+});
+
+test('check/token/{token} answers for a known token, 404 for unknown or malformed', async () => {
+    const c = await api(srv, 'POST', '/api/v1/tickets/', { token, json: { number: 42, platform: 'vm6', attempts: 4 } });
+    expectJson(c, 201);
+    const t = c.json;
+    for (const p of [`/api/v1/check/token/${t.token}/`, `/api/v1/check/token/${t.token}`]) {
+        const r = await api(srv, 'GET', p);
+        expectJson(r, 200, undefined, p);
+        assert.deepEqual(Object.keys(r.json).sort(), ['attempts', 'expires_at', 'resolved', 'token']);
+        assert.equal(r.json.token, t.token);
+        assert.equal(r.json.attempts, 4);
+        assert.equal(r.json.resolved, false);
+        assert.match(r.json.expires_at, RFC3339);
+        assert.equal(r.json.expires_at, t.expires_at);
+    }
+    // Unknown (well-formed) and malformed tokens.
+    expectJson(await api(srv, 'GET', `/api/v1/check/token/${crypto.randomUUID()}/`), 404, NOT_FOUND, 'unknown');
+    for (const bad of ['abc', '0000', 'zzzzzzzz-zzzz-4zzz-8zzz-zzzzzzzzzzzz', t.token + '0', "x'%20OR%201=1"]) {
+        expectJson(await api(srv, 'GET', `/api/v1/check/token/${bad}/`), 404, NOT_FOUND, `malformed ${bad}`);
+    }
+});
+
+test('token look-up misses are rate limited: 30 misses, then 429 (even for a valid token)', async () => {
+    const s = await startServer();
+    try {
+        const tk = (await login(s)).access;
+        await api(s, 'POST', '/api/v1/platforms/', { token: tk, json: { name: 'p', pretty_name: 'P' } });
+        const c = await api(s, 'POST', '/api/v1/tickets/', { token: tk, json: { number: 1, platform: 'p' } });
+        expectJson(c, 201);
+        // Hits do not count.
+        for (let i = 0; i < 5; i++) expectJson(await api(s, 'GET', `/api/v1/check/token/${c.json.token}/`), 200);
+        for (let i = 0; i < 30; i++) {
+            const r = await api(s, 'GET', `/api/v1/check/token/${crypto.randomUUID()}/`);
+            expectJson(r, 404, NOT_FOUND, `miss ${i + 1}`);
+        }
+        const r = await api(s, 'GET', `/api/v1/check/token/${crypto.randomUUID()}/`);
+        expectJson(r, 429, undefined, 'miss 31');
+        assert.equal(typeof r.json.detail, 'string');
+        // A blocked client learns nothing, not even from a right guess.
+        const hit = await api(s, 'GET', `/api/v1/check/token/${c.json.token}/`);
+        expectJson(hit, 429, undefined, 'valid token while blocked');
+        // Health and staff routes are not affected.
+        expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+        expectJson(await api(s, 'GET', '/api/v1/tickets/1/', { token: tk }), 200);
+    } finally {
+        await stopAndCheck(s);
+    }
+});

@@ -1,0 +1,435 @@
+// server.mjs - harness for the black-box API tests: starts a real `logs-collector serve`
+// on a free loopback port with its own temp DATA_DIR, and talks to it over HTTP.
+//
+// Only node built-ins. The binary is $LC_BIN (resolved against the working directory)
+// or build-test/logs-collector under the repository root.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = process.env.LC_BIN
+    ? path.resolve(process.env.LC_BIN)
+    : path.join(ROOT, 'build-test', 'logs-collector');
+
+export const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+// RFC 3339 with microseconds and an explicit offset (Z accepted for UTC).
+export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
+
+const STARTUP_MS = 20000;
+const STOP_MS = 35000;
+
+// Every process this module spawned and that may still run: killed (by pid) if the
+// test process exits without stopping them.
+const live = new Set();
+process.on('exit', () => {
+    for (const p of live) {
+        try {
+            p.kill('SIGKILL');
+        } catch {
+            /* already gone */
+        }
+    }
+});
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* Polls fn() every `interval` ms until it returns a truthy value (returned) or
+ * `timeout` ms pass (throws with `what`). */
+export async function waitFor(fn, { timeout = 5000, interval = 50, what = 'condition' } = {}) {
+    const end = Date.now() + timeout;
+    for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+        await sleep(interval);
+    }
+}
+
+/* A loopback port that was free a moment ago. */
+export function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.unref();
+        s.on('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+            const { port } = s.address();
+            s.close(() => resolve(port));
+        });
+    });
+}
+
+export function makeDataDir() {
+    return fs.mkdtempSync(path.join(os.tmpdir(), 'lc-api-'));
+}
+
+export function randomPassword() {
+    return 'pw-' + crypto.randomBytes(12).toString('hex');
+}
+
+/* The environment a child gets: PATH, sanitizer options and `extra`; keys whose
+ * value is undefined or null are left out. */
+function childEnv(extra) {
+    const env = { PATH: process.env.PATH, ASAN_OPTIONS: 'detect_leaks=1' };
+    for (const [k, v] of Object.entries(extra)) {
+        if (v === undefined || v === null) delete env[k];
+        else env[k] = String(v);
+    }
+    return env;
+}
+
+/* Resolves with {code, signal} when proc exits (at once if it already has). */
+function exitOf(proc) {
+    if (proc.exitCode !== null || proc.signalCode !== null)
+        return Promise.resolve({ code: proc.exitCode, signal: proc.signalCode });
+    return new Promise((resolve) =>
+        proc.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+}
+
+function withTimeout(promise, ms) {
+    let t;
+    return Promise.race([
+        promise,
+        new Promise((resolve) => {
+            t = setTimeout(() => resolve(null), ms);
+        }),
+    ]).finally(() => clearTimeout(t));
+}
+
+/*
+ * Starts `BIN serve`. opts.env overrides/extends the environment (a null/undefined
+ * value removes a variable, e.g. {ADMIN_USERNAME: null}); opts.dataDir reuses a
+ * directory (which stop() then keeps). Resolves once GET /api/v1/check/health/
+ * answers 200; rejects with the server's output if it exits or is not healthy
+ * within 20 s.
+ */
+export async function startServer(opts = {}) {
+    for (let attempt = 0; ; attempt++) {
+        try {
+            return await startOnce(opts);
+        } catch (e) {
+            // Another process may have taken the port between freePort() and bind.
+            if (attempt < 2 && e.portTaken) continue;
+            throw e;
+        }
+    }
+}
+
+async function startOnce(opts) {
+    const port = await freePort();
+    const ownDir = !opts.dataDir;
+    const dataDir = opts.dataDir ?? makeDataDir();
+    const password = randomPassword();
+    const env = childEnv({
+        DATA_DIR: dataDir,
+        BIND: `127.0.0.1:${port}`,
+        ADMIN_USERNAME: 'admin',
+        ADMIN_PASSWORD: password,
+        ALLOWED_HOSTS: '127.0.0.1,localhost',
+        LOG_LEVEL: 'debug',
+        ...(opts.env ?? {}),
+    });
+    const proc = spawn(BIN, ['serve'], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(proc);
+    const out = [];
+    const err = [];
+    proc.stdout.on('data', (b) => out.push(b));
+    proc.stderr.on('data', (b) => err.push(b));
+    let spawnError = null;
+    proc.on('error', (e) => {
+        spawnError = e;
+    });
+    const exited = exitOf(proc).then((r) => {
+        live.delete(proc);
+        return r;
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const srv = {
+        url,
+        port,
+        dataDir,
+        proc,
+        env,
+        password,
+        exited,
+        stdout: () => Buffer.concat(out).toString('utf8'),
+        stderr: () => Buffer.concat(err).toString('utf8'),
+        output: () => Buffer.concat(out).toString('utf8') + Buffer.concat(err).toString('utf8'),
+        stopped: false,
+        /* SIGTERM, wait for exit (35 s, then SIGKILL and throw), remove the data dir
+         * unless it was given or keepDataDir. Resolves {code, signal}. */
+        async stop({ keepDataDir = false } = {}) {
+            let r;
+            if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+            r = await withTimeout(exited, STOP_MS);
+            if (!r) {
+                proc.kill('SIGKILL');
+                await exited;
+            }
+            srv.stopped = true;
+            if (ownDir && !keepDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            if (!r) throw new Error(`server did not exit within ${STOP_MS} ms of SIGTERM`);
+            return r;
+        },
+    };
+
+    const end = Date.now() + STARTUP_MS;
+    for (;;) {
+        if (spawnError) throw new Error(`cannot run ${BIN}: ${spawnError.message}`);
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+            await exited;
+            const text = srv.output();
+            if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            const e = new Error(
+                `server exited during start-up (code ${proc.exitCode}, signal ${proc.signalCode}):\n${text}`,
+            );
+            e.portTaken = /in use|EADDRINUSE/i.test(text);
+            throw e;
+        }
+        try {
+            const res = await fetch(`${url}/api/v1/check/health/`, {
+                signal: AbortSignal.timeout(1000),
+            });
+            await res.arrayBuffer();
+            if (res.status === 200) return srv;
+        } catch {
+            /* not listening yet */
+        }
+        if (Date.now() > end) {
+            proc.kill('SIGKILL');
+            await exited;
+            if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            throw new Error(`server not healthy within ${STARTUP_MS} ms:\n${srv.output()}`);
+        }
+        await sleep(50);
+    }
+}
+
+/* Sanitizer or crash reports in the server's output (ASan, UBSan, LSan). */
+export function sanitizerReport(srv) {
+    const text = srv.output();
+    const m = text.match(/(ERROR: (Address|Leak|Undefined)Sanitizer.*|.*runtime error:.*)/);
+    return m ? m[0] : null;
+}
+
+/* Stops srv (if started) and asserts it left no sanitizer report and exited 0.
+ * For after() hooks. */
+export async function stopAndCheck(srv) {
+    if (!srv || srv.stopped) return;
+    const r = await srv.stop();
+    const rep = sanitizerReport(srv);
+    assert.equal(rep, null, `sanitizer report in server output:\n${srv.stderr().slice(-4000)}`);
+    assert.deepEqual(r, { code: 0, signal: null }, `server exit after SIGTERM:\n${srv.stderr().slice(-2000)}`);
+}
+
+/*
+ * One request through fetch (never follows redirects). opts: token (Bearer),
+ * json (serialized, Content-Type application/json), body (raw), headers.
+ * Resolves {status, headers, json (parsed body or null), text}.
+ */
+export async function api(srv, method, p, opts = {}) {
+    const headers = { ...(opts.headers ?? {}) };
+    let body = opts.body;
+    if (opts.json !== undefined) {
+        body = JSON.stringify(opts.json);
+        if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+            headers['Content-Type'] = 'application/json';
+    }
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+    const res = await fetch(srv.url + p, {
+        method,
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(opts.timeout ?? 30000),
+    });
+    const text = await res.text();
+    let json = null;
+    if (text.length) {
+        try {
+            json = JSON.parse(text);
+        } catch {
+            json = null;
+        }
+    }
+    return { status: res.status, headers: res.headers, json, text };
+}
+
+/* POST /api/v1/auth/token/; asserts 200 and returns {access, refresh}. */
+export async function login(srv, user = 'admin', pass = srv.password) {
+    const r = await api(srv, 'POST', '/api/v1/auth/token/', { json: { username: user, password: pass } });
+    assert.equal(r.status, 200, `login ${user}: ${r.text}`);
+    return r.json;
+}
+
+/* Asserts an error/answer is JSON with that status and exactly that body. */
+export function expectJson(r, status, body, msg = '') {
+    assert.equal(r.status, status, `${msg} status (body ${r.text})`);
+    assert.match(r.headers.get('content-type') ?? '', /^application\/json/, `${msg} content type`);
+    if (body !== undefined) assert.deepEqual(r.json, body, `${msg} body`);
+}
+
+/* Asserts a 400 whose body has exactly these field keys, each a non-empty list of strings. */
+export function expectFields(r, keys, msg = '') {
+    assert.equal(r.status, 400, `${msg} status (body ${r.text})`);
+    assert.ok(r.json && typeof r.json === 'object' && !Array.isArray(r.json), `${msg} JSON object`);
+    assert.deepEqual(Object.keys(r.json).sort(), [...keys].sort(), `${msg} keys of ${r.text}`);
+    for (const k of keys) {
+        assert.ok(Array.isArray(r.json[k]) && r.json[k].length > 0, `${msg} ${k} is a list`);
+        for (const m of r.json[k]) assert.equal(typeof m, 'string');
+    }
+}
+
+/*
+ * Sends raw bytes on a fresh TCP connection and reads one HTTP response.
+ * `chunks` is a string/Buffer, or an array of {data, delay} sent in order with
+ * delay ms before each. Resolves {status, headers (lower-case name -> [values]),
+ * body, raw} once a complete response (Content-Length) arrived or the peer closed.
+ */
+export function rawRequest(srv, chunks, { timeout = 10000, onSocket } = {}) {
+    const list = Array.isArray(chunks) ? chunks : [{ data: chunks, delay: 0 }];
+    return new Promise((resolve, reject) => {
+        const sock = net.connect(srv.port, '127.0.0.1');
+        if (onSocket) onSocket(sock);
+        let buf = Buffer.alloc(0);
+        let done = false;
+        const timer = setTimeout(() => finish(new Error(`raw request: no complete answer in ${timeout} ms: ${buf}`)), timeout);
+        function parse() {
+            const i = buf.indexOf('\r\n\r\n');
+            if (i < 0) return null;
+            const head = buf.subarray(0, i).toString('latin1').split('\r\n');
+            const m = head[0].match(/^HTTP\/1\.[01] (\d{3})/);
+            if (!m) return null;
+            const headers = {};
+            for (const line of head.slice(1)) {
+                const c = line.indexOf(':');
+                const k = line.slice(0, c).trim().toLowerCase();
+                (headers[k] ??= []).push(line.slice(c + 1).trim());
+            }
+            return { status: Number(m[1]), headers, body: buf.subarray(i + 4), raw: buf };
+        }
+        function finish(err) {
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            sock.destroy();
+            const r = parse();
+            if (r) resolve(r);
+            else reject(err ?? new Error(`raw request: no HTTP answer: ${JSON.stringify(buf.toString('latin1'))}`));
+        }
+        sock.on('data', (d) => {
+            buf = Buffer.concat([buf, d]);
+            const r = parse();
+            if (r && r.headers['content-length'] && r.body.length >= Number(r.headers['content-length'][0]))
+                finish();
+        });
+        sock.on('end', () => finish());
+        sock.on('close', () => finish());
+        sock.on('error', (e) => finish(e));
+        (async () => {
+            for (const c of list) {
+                if (c.delay) await sleep(c.delay);
+                if (done) return;
+                sock.write(c.data);
+            }
+        })().catch((e) => finish(e));
+    });
+}
+
+/* GET via node:http so that the Host header can be anything. Resolves
+ * {status, headers, json, text}. */
+export function httpGet(srv, p, headers = {}) {
+    return new Promise((resolve, reject) => {
+        const req = http.request(
+            { host: '127.0.0.1', port: srv.port, path: p, method: 'GET', headers, agent: false },
+            (res) => {
+                const parts = [];
+                res.on('data', (d) => parts.push(d));
+                res.on('end', () => {
+                    const text = Buffer.concat(parts).toString('utf8');
+                    let json = null;
+                    try {
+                        json = JSON.parse(text);
+                    } catch {
+                        /* not JSON */
+                    }
+                    resolve({ status: res.statusCode, headers: res.headers, json, text });
+                });
+            },
+        );
+        req.setTimeout(10000, () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end();
+    });
+}
+
+/* Waits (max `timeout` ms) for a line of the server's output matching re. */
+export function waitForLine(srv, re, timeout = 5000) {
+    return waitFor(() => srv.output().split('\n').find((l) => re.test(l)), {
+        timeout,
+        what: `a log line matching ${re}`,
+    });
+}
+
+/*
+ * Runs `BIN ...args` to completion (timeout ms, then SIGKILL and throw). env as
+ * for startServer (DATA_DIR etc. must be given); input is written to stdin.
+ * Resolves {code, signal, stdout, stderr}.
+ */
+export function runCli(args, { env = {}, input = '', timeout = 20000, cwd } = {}) {
+    return new Promise((resolve, reject) => {
+        const proc = spawn(BIN, args, {
+            env: childEnv(env),
+            cwd: cwd ?? env.DATA_DIR ?? os.tmpdir(),
+            stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        live.add(proc);
+        const out = [];
+        const err = [];
+        proc.stdout.on('data', (b) => out.push(b));
+        proc.stderr.on('data', (b) => err.push(b));
+        proc.stdin.on('error', () => {}); // the program may not read stdin
+        proc.stdin.end(input);
+        const timer = setTimeout(() => {
+            proc.kill('SIGKILL');
+            reject(new Error(`${BIN} ${args.join(' ')}: no exit within ${timeout} ms\n` + Buffer.concat(err)));
+        }, timeout);
+        proc.on('error', (e) => {
+            clearTimeout(timer);
+            live.delete(proc);
+            reject(e);
+        });
+        proc.on('close', (code, signal) => {
+            clearTimeout(timer);
+            live.delete(proc);
+            resolve({
+                code,
+                signal,
+                stdout: Buffer.concat(out).toString('utf8'),
+                stderr: Buffer.concat(err).toString('utf8'),
+            });
+        });
+    });
+}
+
+/* Base64url helpers and an HS256 signer for hand-made JWTs. */
+export const b64url = (buf) => Buffer.from(buf).toString('base64url');
+export function jwtDecode(token) {
+    const [h, p] = token.split('.');
+    return {
+        header: JSON.parse(Buffer.from(h, 'base64url').toString('utf8')),
+        payload: JSON.parse(Buffer.from(p, 'base64url').toString('utf8')),
+    };
+}
+export function jwtSign(payload, key, header = { alg: 'HS256', typ: 'JWT' }) {
+    const input = b64url(JSON.stringify(header)) + '.' + b64url(JSON.stringify(payload));
+    const sig = crypto.createHmac('sha256', key).update(input).digest();
+    return input + '.' + b64url(sig);
+}

@@ -1,0 +1,963 @@
+/* test-blob.c - blob store: streamed digests, crash-safe placement, keys, walk, sweep, names. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "blob/blob.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/util.h"
+
+/* ------------------------------------------------------------- helpers -- */
+
+static bool no_noreplace; /* see renameat2 below */
+
+struct fx {
+    char dir[64];
+    struct blob_store *b;
+};
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    no_noreplace = false;
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/test-blob-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(blob_open(f->dir, &f->b), ERR_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    blob_close(f->b);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* DATA_DIR/<rel> as a path. */
+static void path_of(const struct fx *f, const char *rel, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s", f->dir, rel);
+}
+
+static bool exists(const struct fx *f, const char *rel)
+{
+    char p[PATH_MAX];
+    path_of(f, rel, p, sizeof(p));
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+/* Number of entries in DATA_DIR/<rel> other than . and .. */
+static int count_entries(const struct fx *f, const char *rel)
+{
+    char p[PATH_MAX];
+    path_of(f, rel, p, sizeof(p));
+    DIR *d = opendir(p);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void write_file(const struct fx *f, const char *rel, const char *content)
+{
+    char p[PATH_MAX];
+    path_of(f, rel, p, sizeof(p));
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs(content, fp);
+    fclose(fp);
+}
+
+/* Reads the archive at key through blob_open_read into a malloc'd buffer. */
+static char *read_key(struct blob_store *b, const char *key, int64_t *ret_size)
+{
+    int fd = -1;
+    int64_t size = -1;
+    assert_int_equal(blob_open_read(b, key, &fd, &size), ERR_OK);
+    char *buf = malloc((size_t)size + 1);
+    assert_non_null(buf);
+    int64_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, (size_t)(size - got));
+        assert_true(n > 0);
+        got += n;
+    }
+    assert_int_equal(read(fd, buf, 1), 0); /* size was the whole file */
+    close(fd);
+    buf[size] = '\0';
+    *ret_size = size;
+    return buf;
+}
+
+struct result {
+    char key[512];
+    char name[256];
+    char md5[33];
+    char sha256[65];
+};
+
+/* Uploads content in one chunk as `name` to ticket; asserts success. */
+static void upload(struct blob_store *b, int64_t ticket, const char *name, const char *content,
+                   struct result *r)
+{
+    struct blob_upload *u = NULL;
+    assert_int_equal(blob_upload_begin(b, 0, &u), ERR_OK);
+    assert_int_equal(blob_upload_write(u, content, strlen(content)), ERR_OK);
+    assert_int_equal(blob_upload_finish(u, ticket, name, r->key, sizeof(r->key), r->name,
+                                        sizeof(r->name), r->md5, r->sha256),
+                     ERR_OK);
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static void one_shot(const char *alg, const void *data, size_t len, char *out)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    assert_int_equal(EVP_Digest(data, len, d, &dl, EVP_get_digestbyname(alg), NULL), 1);
+    hex(d, dl, out);
+}
+
+/*
+ * Stands in for glibc's renameat2 so a test can play a file system without
+ * RENAME_NOREPLACE (EINVAL), which sends blob.c down its link + unlink path.
+ */
+int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+              unsigned int flags)
+{
+    if (no_noreplace && (flags & RENAME_NOREPLACE)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+/* ------------------------------------------------------------ uploads -- */
+
+static void test_stream_20mib(void **state)
+{
+    struct fx *f = *state;
+    size_t total = 20u * 1024 * 1024;
+    unsigned char *data = malloc(total);
+    assert_non_null(data);
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (size_t i = 0; i < total; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        data[i] = (unsigned char)x;
+    }
+
+    struct blob_upload *u = NULL;
+    assert_int_equal(blob_upload_begin(f->b, 0, &u), ERR_OK);
+    assert_int_equal(count_entries(f, "tmp"), 1);
+    static const size_t chunks[] = {1, 7, 4093, 65537, 1048579, 3, 262144, 8388609, 12345};
+    size_t off = 0;
+    for (size_t i = 0; off < total; i++) {
+        size_t n = chunks[i % ARRAY_SIZE(chunks)];
+        if (n > total - off)
+            n = total - off;
+        assert_int_equal(blob_upload_write(u, data + off, n), ERR_OK);
+        off += n;
+        assert_int_equal(blob_upload_size(u), (int64_t)off);
+    }
+    assert_int_equal(blob_upload_write(u, data, 0), ERR_OK);
+
+    struct result r;
+    assert_int_equal(blob_upload_finish(u, 42, "logs.tar.gz", r.key, sizeof(r.key), r.name,
+                                        sizeof(r.name), r.md5, r.sha256),
+                     ERR_OK);
+    assert_string_equal(r.key, "42/logs.tar.gz");
+    assert_string_equal(r.name, "logs.tar.gz");
+
+    char want[65];
+    one_shot("MD5", data, total, want);
+    assert_string_equal(r.md5, want);
+    one_shot("SHA256", data, total, want);
+    assert_string_equal(r.sha256, want);
+
+    int64_t size;
+    char *got = read_key(f->b, r.key, &size);
+    assert_int_equal(size, (int64_t)total);
+    assert_memory_equal(got, data, total);
+    free(got);
+    free(data);
+
+    assert_int_equal(count_entries(f, "tmp"), 0);
+    char p[PATH_MAX];
+    path_of(f, "archives/42/logs.tar.gz", p, sizeof(p));
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    path_of(f, "archives/42", p, sizeof(p));
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0750);
+}
+
+static void test_empty_upload(void **state)
+{
+    struct fx *f = *state;
+    struct result r;
+    upload(f->b, 1, "empty.log", "", &r);
+    assert_string_equal(r.md5, "d41d8cd98f00b204e9800998ecf8427e");
+    assert_string_equal(r.sha256,
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    int64_t size;
+    free(read_key(f->b, "1/empty.log", &size));
+    assert_int_equal(size, 0);
+}
+
+static void test_abort_removes_temp(void **state)
+{
+    struct fx *f = *state;
+    struct blob_upload *u = NULL;
+    assert_int_equal(blob_upload_begin(f->b, 0, &u), ERR_OK);
+    assert_int_equal(blob_upload_write(u, "partial", 7), ERR_OK);
+    assert_int_equal(count_entries(f, "tmp"), 1);
+    blob_upload_abort(u);
+    assert_int_equal(count_entries(f, "tmp"), 0);
+    assert_int_equal(count_entries(f, "archives"), 0);
+    blob_upload_abort(NULL);
+}
+
+static void test_name_clash(void **state)
+{
+    struct fx *f = *state;
+    struct result r;
+    upload(f->b, 7, "logs.tar.gz", "first", &r);
+    assert_string_equal(r.key, "7/logs.tar.gz");
+    upload(f->b, 7, "logs.tar.gz", "second", &r);
+    assert_string_equal(r.key, "7/logs (1).tar.gz");
+    assert_string_equal(r.name, "logs (1).tar.gz");
+    upload(f->b, 7, "logs.tar.gz", "third", &r);
+    assert_string_equal(r.key, "7/logs (2).tar.gz");
+    upload(f->b, 7, "noext", "x", &r);
+    upload(f->b, 7, "noext", "y", &r);
+    assert_string_equal(r.key, "7/noext (1)");
+    upload(f->b, 7, "a.b.log", "x", &r);
+    upload(f->b, 7, "a.b.log", "y", &r);
+    assert_string_equal(r.key, "7/a.b (1).log");
+    upload(f->b, 7, "x.averyveryverylongext", "x", &r);
+    upload(f->b, 7, "x.averyveryverylongext", "y", &r);
+    assert_string_equal(r.key, "7/x.averyveryverylongext (1)");
+    /* another ticket has its own namespace */
+    upload(f->b, 8, "logs.tar.gz", "other", &r);
+    assert_string_equal(r.key, "8/logs.tar.gz");
+
+    /* nothing was overwritten */
+    int64_t size;
+    char *c = read_key(f->b, "7/logs.tar.gz", &size);
+    assert_string_equal(c, "first");
+    free(c);
+    c = read_key(f->b, "7/logs (1).tar.gz", &size);
+    assert_string_equal(c, "second");
+    free(c);
+    c = read_key(f->b, "7/logs (2).tar.gz", &size);
+    assert_string_equal(c, "third");
+    free(c);
+    assert_int_equal(count_entries(f, "tmp"), 0);
+}
+
+static void test_link_fallback(void **state)
+{
+    struct fx *f = *state;
+    no_noreplace = true;
+    struct result r;
+    char key[512];
+    upload(f->b, 12, "f.log", "one", &r);
+    assert_string_equal(r.key, "12/f.log");
+    upload(f->b, 12, "f.log", "two", &r);
+    assert_string_equal(r.key, "12/f (1).log");
+    upload(f->b, 13, "f.log", "three", &r);
+    assert_int_equal(blob_move(f->b, "13/f.log", 12, key, sizeof(key)), ERR_OK);
+    no_noreplace = false;
+    assert_string_equal(key, "12/f (2).log");
+    assert_false(exists(f, "archives/13"));
+    assert_int_equal(count_entries(f, "tmp"), 0);
+    assert_int_equal(count_entries(f, "archives/12"), 3);
+    int64_t size;
+    char *c = read_key(f->b, "12/f.log", &size);
+    assert_string_equal(c, "one");
+    free(c);
+    c = read_key(f->b, "12/f (2).log", &size);
+    assert_string_equal(c, "three");
+    free(c);
+}
+
+static void test_name_clash_long_name(void **state)
+{
+    struct fx *f = *state;
+    char name[256];
+    memset(name, 'a', 251);
+    memcpy(name + 251, ".log", 5); /* 255 bytes */
+    struct result r;
+    upload(f->b, 3, name, "1", &r);
+    assert_string_equal(r.name, name);
+    upload(f->b, 3, name, "2", &r);
+    assert_int_equal(strlen(r.name), 255);
+    assert_string_equal(r.name + 255 - 8, " (1).log");
+    assert_memory_equal(r.name, name, 243);
+
+    /* multi-byte stem: the cut must not split a character */
+    char wide[256];
+    size_t n = 0;
+    while (n + 2 <= 251) {
+        memcpy(wide + n, "\xd0\xb6", 2); /* ж */
+        n += 2;
+    }
+    memcpy(wide + n, ".log", 5);
+    upload(f->b, 3, wide, "1", &r);
+    upload(f->b, 3, wide, "2", &r);
+    size_t len = strlen(r.name);
+    assert_true(len <= 255);
+    assert_string_equal(r.name + len - 8, " (1).log");
+    assert_int_equal((len - 8) % 2, 0); /* whole ж's only */
+}
+
+static void test_name_is_sanitized_again(void **state)
+{
+    struct fx *f = *state;
+    struct result r;
+    upload(f->b, 5, "../../escape.log", "x", &r);
+    assert_string_equal(r.key, "5/escape.log");
+    upload(f->b, 5, "..", "x", &r);
+    assert_string_equal(r.key, "5/archive");
+    assert_false(exists(f, "escape.log"));
+}
+
+static void test_max_size(void **state)
+{
+    struct fx *f = *state;
+    struct blob_upload *u = NULL;
+    assert_int_equal(blob_upload_begin(f->b, 10, &u), ERR_OK);
+    assert_int_equal(blob_upload_write(u, "123456", 6), ERR_OK);
+    assert_int_equal(blob_upload_write(u, "78901", 5), ERR_TOO_LARGE);
+    assert_int_equal(blob_upload_size(u), 6);
+    assert_int_equal(blob_upload_write(u, "7890", 4), ERR_OK);
+    assert_int_equal(blob_upload_write(u, "x", 1), ERR_TOO_LARGE);
+    assert_int_equal(blob_upload_size(u), 10);
+    struct result r;
+    assert_int_equal(blob_upload_finish(u, 1, "ten", r.key, sizeof(r.key), r.name, sizeof(r.name),
+                                        r.md5, r.sha256),
+                     ERR_OK);
+    int64_t size;
+    char *c = read_key(f->b, r.key, &size);
+    assert_string_equal(c, "1234567890"); /* the refused chunks were not written */
+    free(c);
+
+    /* the caller aborts after ERR_TOO_LARGE: no partial file remains */
+    assert_int_equal(blob_upload_begin(f->b, 3, &u), ERR_OK);
+    assert_int_equal(blob_upload_write(u, "abcd", 4), ERR_TOO_LARGE);
+    blob_upload_abort(u);
+    assert_int_equal(count_entries(f, "tmp"), 0);
+
+    /* negative max_size means unlimited, as 0 */
+    assert_int_equal(blob_upload_begin(f->b, -1, &u), ERR_OK);
+    assert_int_equal(blob_upload_write(u, "abcd", 4), ERR_OK);
+    blob_upload_abort(u);
+}
+
+static void test_finish_bad_arguments(void **state)
+{
+    struct fx *f = *state;
+    struct result r;
+    struct blob_upload *u = NULL;
+    assert_int_equal(blob_upload_begin(f->b, 0, &u), ERR_OK);
+    assert_int_equal(blob_upload_write(u, "x", 1), ERR_OK);
+    assert_int_equal(blob_upload_finish(u, 0, "a", r.key, sizeof(r.key), r.name, sizeof(r.name),
+                                        r.md5, r.sha256),
+                     ERR_INTERNAL);
+    assert_int_equal(count_entries(f, "tmp"), 0); /* u freed, temp removed */
+
+    assert_int_equal(blob_upload_begin(f->b, 0, &u), ERR_OK);
+    assert_int_equal(
+        blob_upload_finish(u, 1, "a", r.key, 100, r.name, sizeof(r.name), r.md5, r.sha256),
+        ERR_INTERNAL);
+    assert_int_equal(blob_upload_begin(f->b, 0, &u), ERR_OK);
+    assert_int_equal(blob_upload_finish(u, 1, NULL, r.key, sizeof(r.key), r.name, sizeof(r.name),
+                                        r.md5, r.sha256),
+                     ERR_INTERNAL);
+    assert_int_equal(count_entries(f, "tmp"), 0);
+    assert_int_equal(count_entries(f, "archives"), 0);
+    assert_int_equal(blob_upload_finish(NULL, 1, "a", r.key, sizeof(r.key), r.name, sizeof(r.name),
+                                        r.md5, r.sha256),
+                     ERR_INTERNAL);
+}
+
+/* RLIMIT_FSIZE makes write(2) fail with EFBIG: an I/O error that sticks. */
+static void test_write_error_is_sticky(void **state)
+{
+    struct fx *f = *state;
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = 64 * 1024;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+
+    struct blob_upload *u = NULL;
+    char buf[48 * 1024];
+    memset(buf, 'z', sizeof(buf));
+    assert_int_equal(blob_upload_begin(f->b, 0, &u), ERR_OK);
+    assert_int_equal(blob_upload_write(u, buf, sizeof(buf)), ERR_OK);
+    enum err e = blob_upload_write(u, buf, sizeof(buf));
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, oldsig);
+    assert_int_equal(e, ERR_IO);
+    assert_int_equal(blob_upload_write(u, "x", 1), ERR_IO);
+    struct result r;
+    assert_int_equal(blob_upload_finish(u, 1, "a", r.key, sizeof(r.key), r.name, sizeof(r.name),
+                                        r.md5, r.sha256),
+                     ERR_IO);
+    assert_int_equal(count_entries(f, "tmp"), 0);
+    assert_int_equal(count_entries(f, "archives"), 0);
+}
+
+/* A full file system is ERR_NO_SPACE (needs a tmpfs mount: skipped without root). */
+static void test_no_space(void **state)
+{
+    struct fx *f = *state;
+    char mnt[PATH_MAX];
+    path_of(f, "small", mnt, sizeof(mnt));
+    assert_int_equal(mkdir(mnt, 0700), 0);
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") < 0) {
+        skip();
+        return;
+    }
+    struct blob_store *b = NULL;
+    enum err e = blob_open(mnt, &b);
+    struct blob_upload *u = NULL;
+    enum err e1 = ERR_OK, e2 = ERR_OK;
+    if (e == ERR_OK) {
+        e1 = blob_upload_begin(b, 0, &u);
+        char buf[64 * 1024];
+        memset(buf, 1, sizeof(buf));
+        for (int i = 0; i < 8 && e1 == ERR_OK && e2 == ERR_OK; i++)
+            e2 = blob_upload_write(u, buf, sizeof(buf));
+        blob_upload_abort(u);
+        blob_close(b);
+    }
+    umount(mnt);
+    assert_int_equal(e, ERR_OK);
+    assert_int_equal(e1, ERR_OK);
+    assert_int_equal(e2, ERR_NO_SPACE);
+}
+
+struct racer {
+    struct blob_store *b;
+    int id;
+    struct result r;
+    enum err e;
+};
+
+static void *race(void *arg)
+{
+    struct racer *x = arg;
+    struct blob_upload *u = NULL;
+    char body[32];
+    snprintf(body, sizeof(body), "body %d", x->id);
+    x->e = blob_upload_begin(x->b, 0, &u);
+    for (int i = 0; i < 50 && !x->e; i++)
+        x->e = blob_upload_write(u, body, strlen(body));
+    if (!x->e)
+        x->e = blob_upload_finish(u, 9, "same.zip", x->r.key, sizeof(x->r.key), x->r.name,
+                                  sizeof(x->r.name), x->r.md5, x->r.sha256);
+    return NULL;
+}
+
+static void test_concurrent_same_name(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 8 };
+    struct racer rs[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        rs[i] = (struct racer){.b = f->b, .id = i};
+        assert_int_equal(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(rs[i].e, ERR_OK);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(rs[i].r.key, rs[j].r.key);
+        int64_t size;
+        char *c = read_key(f->b, rs[i].r.key, &size);
+        char want[32];
+        snprintf(want, sizeof(want), "body %d", i);
+        assert_int_equal(size, (int64_t)strlen(want) * 50);
+        assert_memory_equal(c, want, strlen(want));
+        free(c);
+    }
+    assert_int_equal(count_entries(f, "archives/9"), N);
+    assert_int_equal(count_entries(f, "tmp"), 0);
+}
+
+/* ------------------------------------------------------ finished files -- */
+
+static void test_open_read(void **state)
+{
+    struct fx *f = *state;
+    struct result r;
+    upload(f->b, 11, "a.log", "hello", &r);
+    int fd = -1;
+    int64_t size = -1;
+    assert_int_equal(blob_open_read(f->b, "11/a.log", &fd, &size), ERR_OK);
+    assert_int_equal(size, 5);
+    assert_true(fd >= 0);
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    close(fd);
+
+    fd = -7;
+    size = -7;
+    assert_int_equal(blob_open_read(f->b, "11/missing.log", &fd, &size), ERR_NOT_FOUND);
+    assert_int_equal(blob_open_read(f->b, "12/a.log", &fd, &size), ERR_NOT_FOUND);
+    assert_int_equal(blob_open_read(f->b, "11", &fd, &size), ERR_NOT_FOUND); /* a directory */
+    assert_int_equal(blob_open_read(f->b, "11/a.log/x", &fd, &size), ERR_NOT_FOUND);
+    assert_int_equal(fd, -7); /* out-parameters untouched on failure */
+    assert_int_equal(size, -7);
+
+    /* a symlink planted inside archives/ is not followed */
+    char target[PATH_MAX], link[PATH_MAX];
+    path_of(f, "secret", target, sizeof(target));
+    write_file(f, "secret", "s3cret");
+    path_of(f, "archives/11/link", link, sizeof(link));
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(blob_open_read(f->b, "11/link", &fd, &size), ERR_NOT_FOUND);
+}
+
+static void test_delete(void **state)
+{
+    struct fx *f = *state;
+    struct result r;
+    upload(f->b, 20, "a.log", "a", &r);
+    upload(f->b, 20, "b.log", "b", &r);
+    assert_int_equal(blob_delete(f->b, "20/a.log"), ERR_OK);
+    assert_false(exists(f, "archives/20/a.log"));
+    assert_true(exists(f, "archives/20"));                   /* b.log still there */
+    assert_int_equal(blob_delete(f->b, "20/a.log"), ERR_OK); /* missing is fine */
+    assert_int_equal(blob_delete(f->b, "20/b.log"), ERR_OK);
+    assert_false(exists(f, "archives/20"));
+    assert_int_equal(blob_delete(f->b, "20/b.log"), ERR_OK); /* dir gone too */
+    assert_int_equal(count_entries(f, "archives"), 0);
+
+    upload(f->b, 21, "c.log", "c", &r);
+    assert_int_equal(blob_delete(f->b, "21"), ERR_NOT_FOUND); /* a directory is no archive */
+    assert_true(exists(f, "archives/21/c.log"));
+}
+
+static void test_move(void **state)
+{
+    struct fx *f = *state;
+    struct result r;
+    char key[512];
+    upload(f->b, 30, "m.log", "moved", &r);
+    assert_int_equal(blob_move(f->b, "30/m.log", 31, key, sizeof(key)), ERR_OK);
+    assert_string_equal(key, "31/m.log");
+    assert_false(exists(f, "archives/30")); /* emptied ticket dir removed */
+    int64_t size;
+    char *c = read_key(f->b, key, &size);
+    assert_string_equal(c, "moved");
+    free(c);
+
+    /* clash in the target: suffixed, nothing replaced */
+    upload(f->b, 30, "m.log", "second", &r);
+    upload(f->b, 30, "other.log", "stays", &r);
+    assert_int_equal(blob_move(f->b, "30/m.log", 31, key, sizeof(key)), ERR_OK);
+    assert_string_equal(key, "31/m (1).log");
+    c = read_key(f->b, "31/m.log", &size);
+    assert_string_equal(c, "moved");
+    free(c);
+    c = read_key(f->b, "31/m (1).log", &size);
+    assert_string_equal(c, "second");
+    free(c);
+    assert_true(exists(f, "archives/30/other.log"));
+
+    /* same ticket: unchanged */
+    assert_int_equal(blob_move(f->b, "31/m.log", 31, key, sizeof(key)), ERR_OK);
+    assert_string_equal(key, "31/m.log");
+    assert_true(exists(f, "archives/31/m.log"));
+
+    strcpy(key, "untouched");
+    assert_int_equal(blob_move(f->b, "30/nope.log", 31, key, sizeof(key)), ERR_NOT_FOUND);
+    assert_int_equal(blob_move(f->b, "31/nope.log", 31, key, sizeof(key)), ERR_NOT_FOUND);
+    assert_string_equal(key, "untouched");
+    assert_false(exists(f, "archives/31/nope.log"));
+    assert_int_equal(count_entries(f, "tmp"), 0);
+}
+
+struct seen {
+    char keys[16][512];
+    int64_t sizes[16];
+    int n;
+};
+
+static void collect(const char *key, int64_t size, void *ctx)
+{
+    struct seen *s = ctx;
+    assert_true(s->n < 16);
+    snprintf(s->keys[s->n], sizeof(s->keys[0]), "%s", key);
+    s->sizes[s->n++] = size;
+}
+
+static int64_t seen_size(const struct seen *s, const char *key)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->keys[i], key) == 0)
+            return s->sizes[i];
+    return -1;
+}
+
+static void test_walk(void **state)
+{
+    struct fx *f = *state;
+    struct result r;
+    upload(f->b, 40, "a.log", "aa", &r);
+    upload(f->b, 40, "b.log", "bbb", &r);
+    upload(f->b, 41, "c.log", "c", &r);
+    write_file(f, "archives/toplevel", "not in a ticket dir");
+    char p[PATH_MAX], t[PATH_MAX];
+    path_of(f, "archives/40/sub", p, sizeof(p));
+    assert_int_equal(mkdir(p, 0700), 0);
+    path_of(f, "archives/40/link", p, sizeof(p));
+    path_of(f, "archives/40/a.log", t, sizeof(t));
+    assert_int_equal(symlink(t, p), 0);
+    struct blob_upload *u = NULL; /* in progress: not an archive */
+    assert_int_equal(blob_upload_begin(f->b, 0, &u), ERR_OK);
+
+    struct seen s = {.n = 0};
+    assert_int_equal(blob_walk(f->b, collect, &s), ERR_OK);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(seen_size(&s, "40/a.log"), 2);
+    assert_int_equal(seen_size(&s, "40/b.log"), 3);
+    assert_int_equal(seen_size(&s, "41/c.log"), 1);
+    blob_upload_abort(u);
+}
+
+static void delete_all(const char *key, int64_t size, void *ctx)
+{
+    (void)size;
+    assert_int_equal(blob_delete(ctx, key), ERR_OK);
+}
+
+static void test_walk_may_delete(void **state)
+{
+    struct fx *f = *state;
+    struct result r;
+    for (int i = 0; i < 5; i++)
+        upload(f->b, 50 + i % 2, "x.log", "x", &r);
+    assert_int_equal(blob_walk(f->b, delete_all, f->b), ERR_OK);
+    assert_int_equal(count_entries(f, "archives"), 0);
+    struct seen s = {.n = 0};
+    assert_int_equal(blob_walk(f->b, collect, &s), ERR_OK);
+    assert_int_equal(s.n, 0);
+}
+
+static void test_sweep(void **state)
+{
+    struct fx *f = *state;
+    write_file(f, "tmp/upload-abc123", "left by a crash");
+    write_file(f, "tmp/upload-def456", "");
+    write_file(f, "tmp/stray", "x");
+    char p[PATH_MAX];
+    path_of(f, "tmp/adir", p, sizeof(p));
+    assert_int_equal(mkdir(p, 0700), 0);
+    struct result r;
+    upload(f->b, 60, "kept.log", "kept", &r);
+
+    int removed = -1;
+    assert_int_equal(blob_sweep_tmp(f->b, &removed), ERR_OK);
+    assert_int_equal(removed, 3);
+    assert_int_equal(count_entries(f, "tmp"), 1); /* the directory stays */
+    assert_true(exists(f, "archives/60/kept.log"));
+    assert_int_equal(blob_sweep_tmp(f->b, &removed), ERR_OK);
+    assert_int_equal(removed, 0);
+}
+
+static void test_key_validation(void **state)
+{
+    struct fx *f = *state;
+    write_file(f, "x", "outside archives/");
+    write_file(f, "tmp/upload-zzz", "temp");
+    struct result r;
+    upload(f->b, 70, "in.log", "in", &r);
+
+    char longkey[600];
+    memset(longkey, 'k', sizeof(longkey) - 1);
+    longkey[sizeof(longkey) - 1] = '\0';
+    longkey[3] = '/';
+    const char *bad[] = {"../x",
+                         "/etc/passwd",
+                         "a//b",
+                         "a/../b",
+                         "",
+                         "70/",
+                         "./70/in.log",
+                         "70/./in.log",
+                         "..",
+                         "70/..",
+                         "../tmp/upload-zzz",
+                         "70//in.log",
+                         longkey};
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        int fd = -1;
+        int64_t size;
+        char key[512];
+        if (blob_open_read(f->b, bad[i], &fd, &size) != ERR_NOT_FOUND)
+            fail_msg("open_read accepted \"%s\"", bad[i]);
+        if (blob_delete(f->b, bad[i]) != ERR_NOT_FOUND)
+            fail_msg("delete accepted \"%s\"", bad[i]);
+        if (blob_move(f->b, bad[i], 71, key, sizeof(key)) != ERR_NOT_FOUND)
+            fail_msg("move accepted \"%s\"", bad[i]);
+    }
+    int fd;
+    int64_t size;
+    assert_int_equal(blob_open_read(f->b, NULL, &fd, &size), ERR_NOT_FOUND);
+    assert_true(exists(f, "x"));
+    assert_true(exists(f, "tmp/upload-zzz"));
+    assert_true(exists(f, "archives/70/in.log"));
+    assert_false(exists(f, "archives/71"));
+
+    /* 511 bytes is allowed (and simply missing) */
+    char ok[512];
+    memset(ok, 'k', 511);
+    ok[511] = '\0';
+    ok[3] = '/';
+    assert_int_equal(blob_delete(f->b, ok), ERR_OK);
+    assert_int_equal(blob_open_read(f->b, ok, &fd, &size), ERR_NOT_FOUND);
+}
+
+/* ------------------------------------------------------------- store -- */
+
+static void test_open_errors(void **state)
+{
+    struct fx *f = *state;
+    char p[PATH_MAX];
+    path_of(f, "plainfile", p, sizeof(p));
+    write_file(f, "plainfile", "x");
+    struct blob_store *b = (void *)1;
+    assert_int_equal(blob_open(p, &b), ERR_IO);
+    assert_ptr_equal(b, (void *)1);
+    assert_int_equal(blob_open("", &b), ERR_IO);
+    assert_int_equal(blob_open(NULL, &b), ERR_IO);
+
+    /* archives/ a file instead of a directory */
+    path_of(f, "d2", p, sizeof(p));
+    assert_int_equal(mkdir(p, 0700), 0);
+    write_file(f, "d2/archives", "x");
+    assert_int_equal(blob_open(p, &b), ERR_IO);
+
+    /* a fresh DATA_DIR is created with archives/ and tmp/ */
+    path_of(f, "fresh", p, sizeof(p));
+    assert_int_equal(blob_open(p, &b), ERR_OK);
+    assert_true(exists(f, "fresh/archives"));
+    assert_true(exists(f, "fresh/tmp"));
+    struct stat st;
+    path_of(f, "fresh/tmp", p, sizeof(p));
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0750);
+    blob_close(b);
+    blob_close(NULL);
+}
+
+static void test_free_space(void **state)
+{
+    struct fx *f = *state;
+    uint64_t free_bytes = 0;
+    assert_int_equal(blob_free_space(f->b, &free_bytes), ERR_OK);
+    assert_true(free_bytes > 0);
+}
+
+/* ------------------------------------------------------------- names -- */
+
+static void expect_name(const char *in, size_t inlen, const char *want)
+{
+    char out[256];
+    memset(out, 'Z', sizeof(out));
+    blob_sanitize_name(in, inlen, "archive", out, sizeof(out));
+    if (strcmp(out, want) != 0)
+        fail_msg("sanitize(\"%.*s\") = \"%s\", want \"%s\"", (int)inlen, in, out, want);
+}
+
+#define NAME(in, want) expect_name(in, sizeof(in) - 1, want)
+
+static bool valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        if (n == 0)
+            return false;
+        for (int i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+        p += n;
+    }
+    return true;
+}
+
+static void test_sanitize(void **state)
+{
+    (void)state;
+    NAME("logs.tar.gz", "logs.tar.gz");
+    NAME("../../etc/passwd", "passwd");
+    NAME("a/b", "b");
+    NAME("C:\\x\\y.zip", "y.zip");
+    NAME("a\0b.log", "ab.log"); /* NUL inside, inlen covers it */
+    NAME("a\x01\x1f\x7f"
+         "b\tc\n.log",
+         "abc.log");
+    NAME("\xc2\x85x\xc2\x9f.log", "x.log");               /* C1 controls */
+    NAME("invoice\xe2\x80\xaegpj.exe", "invoicegpj.exe"); /* RLO */
+    NAME(".htaccess", "htaccess");
+    NAME(" . .hidden. . ", "hidden");
+    NAME("...", "archive");
+    NAME("", "archive");
+    NAME("dir/", "archive");
+    NAME("dir\\..", "archive");
+    NAME("\x01\x02", "archive");
+    NAME("журнал.log", "журнал.log");
+    NAME("日本語 ログ.txt", "日本語 ログ.txt");
+    NAME("emoji \xf0\x9f\x93\xa6.zip", "emoji \xf0\x9f\x93\xa6.zip");
+    NAME("a\xff"
+         "b\xc3.log",
+         "ab.log"); /* stray bytes */
+    NAME("\xc0\xaf"
+         "x\xe0\x80\xaf",
+         "x"); /* overlong '/' */
+    NAME("s\xed\xa0\x80"
+         "t",
+         "st");                         /* surrogate */
+    NAME("big\xf4\x90\x80\x80", "big"); /* > U+10FFFF */
+    NAME("trunc\xe2\x82", "trunc");     /* cut sequence */
+    NAME("name with spaces.log", "name with spaces.log");
+
+    char out[256];
+    blob_sanitize_name("..", 2, NULL, out, sizeof(out));
+    assert_string_equal(out, "archive");
+    blob_sanitize_name(NULL, 0, "fb", out, sizeof(out));
+    assert_string_equal(out, "fb");
+
+    /* 300 bytes with a .tar.gz: 255 bytes, extension kept */
+    char in[400];
+    memset(in, 'a', 293);
+    memcpy(in + 293, ".tar.gz", 7);
+    blob_sanitize_name(in, 300, "archive", out, sizeof(out));
+    assert_int_equal(strlen(out), 255);
+    assert_string_equal(out + 248, ".tar.gz");
+    assert_memory_equal(out, in, 248);
+
+    /* 300 bytes, last dot too far back to be an extension: plain cut */
+    memset(in, 'b', 300);
+    in[10] = '.';
+    blob_sanitize_name(in, 300, "archive", out, sizeof(out));
+    assert_int_equal(strlen(out), 255);
+    assert_memory_equal(out, in, 255);
+
+    /* a cut that ends in dots/spaces drops them */
+    memset(in, 'c', 300);
+    memset(in + 250, ' ', 10);
+    blob_sanitize_name(in, 300, "archive", out, sizeof(out));
+    assert_int_equal(strlen(out), 250);
+
+    /* 300 bytes of 2-byte characters: cut on a boundary */
+    for (int i = 0; i < 150; i++)
+        memcpy(in + 2 * i, "\xd0\xb6", 2);
+    blob_sanitize_name(in, 300, "archive", out, sizeof(out));
+    assert_int_equal(strlen(out), 254);
+    assert_true(valid_utf8(out));
+
+    /* 3-byte characters plus .log: boundary cut, extension kept */
+    for (int i = 0; i < 100; i++)
+        memcpy(in + 3 * i, "\xe6\x97\xa5", 3);
+    memcpy(in + 300, ".log", 4);
+    blob_sanitize_name(in, 304, "archive", out, sizeof(out));
+    assert_int_equal(strlen(out), 253);
+    assert_string_equal(out + 249, ".log");
+    assert_true(valid_utf8(out));
+
+    /* a long run of trailing dots is all stripped */
+    memset(in, '.', 400);
+    memcpy(in, "abc", 3);
+    blob_sanitize_name(in, 400, "archive", out, sizeof(out));
+    assert_string_equal(out, "abc");
+
+    /* long path before the name */
+    memset(in, 'p', 390);
+    memcpy(in + 390, "/short.gz", 9);
+    blob_sanitize_name(in, 399, "archive", out, sizeof(out));
+    assert_string_equal(out, "short.gz");
+
+    /* idempotent */
+    char again[256];
+    blob_sanitize_name(out, strlen(out), "archive", again, sizeof(again));
+    assert_string_equal(again, out);
+}
+
+int main(void)
+{
+    log_set_level(LOG_CRITICAL); /* the I/O error tests log by design */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stream_20mib, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_upload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_removes_temp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_clash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_link_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_clash_long_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_is_sanitized_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finish_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_error_is_sticky, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_space, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_same_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_may_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_space, setup, teardown),
+        cmocka_unit_test(test_sanitize),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,135 @@
+/* test-routes.c - the route table and docs/openapi.json list the same operations. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/embedded.h"
+#include "http/req.h"
+#include "http/server.h"
+
+static const char *method_name(enum method m)
+{
+    switch (m) {
+    case M_GET:
+        return "get";
+    case M_POST:
+        return "post";
+    case M_PUT:
+        return "put";
+    case M_PATCH:
+        return "patch";
+    case M_DELETE:
+        return "delete";
+    default:
+        return "?";
+    }
+}
+
+/* "/upload/{token}/{*filename}" is documented as "/upload/{token}/{filename}/". */
+static void doc_path(const char *pattern, char *out, size_t outlen)
+{
+    size_t j = 0;
+    for (const char *p = pattern; *p && j + 2 < outlen; p++)
+        if (!(*p == '*' && p > pattern && p[-1] == '{'))
+            out[j++] = *p;
+    out[j++] = '/';
+    out[j] = 0;
+}
+
+static json_t *load_doc(void)
+{
+    const struct embedded_file *f = embedded_find("openapi.json");
+    assert_non_null(f);
+    json_error_t e;
+    json_t *doc = json_loadb((const char *)f->data, f->size, 0, &e);
+    assert_non_null(doc);
+    return doc;
+}
+
+static void test_every_route_documented(void **state)
+{
+    (void)state;
+    json_t *doc = load_doc();
+    json_t *paths = json_object_get(doc, "paths");
+    assert_non_null(paths);
+    for (size_t i = 0; i < routes_count; i++) {
+        char p[256];
+        doc_path(routes[i].pattern, p, sizeof(p));
+        json_t *item = json_object_get(paths, p);
+        if (!item || !json_object_get(item, method_name(routes[i].method)))
+            fail_msg("route %s %s is not in docs/openapi.json", method_name(routes[i].method), p);
+    }
+    json_decref(doc);
+}
+
+static void test_every_documented_operation_routed(void **state)
+{
+    (void)state;
+    json_t *doc = load_doc();
+    const char *path;
+    json_t *item;
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
+        const char *m;
+        json_t *op;
+        json_object_foreach(item, m, op)
+        {
+            if (strcmp(m, "parameters") == 0)
+                continue;
+            bool found = false;
+            for (size_t i = 0; i < routes_count && !found; i++) {
+                char p[256];
+                doc_path(routes[i].pattern, p, sizeof(p));
+                found = strcmp(p, path) == 0 && strcasecmp(method_name(routes[i].method), m) == 0;
+            }
+            if (!found)
+                fail_msg("docs/openapi.json documents %s %s which the server lacks", m, path);
+        }
+    }
+    json_decref(doc);
+}
+
+static void test_match(void **state)
+{
+    (void)state;
+    const char *params[REQ_MAX_PARAMS];
+    size_t n = 0;
+    char buf[LIMIT_URL];
+    unsigned allowed;
+    const struct route *r = route_match("/api/v1/tickets/42", M_GET, &allowed, params, &n, buf);
+    assert_non_null(r);
+    assert_int_equal(n, 1);
+    assert_string_equal(params[0], "42");
+    assert_true(allowed & M_DELETE);
+    assert_true(allowed & M_HEAD);
+    r = route_match("/api/v1/tickets/42/token", M_POST, &allowed, params, &n, buf);
+    assert_non_null(r);
+    assert_string_equal(params[0], "42");
+    r = route_match("/api/v1/tickets/42", M_HEAD, &allowed, params, &n, buf);
+    assert_non_null(r);
+    assert_int_equal(r->method, M_GET);
+    assert_null(route_match("/api/v1/check/health", M_DELETE, &allowed, params, &n, buf));
+    assert_true(allowed & M_GET);
+    assert_null(route_match("/api/v1/nope", M_GET, &allowed, params, &n, buf));
+    assert_int_equal(allowed, 0);
+    assert_null(route_match("/api/v1/tickets//token", M_POST, &allowed, params, &n, buf));
+    r = route_match("/upload/abc/dir/file.tgz", M_PUT, &allowed, params, &n, buf);
+    assert_non_null(r);
+    assert_int_equal(n, 2);
+    assert_string_equal(params[0], "abc");
+    assert_string_equal(params[1], "dir/file.tgz");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_route_documented),
+        cmocka_unit_test(test_every_documented_operation_routed),
+        cmocka_unit_test(test_match),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

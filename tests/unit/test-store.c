@@ -1,0 +1,1875 @@
+/* test-store.c - the store layer over a temporary SQLite file: schema, CRUD, filters, threads. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "store/store.h"
+
+struct fixture {
+    char dir[64];
+    char db[128];
+    char url[160];
+    struct store *s;
+    sqlite3 *raw; /* a second connection, for what the store API cannot do */
+};
+
+static void remove_db_files(const char *db)
+{
+    char p[256];
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s%s", db, suffixes[i]);
+        (void)unlink(p);
+    }
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    strcpy(fx->dir, "/tmp/lc-test-store-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->db, sizeof(fx->db), "%s/db.sqlite3", fx->dir);
+    /* "sqlite:///" + "/tmp/..." : the absolute form "sqlite:////tmp/..." */
+    snprintf(fx->url, sizeof(fx->url), "sqlite:///%s", fx->db);
+    assert_int_equal(store_open(fx->url, &fx->s), ERR_OK);
+    int applied = -1;
+    assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
+    assert_true(applied >= 1);
+    assert_int_equal(sqlite3_open(fx->db, &fx->raw), SQLITE_OK);
+    sqlite3_busy_timeout(fx->raw, 5000);
+    assert_int_equal(sqlite3_exec(fx->raw, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
+                     SQLITE_OK);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    sqlite3_close(fx->raw);
+    store_close(fx->s);
+    remove_db_files(fx->db);
+    assert_int_equal(rmdir(fx->dir), 0);
+    free(fx);
+    return 0;
+}
+
+/* Runs one statement on the raw connection with nargs int64_t parameters.
+ * Returns the first column of the first row, or -1 when there is none. */
+static int64_t raw_int(struct fixture *fx, const char *sql, int nargs, ...)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(fx->raw, sql, -1, &st, NULL), SQLITE_OK);
+    va_list ap;
+    va_start(ap, nargs);
+    for (int i = 0; i < nargs; i++)
+        assert_int_equal(sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t)), SQLITE_OK);
+    va_end(ap);
+    int64_t v = -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else
+        assert_int_equal(rc, SQLITE_DONE);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void raw_archive(struct fixture *fx, int64_t ticket_id, const char *path, int64_t size)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(fx->raw,
+                                        "INSERT INTO archives (ticket_id, name, path, size,"
+                                        " time_create, time_update) VALUES (?, ?, ?, ?, 1, 1)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, ticket_id);
+    sqlite3_bind_text(st, 2, "logs.tar.gz", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, size);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+static void add_platform(struct fixture *fx, const char *name)
+{
+    struct platform p = {0};
+    snprintf(p.name, sizeof(p.name), "%s", name);
+    snprintf(p.pretty_name, sizeof(p.pretty_name), "Pretty %s", name);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_OK);
+}
+
+static int64_t add_user(struct fixture *fx, const char *name)
+{
+    struct user u = {0};
+    snprintf(u.username, sizeof(u.username), "%s", name);
+    snprintf(u.password_hash, sizeof(u.password_hash), "$argon2id$hash-of-%s", name);
+    u.is_active = true;
+    int64_t id = 0;
+    assert_int_equal(store_user_create(fx->s, &u, &id), ERR_OK);
+    return id;
+}
+
+static void make_ticket(struct ticket *t, int64_t number, const char *platform, int64_t user_id)
+{
+    memset(t, 0, sizeof(*t));
+    t->number = number;
+    snprintf(t->platform, sizeof(t->platform), "%s", platform);
+    t->user_id = user_id;
+    /* numbers stay below 10^12 here, so the token is a full 36-character UUID */
+    snprintf(t->token, sizeof(t->token), "00000000-0000-4000-8000-%012llu",
+             (unsigned long long)number % 1000000000000ULL);
+    t->attempts = 5;
+}
+
+static int64_t add_ticket(struct fixture *fx, int64_t number, const char *platform, int64_t user_id)
+{
+    struct ticket t, got;
+    make_ticket(&t, number, platform, user_id);
+    assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+    int64_t id = got.id;
+    ticket_clear(&got);
+    return id;
+}
+
+/* --- open / migrate --- */
+
+static void test_open_bad_urls(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "db.sqlite3",
+        "mysql://u:p@host/db",
+        "postgres://u:p@localhost/db",
+        "postgresql://localhost/db",
+        "psql://localhost/db",
+        "sqlite://host/db.sqlite3",
+        "sqlite:///",
+        "sqlite:///:memory:",
+        "sqlite:////nonexistent-dir-for-lc-tests/sub/db.sqlite3",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct store *s = (struct store *)0x1;
+        assert_int_equal(store_open(bad[i], &s), ERR_CONFIG);
+        assert_ptr_equal(s, (struct store *)0x1); /* untouched on failure */
+    }
+    struct store *s = NULL;
+    assert_int_equal(store_open(NULL, &s), ERR_CONFIG);
+    store_close(NULL); /* NULL-safe */
+}
+
+static void test_open_relative_and_absolute(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/lc-test-store-rel-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
+    assert_int_equal(mkdir("data", 0700), 0);
+
+    /* Relative: the rest after sqlite:/// is the path from the working directory. */
+    struct store *s = NULL;
+    assert_int_equal(store_open("sqlite:///data/db.sqlite3", &s), ERR_OK);
+    assert_int_equal(store_ping(s), ERR_OK);
+    store_close(s);
+    struct stat sb;
+    assert_int_equal(stat("data/db.sqlite3", &sb), 0);
+    assert_int_equal(chdir(cwd), 0);
+
+    /* Absolute: four slashes; the scheme is case-insensitive. */
+    char url[128], path[96];
+    snprintf(path, sizeof(path), "%s/abs.sqlite3", dir);
+    snprintf(url, sizeof(url), "SQLite:///%s", path);
+    assert_int_equal(store_open(url, &s), ERR_OK);
+    int v = -1;
+    assert_int_equal(store_schema_version(s, &v), ERR_OK);
+    assert_int_equal(v, 0);
+    store_close(s);
+    assert_int_equal(stat(path, &sb), 0);
+
+    remove_db_files(path);
+    char rel[128];
+    snprintf(rel, sizeof(rel), "%s/data/db.sqlite3", dir);
+    remove_db_files(rel);
+    snprintf(rel, sizeof(rel), "%s/data", dir);
+    assert_int_equal(rmdir(rel), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_unmigrated(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/lc-test-store-new-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char url[128], path[96];
+    snprintf(path, sizeof(path), "%s/db.sqlite3", dir);
+    snprintf(url, sizeof(url), "sqlite:///%s", path);
+    struct store *s = NULL;
+    assert_int_equal(store_open(url, &s), ERR_OK);
+    int v = -1;
+    assert_int_equal(store_schema_version(s, &v), ERR_OK);
+    assert_int_equal(v, 0);
+    /* No tables yet: a database error, not a crash. */
+    int64_t n = 42;
+    assert_int_equal(store_user_count(s, &n), ERR_DB);
+    assert_int_equal(n, 42);
+    int applied = 0;
+    assert_int_equal(store_migrate(s, &applied), ERR_OK);
+    assert_true(applied >= 1);
+    assert_int_equal(store_schema_version(s, &v), ERR_OK);
+    assert_int_equal(v, applied);
+    assert_int_equal(store_user_count(s, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_migrate(s, NULL), ERR_OK); /* ret_applied may be NULL */
+    store_close(s);
+    remove_db_files(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_migrate_twice(void **state)
+{
+    struct fixture *fx = *state;
+    int version = 0;
+    assert_int_equal(store_schema_version(fx->s, &version), ERR_OK);
+    assert_true(version >= 1);
+    int applied = -1;
+    assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
+    assert_int_equal(applied, 0);
+    int again = 0;
+    assert_int_equal(store_schema_version(fx->s, &again), ERR_OK);
+    assert_int_equal(again, version);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM schema_migrations", 0), version);
+    assert_int_equal(raw_int(fx, "SELECT min(applied_at) > 0 FROM schema_migrations", 0), 1);
+
+    /* The whole data model exists, with its indexes. */
+    static const char *const objects[] = {
+        "users",
+        "platforms",
+        "tickets",
+        "archives",
+        "tickets_time_create",
+        "archives_ticket_id",
+        "archives_time_create",
+    };
+    for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(fx->raw,
+                                            "SELECT count(*) FROM sqlite_schema WHERE name = ?", -1,
+                                            &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_text(st, 1, objects[i], -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), 1);
+        sqlite3_finalize(st);
+    }
+    assert_int_equal(raw_int(fx,
+                             "SELECT count(*) FROM pragma_table_info('users') WHERE name IN"
+                             " ('totp_secret', 'totp_enabled', 'totp_last_counter')",
+                             0),
+                     3);
+
+    /* WAL is a property of the file: visible from any connection. */
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(fx->raw, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+
+    /* A database migrated by a newer program is refused. */
+    raw_int(fx, "INSERT INTO schema_migrations VALUES (?, 1)", 1, (int64_t)(version + 1));
+    applied = -1;
+    assert_int_equal(store_migrate(fx->s, &applied), ERR_DB);
+    assert_int_equal(applied, -1);
+    raw_int(fx, "DELETE FROM schema_migrations WHERE version = ?", 1, (int64_t)(version + 1));
+    assert_int_equal(store_ping(fx->s), ERR_OK);
+}
+
+/* --- users --- */
+
+static void test_users(void **state)
+{
+    struct fixture *fx = *state;
+    struct user u = {0};
+    strcpy(u.username, "admin");
+    strcpy(u.password_hash, "$argon2id$v=19$m=65536,t=2,p=1$abc$def");
+    u.is_admin = true;
+    u.is_active = true;
+    strcpy(u.name, "Ad Min");
+    strcpy(u.email, "admin@example.com");
+    int64_t id = 0;
+    assert_int_equal(store_user_create(fx->s, &u, &id), ERR_OK);
+    assert_true(id > 0);
+
+    int64_t id2 = 777;
+    assert_int_equal(store_user_create(fx->s, &u, &id2), ERR_EXISTS);
+    assert_int_equal(id2, 777);
+
+    struct user got;
+    assert_int_equal(store_user_get(fx->s, "admin", &got), ERR_OK);
+    assert_int_equal(got.id, id);
+    assert_string_equal(got.username, "admin");
+    assert_string_equal(got.password_hash, u.password_hash);
+    assert_true(got.is_admin);
+    assert_true(got.is_active);
+    assert_string_equal(got.name, "Ad Min");
+    assert_string_equal(got.email, "admin@example.com");
+    assert_true(got.created > 1600000000LL * 1000000);
+    assert_int_equal(got.last_login, 0);
+
+    memset(&got, 0x5a, sizeof(got));
+    assert_int_equal(store_user_get(fx->s, "nobody", &got), ERR_NOT_FOUND);
+    assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL); /* untouched */
+    assert_int_equal(store_user_get(fx->s, "ADMIN", &got), ERR_NOT_FOUND);
+    assert_int_equal(store_user_get_by_id(fx->s, id + 100, &got), ERR_NOT_FOUND);
+    assert_int_equal(store_user_get_by_id(fx->s, id, &got), ERR_OK);
+    assert_string_equal(got.username, "admin");
+
+    assert_int_equal(store_user_set_password(fx->s, "admin", "$new"), ERR_OK);
+    assert_int_equal(store_user_get(fx->s, "admin", &got), ERR_OK);
+    assert_string_equal(got.password_hash, "$new");
+    assert_int_equal(store_user_set_password(fx->s, "nobody", "$x"), ERR_NOT_FOUND);
+
+    assert_int_equal(store_user_touch_login(fx->s, id, 1700000000123456LL), ERR_OK);
+    assert_int_equal(store_user_get_by_id(fx->s, id, &got), ERR_OK);
+    assert_int_equal(got.last_login, 1700000000123456LL);
+    assert_int_equal(store_user_touch_login(fx->s, id + 100, 1), ERR_NOT_FOUND);
+
+    int64_t bob = add_user(fx, "bob");
+    int64_t n = 0;
+    assert_int_equal(store_user_count(fx->s, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    struct user *items = NULL;
+    size_t count = 0;
+    assert_int_equal(store_user_list(fx->s, &items, &count), ERR_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(items[0].id, id);
+    assert_int_equal(items[1].id, bob);
+    assert_string_equal(items[1].username, "bob");
+    assert_false(items[1].is_admin);
+    free(items);
+
+    /* Deleting a user keeps their tickets, now without a creator. */
+    add_platform(fx, "vm6");
+    add_ticket(fx, 4242, "vm6", bob);
+    struct ticket t;
+    assert_int_equal(store_ticket_get(fx->s, 4242, &t), ERR_OK);
+    assert_int_equal(t.user_id, bob);
+    assert_string_equal(t.user, "bob");
+    ticket_clear(&t);
+    assert_int_equal(store_user_delete(fx->s, "bob"), ERR_OK);
+    assert_int_equal(store_user_delete(fx->s, "bob"), ERR_NOT_FOUND);
+    assert_int_equal(store_user_get(fx->s, "bob", &got), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_get(fx->s, 4242, &t), ERR_OK);
+    assert_int_equal(t.user_id, 0);
+    assert_string_equal(t.user, "");
+    ticket_clear(&t);
+    assert_int_equal(store_user_count(fx->s, &n), ERR_OK);
+    assert_int_equal(n, 1);
+}
+
+/* --- platforms --- */
+
+static void test_platforms(void **state)
+{
+    struct fixture *fx = *state;
+    struct platform *items = NULL;
+    size_t n = 99;
+    assert_int_equal(store_platform_list(fx->s, &items, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    free(items);
+
+    struct platform p = {0}, got;
+    strcpy(p.name, "vm6");
+    strcpy(p.pretty_name, "VMmanager 6");
+    assert_int_equal(store_platform_create(fx->s, &p, &got), ERR_OK);
+    assert_true(got.id > 0);
+    assert_string_equal(got.name, "vm6");
+    assert_string_equal(got.pretty_name, "VMmanager 6");
+    int64_t vm6 = got.id;
+
+    memset(&got, 0x5a, sizeof(got));
+    assert_int_equal(store_platform_create(fx->s, &p, &got), ERR_EXISTS);
+    assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
+    add_platform(fx, "dci6");
+
+    assert_int_equal(store_platform_get(fx->s, "vm6", &got), ERR_OK);
+    assert_int_equal(got.id, vm6);
+    assert_string_equal(got.pretty_name, "VMmanager 6");
+    assert_int_equal(store_platform_get(fx->s, "nope", &got), ERR_NOT_FOUND);
+
+    assert_int_equal(store_platform_list(fx->s, &items, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(items[0].name, "vm6");
+    assert_string_equal(items[1].name, "dci6");
+    free(items);
+
+    /* Rename: the tickets follow the platform. */
+    add_ticket(fx, 10, "vm6", 0);
+    struct platform q = {0};
+    strcpy(q.name, "vm7");
+    strcpy(q.pretty_name, "VMmanager 7");
+    assert_int_equal(store_platform_update(fx->s, "vm6", &q, &got), ERR_OK);
+    assert_int_equal(got.id, vm6);
+    assert_string_equal(got.name, "vm7");
+    assert_string_equal(got.pretty_name, "VMmanager 7");
+    assert_int_equal(store_platform_get(fx->s, "vm6", &got), ERR_NOT_FOUND);
+    struct ticket t;
+    assert_int_equal(store_ticket_get(fx->s, 10, &t), ERR_OK);
+    assert_string_equal(t.platform, "vm7");
+    assert_int_equal(t.platform_id, vm6);
+    ticket_clear(&t);
+
+    assert_int_equal(store_platform_update(fx->s, "vm6", &q, NULL), ERR_NOT_FOUND);
+    strcpy(q.name, "dci6");
+    assert_int_equal(store_platform_update(fx->s, "vm7", &q, &got), ERR_EXISTS);
+    assert_int_equal(store_platform_get(fx->s, "vm7", &got), ERR_OK);
+    assert_string_equal(got.pretty_name, "VMmanager 7");
+    /* Same name, new pretty name. */
+    strcpy(q.name, "vm7");
+    strcpy(q.pretty_name, "VM 7");
+    assert_int_equal(store_platform_update(fx->s, "vm7", &q, NULL), ERR_OK);
+    assert_int_equal(store_platform_get(fx->s, "vm7", &got), ERR_OK);
+    assert_string_equal(got.pretty_name, "VM 7");
+
+    struct path_list paths = {7, (char **)0x1};
+    assert_int_equal(store_platform_delete(fx->s, "nope", &paths), ERR_NOT_FOUND);
+    assert_int_equal(paths.n, 7);
+    assert_int_equal(store_platform_delete(fx->s, "dci6", NULL), ERR_OK);
+    assert_int_equal(store_platform_get(fx->s, "dci6", &got), ERR_NOT_FOUND);
+}
+
+/* --- tickets --- */
+
+static void test_tickets(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    add_platform(fx, "bill");
+    int64_t alice = add_user(fx, "alice");
+
+    struct ticket t, got;
+    make_ticket(&t, 1234, "vm6", alice);
+    t.note = "# markdown note";
+    t.expires_at = 1900000000000000LL;
+    t.attempts = 3;
+    int64_t before = raw_int(fx, "SELECT CAST(unixepoch('subsec') * 1000000 AS INTEGER)", 0);
+    assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+    assert_true(got.id > 0);
+    assert_int_equal(got.number, 1234);
+    assert_string_equal(got.platform, "vm6");
+    assert_true(got.platform_id > 0);
+    assert_int_equal(got.user_id, alice);
+    assert_string_equal(got.user, "alice");
+    assert_false(got.resolved);
+    assert_string_equal(got.note, "# markdown note");
+    assert_string_equal(got.token, t.token);
+    assert_int_equal(got.attempts, 3);
+    assert_int_equal(got.expires_at, 1900000000000000LL);
+    assert_true(got.time_create >= before - 1000000);
+    assert_int_equal(got.time_update, got.time_create);
+    assert_int_equal(got.archives, 0);
+    assert_int_equal(got.size, 0);
+    int64_t id = got.id, created = got.time_create;
+    ticket_clear(&got);
+    assert_null(got.note);
+    ticket_clear(NULL);
+
+    /* The row as stored: NULL for "no expiry", no user. */
+    struct ticket t2;
+    make_ticket(&t2, 99, "bill", 0);
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL), ERR_OK);
+    assert_int_equal(raw_int(fx,
+                             "SELECT expires_at IS NULL AND user_id IS NULL FROM tickets"
+                             " WHERE number = ?",
+                             1, (int64_t)99),
+                     1);
+    assert_int_equal(store_ticket_get(fx->s, 99, &got), ERR_OK);
+    assert_string_equal(got.note, ""); /* NULL note stored as "" */
+    assert_int_equal(got.expires_at, 0);
+    assert_int_equal(got.user_id, 0);
+    assert_string_equal(got.user, "");
+    ticket_clear(&got);
+
+    /* Errors on create; ret untouched. */
+    memset(&got, 0x5a, sizeof(got));
+    make_ticket(&t2, 1234, "vm6", 0);
+    strcpy(t2.token, "another-token");
+    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_EXISTS); /* number */
+    make_ticket(&t2, 5555, "vm6", 0);
+    strcpy(t2.token, t.token);
+    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_EXISTS); /* token */
+    make_ticket(&t2, 5555, "nope", 0);
+    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_REFERENCE);
+    make_ticket(&t2, 5555, "vm6", alice + 1000);
+    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_REFERENCE); /* user */
+    make_ticket(&t2, 5555, "vm6", 0);
+    t2.attempts = 101;
+    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_DB); /* CHECK 0..100 */
+    assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets WHERE number = 5555", 0), 0);
+
+    /* Get / by token. */
+    assert_int_equal(store_ticket_get(fx->s, 1234, &got), ERR_OK);
+    assert_int_equal(got.id, id);
+    ticket_clear(&got);
+    assert_int_equal(store_ticket_get_by_token(fx->s, t.token, &got), ERR_OK);
+    assert_int_equal(got.number, 1234);
+    ticket_clear(&got);
+    memset(&got, 0x5a, sizeof(got));
+    assert_int_equal(store_ticket_get(fx->s, 4321, &got), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_get_by_token(fx->s, "no-such-token", &got), ERR_NOT_FOUND);
+    assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
+
+    /* Update: number, platform, resolved, note, attempts, expires_at; not token/user/created. */
+    struct ticket u;
+    make_ticket(&u, 4321, "bill", 0);
+    strcpy(u.token, "ignored");
+    u.resolved = true;
+    u.note = "updated";
+    u.attempts = 0;
+    u.expires_at = 0;
+    assert_int_equal(store_ticket_update(fx->s, 1234, &u, &got), ERR_OK);
+    assert_int_equal(got.id, id);
+    assert_int_equal(got.number, 4321);
+    assert_string_equal(got.platform, "bill");
+    assert_true(got.resolved);
+    assert_string_equal(got.note, "updated");
+    assert_int_equal(got.attempts, 0);
+    assert_int_equal(got.expires_at, 0);
+    assert_string_equal(got.token, t.token);
+    assert_int_equal(got.user_id, alice);
+    assert_int_equal(got.time_create, created);
+    assert_true(got.time_update >= created);
+    ticket_clear(&got);
+    assert_int_equal(store_ticket_get(fx->s, 1234, &got), ERR_NOT_FOUND);
+
+    memset(&got, 0x5a, sizeof(got));
+    assert_int_equal(store_ticket_update(fx->s, 1234, &u, &got), ERR_NOT_FOUND);
+    u.number = 99;
+    assert_int_equal(store_ticket_update(fx->s, 4321, &u, &got), ERR_EXISTS);
+    u.number = 4321;
+    strcpy(u.platform, "nope");
+    assert_int_equal(store_ticket_update(fx->s, 4321, &u, &got), ERR_REFERENCE);
+    assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
+    strcpy(u.platform, "bill");
+    assert_int_equal(store_ticket_update(fx->s, 4321, &u, NULL), ERR_OK);
+
+    /* New token. */
+    assert_int_equal(store_ticket_set_token(fx->s, 4321, "11111111-2222-4333-8444-555555555555", 5,
+                                            2000000000000000LL, &got),
+                     ERR_OK);
+    assert_string_equal(got.token, "11111111-2222-4333-8444-555555555555");
+    assert_int_equal(got.attempts, 5);
+    assert_int_equal(got.expires_at, 2000000000000000LL);
+    assert_int_equal(got.number, 4321);
+    ticket_clear(&got);
+    assert_int_equal(store_ticket_get_by_token(fx->s, t.token, &got), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_set_token(fx->s, 1, "x", 5, 0, &got), ERR_NOT_FOUND);
+    /* The token of ticket 99 is taken. */
+    make_ticket(&t2, 99, "bill", 0);
+    assert_int_equal(store_ticket_set_token(fx->s, 4321, t2.token, 5, 0, &got), ERR_EXISTS);
+    assert_int_equal(store_ticket_set_token(fx->s, 4321, "t-null-ret", 1, 0, NULL), ERR_OK);
+    assert_int_equal(store_ticket_get_by_token(fx->s, "t-null-ret", &got), ERR_OK);
+    assert_int_equal(got.expires_at, 0);
+    ticket_clear(&got);
+
+    /* Delete. */
+    struct path_list paths = {0, NULL};
+    assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_OK);
+    assert_int_equal(paths.n, 0);
+    path_list_free(&paths);
+    assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_delete(fx->s, 99, NULL), ERR_OK);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 0);
+}
+
+/* --- ticket list --- */
+
+#define NLIST 20
+
+struct model {
+    int64_t number;
+    int64_t id;
+    const char *user;
+    bool resolved;
+    int64_t time_create;
+    int year, month; /* local */
+};
+
+static int64_t local_time(int year, int month, int day, int hour)
+{
+    struct tm tm = {0};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm) * 1000000;
+}
+
+/* Creates NLIST tickets with varied numbers, users, states and local dates. */
+static void list_fixture(struct fixture *fx, struct model *m)
+{
+    add_platform(fx, "vm6");
+    int64_t alice = add_user(fx, "alice");
+    int64_t bob = add_user(fx, "bob");
+    static const int64_t numbers[NLIST] = {5,    17,     100, 123,  1234, 2023, 3141,
+                                           4000, 42,     999, 1001, 777,  8080, 1212,
+                                           31,   123456, 55,  606,  7070, 11};
+    for (int i = 0; i < NLIST; i++) {
+        int64_t uid = 0;
+        const char *user = "";
+        if (i % 3 == 1) {
+            uid = alice, user = "alice";
+        } else if (i % 3 == 2) {
+            uid = bob, user = "bob";
+        }
+        m[i].number = numbers[i];
+        m[i].user = user;
+        m[i].resolved = i % 4 == 0;
+        m[i].year = 2021 + i % 4;
+        m[i].month = 1 + (i * 5) % 12;
+        m[i].time_create = local_time(m[i].year, m[i].month, 10 + i % 5, 12) + i;
+        m[i].id = add_ticket(fx, numbers[i], "vm6", uid);
+        if (m[i].resolved)
+            raw_int(fx, "UPDATE tickets SET resolved = 1 WHERE id = ?", 1, m[i].id);
+        raw_int(fx, "UPDATE tickets SET time_create = ? WHERE id = ?", 2, m[i].time_create,
+                m[i].id);
+    }
+    /* Two tickets created in the same microsecond: id breaks the tie. */
+    m[NLIST - 1].time_create = m[NLIST - 2].time_create;
+    m[NLIST - 1].year = m[NLIST - 2].year;
+    m[NLIST - 1].month = m[NLIST - 2].month;
+    raw_int(fx, "UPDATE tickets SET time_create = ? WHERE id = ?", 2, m[NLIST - 1].time_create,
+            m[NLIST - 1].id);
+}
+
+static bool in_set(const struct int_set *s, int64_t v)
+{
+    if (!s->set && s->n == 0)
+        return true;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == v)
+            return true;
+    return false;
+}
+
+static bool in_bounds(const struct int_bound *lte, const struct int_bound *gte, int64_t v)
+{
+    return (!lte->set || v <= lte->v) && (!gte->set || v >= gte->v);
+}
+
+static bool contains(int64_t number, const char *needle)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lld", (long long)number);
+    return !needle || strstr(buf, needle) != NULL;
+}
+
+/* The filter's meaning, evaluated on the model. */
+static bool matches(const struct model *m, const struct ticket_filter *f)
+{
+    return in_set(&f->number, m->number) && in_set(&f->number_in, m->number) &&
+           contains(m->number, f->number_contains) &&
+           in_bounds(&f->number_lte, &f->number_gte, m->number) && in_set(&f->id, m->id) &&
+           in_set(&f->id_in, m->id) && in_bounds(&f->id_lte, &f->id_gte, m->id) &&
+           (f->resolved < 0 || m->resolved == (f->resolved != 0)) &&
+           (!f->user || strcmp(f->user, m->user) == 0) &&
+           in_bounds(&f->year_lte, &f->year_gte, m->year) &&
+           in_bounds(&f->month_lte, &f->month_gte, m->month) && contains(m->number, f->search);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    const struct model *x = a, *y = b;
+    if (x->time_create != y->time_create)
+        return x->time_create < y->time_create ? 1 : -1;
+    return x->id < y->id ? 1 : x->id > y->id ? -1 : 0;
+}
+
+/* Lists with f and compares with the model: same tickets, same order, same total.
+ * Returns the total, so callers can assert that the case is not vacuous. */
+static int64_t check_list(struct fixture *fx, const struct model *m, const struct ticket_filter *f)
+{
+    struct model want[NLIST];
+    size_t nwant = 0;
+    for (size_t i = 0; i < NLIST; i++)
+        if (matches(&m[i], f))
+            want[nwant++] = m[i];
+    qsort(want, nwant, sizeof(want[0]), newest_first);
+    size_t from = (size_t)(f->offset < (int64_t)nwant ? f->offset : (int64_t)nwant);
+    size_t upto = f->limit < 0 || from + (size_t)f->limit > nwant ? nwant : from + (size_t)f->limit;
+
+    struct ticket *items = NULL;
+    size_t n = 0;
+    int64_t total = -1;
+    assert_int_equal(store_ticket_list(fx->s, f, &items, &n, &total), ERR_OK);
+    assert_int_equal(total, nwant);
+    assert_int_equal(n, upto - from);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(items[i].number, want[from + i].number);
+        assert_int_equal(items[i].id, want[from + i].id);
+        assert_string_equal(items[i].user, want[from + i].user);
+        assert_string_equal(items[i].platform, "vm6");
+        assert_non_null(items[i].note);
+    }
+    ticket_list_free(items, n);
+    return total;
+}
+
+static void test_ticket_list_filters(void **state)
+{
+    struct fixture *fx = *state;
+    struct model m[NLIST];
+    list_fixture(fx, m);
+    struct ticket_filter f;
+
+    ticket_filter_init(&f);
+    assert_int_equal(f.resolved, -1);
+    assert_int_equal(f.limit, -1);
+    assert_int_equal(f.offset, 0);
+    assert_int_equal(check_list(fx, m, &f), NLIST);
+
+    /* number= and number__in= (both: both must match) */
+    ticket_filter_init(&f);
+    f.number = (struct int_set){.set = true, .n = 3, .v = {5, 123, 9999}};
+    assert_int_equal(check_list(fx, m, &f), 2);
+    f.number_in = (struct int_set){.set = true, .n = 2, .v = {123, 42}};
+    assert_int_equal(check_list(fx, m, &f), 1);
+    ticket_filter_init(&f);
+    f.number_in = (struct int_set){.set = true, .n = 0};
+    assert_int_equal(check_list(fx, m, &f), 0); /* an empty set matches nothing */
+    ticket_filter_init(&f);
+    f.number.set = true;
+    f.number.n = LIMIT_FILTER_IN;
+    for (size_t i = 0; i < LIMIT_FILTER_IN; i++)
+        f.number.v[i] = (int64_t)i * 10 + 1; /* ... 11, 31, 1001 ... */
+    assert_true(check_list(fx, m, &f) >= 2);
+
+    /* number__contains and search, with LIKE wildcards taken literally */
+    static const char *const needles[] = {"12", "0", "123", "7", "9999", "%", "_", "1%", "\\", ""};
+    for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
+        ticket_filter_init(&f);
+        f.number_contains = needles[i];
+        int64_t a = check_list(fx, m, &f);
+        ticket_filter_init(&f);
+        f.search = needles[i];
+        assert_int_equal(check_list(fx, m, &f), a);
+    }
+    ticket_filter_init(&f);
+    f.number_contains = "12";
+    assert_int_equal(check_list(fx, m, &f), 4); /* 123 1234 1212 123456 */
+    ticket_filter_init(&f);
+    f.search = "%";
+    assert_int_equal(check_list(fx, m, &f), 0);
+    f.number_contains = "1";
+    f.search = "2";
+    assert_true(check_list(fx, m, &f) > 0);
+
+    /* bounds on number and id */
+    ticket_filter_init(&f);
+    f.number_lte = (struct int_bound){true, 1000};
+    f.number_gte = (struct int_bound){true, 42};
+    assert_true(check_list(fx, m, &f) > 0);
+    ticket_filter_init(&f);
+    f.id = (struct int_set){.set = true, .n = 2, .v = {m[3].id, m[4].id}};
+    assert_int_equal(check_list(fx, m, &f), 2);
+    f.id_in = (struct int_set){.set = true, .n = 1, .v = {m[4].id}};
+    assert_int_equal(check_list(fx, m, &f), 1);
+    ticket_filter_init(&f);
+    f.id_gte = (struct int_bound){true, m[5].id};
+    f.id_lte = (struct int_bound){true, m[9].id};
+    assert_int_equal(check_list(fx, m, &f), 5);
+
+    /* resolved tri-state */
+    ticket_filter_init(&f);
+    f.resolved = 1;
+    assert_int_equal(check_list(fx, m, &f), 5);
+    f.resolved = 0;
+    assert_int_equal(check_list(fx, m, &f), 15);
+
+    /* creator */
+    ticket_filter_init(&f);
+    f.user = "alice";
+    assert_int_equal(check_list(fx, m, &f), 7);
+    f.user = "bob";
+    assert_true(check_list(fx, m, &f) > 0);
+    f.user = "nobody";
+    assert_int_equal(check_list(fx, m, &f), 0);
+
+    /* year / month of time_create in the local zone */
+    for (int y = 2020; y <= 2025; y++) {
+        ticket_filter_init(&f);
+        f.year_gte = (struct int_bound){true, y};
+        check_list(fx, m, &f);
+        ticket_filter_init(&f);
+        f.year_lte = (struct int_bound){true, y};
+        check_list(fx, m, &f);
+    }
+    for (int mo = 1; mo <= 12; mo++) {
+        ticket_filter_init(&f);
+        f.month_gte = (struct int_bound){true, mo};
+        f.month_lte = (struct int_bound){true, mo};
+        check_list(fx, m, &f);
+    }
+    ticket_filter_init(&f);
+    f.year_gte = (struct int_bound){true, 2022};
+    f.year_lte = (struct int_bound){true, 2023};
+    f.month_gte = (struct int_bound){true, 3};
+    f.month_lte = (struct int_bound){true, 9};
+    assert_true(check_list(fx, m, &f) > 0);
+
+    /* Everything at once. */
+    ticket_filter_init(&f);
+    f.resolved = 0;
+    f.user = "bob";
+    f.number_gte = (struct int_bound){true, 10};
+    f.year_gte = (struct int_bound){true, 2022};
+    check_list(fx, m, &f);
+
+    /* limit / offset / total */
+    for (int64_t limit = -1; limit <= NLIST + 1; limit += 3) {
+        for (int64_t offset = 0; offset <= NLIST + 2; offset += 4) {
+            ticket_filter_init(&f);
+            f.limit = limit;
+            f.offset = offset;
+            assert_int_equal(check_list(fx, m, &f), NLIST);
+            f.resolved = 0;
+            assert_int_equal(check_list(fx, m, &f), 15);
+        }
+    }
+    /* ret_total may be NULL. */
+    ticket_filter_init(&f);
+    f.limit = 2;
+    struct ticket *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, NULL), ERR_OK);
+    assert_int_equal(n, 2);
+    ticket_list_free(items, n);
+    ticket_list_free(NULL, 0);
+}
+
+/* TZ=JST-9 (set in main): a ticket created at 2023-12-31 20:00 UTC belongs to
+ * January 2024 locally. */
+static void test_ticket_list_local_time(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    int64_t id = add_ticket(fx, 1, "vm6", 0);
+    raw_int(fx, "UPDATE tickets SET time_create = ? WHERE id = ?", 2, (int64_t)1704052800 * 1000000,
+            id);
+    struct ticket_filter f;
+    struct ticket *items = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+
+    ticket_filter_init(&f);
+    f.year_gte = (struct int_bound){true, 2024};
+    f.year_lte = (struct int_bound){true, 2024};
+    f.month_lte = (struct int_bound){true, 1};
+    assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, &total), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(total, 1);
+    ticket_list_free(items, n);
+
+    ticket_filter_init(&f);
+    f.year_lte = (struct int_bound){true, 2023};
+    assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, &total), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 0);
+    ticket_list_free(items, n);
+
+    ticket_filter_init(&f);
+    f.month_gte = (struct int_bound){true, 12};
+    assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, &total), ERR_OK);
+    assert_int_equal(n, 0);
+    ticket_list_free(items, n);
+}
+
+/* --- archives: aggregation and cascades --- */
+
+static void test_archives_cascade(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    add_platform(fx, "bill");
+    int64_t t1 = add_ticket(fx, 1, "vm6", 0);
+    int64_t t2 = add_ticket(fx, 2, "vm6", 0);
+    int64_t t3 = add_ticket(fx, 3, "bill", 0);
+    add_ticket(fx, 4, "bill", 0);
+    raw_archive(fx, t1, "1/a-first.tar.gz", 10);
+    raw_archive(fx, t2, "2/b.log", 5);
+    raw_archive(fx, t1, "1/c-second.zip", 32);
+    raw_archive(fx, t3, "3/d.txt", 7);
+
+    struct ticket got;
+    assert_int_equal(store_ticket_get(fx->s, 1, &got), ERR_OK);
+    assert_int_equal(got.archives, 2);
+    assert_int_equal(got.size, 42);
+    ticket_clear(&got);
+
+    struct ticket_filter f;
+    ticket_filter_init(&f);
+    struct ticket *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, NULL), ERR_OK);
+    assert_int_equal(n, 4);
+    static const int64_t want_count[4] = {0, 1, 1, 2}, want_size[4] = {0, 7, 5, 42};
+    for (size_t i = 0; i < 4; i++) { /* newest first: 4, 3, 2, 1 */
+        assert_int_equal(items[i].number, 4 - (int64_t)i);
+        assert_int_equal(items[i].archives, want_count[i]);
+        assert_int_equal(items[i].size, want_size[i]);
+    }
+    ticket_list_free(items, n);
+
+    /* Deleting a ticket returns its archives' paths, in upload order. */
+    struct path_list paths = {0, NULL};
+    assert_int_equal(store_ticket_delete(fx->s, 1, &paths), ERR_OK);
+    assert_int_equal(paths.n, 2);
+    assert_string_equal(paths.paths[0], "1/a-first.tar.gz");
+    assert_string_equal(paths.paths[1], "1/c-second.zip");
+    path_list_free(&paths);
+    assert_int_equal(paths.n, 0);
+    assert_null(paths.paths);
+    path_list_free(&paths); /* twice is fine */
+    path_list_free(NULL);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives WHERE ticket_id = ?", 1, t1), 0);
+
+    /* Deleting a platform removes its tickets and their archives, nothing else. */
+    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(paths.n, 1);
+    assert_string_equal(paths.paths[0], "2/b.log");
+    path_list_free(&paths);
+    assert_int_equal(store_ticket_get(fx->s, 2, &got), ERR_NOT_FOUND);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 2);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 1);
+
+    /* Without a path list the cascade still happens. */
+    assert_int_equal(store_platform_delete(fx->s, "bill", NULL), ERR_OK);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 0);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
+}
+
+/* --- concurrency --- */
+
+#define NTHREADS   4
+#define PER_THREAD 25
+
+struct worker {
+    struct store *s;
+    int index;
+    enum err result;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    w->result = ERR_OK;
+    for (int i = 0; i < PER_THREAD && !w->result; i++) {
+        struct ticket t, got;
+        make_ticket(&t, (int64_t)(w->index + 1) * 1000 + i, "vm6", 0);
+        w->result = store_ticket_create(w->s, &t, &got);
+        if (!w->result) {
+            ticket_clear(&got);
+            w->result = store_ticket_get(w->s, t.number, &got);
+            if (!w->result && got.number != t.number)
+                w->result = ERR_INTERNAL;
+            ticket_clear(&got);
+        }
+        if (!w->result) {
+            struct ticket_filter f;
+            struct ticket *items = NULL;
+            size_t n = 0;
+            ticket_filter_init(&f);
+            f.limit = 5;
+            w->result = store_ticket_list(w->s, &f, &items, &n, NULL);
+            ticket_list_free(items, n);
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    pthread_t th[NTHREADS];
+    struct worker w[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++) {
+        w[i] = (struct worker){fx->s, i, ERR_INTERNAL};
+        assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].result, ERR_OK);
+    }
+    struct ticket_filter f;
+    ticket_filter_init(&f);
+    f.limit = 0;
+    struct ticket *items = NULL;
+    size_t n = 9;
+    int64_t total = 0;
+    assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, &total), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, NTHREADS * PER_THREAD);
+    ticket_list_free(items, n);
+
+    /* A second round: the threads' connections were closed at their exit and
+     * new threads open new ones. */
+    for (int i = 0; i < NTHREADS; i++) {
+        w[i] = (struct worker){fx->s, i + NTHREADS, ERR_INTERNAL};
+        assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].result, ERR_OK);
+    }
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 2 * NTHREADS * PER_THREAD);
+}
+
+/* A writer that holds the lock longer than busy_timeout: ERR_UNAVAILABLE for
+ * writes, while reads keep working (WAL). */
+static void test_busy(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(sqlite3_exec(fx->raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    struct platform p = {0};
+    strcpy(p.name, "vm6");
+    assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_UNAVAILABLE);
+    assert_int_equal(store_ping(fx->s), ERR_OK);
+    int64_t n = -1;
+    assert_int_equal(store_user_count(fx->s, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(sqlite3_exec(fx->raw, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_OK);
+}
+
+static void test_archive_filter_init(void **state)
+{
+    (void)state;
+    struct archive_filter f;
+    memset(&f, 0x5a, sizeof(f));
+    archive_filter_init(&f);
+    assert_false(f.id.set);
+    assert_int_equal(f.id.n, 0);
+    assert_false(f.ticket_in.set);
+    assert_false(f.time_create_gte.set);
+    assert_int_equal(f.limit, -1);
+    assert_int_equal(f.offset, 0);
+}
+
+/* --- upload tokens --- */
+
+#define T_NOW     1800000000000000LL /* "now" for the token rules, microseconds */
+#define T_EXPIRES (T_NOW + 1000000)
+
+/* Creates ticket `number` on vm6 by alice with the given token state; its
+ * token is make_ticket's, see token_of(). */
+static void token_ticket(struct fixture *fx, int64_t number, int attempts, int64_t expires_at,
+                         bool resolved)
+{
+    struct ticket t;
+    struct user u;
+    if (store_user_get(fx->s, "alice", &u) != ERR_OK)
+        u.id = add_user(fx, "alice");
+    make_ticket(&t, number, "vm6", u.id);
+    t.attempts = attempts;
+    t.expires_at = expires_at;
+    t.resolved = resolved;
+    t.note = "n";
+    assert_int_equal(store_ticket_create(fx->s, &t, NULL), ERR_OK);
+}
+
+/* The token make_ticket gives ticket `number`; buf holds TOKEN_LEN + 1. */
+static const char *token_of(int64_t number, char *buf)
+{
+    struct ticket t;
+    make_ticket(&t, number, "vm6", 0);
+    memcpy(buf, t.token, sizeof(t.token));
+    return buf;
+}
+
+static int64_t attempts_of(struct fixture *fx, int64_t number)
+{
+    return raw_int(fx, "SELECT attempts FROM tickets WHERE number = ?", 1, number);
+}
+
+static void test_token_check(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    token_ticket(fx, 1, 3, T_EXPIRES, false);
+    token_ticket(fx, 2, 0, T_EXPIRES, false);
+    token_ticket(fx, 3, 3, T_NOW, false);
+    token_ticket(fx, 4, 3, T_EXPIRES, true);
+    token_ticket(fx, 5, 1, 0, false);
+    token_ticket(fx, 6, 0, T_NOW - 1, true); /* every refusal at once */
+    struct ticket ok, used, got;
+    token_of(1, ok.token);
+    token_of(2, used.token);
+    enum token_state st = (enum token_state)99;
+
+    assert_int_equal(store_token_check(fx->s, ok.token, T_NOW, &st, &got), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+    assert_int_equal(got.number, 1);
+    assert_string_equal(got.platform, "vm6");
+    assert_string_equal(got.user, "alice");
+    assert_string_equal(got.note, "n");
+    assert_string_equal(got.token, ok.token);
+    assert_int_equal(got.attempts, 3);
+    assert_int_equal(got.expires_at, T_EXPIRES);
+    ticket_clear(&got);
+    /* Nothing consumed; ret may be NULL. */
+    assert_int_equal(store_token_check(fx->s, ok.token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+    assert_int_equal(attempts_of(fx, 1), 3);
+
+    /* Refusals leave ret untouched (nothing to free). */
+    static const struct {
+        int64_t number; /* 0: unknown token */
+        int64_t now;
+        enum token_state want;
+    } cases[] = {
+        {0, T_NOW, TOKEN_UNKNOWN},
+        {2, T_NOW, TOKEN_USED_UP},
+        {3, T_NOW, TOKEN_EXPIRED},      /* expires_at == now: expired */
+        {3, T_NOW - 1, TOKEN_OK},       /* one microsecond before */
+        {1, T_EXPIRES + 1, TOKEN_EXPIRED},
+        {4, T_NOW, TOKEN_RESOLVED},
+        {5, INT64_MAX, TOKEN_OK},       /* no expiry */
+        {6, T_NOW, TOKEN_RESOLVED},     /* resolved before used up before expired */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char token[TOKEN_LEN + 1] = "ffffffff-ffff-4fff-bfff-ffffffffffff";
+        if (cases[i].number)
+            token_of(cases[i].number, token);
+        memset(&got, 0x5a, sizeof(got));
+        st = (enum token_state)99;
+        assert_int_equal(store_token_check(fx->s, token, cases[i].now, &st, &got), ERR_OK);
+        assert_int_equal(st, cases[i].want);
+        if (st == TOKEN_OK) {
+            assert_int_equal(got.number, cases[i].number);
+            ticket_clear(&got);
+        } else {
+            assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
+        }
+    }
+    /* Used up is checked before expired. */
+    raw_int(fx, "UPDATE tickets SET expires_at = ? WHERE number = 2", 1, T_NOW - 5);
+    assert_int_equal(store_token_check(fx->s, used.token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_USED_UP);
+    assert_int_equal(store_token_check(fx->s, "", T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_UNKNOWN);
+
+    /* Mandatory arguments. */
+    assert_int_equal(store_token_check(NULL, ok.token, T_NOW, &st, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_check(fx->s, NULL, T_NOW, &st, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_check(fx->s, ok.token, T_NOW, NULL, NULL), ERR_INTERNAL);
+}
+
+static void test_token_consume(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    token_ticket(fx, 1, 2, T_EXPIRES, false);
+    token_ticket(fx, 3, 3, T_NOW, false);
+    token_ticket(fx, 4, 3, T_EXPIRES, true);
+    token_ticket(fx, 5, 1, 0, false);
+    struct ticket two, expired, resolved, forever;
+    token_of(1, two.token);
+    token_of(3, expired.token);
+    token_of(4, resolved.token);
+    token_of(5, forever.token);
+    int64_t created = raw_int(fx, "SELECT time_update FROM tickets WHERE number = 1", 0);
+    struct ticket got;
+    enum token_state st = (enum token_state)99;
+
+    /* Each success returns the ticket after the decrement. */
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, &got), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+    assert_int_equal(got.number, 1);
+    assert_int_equal(got.attempts, 1);
+    assert_string_equal(got.platform, "vm6");
+    assert_string_equal(got.user, "alice");
+    assert_string_equal(got.token, two.token);
+    assert_true(got.time_update >= created);
+    assert_true(got.time_update > 1600000000LL * 1000000); /* wall clock, not `now` */
+    ticket_clear(&got);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+    assert_int_equal(attempts_of(fx, 1), 0);
+
+    /* Refusals: ret untouched, nothing consumed. */
+    static const struct {
+        int64_t number; /* 0: unknown token */
+        enum token_state want;
+    } cases[] = {
+        {0, TOKEN_UNKNOWN},
+        {1, TOKEN_USED_UP},
+        {3, TOKEN_EXPIRED},
+        {4, TOKEN_RESOLVED},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char token[TOKEN_LEN + 1] = "ffffffff-ffff-4fff-bfff-ffffffffffff";
+        int64_t before = 0;
+        if (cases[i].number) {
+            token_of(cases[i].number, token);
+            before = attempts_of(fx, cases[i].number);
+        }
+        memset(&got, 0x5a, sizeof(got));
+        st = (enum token_state)99;
+        assert_int_equal(store_token_consume(fx->s, token, T_NOW, &st, &got), ERR_OK);
+        assert_int_equal(st, cases[i].want);
+        assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
+        if (cases[i].number)
+            assert_int_equal(attempts_of(fx, cases[i].number), before);
+    }
+    /* Expiry is judged against the caller's now: one microsecond earlier works. */
+    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+    assert_int_equal(attempts_of(fx, 3), 2);
+    /* No expiry. */
+    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_USED_UP);
+    /* Resolved wins over used up. */
+    raw_int(fx, "UPDATE tickets SET resolved = 1 WHERE number = 1", 0);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_RESOLVED);
+
+    /* expires_at = 0 (never written by the store, which stores NULL) is a row the
+     * UPDATE refuses but the rules accept: a database error, not a wrong answer. */
+    raw_int(fx, "UPDATE tickets SET expires_at = 0, attempts = 3 WHERE number = 4", 0);
+    raw_int(fx, "UPDATE tickets SET resolved = 0 WHERE number = 4", 0);
+    st = (enum token_state)99;
+    assert_int_equal(store_token_consume(fx->s, resolved.token, T_NOW, &st, NULL), ERR_DB);
+    assert_int_equal(st, 99);
+    assert_int_equal(attempts_of(fx, 4), 3);
+    /* The transaction was rolled back: the store still writes. */
+    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+
+    assert_int_equal(store_token_consume(NULL, two.token, T_NOW, &st, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_consume(fx->s, NULL, T_NOW, &st, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, NULL), ERR_INTERNAL);
+}
+
+#define CONSUMERS     8
+#define CONSUME_CALLS 4
+#define CONSUME_HAVE  5
+
+struct consumer {
+    struct store *s;
+    const char *token;
+    pthread_barrier_t *start;
+    enum err result;
+    int ok, used_up;
+    int attempts_left[CONSUME_CALLS]; /* from the returned tickets */
+};
+
+static void *consumer_main(void *arg)
+{
+    struct consumer *w = arg;
+    pthread_barrier_wait(w->start);
+    w->result = ERR_OK;
+    for (int i = 0; i < CONSUME_CALLS && !w->result; i++) {
+        enum token_state st;
+        struct ticket t;
+        w->result = store_token_consume(w->s, w->token, now_us(), &st, &t);
+        if (w->result)
+            break;
+        if (st == TOKEN_OK) {
+            w->attempts_left[w->ok++] = t.attempts;
+            ticket_clear(&t);
+        } else if (st == TOKEN_USED_UP) {
+            w->used_up++;
+        } else {
+            w->result = ERR_INTERNAL;
+        }
+    }
+    return NULL;
+}
+
+static void test_token_consume_threads(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    token_ticket(fx, 77, CONSUME_HAVE, 0, false);
+    struct ticket t;
+    token_of(77, t.token);
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, CONSUMERS), 0);
+    pthread_t th[CONSUMERS];
+    struct consumer w[CONSUMERS];
+    for (int i = 0; i < CONSUMERS; i++) {
+        w[i] = (struct consumer){.s = fx->s, .token = t.token, .start = &start,
+                                 .result = ERR_INTERNAL};
+        assert_int_equal(pthread_create(&th[i], NULL, consumer_main, &w[i]), 0);
+    }
+    int ok = 0, used_up = 0;
+    bool seen[CONSUME_HAVE] = {false};
+    for (int i = 0; i < CONSUMERS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].result, ERR_OK);
+        ok += w[i].ok;
+        used_up += w[i].used_up;
+        for (int k = 0; k < w[i].ok; k++) {
+            int left = w[i].attempts_left[k];
+            assert_true(left >= 0 && left < CONSUME_HAVE);
+            assert_false(seen[left]); /* every success saw its own decrement */
+            seen[left] = true;
+        }
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(ok, CONSUME_HAVE);
+    assert_int_equal(used_up, CONSUMERS * CONSUME_CALLS - CONSUME_HAVE);
+    assert_int_equal(attempts_of(fx, 77), 0);
+}
+
+/* --- archives --- */
+
+static void make_archive(struct archive *a, int64_t ticket_id, const char *path, int64_t size)
+{
+    memset(a, 0, sizeof(*a));
+    a->ticket_id = ticket_id;
+    snprintf(a->name, sizeof(a->name), "logs-%lld.tar.gz", (long long)size);
+    snprintf(a->path, sizeof(a->path), "%s", path);
+    a->size = size;
+    strcpy(a->md5, "d41d8cd98f00b204e9800998ecf8427e");
+    strcpy(a->sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    strcpy(a->uploader_ip, "2001:db8::1");
+    strcpy(a->uploader_agent, "curl/8.0");
+}
+
+static int64_t add_archive(struct fixture *fx, int64_t ticket_id, const char *path, int64_t size)
+{
+    struct archive a, got;
+    make_archive(&a, ticket_id, path, size);
+    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    return got.id;
+}
+
+static void assert_archive_equal(const struct archive *x, const struct archive *y)
+{
+    assert_int_equal(x->id, y->id);
+    assert_int_equal(x->ticket_id, y->ticket_id);
+    assert_int_equal(x->ticket_number, y->ticket_number);
+    assert_string_equal(x->name, y->name);
+    assert_string_equal(x->path, y->path);
+    assert_int_equal(x->size, y->size);
+    assert_string_equal(x->md5, y->md5);
+    assert_string_equal(x->sha256, y->sha256);
+    assert_string_equal(x->uploader_ip, y->uploader_ip);
+    assert_string_equal(x->uploader_agent, y->uploader_agent);
+    assert_int_equal(x->time_create, y->time_create);
+    assert_int_equal(x->time_update, y->time_update);
+}
+
+static void test_archive_create_get(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    int64_t t1 = add_ticket(fx, 1234, "vm6", 0);
+
+    struct archive a, got, again;
+    make_archive(&a, t1, "1234/logs.tar.gz", 4096);
+    a.id = 999;
+    a.ticket_number = 5;
+    a.time_create = a.time_update = 7; /* all ignored */
+    int64_t before = raw_int(fx, "SELECT CAST(unixepoch('subsec') * 1000000 AS INTEGER)", 0);
+    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    assert_true(got.id > 0 && got.id != 999);
+    assert_int_equal(got.ticket_id, t1);
+    assert_int_equal(got.ticket_number, 1234);
+    assert_string_equal(got.name, "logs-4096.tar.gz");
+    assert_string_equal(got.path, "1234/logs.tar.gz");
+    assert_int_equal(got.size, 4096);
+    assert_string_equal(got.md5, a.md5);
+    assert_string_equal(got.sha256, a.sha256);
+    assert_string_equal(got.uploader_ip, "2001:db8::1");
+    assert_string_equal(got.uploader_agent, "curl/8.0");
+    assert_true(got.time_create >= before - 1000000);
+    assert_int_equal(got.time_update, got.time_create);
+
+    assert_int_equal(store_archive_get(fx->s, got.id, &again), ERR_OK);
+    assert_archive_equal(&again, &got);
+    struct ticket t;
+    assert_int_equal(store_ticket_get(fx->s, 1234, &t), ERR_OK);
+    assert_int_equal(t.archives, 1);
+    assert_int_equal(t.size, 4096);
+    ticket_clear(&t);
+
+    /* Empty optional fields, ret NULL. */
+    struct archive bare = {0};
+    bare.ticket_id = t1;
+    strcpy(bare.name, "x");
+    strcpy(bare.path, "1234/x");
+    assert_int_equal(store_archive_create(fx->s, &bare, NULL), ERR_OK);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives WHERE path = '1234/x'"
+                                 " AND md5 = '' AND uploader_agent = '' AND size = 0",
+                             0),
+                     1);
+
+    /* Errors; ret untouched, no row. */
+    memset(&again, 0x5a, sizeof(again));
+    make_archive(&a, t1, "1234/logs.tar.gz", 1);
+    assert_int_equal(store_archive_create(fx->s, &a, &again), ERR_EXISTS); /* path */
+    make_archive(&a, t1 + 100, "9999/new.log", 1);
+    assert_int_equal(store_archive_create(fx->s, &a, &again), ERR_REFERENCE); /* ticket gone */
+    make_archive(&a, t1, "1234/negative", -1);
+    assert_int_equal(store_archive_create(fx->s, &a, &again), ERR_DB); /* CHECK size >= 0 */
+    assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 2);
+
+    assert_int_equal(store_archive_get(fx->s, got.id + 100, &again), ERR_NOT_FOUND);
+    assert_int_equal(store_archive_get(fx->s, 0, &again), ERR_NOT_FOUND);
+    assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
+
+    assert_int_equal(store_archive_create(NULL, &a, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_create(fx->s, NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_get(NULL, got.id, &again), ERR_INTERNAL);
+    assert_int_equal(store_archive_get(fx->s, got.id, NULL), ERR_INTERNAL);
+}
+
+static void test_archive_move(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    int64_t t1 = add_ticket(fx, 1, "vm6", 0);
+    int64_t t2 = add_ticket(fx, 2, "vm6", 0);
+    int64_t id = add_archive(fx, t1, "1/a.log", 10);
+    add_archive(fx, t2, "2/taken.log", 20);
+    raw_int(fx, "UPDATE archives SET time_create = 5, time_update = 5 WHERE id = ?", 1, id);
+
+    struct archive got;
+    assert_int_equal(store_archive_move(fx->s, id, 2, "2/a.log", &got), ERR_OK);
+    assert_int_equal(got.id, id);
+    assert_int_equal(got.ticket_id, t2);
+    assert_int_equal(got.ticket_number, 2);
+    assert_string_equal(got.path, "2/a.log");
+    assert_string_equal(got.name, "logs-10.tar.gz");
+    assert_int_equal(got.size, 10);
+    assert_int_equal(got.time_create, 5);
+    assert_true(got.time_update > 1600000000LL * 1000000);
+    struct archive again;
+    assert_int_equal(store_archive_get(fx->s, id, &again), ERR_OK);
+    assert_archive_equal(&again, &got);
+    struct ticket t;
+    assert_int_equal(store_ticket_get(fx->s, 2, &t), ERR_OK);
+    assert_int_equal(t.archives, 2);
+    assert_int_equal(t.size, 30);
+    ticket_clear(&t);
+
+    /* Errors: ret and the row untouched. */
+    memset(&again, 0x5a, sizeof(again));
+    assert_int_equal(store_archive_move(fx->s, id, 3, "3/a.log", &again), ERR_REFERENCE);
+    assert_int_equal(store_archive_move(fx->s, id + 100, 1, "1/a.log", &again), ERR_NOT_FOUND);
+    assert_int_equal(store_archive_move(fx->s, id, 2, "2/taken.log", &again), ERR_EXISTS);
+    assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
+    assert_int_equal(store_archive_get(fx->s, id, &again), ERR_OK);
+    assert_archive_equal(&again, &got);
+
+    /* Back again, ret NULL. */
+    assert_int_equal(store_archive_move(fx->s, id, 1, "1/a.log", NULL), ERR_OK);
+    assert_int_equal(store_archive_get(fx->s, id, &again), ERR_OK);
+    assert_int_equal(again.ticket_number, 1);
+    assert_string_equal(again.path, "1/a.log");
+
+    assert_int_equal(store_archive_move(NULL, id, 1, "x", NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(fx->s, id, 1, NULL, NULL), ERR_INTERNAL);
+}
+
+static void test_archive_delete_exists(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    int64_t t1 = add_ticket(fx, 1, "vm6", 0);
+    int64_t a = add_archive(fx, t1, "1/a.log", 1);
+    int64_t b = add_archive(fx, t1, "1/b.log", 2);
+
+    bool exists = false;
+    assert_int_equal(store_archive_path_exists(fx->s, "1/a.log", &exists), ERR_OK);
+    assert_true(exists);
+    assert_int_equal(store_archive_path_exists(fx->s, "1/A.log", &exists), ERR_OK);
+    assert_false(exists);
+    exists = true;
+    assert_int_equal(store_archive_path_exists(fx->s, "", &exists), ERR_OK);
+    assert_false(exists);
+
+    char path[512];
+    assert_int_equal(store_archive_delete(fx->s, a, path), ERR_OK);
+    assert_string_equal(path, "1/a.log");
+    assert_int_equal(store_archive_path_exists(fx->s, "1/a.log", &exists), ERR_OK);
+    assert_false(exists);
+    memset(path, 'z', sizeof(path));
+    assert_int_equal(store_archive_delete(fx->s, a, path), ERR_NOT_FOUND);
+    assert_int_equal(path[0], 'z'); /* untouched */
+    assert_int_equal(store_archive_delete(fx->s, b, NULL), ERR_OK);
+    assert_int_equal(store_archive_delete(fx->s, b, NULL), ERR_NOT_FOUND);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
+    /* The ticket stays. */
+    struct ticket t;
+    assert_int_equal(store_ticket_get(fx->s, 1, &t), ERR_OK);
+    assert_int_equal(t.archives, 0);
+    ticket_clear(&t);
+
+    /* A path of the longest size round-trips. */
+    struct archive big;
+    make_archive(&big, t1, "", 3);
+    memset(big.path, 'p', sizeof(big.path) - 1);
+    big.path[sizeof(big.path) - 1] = 0;
+    struct archive got;
+    assert_int_equal(store_archive_create(fx->s, &big, &got), ERR_OK);
+    assert_int_equal(strlen(got.path), 511);
+    assert_int_equal(store_archive_delete(fx->s, got.id, path), ERR_OK);
+    assert_string_equal(path, big.path);
+
+    assert_int_equal(store_archive_delete(NULL, 1, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_path_exists(NULL, "x", &exists), ERR_INTERNAL);
+    assert_int_equal(store_archive_path_exists(fx->s, NULL, &exists), ERR_INTERNAL);
+    assert_int_equal(store_archive_path_exists(fx->s, "x", NULL), ERR_INTERNAL);
+}
+
+/* --- archive list --- */
+
+#define NARCH 16
+
+struct amodel {
+    int64_t id;
+    int64_t ticket;
+    int64_t time_create;
+};
+
+static bool amatches(const struct amodel *m, const struct archive_filter *f)
+{
+    return in_set(&f->id, m->id) && in_set(&f->id_in, m->id) &&
+           in_bounds(&f->id_lte, &f->id_gte, m->id) && in_set(&f->ticket, m->ticket) &&
+           in_set(&f->ticket_in, m->ticket) && in_bounds(&f->ticket_lte, &f->ticket_gte, m->ticket) &&
+           (!f->time_create.set || m->time_create == f->time_create.v) &&
+           in_bounds(&f->time_create_lte, &f->time_create_gte, m->time_create);
+}
+
+static int anewest_first(const void *a, const void *b)
+{
+    const struct amodel *x = a, *y = b;
+    if (x->time_create != y->time_create)
+        return x->time_create < y->time_create ? 1 : -1;
+    return x->id < y->id ? 1 : x->id > y->id ? -1 : 0;
+}
+
+/* As check_list, for archives. */
+static int64_t check_alist(struct fixture *fx, const struct amodel *m,
+                           const struct archive_filter *f)
+{
+    struct amodel want[NARCH];
+    size_t nwant = 0;
+    for (size_t i = 0; i < NARCH; i++)
+        if (amatches(&m[i], f))
+            want[nwant++] = m[i];
+    qsort(want, nwant, sizeof(want[0]), anewest_first);
+    size_t from = (size_t)(f->offset < (int64_t)nwant ? f->offset : (int64_t)nwant);
+    size_t upto = f->limit < 0 || from + (size_t)f->limit > nwant ? nwant : from + (size_t)f->limit;
+
+    struct archive *items = NULL;
+    size_t n = 0;
+    int64_t total = -1;
+    assert_int_equal(store_archive_list(fx->s, f, &items, &n, &total), ERR_OK);
+    assert_int_equal(total, nwant);
+    assert_int_equal(n, upto - from);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(items[i].id, want[from + i].id);
+        assert_int_equal(items[i].ticket_number, want[from + i].ticket);
+        assert_int_equal(items[i].time_create, want[from + i].time_create);
+        assert_true(items[i].path[0] != 0);
+    }
+    free(items);
+    return total;
+}
+
+static void test_archive_list(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    /* Ticket numbers differ from ticket ids, so a filter on the wrong one fails. */
+    static const int64_t numbers[4] = {500, 20, 7000, 31};
+    int64_t tid[4];
+    for (int i = 0; i < 4; i++)
+        tid[i] = add_ticket(fx, numbers[i], "vm6", 0);
+    struct amodel m[NARCH];
+    for (int i = 0; i < NARCH; i++) {
+        char path[64];
+        int k = (i * 3) % 4;
+        snprintf(path, sizeof(path), "%lld/file-%d", (long long)numbers[k], i);
+        m[i].id = add_archive(fx, tid[k], path, i);
+        m[i].ticket = numbers[k];
+        /* not in id order; two pairs share a time_create */
+        m[i].time_create = 1700000000000000LL + (int64_t)((i * 7) % NARCH) * 1000000;
+        if (i == 5 || i == 9)
+            m[i].time_create = 1700000000000000LL + 50 * 1000000LL;
+        raw_int(fx, "UPDATE archives SET time_create = ? WHERE id = ?", 2, m[i].time_create,
+                m[i].id);
+    }
+    struct archive_filter f;
+
+    archive_filter_init(&f);
+    assert_int_equal(check_alist(fx, m, &f), NARCH);
+
+    /* id= and id__in= (both given: both must match), empty set, bounds */
+    archive_filter_init(&f);
+    f.id = (struct int_set){.set = true, .n = 3, .v = {m[1].id, m[4].id, 99999}};
+    assert_int_equal(check_alist(fx, m, &f), 2);
+    f.id_in = (struct int_set){.set = true, .n = 1, .v = {m[4].id}};
+    assert_int_equal(check_alist(fx, m, &f), 1);
+    archive_filter_init(&f);
+    f.id_in = (struct int_set){.set = true, .n = 0};
+    assert_int_equal(check_alist(fx, m, &f), 0);
+    archive_filter_init(&f);
+    f.id_gte = (struct int_bound){true, m[3].id};
+    f.id_lte = (struct int_bound){true, m[10].id};
+    assert_int_equal(check_alist(fx, m, &f), 8);
+
+    /* ticket NUMBERS */
+    archive_filter_init(&f);
+    f.ticket = (struct int_set){.set = true, .n = 1, .v = {20}};
+    assert_int_equal(check_alist(fx, m, &f), NARCH / 4);
+    f.ticket_in = (struct int_set){.set = true, .n = 2, .v = {20, 500}};
+    assert_int_equal(check_alist(fx, m, &f), NARCH / 4);
+    archive_filter_init(&f);
+    f.ticket_in = (struct int_set){.set = true, .n = 2, .v = {7000, 31}};
+    assert_int_equal(check_alist(fx, m, &f), NARCH / 2);
+    archive_filter_init(&f);
+    f.ticket = (struct int_set){.set = true, .n = 1, .v = {tid[1]}}; /* an id, not a number */
+    assert_int_equal(check_alist(fx, m, &f), 0);
+    archive_filter_init(&f);
+    f.ticket_gte = (struct int_bound){true, 31};
+    f.ticket_lte = (struct int_bound){true, 500};
+    assert_int_equal(check_alist(fx, m, &f), NARCH / 2);
+    archive_filter_init(&f);
+    f.ticket.set = true;
+    f.ticket.n = LIMIT_FILTER_IN;
+    for (size_t i = 0; i < LIMIT_FILTER_IN; i++)
+        f.ticket.v[i] = (int64_t)i * 10; /* 0..990: 20 and 500, not 31 or 7000 */
+    assert_int_equal(check_alist(fx, m, &f), NARCH / 2);
+
+    /* time_create exact / bounds, in microseconds */
+    archive_filter_init(&f);
+    f.time_create = (struct int_bound){true, 1700000000000000LL + 50 * 1000000LL};
+    assert_int_equal(check_alist(fx, m, &f), 2);
+    f.time_create.v += 1;
+    assert_int_equal(check_alist(fx, m, &f), 0);
+    archive_filter_init(&f);
+    f.time_create_gte = (struct int_bound){true, 1700000000000000LL + 3 * 1000000LL};
+    f.time_create_lte = (struct int_bound){true, 1700000000000000LL + 9 * 1000000LL};
+    assert_true(check_alist(fx, m, &f) > 0);
+    archive_filter_init(&f);
+    f.time_create_lte = (struct int_bound){true, 1700000000000000LL - 1};
+    assert_int_equal(check_alist(fx, m, &f), 0);
+
+    /* Everything at once. */
+    archive_filter_init(&f);
+    f.ticket_in = (struct int_set){.set = true, .n = 2, .v = {500, 7000}};
+    f.id_gte = (struct int_bound){true, m[2].id};
+    f.time_create_gte = (struct int_bound){true, 1700000000000000LL + 2 * 1000000LL};
+    f.limit = 3;
+    f.offset = 1;
+    check_alist(fx, m, &f);
+
+    /* limit / offset / total */
+    for (int64_t limit = -1; limit <= NARCH + 1; limit += 3) {
+        for (int64_t offset = 0; offset <= NARCH + 2; offset += 5) {
+            archive_filter_init(&f);
+            f.limit = limit;
+            f.offset = offset;
+            assert_int_equal(check_alist(fx, m, &f), NARCH);
+            f.ticket_in = (struct int_set){.set = true, .n = 1, .v = {7000}};
+            assert_int_equal(check_alist(fx, m, &f), NARCH / 4);
+        }
+    }
+    /* ret_total may be NULL; an empty page is a valid (non-NULL) array. */
+    archive_filter_init(&f);
+    f.limit = 0;
+    struct archive *items = NULL;
+    size_t n = 9;
+    assert_int_equal(store_archive_list(fx->s, &f, &items, &n, NULL), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_non_null(items);
+    free(items);
+
+    /* Too many values in a set: a caller bug, refused. */
+    archive_filter_init(&f);
+    f.id.set = true;
+    f.id.n = LIMIT_FILTER_IN + 1;
+    items = (struct archive *)0x1;
+    assert_int_equal(store_archive_list(fx->s, &f, &items, &n, NULL), ERR_INTERNAL);
+    assert_ptr_equal(items, (struct archive *)0x1);
+
+    assert_int_equal(store_archive_list(NULL, &f, &items, &n, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_list(fx->s, NULL, &items, &n, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_list(fx->s, &f, NULL, &n, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_list(fx->s, &f, &items, NULL, NULL), ERR_INTERNAL);
+}
+
+/* --- archive each --- */
+
+struct walk {
+    struct store *s;
+    size_t n;
+    int64_t ids[200];
+    bool delete_each; /* delete every row from inside the callback */
+    enum err err;
+};
+
+static void walk_row(const struct archive *a, void *ctx)
+{
+    struct walk *w = ctx;
+    if (w->n < sizeof(w->ids) / sizeof(w->ids[0]))
+        w->ids[w->n] = a->id;
+    w->n++;
+    /* The row is complete. */
+    if (a->ticket_number <= 0 || !a->path[0] || a->size != (int64_t)strtoll(a->name + 5, NULL, 10))
+        w->err = ERR_INTERNAL;
+    if (w->delete_each && !w->err) {
+        char path[512];
+        w->err = store_archive_delete(w->s, a->id, path);
+        if (!w->err && strcmp(path, a->path) != 0)
+            w->err = ERR_INTERNAL;
+    }
+}
+
+static void test_archive_each(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    int64_t t1 = add_ticket(fx, 1, "vm6", 0);
+    int64_t t2 = add_ticket(fx, 2, "vm6", 0);
+
+    /* Empty: fn is never called. */
+    struct walk w = {.s = fx->s};
+    assert_int_equal(store_archive_each(fx->s, walk_row, &w), ERR_OK);
+    assert_int_equal(w.n, 0);
+
+    /* Counts around the page size (64): 64 exactly, then 150 over three pages. */
+    int64_t ids[150];
+    size_t have = 0;
+    static const size_t rounds[] = {64, 150};
+    for (size_t r = 0; r < 2; r++) {
+        while (have < rounds[r]) {
+            char path[32];
+            snprintf(path, sizeof(path), "%zu/f", have);
+            ids[have] = add_archive(fx, have % 2 ? t1 : t2, path, (int64_t)have);
+            have++;
+        }
+        w = (struct walk){.s = fx->s};
+        assert_int_equal(store_archive_each(fx->s, walk_row, &w), ERR_OK);
+        assert_int_equal(w.err, ERR_OK);
+        assert_int_equal(w.n, have);
+        for (size_t i = 0; i < have; i++)
+            assert_int_equal(w.ids[i], ids[i]); /* id order */
+    }
+
+    /* fn may write to the store: remove every row while walking. */
+    w = (struct walk){.s = fx->s, .delete_each = true};
+    assert_int_equal(store_archive_each(fx->s, walk_row, &w), ERR_OK);
+    assert_int_equal(w.err, ERR_OK);
+    assert_int_equal(w.n, have);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
+
+    /* A database error ends the walk. */
+    raw_int(fx, "DROP TABLE archives", 0);
+    assert_int_equal(store_archive_each(fx->s, walk_row, &w), ERR_DB);
+
+    assert_int_equal(store_archive_each(NULL, walk_row, &w), ERR_INTERNAL);
+    assert_int_equal(store_archive_each(fx->s, NULL, &w), ERR_INTERNAL);
+}
+
+/* Cascades over rows made through store_archive_create: the path lists hold
+ * exactly those paths and the rows are gone. */
+static void test_archive_cascade_created(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    add_platform(fx, "bill");
+    int64_t t1 = add_ticket(fx, 10, "vm6", 0);
+    int64_t t2 = add_ticket(fx, 20, "vm6", 0);
+    int64_t t3 = add_ticket(fx, 30, "vm6", 0);
+    int64_t tb = add_ticket(fx, 40, "bill", 0);
+    add_archive(fx, t1, "10/one", 1);
+    add_archive(fx, t2, "20/two", 2);
+    add_archive(fx, t1, "10/three", 3);
+    add_archive(fx, t3, "30/four", 4);
+    int64_t kept = add_archive(fx, tb, "40/kept", 5);
+    add_archive(fx, t2, "20/six", 6);
+
+    struct path_list paths = {0, NULL};
+    assert_int_equal(store_ticket_delete(fx->s, 10, &paths), ERR_OK);
+    assert_int_equal(paths.n, 2);
+    assert_string_equal(paths.paths[0], "10/one");
+    assert_string_equal(paths.paths[1], "10/three");
+    path_list_free(&paths);
+    bool exists = true;
+    assert_int_equal(store_archive_path_exists(fx->s, "10/one", &exists), ERR_OK);
+    assert_false(exists);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 4);
+
+    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(paths.n, 3);
+    assert_string_equal(paths.paths[0], "20/two");
+    assert_string_equal(paths.paths[1], "30/four");
+    assert_string_equal(paths.paths[2], "20/six");
+    path_list_free(&paths);
+    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 1);
+    struct archive a;
+    assert_int_equal(store_archive_get(fx->s, kept, &a), ERR_OK);
+    assert_string_equal(a.path, "40/kept");
+    /* The archive of a deleted ticket cannot be created any more. */
+    make_archive(&a, t1, "10/late", 1);
+    assert_int_equal(store_archive_create(fx->s, &a, NULL), ERR_REFERENCE);
+}
+
+int main(void)
+{
+    /* A zone east of UTC with no DST, so that local dates differ from UTC ones. */
+    setenv("TZ", "JST-9", 1);
+    tzset();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_bad_urls),
+        cmocka_unit_test(test_open_relative_and_absolute),
+        cmocka_unit_test(test_unmigrated),
+        cmocka_unit_test(test_archive_filter_init),
+        cmocka_unit_test_setup_teardown(test_migrate_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_platforms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tickets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ticket_list_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ticket_list_local_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archives_cascade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_consume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_consume_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_create_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_delete_exists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_each, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_cascade_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
