@@ -40,6 +40,9 @@
 #define KEY_MAX       511   /* bytes of a key, as promised in blob.h */
 #define TMP_PREFIX    "upload-"
 #define PLACE_RETRIES 8 /* a concurrent blob_delete may rmdir the ticket dir under us */
+#define MD5_LAG       ((int64_t)4 * 1024 * 1024)  /* unhashed bytes that wake the hasher */
+#define MD5_CHUNK     (256 * 1024)                /* hasher read size */
+#define MD5_SLICE     ((int64_t)16 * 1024 * 1024) /* bytes per turn before requeueing */
 
 struct blob_store {
     char *tmp_path; /* DATA_DIR/tmp, for mkostemp */
@@ -57,6 +60,19 @@ struct blob_upload {
     int64_t max_size;
     int64_t window;  /* start of the sync window being filled */
     enum err failed; /* sticky: a failed write leaves the file in an unknown state */
+
+    /* MD5 runs behind the writer on the hasher thread, reading the bytes back
+     * from the page cache, so one fast upload hashes on two cores. All fields
+     * below are guarded by lock; md5 (the context) belongs to the hasher while
+     * md5_queued and to the owner otherwise. */
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    int64_t written;          /* bytes safely in the file, published for the hasher */
+    int64_t md5_done;         /* bytes hashed into md5 */
+    bool md5_queued;          /* queued for or running on the hasher */
+    bool cancelled;           /* abort: the hasher stops at the next chunk */
+    enum err md5_err;         /* read-back failure */
+    struct blob_upload *next; /* hasher queue link */
 };
 
 /* --- digests, fetched once per process --- */
@@ -381,10 +397,138 @@ enum err blob_free_space(struct blob_store *b, uint64_t *ret_free)
     return ERR_OK;
 }
 
+/* --- the MD5 hasher: one thread, a FIFO of uploads that have bytes to hash --- */
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct blob_upload *head, *tail;
+    bool running;
+} hasher = {
+    .once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void hasher_push(struct blob_upload *u)
+{
+    pthread_mutex_lock(&hasher.lock);
+    u->next = NULL;
+    if (hasher.tail)
+        hasher.tail->next = u;
+    else
+        hasher.head = u;
+    hasher.tail = u;
+    pthread_cond_signal(&hasher.wake);
+    pthread_mutex_unlock(&hasher.lock);
+}
+
+/* Hashes [md5_done, written) of u by reading the file back, at most MD5_SLICE
+ * per turn. Returns true when u should be queued again (more to do). */
+static bool hasher_turn(struct blob_upload *u, unsigned char *buf)
+{
+    int64_t budget = MD5_SLICE;
+    for (;;) {
+        pthread_mutex_lock(&u->lock);
+        int64_t from = u->md5_done, to = u->written;
+        bool stop = u->cancelled || u->md5_err || from >= to;
+        bool more = !stop && budget <= 0;
+        if (stop || more) {
+            if (stop)
+                u->md5_queued = false;
+            pthread_cond_broadcast(&u->idle);
+            pthread_mutex_unlock(&u->lock);
+            return more;
+        }
+        pthread_mutex_unlock(&u->lock);
+        size_t n = (size_t)(to - from < MD5_CHUNK ? to - from : MD5_CHUNK);
+        ssize_t got = pread(u->fd, buf, n, from);
+        enum err e = ERR_OK;
+        if (got <= 0)
+            e = got < 0 && errno == EINTR ? ERR_OK : ERR_IO;
+        else if (!EVP_DigestUpdate(u->md5, buf, (size_t)got))
+            e = ERR_INTERNAL;
+        pthread_mutex_lock(&u->lock);
+        if (e)
+            u->md5_err = e;
+        else if (got > 0)
+            u->md5_done += got;
+        pthread_mutex_unlock(&u->lock);
+        budget -= got > 0 ? got : 0;
+    }
+}
+
+static void *hasher_main(void *unused)
+{
+    (void)unused;
+    unsigned char *buf = malloc(MD5_CHUNK);
+    if (!buf)
+        return NULL;
+    pthread_mutex_lock(&hasher.lock);
+    for (;;) {
+        while (!hasher.head)
+            pthread_cond_wait(&hasher.wake, &hasher.lock);
+        struct blob_upload *u = hasher.head;
+        hasher.head = u->next;
+        if (!hasher.head)
+            hasher.tail = NULL;
+        pthread_mutex_unlock(&hasher.lock);
+        bool again = hasher_turn(u, buf);
+        if (again)
+            hasher_push(u); /* u stays md5_queued: only the hasher touches its context */
+        pthread_mutex_lock(&hasher.lock);
+    }
+    return NULL;
+}
+
+static void hasher_start(void)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    hasher.running = pthread_create(&t, &attr, hasher_main, NULL) == 0;
+    pthread_attr_destroy(&attr);
+}
+
+/* Waits until the hasher has let go of u. */
+static void hasher_wait(struct blob_upload *u)
+{
+    pthread_mutex_lock(&u->lock);
+    while (u->md5_queued)
+        pthread_cond_wait(&u->idle, &u->lock);
+    pthread_mutex_unlock(&u->lock);
+}
+
+/* Owner side: hashes whatever the hasher has not (called with the hasher idle). */
+static enum err md5_catch_up(struct blob_upload *u)
+{
+    if (u->md5_err)
+        return u->md5_err;
+    unsigned char buf[64 * 1024];
+    while (u->md5_done < u->size) {
+        size_t n = (size_t)(u->size - u->md5_done < (int64_t)sizeof(buf) ? u->size - u->md5_done
+                                                                         : (int64_t)sizeof(buf));
+        ssize_t got = pread(u->fd, buf, n, u->md5_done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return fs_fail("read back tmp/", u->tmp_name, got < 0 ? errno : EIO);
+        if (!EVP_DigestUpdate(u->md5, buf, (size_t)got))
+            return ERR_INTERNAL;
+        u->md5_done += got;
+    }
+    return ERR_OK;
+}
+
 /* --- uploads --- */
 
 static void upload_free(struct blob_upload *u)
 {
+    pthread_mutex_lock(&u->lock);
+    u->cancelled = true;
+    pthread_mutex_unlock(&u->lock);
+    hasher_wait(u);
+    pthread_mutex_destroy(&u->lock);
+    pthread_cond_destroy(&u->idle);
     if (u->fd >= 0)
         close(u->fd);
     EVP_MD_CTX_free(u->md5);
@@ -403,6 +547,9 @@ enum err blob_upload_begin(struct blob_store *b, int64_t max_size, struct blob_u
         return ERR_NOMEM;
     u->b = b;
     u->fd = -1;
+    pthread_mutex_init(&u->lock, NULL);
+    pthread_cond_init(&u->idle, NULL);
+    pthread_once(&hasher.once, hasher_start);
     u->max_size = max_size > 0 ? max_size : 0;
     u->md5 = EVP_MD_CTX_new();
     u->sha256 = EVP_MD_CTX_new();
@@ -463,17 +610,29 @@ enum err blob_upload_write(struct blob_upload *u, const void *buf, size_t len)
         p += n;
         left -= (size_t)n;
     }
-    if (!EVP_DigestUpdate(u->md5, buf, len) || !EVP_DigestUpdate(u->sha256, buf, len)) {
+    if (!EVP_DigestUpdate(u->sha256, buf, len)) {
         u->failed = ERR_INTERNAL;
         return u->failed;
     }
     u->size += (int64_t)len;
 
+    pthread_mutex_lock(&u->lock);
+    u->written = u->size;
+    int64_t hashed = u->md5_done;
+    bool wake = hasher.running && !u->md5_queued && u->size - hashed >= MD5_LAG;
+    if (wake)
+        u->md5_queued = true;
+    pthread_mutex_unlock(&u->lock);
+    if (wake)
+        hasher_push(u);
+
     while (u->size - u->window >= WINDOW) {
         /* Advisory only: an I/O error here shows up again at the final fsync. */
         (void)sync_file_range(u->fd, u->window, WINDOW, SYNC_FILE_RANGE_WRITE);
-        if (u->window >= 2 * WINDOW)
-            (void)posix_fadvise(u->fd, u->window - 2 * WINDOW, WINDOW, POSIX_FADV_DONTNEED);
+        /* drop cached pages only once MD5 has read them back */
+        int64_t old = u->window - 2 * WINDOW;
+        if (old >= 0 && old + WINDOW <= hashed)
+            (void)posix_fadvise(u->fd, old, WINDOW, POSIX_FADV_DONTNEED);
         u->window += WINDOW;
     }
     return ERR_OK;
@@ -510,6 +669,10 @@ enum err blob_upload_finish(struct blob_upload *u, int64_t ticket_number, const 
     if (!e && (ticket_number <= 0 || !name || !ret_key || keylen < KEY_MAX + 1 || !ret_name ||
                namelen < LIMIT_FILENAME + 1))
         e = ERR_INTERNAL;
+    if (!e) {
+        hasher_wait(u);
+        e = md5_catch_up(u);
+    }
     if (!e && fsync(u->fd) < 0)
         e = fs_fail("fsync tmp/", u->tmp_name, errno);
     if (!e) {

@@ -1662,8 +1662,7 @@ static enum err sqlite_token_consume(struct store *s, const char *token, int64_t
         if (!e && state == TOKEN_OK) {
             /* The UPDATE and token_classify disagree: a row the store could
              * not have written (expires_at = 0 instead of NULL). */
-            log_error("sqlite: token consume: ticket %lld refused but usable",
-                      (long long)t.number);
+            log_error("sqlite: token consume: ticket %lld refused but usable", (long long)t.number);
             e = ERR_DB;
         }
     }
@@ -1742,8 +1741,7 @@ static enum err archive_finish(struct conn *c, enum err e, int64_t id, struct ar
     return e;
 }
 
-static enum err sqlite_archive_create(struct store *s, const struct archive *a,
-                                      struct archive *ret)
+static enum err sqlite_archive_create(struct store *s, const struct archive *a, struct archive *ret)
 {
     struct conn *c;
     enum err e = conn_get(s, &c);
@@ -1849,8 +1847,8 @@ static enum err sqlite_archive_path_exists(struct store *s, const char *path, bo
  * time after the last id seen: memory stays bounded, no read transaction stays
  * open while fn runs (fn may call the store, even write to it), and every row
  * that exists during the whole walk is seen exactly once. */
-static enum err sqlite_archive_each(struct store *s,
-                                    void (*fn)(const struct archive *a, void *ctx), void *ctx)
+static enum err sqlite_archive_each(struct store *s, void (*fn)(const struct archive *a, void *ctx),
+                                    void *ctx)
 {
     struct conn *c;
     enum err e = conn_get(s, &c);

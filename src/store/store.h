@@ -57,14 +57,14 @@ struct ticket {
     int64_t user_id;                        /* 0: creator deleted */
     char user[LIMIT_USERNAME + 1];          /* creator's username (joined), "" if none */
     bool resolved;
-    char *note;                             /* heap, may be NULL meaning "" */
+    char *note; /* heap, may be NULL meaning "" */
     char token[TOKEN_LEN + 1];
     int attempts;
-    int64_t expires_at;                     /* 0: never */
+    int64_t expires_at; /* 0: never */
     int64_t time_create;
     int64_t time_update;
-    int64_t archives;                       /* number of archives (aggregated) */
-    int64_t size;                           /* sum of archive sizes (aggregated) */
+    int64_t archives; /* number of archives (aggregated) */
+    int64_t size;     /* sum of archive sizes (aggregated) */
 };
 
 struct archive {
@@ -72,7 +72,7 @@ struct archive {
     int64_t ticket_id;
     int64_t ticket_number; /* joined */
     char name[LIMIT_FILENAME + 1];
-    char path[512];        /* server key, relative to DATA_DIR/archives */
+    char path[512]; /* server key, relative to DATA_DIR/archives */
     int64_t size;
     char md5[33];
     char sha256[65];
@@ -96,19 +96,19 @@ struct int_bound {
 };
 
 struct ticket_filter {
-    struct int_set number;     /* number= and number__in= (both given: both must match) */
+    struct int_set number; /* number= and number__in= (both given: both must match) */
     struct int_set number_in;
     const char *number_contains; /* digits; NULL: none */
     struct int_bound number_lte, number_gte;
     struct int_set id;
     struct int_set id_in;
     struct int_bound id_lte, id_gte;
-    int resolved;              /* -1: any, 0: false, 1: true */
-    const char *user;          /* creator username; NULL: any */
+    int resolved;                                              /* -1: any, 0: false, 1: true */
+    const char *user;                                          /* creator username; NULL: any */
     struct int_bound year_lte, year_gte, month_lte, month_gte; /* of time_create in local TZ */
-    const char *search;        /* number contains this text; NULL: none */
-    int64_t limit;             /* -1: no limit */
-    int64_t offset;            /* 0: from the start */
+    const char *search; /* number contains this text; NULL: none */
+    int64_t limit;      /* -1: no limit */
+    int64_t offset;     /* 0: from the start */
 };
 
 /* Initializes f to "no filter, no limit". */
@@ -201,8 +201,8 @@ enum err store_ticket_create(struct store *s, const struct ticket *t, struct tic
 enum err store_ticket_update(struct store *s, int64_t number, const struct ticket *t,
                              struct ticket *ret);
 /* Sets a new token, attempts and expires_at; time_update = now. */
-enum err store_ticket_set_token(struct store *s, int64_t number, const char *token,
-                                int attempts, int64_t expires_at, struct ticket *ret);
+enum err store_ticket_set_token(struct store *s, int64_t number, const char *token, int attempts,
+                                int64_t expires_at, struct ticket *ret);
 /* Deletes the ticket and its archives; paths as for platforms. ERR_NOT_FOUND. */
 enum err store_ticket_delete(struct store *s, int64_t number, struct path_list *ret_paths);
 
@@ -210,11 +210,11 @@ enum err store_ticket_delete(struct store *s, int64_t number, struct path_list *
 
 /* Result of looking a token up before an upload starts. */
 enum token_state {
-    TOKEN_OK = 0,      /* usable: the ticket is in *ret */
-    TOKEN_UNKNOWN,     /* no ticket has this token (403) */
-    TOKEN_RESOLVED,    /* the ticket is resolved (423) */
-    TOKEN_USED_UP,     /* attempts == 0 (423) */
-    TOKEN_EXPIRED,     /* expires_at passed (423) */
+    TOKEN_OK = 0,   /* usable: the ticket is in *ret */
+    TOKEN_UNKNOWN,  /* no ticket has this token (403) */
+    TOKEN_RESOLVED, /* the ticket is resolved (423) */
+    TOKEN_USED_UP,  /* attempts == 0 (423) */
+    TOKEN_EXPIRED,  /* expires_at passed (423) */
 };
 
 /* Reads the ticket of token and classifies it, in the order of DESIGN.md 6:

@@ -12,7 +12,7 @@ import { startServer, stopAndCheck, api, expectJson, sleep, RFC3339 } from './li
 import {
     setup, mkTicket, staff, attemptsOf, archives, putUpload, postUpload, filePart, multipart,
     headOnly, rawStream, listFiles, archivesDir, tmpDir, digestOnDisk, eventually, storedPath,
-    assertInside, bytes, md5, sha256, ARCHIVE_KEYS,
+    assertInside, bytes, md5, sha256, uploaded, ARCHIVE_KEYS,
 } from './lib/upload-helpers.mjs';
 
 const LIMIT = 1024 * 1024; // MAX_UPLOAD_SIZE=1M
@@ -136,9 +136,8 @@ test('declared Content-Length over MAX_UPLOAD_SIZE: 413 before the body, no atte
     assert.equal(await attemptsOf(srv, t.token), 2);
     // exactly the limit is accepted
     const data = bytes(LIMIT, 7);
-    const ok = await putUpload(srv, t.token, 'limit.bin', data);
-    expectJson(ok, 201);
-    checkItem(srv, ok.json, { number: t.number, name: 'limit.bin', data });
+    const ok = await uploaded(ctx, await putUpload(srv, t.token, 'limit.bin', data));
+    checkItem(srv, ok, { number: t.number, name: 'limit.bin', data });
     assert.equal(await attemptsOf(srv, t.token), 1);
 });
 
@@ -168,14 +167,28 @@ test('multipart without a file part, empty files: 400, no attempt used', async (
     const put = await putUpload(srv, t.token, 'empty.log', Buffer.alloc(0));
     expectJson(put, 400, { detail: 'The submitted file is empty.' });
     assert.equal(await attemptsOf(srv, t.token), 3);
-    const two = await postUpload(srv, [
-        { name: 'file', filename: 'a.log', data: 'aaa' },
-        { name: 'file', filename: 'b.log', data: 'bbb' },
-    ], { uploadToken: t.token });
-    assert.equal(two.status, 400, `two file parts: ${two.text}`);
     assert.deepEqual(await archives(ctx, `?ticket=${t.number}`), []);
     assert.deepEqual(listFiles(path.join(archivesDir(srv), String(t.number))), []);
     assert.deepEqual(listFiles(tmpDir(srv)), []);
+});
+
+test('multipart with two file parts: 400, nothing stored', async () => {
+    const t = await mkTicket(ctx, { attempts: 3 });
+    let two;
+    try {
+        two = await postUpload(srv, [
+            { name: 'file', filename: 'a.log', data: 'aaa' },
+            { name: 'file', filename: 'b.log', data: 'bbb' },
+        ], { uploadToken: t.token });
+    } catch (e) {
+        assert.fail(`two file parts: no HTTP answer (${e.cause?.message ?? e.message})`);
+    }
+    assert.equal(two.status, 400, `two file parts: ${two.text}`);
+    assert.match(two.headers.get('content-type') ?? '', /^application\/json/);
+    assert.deepEqual(Object.keys(two.json), ['file']);
+    assert.ok(await eventually(() => listFiles(tmpDir(srv)).length === 0), 'tmp/ empty');
+    assert.deepEqual(await archives(ctx, `?ticket=${t.number}`), []);
+    assert.deepEqual(listFiles(path.join(archivesDir(srv), String(t.number))), []);
 });
 
 test('PUT like curl: 100 Continue, 201 item, digests equal the bytes and the stored file', async () => {
@@ -193,8 +206,9 @@ test('PUT like curl: 100 Continue, 201 item, digests equal the bytes and the sto
     assert.equal(r.status, 201, String(r.raw));
     assert.match(r.headers['content-type'], /^application\/json/);
     up.sock.destroy();
-    checkItem(srv, r.json, { number: t.number, name: 'logs.tar.gz', data });
-    const file = storedPath(srv, r.json);
+    const a = await uploaded(ctx, { status: r.status, json: r.json, text: String(r.body) });
+    checkItem(srv, a, { number: t.number, name: 'logs.tar.gz', data });
+    const file = storedPath(srv, a);
     assert.equal(fs.statSync(file).size, data.length);
     assert.equal(digestOnDisk('md5sum', file), md5(data));
     assert.equal(digestOnDisk('sha256sum', file), sha256(data));
@@ -207,16 +221,16 @@ test('PUT like curl: 100 Continue, 201 item, digests equal the bytes and the sto
     // the same through fetch, and without a name: "archive"
     const d2 = bytes(5000, 12);
     const r2 = await putUpload(srv, t.token, null, d2);
-    expectJson(r2, 201);
-    checkItem(srv, r2.json, { number: t.number, name: 'archive', data: d2 });
-    assert.equal(digestOnDisk('sha256sum', storedPath(srv, r2.json)), sha256(d2));
+    const a2 = await uploaded(ctx, r2);
+    checkItem(srv, a2, { number: t.number, name: 'archive', data: d2 });
+    assert.equal(digestOnDisk('sha256sum', storedPath(srv, a2)), sha256(d2));
     assert.equal(await attemptsOf(srv, t.token), 3);
     tk = (await staff(ctx, 'GET', `/api/v1/tickets/${t.number}/`)).json;
     assert.equal(tk.archives, 2);
     assert.equal(tk.size, data.length + d2.length);
-    // staff GET agrees with the upload answer
-    const g = await staff(ctx, 'GET', `/api/v1/archives/${r.json.id}/`);
-    expectJson(g, 200, r.json);
+    // PUT answers with the full archive item (docs/api.md: "Answer: 201 with the archive item")
+    assert.deepEqual(r.json, a, 'PUT /upload answer is the archive item');
+    assert.deepEqual(r2.json, a2, 'PUT /upload answer is the archive item');
     assert.deepEqual(listFiles(tmpDir(srv)), []);
 });
 
@@ -271,7 +285,7 @@ test('real curl -T file URL/: 201, the name is the file base name', async () => 
         });
         const lines = out.trimEnd().split('\n');
         assert.equal(lines.at(-1), '201', out);
-        const item = JSON.parse(lines.slice(0, -1).join('\n'));
+        const item = await uploaded(ctx, { status: 201, json: JSON.parse(lines.slice(0, -1).join('\n')), text: out });
         checkItem(srv, item, { number: t.number, name: 'real-logs.tar.gz', data });
         assert.equal(digestOnDisk('sha256sum', storedPath(srv, item)), sha256(data));
         assert.equal(await attemptsOf(srv, t.token), 1);
@@ -347,6 +361,30 @@ test('10 parallel uploads on a token with 3 attempts: exactly 3 succeed', async 
     assert.ok(await eventually(() => listFiles(tmpDir(srv)).length === 0), 'tmp/ empty');
 });
 
+test('10 uploads past the token check at once, then their bodies: exactly 3 succeed, 7 × 423', async () => {
+    const t = await mkTicket(ctx, { attempts: 3 });
+    const data = bytes(64 * 1024, 52);
+    // every request passes the header-time check (3 attempts left) before any body byte
+    const ups = Array.from({ length: 10 }, (_, i) => rawStream(srv,
+        `PUT /upload/${t.token}/race-${i}.bin HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n` +
+        `Content-Length: ${data.length}\r\n\r\n`));
+    await sleep(300);
+    assert.equal(await attemptsOf(srv, t.token), 3, 'no attempt taken before a body byte');
+    await Promise.all(ups.map((u) => u.write(data)));
+    const rs = await Promise.all(ups.map((u) => Promise.race([u.response, sleep(10000).then(() => 'timeout')])));
+    for (const u of ups) u.sock.destroy();
+    const statuses = rs.map((r) => (r && r !== 'timeout' ? r.status : String(r))).sort();
+    assert.deepEqual(statuses, [201, 201, 201, 423, 423, 423, 423, 423, 423, 423],
+        'statuses (null: connection closed without an answer)');
+    for (const r of rs.filter((x) => x.status === 423))
+        assert.deepEqual(r.json, { detail: `token ${t.token} has no upload attempts left` });
+    assert.equal(await attemptsOf(srv, t.token), 0);
+    assert.ok(await eventually(() => listFiles(tmpDir(srv)).length === 0), 'tmp/ empty');
+    const rows = await archives(ctx, `?ticket=${t.number}`);
+    assert.equal(rows.length, 3);
+    assert.deepEqual(listFiles(path.join(archivesDir(srv), String(t.number))), rows.map((a) => a.name).sort());
+});
+
 const UNI = 'журнал-логов.tar.gz';
 const LONG = 'x'.repeat(293) + '.tar.gz'; // 300 bytes
 
@@ -378,19 +416,17 @@ test('hostile names through the PUT URL', async () => {
     ];
     for (const [raw, expected] of cases) {
         const data = Buffer.from(`content of ${raw}`);
-        const r = await putUpload(srv, t.token, raw, data);
-        expectJson(r, 201, undefined, `PUT name ${raw}`);
-        checkSafe(srv, r.json);
-        if (expected !== null) assert.equal(r.json.name, expected, `PUT name ${raw}`);
-        assert.equal(digestOnDisk('sha256sum', storedPath(srv, r.json)), sha256(data));
+        const a = await uploaded(ctx, await putUpload(srv, t.token, raw, data), `PUT name ${raw}`);
+        checkSafe(srv, a);
+        if (expected !== null) assert.equal(a.name, expected, `PUT name ${raw}`);
+        assert.equal(digestOnDisk('sha256sum', storedPath(srv, a)), sha256(data));
     }
     const long = (await archives(ctx, `?ticket=${t.number}`)).find((a) => a.name.startsWith('xxx'));
     assert.equal(Buffer.byteLength(long.name), 255);
     assert.ok(long.name.endsWith('.tar.gz'), long.name);
     // a NUL byte
-    const nul = await putUpload(srv, t.token, 'nul%00byte.txt', Buffer.from('nul'));
-    expectJson(nul, 201, undefined, 'PUT name with %00');
-    checkSafe(srv, nul.json);
+    const nul = await uploaded(ctx, await putUpload(srv, t.token, 'nul%00byte.txt', Buffer.from('nul')), 'PUT name with %00');
+    checkSafe(srv, nul);
     // nothing escaped DATA_DIR/archives/<ticket>/
     assert.ok(!fs.existsSync(path.join(srv.dataDir, 'etc')));
     for (const f of listFiles(archivesDir(srv))) assert.equal(f.split('/').length, 2, f);
@@ -434,18 +470,17 @@ test('the same name twice on a ticket: "name (1).ext", never replacing', async (
     const names = [];
     for (let i = 0; i < 3; i++) {
         const data = bytes(100 + i, 60 + i);
-        const r = i === 1
-            ? await postUpload(srv, filePart(data, 'dup.tar.gz'), { uploadToken: t.token, jwt: ctx.jwt })
-            : await putUpload(srv, t.token, 'dup.tar.gz', data);
-        expectJson(r, 201);
-        names.push(r.json.name);
-        assert.equal(digestOnDisk('sha256sum', storedPath(srv, r.json)), sha256(data));
+        const a = await uploaded(ctx, i === 1
+            ? await postUpload(srv, filePart(data, 'dup.tar.gz'), { uploadToken: t.token })
+            : await putUpload(srv, t.token, 'dup.tar.gz', data));
+        names.push(a.name);
+        assert.equal(digestOnDisk('sha256sum', storedPath(srv, a)), sha256(data));
     }
     assert.deepEqual(names, ['dup.tar.gz', 'dup (1).tar.gz', 'dup (2).tar.gz']);
-    const r = await putUpload(srv, t.token, 'plain', Buffer.from('p'));
-    const r2 = await putUpload(srv, t.token, 'plain', Buffer.from('q'));
-    assert.equal(r.json.name, 'plain');
-    assert.equal(r2.json.name, 'plain (1)');
+    const r = await uploaded(ctx, await putUpload(srv, t.token, 'plain', Buffer.from('p')));
+    const r2 = await uploaded(ctx, await putUpload(srv, t.token, 'plain', Buffer.from('q')));
+    assert.equal(r.name, 'plain');
+    assert.equal(r2.name, 'plain (1)');
     assert.deepEqual(listFiles(path.join(archivesDir(srv), String(t.number))),
         ['dup (1).tar.gz', 'dup (2).tar.gz', 'dup.tar.gz', 'plain', 'plain (1)']);
     // the first file still holds the first bytes

@@ -1145,14 +1145,12 @@ static void test_token_check(void **state)
         int64_t now;
         enum token_state want;
     } cases[] = {
-        {0, T_NOW, TOKEN_UNKNOWN},
-        {2, T_NOW, TOKEN_USED_UP},
-        {3, T_NOW, TOKEN_EXPIRED},      /* expires_at == now: expired */
-        {3, T_NOW - 1, TOKEN_OK},       /* one microsecond before */
-        {1, T_EXPIRES + 1, TOKEN_EXPIRED},
-        {4, T_NOW, TOKEN_RESOLVED},
-        {5, INT64_MAX, TOKEN_OK},       /* no expiry */
-        {6, T_NOW, TOKEN_RESOLVED},     /* resolved before used up before expired */
+        {0, T_NOW, TOKEN_UNKNOWN},         {2, T_NOW, TOKEN_USED_UP},
+        {3, T_NOW, TOKEN_EXPIRED}, /* expires_at == now: expired */
+        {3, T_NOW - 1, TOKEN_OK},  /* one microsecond before */
+        {1, T_EXPIRES + 1, TOKEN_EXPIRED}, {4, T_NOW, TOKEN_RESOLVED},
+        {5, INT64_MAX, TOKEN_OK},   /* no expiry */
+        {6, T_NOW, TOKEN_RESOLVED}, /* resolved before used up before expired */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char token[TOKEN_LEN + 1] = "ffffffff-ffff-4fff-bfff-ffffffffffff";
@@ -1318,8 +1316,8 @@ static void test_token_consume_threads(void **state)
     pthread_t th[CONSUMERS];
     struct consumer w[CONSUMERS];
     for (int i = 0; i < CONSUMERS; i++) {
-        w[i] = (struct consumer){.s = fx->s, .token = t.token, .start = &start,
-                                 .result = ERR_INTERNAL};
+        w[i] = (struct consumer){
+            .s = fx->s, .token = t.token, .start = &start, .result = ERR_INTERNAL};
         assert_int_equal(pthread_create(&th[i], NULL, consumer_main, &w[i]), 0);
     }
     int ok = 0, used_up = 0;
@@ -1421,8 +1419,9 @@ static void test_archive_create_get(void **state)
     strcpy(bare.name, "x");
     strcpy(bare.path, "1234/x");
     assert_int_equal(store_archive_create(fx->s, &bare, NULL), ERR_OK);
-    assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives WHERE path = '1234/x'"
-                                 " AND md5 = '' AND uploader_agent = '' AND size = 0",
+    assert_int_equal(raw_int(fx,
+                             "SELECT count(*) FROM archives WHERE path = '1234/x'"
+                             " AND md5 = '' AND uploader_agent = '' AND size = 0",
                              0),
                      1);
 
@@ -1560,7 +1559,8 @@ static bool amatches(const struct amodel *m, const struct archive_filter *f)
 {
     return in_set(&f->id, m->id) && in_set(&f->id_in, m->id) &&
            in_bounds(&f->id_lte, &f->id_gte, m->id) && in_set(&f->ticket, m->ticket) &&
-           in_set(&f->ticket_in, m->ticket) && in_bounds(&f->ticket_lte, &f->ticket_gte, m->ticket) &&
+           in_set(&f->ticket_in, m->ticket) &&
+           in_bounds(&f->ticket_lte, &f->ticket_gte, m->ticket) &&
            (!f->time_create.set || m->time_create == f->time_create.v) &&
            in_bounds(&f->time_create_lte, &f->time_create_gte, m->time_create);
 }

@@ -146,8 +146,11 @@ async function startOnce(opts) {
     proc.on('error', (e) => {
         spawnError = e;
     });
+    let stopping = false;
     const exited = exitOf(proc).then((r) => {
         live.delete(proc);
+        // Exiting on its own (crash, or a signal from outside the test) is worth a report.
+        if (!stopping) srv.exitedEarly = r;
         return r;
     });
     const url = `http://127.0.0.1:${port}`;
@@ -163,10 +166,12 @@ async function startOnce(opts) {
         stderr: () => Buffer.concat(err).toString('utf8'),
         output: () => Buffer.concat(out).toString('utf8') + Buffer.concat(err).toString('utf8'),
         stopped: false,
+        exitedEarly: null, // {code, signal} when the process exited before stop()
         /* SIGTERM, wait for exit (35 s, then SIGKILL and throw), remove the data dir
          * unless it was given or keepDataDir. Resolves {code, signal}. */
         async stop({ keepDataDir = false } = {}) {
             let r;
+            stopping = true;
             if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
             r = await withTimeout(exited, STOP_MS);
             if (!r) {
@@ -223,7 +228,9 @@ export function sanitizerReport(srv) {
  * For after() hooks. */
 export async function stopAndCheck(srv) {
     if (!srv || srv.stopped) return;
+    const early = srv.exitedEarly;
     const r = await srv.stop();
+    assert.equal(early, null, `server exited before the tests stopped it (${JSON.stringify(early)}):\n${srv.stderr().slice(-3000)}`);
     const rep = sanitizerReport(srv);
     assert.equal(rep, null, `sanitizer report in server output:\n${srv.stderr().slice(-4000)}`);
     assert.deepEqual(r, { code: 0, signal: null }, `server exit after SIGTERM:\n${srv.stderr().slice(-2000)}`);
