@@ -218,14 +218,16 @@ enum token_state {
 };
 
 /* Reads the ticket of token and classifies it, in the order of DESIGN.md 6:
- * unknown, resolved, used up, expired. Nothing is consumed. ret may be NULL. */
+ * unknown, resolved, used up, expired. Nothing is consumed. ret may be NULL;
+ * it is written (and owns its note) only when *ret_state is TOKEN_OK. */
 enum err store_token_check(struct store *s, const char *token, int64_t now,
                            enum token_state *ret_state, struct ticket *ret);
 
 /* Consumes one attempt atomically: UPDATE ... SET attempts = attempts - 1 WHERE
  * token = ? AND attempts > 0 AND NOT resolved AND (expires_at IS NULL OR
  * expires_at > now) RETURNING ...; N concurrent callers on k attempts get
- * exactly k TOKEN_OK. Otherwise *ret_state says why (as store_token_check). */
+ * exactly k TOKEN_OK. Otherwise *ret_state says why (as store_token_check) and
+ * ret (may be NULL) is untouched; on TOKEN_OK it holds the ticket after the decrement. */
 enum err store_token_consume(struct store *s, const char *token, int64_t now,
                              enum token_state *ret_state, struct ticket *ret);
 
@@ -239,13 +241,14 @@ enum err store_archive_list(struct store *s, const struct archive_filter *f,
                             struct archive **ret_items, size_t *ret_n, int64_t *ret_total);
 /* Moves the archive to the ticket numbered new_ticket_number and sets its path
  * (the bytes were moved by the caller); time_update = now. ERR_NOT_FOUND for
- * the archive, ERR_REFERENCE for the ticket. */
+ * the archive, ERR_REFERENCE for the ticket, ERR_EXISTS when new_path is taken. */
 enum err store_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
                             const char *new_path, struct archive *ret);
 /* Deletes the row; *ret_path (size 512, may be NULL) gets the path. ERR_NOT_FOUND. */
 enum err store_archive_delete(struct store *s, int64_t id, char *ret_path);
 /* True in *ret when some archive row has this path (for `cleanup`). */
 enum err store_archive_path_exists(struct store *s, const char *path, bool *ret);
-/* Calls fn for every archive row (for `cleanup`), in id order. */
+/* Calls fn for every archive row (for `cleanup`), in id order. No statement or
+ * transaction is open while fn runs, so fn may call the store (even delete). */
 enum err store_archive_each(struct store *s, void (*fn)(const struct archive *a, void *ctx),
                             void *ctx);

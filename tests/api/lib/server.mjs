@@ -187,7 +187,10 @@ async function startOnce(opts) {
 
     const end = Date.now() + STARTUP_MS;
     for (;;) {
-        if (spawnError) throw new Error(`cannot run ${BIN}: ${spawnError.message}`);
+        if (spawnError) {
+            if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            throw new Error(`cannot run ${BIN}: ${spawnError.message}`);
+        }
         if (proc.exitCode !== null || proc.signalCode !== null) {
             await exited;
             const text = srv.output();
