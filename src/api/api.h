@@ -35,6 +35,8 @@ enum err api_archive_get(struct req *r);
 enum err api_archive_patch(struct req *r);
 enum err api_archive_delete(struct req *r);
 enum err api_archive_download(struct req *r);
+/* The archive named by the request's {id}: ERR_NOT_FOUND for a bad id. */
+enum err api_archive_load(struct req *r, struct archive *ret);
 /* Deletes the bytes of archives whose rows a cascade removed; frees paths. */
 void api_delete_blobs(struct req *r, struct path_list *paths);
 

@@ -13,7 +13,7 @@
 /* Free space is re-checked this often on uploads of unknown length. */
 #define SPACE_CHECK_EVERY (64 * 1024 * 1024)
 /* Buffer of libmicrohttpd's multipart parser. */
-#define POST_BUFFER 16384
+#define POST_BUFFER 65536
 
 /*
  * One upload in flight. Lives in r->state from the first callback to the
@@ -406,6 +406,14 @@ static bool path_id(struct req *r, int64_t *id)
     return parse_int64(req_param(r, 0), id) && *id > 0;
 }
 
+enum err api_archive_load(struct req *r, struct archive *ret)
+{
+    int64_t id;
+    if (!path_id(r, &id))
+        return ERR_NOT_FOUND;
+    return store_archive_get(r->app->store, id, ret);
+}
+
 static void time_bound(struct req *r, const char *name, struct int_bound *b)
 {
     const char *v = req_query(r, name);
@@ -494,11 +502,8 @@ enum err api_archive_list(struct req *r)
 
 enum err api_archive_get(struct req *r)
 {
-    int64_t id;
     struct archive a;
-    if (!path_id(r, &id))
-        return ERR_NOT_FOUND;
-    enum err e = store_archive_get(r->app->store, id, &a);
+    enum err e = api_archive_load(r, &a);
     if (e)
         return e;
     return req_reply_json(r, 200, archive_json(r, &a));
@@ -507,13 +512,11 @@ enum err api_archive_get(struct req *r)
 /* PATCH {"ticket": N}: moves the archive, bytes included, to another ticket. */
 enum err api_archive_patch(struct req *r)
 {
-    int64_t id;
     struct archive a;
-    if (!path_id(r, &id))
-        return ERR_NOT_FOUND;
-    enum err e = store_archive_get(r->app->store, id, &a);
+    enum err e = api_archive_load(r, &a);
     if (e)
         return e;
+    int64_t id = a.id;
     json_t *tv = json_object_get(r->json, "ticket");
     if (!tv)
         return req_reply_json(r, 200, archive_json(r, &a));

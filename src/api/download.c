@@ -37,18 +37,15 @@ static void content_disposition(const char *name, char *out, size_t outlen)
 
 enum err api_archive_download(struct req *r)
 {
-    int64_t id;
     struct archive a;
-    if (!parse_int64(req_param(r, 0), &id) || id <= 0)
-        return ERR_NOT_FOUND;
-    enum err e = store_archive_get(r->app->store, id, &a);
+    enum err e = api_archive_load(r, &a);
     if (e)
         return e;
     int fd;
     int64_t size;
     e = blob_open_read(r->app->blobs, a.path, &fd, &size);
     if (e == ERR_NOT_FOUND) {
-        log_error("archive %lld: row without bytes at %s", (long long)id, a.path);
+        log_error("archive %lld: row without bytes at %s", (long long)a.id, a.path);
         return req_fail(r, ERR_NOT_FOUND, "The archive's file is missing from storage.");
     }
     if (e)

@@ -158,6 +158,14 @@ static bool path_number(struct req *r, int64_t *out)
     return parse_int64(req_param(r, 0), out) && *out >= 1 && *out <= NUMBER_MAX;
 }
 
+/* The ticket named by the request's {number}; *ret_number gets the number. */
+static enum err load_ticket(struct req *r, int64_t *ret_number, struct ticket *ret)
+{
+    if (!path_number(r, ret_number))
+        return ERR_NOT_FOUND;
+    return store_ticket_get(r->app->store, *ret_number, ret);
+}
+
 static enum err reply_ticket(struct req *r, int status, struct ticket *t)
 {
     json_t *j = ticket_json(t);
@@ -226,9 +234,7 @@ enum err api_ticket_get(struct req *r)
 {
     int64_t number;
     struct ticket t;
-    if (!path_number(r, &number))
-        return ERR_NOT_FOUND;
-    enum err e = store_ticket_get(r->app->store, number, &t);
+    enum err e = load_ticket(r, &number, &t);
     if (e)
         return e;
     return reply_ticket(r, 200, &t);
@@ -238,9 +244,7 @@ static enum err update(struct req *r, bool partial)
 {
     int64_t number;
     struct ticket t, out;
-    if (!path_number(r, &number))
-        return ERR_NOT_FOUND;
-    enum err e = store_ticket_get(r->app->store, number, &t);
+    enum err e = load_ticket(r, &number, &t);
     if (e)
         return e;
     e = read_ticket(r, &t, partial);

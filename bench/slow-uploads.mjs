@@ -1,0 +1,302 @@
+// slow-uploads.mjs - many concurrent, slow PUT uploads against a running logs-collector,
+// with the server's memory and the latency of a health check watched meanwhile.
+//
+// Run by bench/upload.sh (node 20, built-ins only):
+//   node bench/slow-uploads.mjs --port P --tokens FILE --pid SERVER_PID --tmpdir DATA_DIR/tmp \
+//       --out result.json [--clients 1000] [--size 1572864] [--chunk 16384] [--interval 100]
+//       [--timeout 120]
+//
+// Every client opens its own TCP connection from 127.0.0.1, sends
+// `PUT /upload/TOKEN/slowN` with Content-Length `size`, then one `chunk` every
+// `interval` ms (setInterval, each client started at a random phase so the load is
+// spread), and waits for the answer. Tokens (one per line in FILE) are handed out
+// round-robin. Measured while the uploads run:
+//   - per client: status of the answer and the time from the request line to the answer;
+//   - open uploads (request sent, no answer yet), sampled every 100 ms: the maximum;
+//   - uploads progressing on the server: temp files in DATA_DIR/tmp that grew during
+//     each 1 s interval (what the server actually wrote, not what loopback buffered);
+//   - clients whose writes were accepted (write() returned true or 'drain' fired) in
+//     each 1 s interval;
+//   - VmRSS of the server every 200 ms: idle before the run, maximum during it;
+//   - GET /api/v1/check/health/ every 50 ms on its own keep-alive connection: latency
+//     from the timer to the end of the answer (a request still waiting delays the next).
+// The result is written as JSON to --out and a short summary goes to stdout.
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+function parseArgs(argv) {
+    const o = {
+        clients: 1000,
+        size: 1536 * 1024,
+        chunk: 16 * 1024,
+        interval: 100,
+        timeout: 120,
+    };
+    for (let i = 2; i < argv.length; i += 2) {
+        const k = argv[i].replace(/^--/, '');
+        const v = argv[i + 1];
+        if (v === undefined) throw new Error(`missing value for ${argv[i]}`);
+        o[k] = ['port', 'pid', 'clients', 'size', 'chunk', 'interval', 'timeout'].includes(k)
+            ? Number(v)
+            : v;
+    }
+    for (const k of ['port', 'tokens', 'pid', 'tmpdir', 'out'])
+        if (o[k] === undefined) throw new Error(`--${k} is required`);
+    return o;
+}
+
+const opt = parseArgs(process.argv);
+const tokens = fs
+    .readFileSync(opt.tokens, 'utf8')
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
+if (tokens.length === 0) throw new Error('no tokens');
+
+const now = () => performance.now();
+
+function pct(sorted, p) {
+    if (sorted.length === 0) return null;
+    const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+    return sorted[i];
+}
+
+function rssKiB(pid) {
+    try {
+        const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return m ? Number(m[1]) : null;
+    } catch {
+        return null;
+    }
+}
+
+/* --- health probe: one keep-alive connection, a GET every 50 ms --- */
+const healthAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const health = { lat: [], errors: 0, statuses: {} };
+function probe() {
+    const t0 = now();
+    const req = http.get(
+        {
+            host: '127.0.0.1',
+            port: opt.port,
+            path: '/api/v1/check/health/',
+            agent: healthAgent,
+            timeout: 30000,
+        },
+        (res) => {
+            res.resume();
+            res.on('end', () => {
+                health.lat.push(now() - t0);
+                health.statuses[res.statusCode] = (health.statuses[res.statusCode] ?? 0) + 1;
+            });
+        },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => health.errors++);
+}
+
+/* --- server memory --- */
+const rss = { idle: rssKiB(opt.pid), max: 0, samples: 0 };
+function sampleRss() {
+    const v = rssKiB(opt.pid);
+    if (v !== null) {
+        rss.max = Math.max(rss.max, v);
+        rss.samples++;
+    }
+}
+
+/* --- server-side progress: temp files that grew --- */
+let lastSizes = new Map();
+const serverProgress = []; // per 1 s: temp files that grew
+function sampleTmp() {
+    const sizes = new Map();
+    let grew = 0;
+    let names = [];
+    try {
+        names = fs.readdirSync(opt.tmpdir);
+    } catch {
+        /* not there yet */
+    }
+    for (const n of names) {
+        try {
+            const s = fs.statSync(path.join(opt.tmpdir, n)).size;
+            sizes.set(n, s);
+            const before = lastSizes.get(n);
+            if (s > 0 && (before === undefined || s > before)) grew++;
+        } catch {
+            /* renamed away between readdir and stat: it finished */
+        }
+    }
+    lastSizes = sizes;
+    serverProgress.push(grew);
+}
+
+/* --- the uploads --- */
+const clients = [];
+let open = 0;
+let maxOpen = 0;
+let finished = 0;
+const drainedThisSecond = new Set();
+const clientProgress = []; // per 1 s: clients whose writes were accepted
+const payload = Buffer.alloc(opt.chunk, 0x61);
+
+function startClient(i) {
+    const token = tokens[i % tokens.length];
+    const c = { i, status: null, start: null, done: null, sent: 0, error: null };
+    clients.push(c);
+    const sock = net.connect({ host: '127.0.0.1', port: opt.port, localAddress: '127.0.0.1' });
+    sock.setNoDelay(true);
+    let timer = null;
+    let answer = '';
+    const finish = (err) => {
+        if (c.done !== null) return;
+        c.done = now();
+        if (err) c.error = err;
+        if (timer) clearInterval(timer);
+        if (c.start !== null) open--;
+        finished++;
+        sock.destroy();
+    };
+    const sendChunk = () => {
+        const n = Math.min(opt.chunk, opt.size - c.sent);
+        if (n <= 0) {
+            clearInterval(timer);
+            timer = null;
+            return;
+        }
+        c.sent += n;
+        const ok = sock.write(n === opt.chunk ? payload : payload.subarray(0, n));
+        if (ok) drainedThisSecond.add(i);
+    };
+    sock.on('drain', () => drainedThisSecond.add(i));
+    sock.on('connect', () => {
+        sock.write(
+            `PUT /upload/${token}/slow${i} HTTP/1.1\r\nHost: 127.0.0.1:${opt.port}\r\n` +
+                `Content-Type: application/octet-stream\r\nContent-Length: ${opt.size}\r\n\r\n`,
+        );
+        c.start = now();
+        open++;
+        maxOpen = Math.max(maxOpen, open);
+        // A random phase so the 1000 clients do not all write in the same tick.
+        setTimeout(
+            () => {
+                if (c.done !== null) return;
+                sendChunk();
+                timer = setInterval(sendChunk, opt.interval);
+            },
+            Math.random() * opt.interval,
+        );
+    });
+    sock.on('data', (b) => {
+        answer += b.toString('latin1');
+        const m = /^HTTP\/1\.[01] (\d{3})/.exec(answer);
+        if (m && m[1] !== '100') {
+            c.status = Number(m[1]);
+            const end = answer.indexOf('\r\n\r\n');
+            if (end >= 0) {
+                const cl = /\r\ncontent-length:\s*(\d+)/i.exec(answer);
+                const bodyLen = answer.length - end - 4;
+                if (!cl || bodyLen >= Number(cl[1])) {
+                    if (c.status !== 201) c.body = answer.slice(end + 4, end + 4 + 300);
+                    finish(null);
+                }
+            }
+        }
+    });
+    sock.on('error', (e) => finish(e.code ?? e.message));
+    sock.on('close', () => finish(c.status === null ? 'closed without an answer' : null));
+}
+
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+const t0 = now();
+sampleTmp();
+const healthTimer = setInterval(probe, 50);
+const rssTimer = setInterval(sampleRss, 200);
+const openSamples = [];
+const openTimer = setInterval(() => openSamples.push(open), 100);
+const secTimer = setInterval(() => {
+    sampleTmp();
+    clientProgress.push(drainedThisSecond.size);
+    drainedThisSecond.clear();
+}, 1000);
+for (let i = 0; i < opt.clients; i++) startClient(i);
+
+await new Promise((resolve) => {
+    const check = setInterval(() => {
+        if (finished === opt.clients || now() - t0 > opt.timeout * 1000) {
+            clearInterval(check);
+            resolve();
+        }
+    }, 20);
+});
+const wall = (now() - t0) / 1000;
+clearInterval(healthTimer);
+clearInterval(rssTimer);
+clearInterval(openTimer);
+clearInterval(secTimer);
+sampleRss();
+loopDelay.disable();
+// Whatever is still running after the timeout is cut off and counted as unfinished.
+for (const c of clients) if (c.done === null) c.error = 'timeout';
+healthAgent.destroy();
+
+const ok = clients.filter((c) => c.status === 201);
+const times = ok.map((c) => (c.done - c.start) / 1000).sort((a, b) => a - b);
+const lat = health.lat.slice().sort((a, b) => a - b);
+const statuses = {};
+for (const c of clients) {
+    const k = c.status ?? `error: ${c.error}`;
+    statuses[k] = (statuses[k] ?? 0) + 1;
+}
+const sample = clients.find((c) => c.status !== 201);
+const result = {
+    clients: opt.clients,
+    size: opt.size,
+    chunk: opt.chunk,
+    interval_ms: opt.interval,
+    paced_seconds: Math.ceil(opt.size / opt.chunk) * (opt.interval / 1000),
+    wall_s: wall,
+    ok: ok.length,
+    statuses,
+    first_failure: sample ? { i: sample.i, status: sample.status, error: sample.error, body: sample.body } : null,
+    max_open: maxOpen,
+    max_server_progressing_per_s: Math.max(0, ...serverProgress),
+    server_progressing_per_s: serverProgress,
+    max_client_progressing_per_s: Math.max(0, ...clientProgress),
+    completion_s: { p50: pct(times, 50), p99: pct(times, 99), max: times[times.length - 1] ?? null },
+    rss_kib: { idle: rss.idle, max: rss.max, samples: rss.samples },
+    health_ms: {
+        n: lat.length,
+        errors: health.errors,
+        statuses: health.statuses,
+        p50: pct(lat, 50),
+        p99: pct(lat, 99),
+        max: lat[lat.length - 1] ?? null,
+    },
+    client_loop_delay_ms: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+};
+fs.writeFileSync(opt.out, JSON.stringify(result, null, 1) + '\n');
+const f = (x, d = 1) => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
+console.log(
+    `  ${result.ok}/${opt.clients} answered 201 in ${f(wall)} s (pacing alone: ${f(result.paced_seconds)} s); ` +
+        `statuses ${JSON.stringify(statuses)}`,
+);
+console.log(
+    `  open at once: max ${maxOpen}; progressing on the server (temp file grew in a 1 s slot): ` +
+        `max ${result.max_server_progressing_per_s}`,
+);
+console.log(
+    `  completion p50 ${f(result.completion_s.p50, 2)} s, p99 ${f(result.completion_s.p99, 2)} s, ` +
+        `max ${f(result.completion_s.max, 2)} s`,
+);
+console.log(
+    `  server VmRSS idle ${f(rss.idle / 1024)} MiB, max ${f(rss.max / 1024)} MiB; ` +
+        `health p50 ${f(result.health_ms.p50, 2)} ms, p99 ${f(result.health_ms.p99, 2)} ms, ` +
+        `max ${f(result.health_ms.max, 2)} ms (${lat.length} probes, ${health.errors} errors)`,
+);
+process.exit(0);

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# upload.sh - upload throughput and many-slow-uploads benchmark for logs-collector.
+#
+#   make build && bench/upload.sh
+#
+# Not part of `make test`: it prints figures measured in one run on this machine.
+# Everything happens on 127.0.0.1, in a temp directory (BENCH_DIR, default /tmp, must
+# be on the disk you want to measure) that is removed at the end, and within
+# BENCH_DEADLINE seconds (default 600). Every process it starts is stopped by PID.
+#
+# 1. Ceilings: dd of 1 GiB with fsync into DATA_DIR; `curl -T` of a 1 GiB random file
+#    into bench/sink.c, an HTTP server that discards the body.
+# 2. The same file uploaded to logs-collector (build/logs-collector, or $LC_BIN) with PUT
+#    (`curl -T`) and with multipart (`curl -F file=@...`), BENCH_REPEAT times each
+#    (default 3): MB/s from curl's time_total (MB = 10^6 bytes), median reported.
+# 3. bench/slow-uploads.mjs: 1000 clients each PUT 1.5 MiB paced at 16 KiB per 100 ms,
+#    with the server's RSS and health-check latency watched meanwhile.
+# 4. A summary table with the targets and the reference implementation's figures.
+set -euo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${LC_BIN:-$ROOT/build/logs-collector}
+DEADLINE=${BENCH_DEADLINE:-600}
+REPEAT=${BENCH_REPEAT:-3}
+CLIENTS=${BENCH_CLIENTS:-1000}
+SIZE=$((1024 * 1024 * 1024))
+SLOW_SIZE=$((1536 * 1024))
+TICKETS=$(((CLIENTS + 99) / 100 + 1)) # 100 attempts each; the first one is for the big uploads
+
+[ -x "$BIN" ] || { echo "upload.sh: $BIN not found: run 'make build' first" >&2; exit 2; }
+for tool in cc curl node dd head; do
+    command -v "$tool" >/dev/null || { echo "upload.sh: $tool is required" >&2; exit 2; }
+done
+
+# 1000 sockets in the client, 1000 sockets + 1000 temp files in the server.
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
+ulimit -n "$hard"
+if [ "$(ulimit -n)" -lt $((2 * CLIENTS + 256)) ]; then
+    echo "upload.sh: ulimit -n is $(ulimit -n), need $((2 * CLIENTS + 256))" >&2
+    exit 2
+fi
+
+WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/lc-bench-XXXXXX")
+DATA_DIR=$WORK/data
+mkdir -p "$DATA_DIR"
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'echo "upload.sh: interrupted" >&2; exit 130' INT TERM
+
+# Seconds left before the deadline (at least 1); every step runs under `timeout $(left)`.
+left() {
+    local l=$((DEADLINE - SECONDS))
+    if [ "$l" -lt 1 ]; then
+        echo "upload.sh: deadline of $DEADLINE s reached" >&2
+        exit 3
+    fi
+    echo "$l"
+}
+# Field $1 of the JSON object on stdin.
+jget() {
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];console.log(v===undefined?"":v)})' "$1"
+}
+# MB/s (10^6 bytes) of $1 bytes in $2 seconds.
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
+# Median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+free_port() {
+    node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+echo "logs-collector upload benchmark - $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
+    "$(uname -r), temp dir $WORK ($(df -PT "$WORK" | awk 'NR==2 { print $2 }'))"
+
+# --- the test file: 1 GiB of random bytes, kept in the page cache ---
+timeout "$(left)" head -c "$SIZE" /dev/urandom >"$WORK/big"
+cat "$WORK/big" >/dev/null
+BIG_SHA=$(sha256sum "$WORK/big" | cut -d' ' -f1)
+
+# --- 1. ceilings ---
+echo
+echo "1. Ceilings"
+dd_out=$(timeout "$(left)" dd if=/dev/zero of="$DATA_DIR/x" bs=1M count=1024 conv=fsync 2>&1)
+dd_s=$(printf '%s\n' "$dd_out" | sed -n 's/.* copied, \([0-9.e+-]*\) s,.*/\1/p')
+rm -f "$DATA_DIR/x"
+DD_MBPS=$(mbps "$SIZE" "$dd_s")
+echo "  dd 1 GiB + fsync into DATA_DIR: $dd_s s = $DD_MBPS MB/s"
+
+cc -O2 -o "$WORK/sink" "$ROOT/bench/sink.c"
+sink_runs=()
+for ((r = 1; r <= REPEAT; r++)); do
+    "$WORK/sink" 1 >"$WORK/sink.port" &
+    sink_pid=$!
+    PIDS+=("$sink_pid")
+    for _ in $(seq 50); do [ -s "$WORK/sink.port" ] && break; sleep 0.1; done
+    sink_port=$(cat "$WORK/sink.port")
+    out=$(timeout "$(left)" curl -sS -o /dev/null -w '%{http_code} %{time_total}' \
+        -T "$WORK/big" "http://127.0.0.1:$sink_port/upload/x/big")
+    wait "$sink_pid" || { echo "upload.sh: sink failed" >&2; exit 1; }
+    [ "${out%% *}" = 201 ] || { echo "upload.sh: sink answered $out" >&2; exit 1; }
+    sink_runs+=("$(mbps "$SIZE" "${out#* }")")
+done
+SINK_MBPS=$(median "${sink_runs[@]}")
+echo "  curl -T 1 GiB into a discarding sink: ${sink_runs[*]} MB/s, median $SINK_MBPS MB/s"
+
+# --- the server ---
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+ADMIN_PW=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+env -i PATH="$PATH" DATA_DIR="$DATA_DIR" BIND="127.0.0.1:$PORT" ALLOWED_HOSTS=127.0.0.1 \
+    ADMIN_USERNAME=bench ADMIN_PASSWORD="$ADMIN_PW" LOG_LEVEL=warning \
+    "$BIN" serve >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+PIDS+=("$SERVER_PID")
+for _ in $(seq 200); do
+    curl -sf -o /dev/null "$BASE/api/v1/check/health/" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+curl -sf -o /dev/null "$BASE/api/v1/check/health/" || {
+    echo "upload.sh: server not healthy" >&2
+    cat "$WORK/server.log" >&2
+    exit 1
+}
+ACCESS=$(curl -sf -X POST "$BASE/api/v1/auth/token/" -H 'Content-Type: application/json' \
+    -d "{\"username\": \"bench\", \"password\": \"$ADMIN_PW\"}" | jget access)
+AUTH="Authorization: Bearer $ACCESS"
+curl -sf -o /dev/null -X POST "$BASE/api/v1/platforms/" -H "$AUTH" \
+    -H 'Content-Type: application/json' -d '{"name": "bench", "pretty_name": "Benchmark"}'
+: >"$WORK/tokens"
+for ((t = 1; t <= TICKETS; t++)); do
+    tok=$(curl -sf -X POST "$BASE/api/v1/tickets/" -H "$AUTH" -H 'Content-Type: application/json' \
+        -d "{\"number\": $t, \"platform\": \"bench\", \"attempts\": 100}" | jget token)
+    [ -n "$tok" ] || { echo "upload.sh: cannot create ticket $t" >&2; exit 1; }
+    if [ "$t" = 1 ]; then BIG_TOKEN=$tok; else echo "$tok" >>"$WORK/tokens"; fi
+done
+
+# --- 2. one big upload, PUT and multipart ---
+echo
+echo "2. 1 GiB upload to logs-collector (server: $BIN, THREADS = $(nproc))"
+put_runs=()
+form_runs=()
+for ((r = 1; r <= REPEAT; r++)); do
+    out=$(timeout "$(left)" curl -sS -o "$WORK/put.json" -w '%{http_code} %{time_total}' \
+        -T "$WORK/big" "$BASE/upload/$BIG_TOKEN/")
+    [ "${out%% *}" = 201 ] || { echo "upload.sh: PUT answered $out: $(cat "$WORK/put.json")" >&2; exit 1; }
+    sha=$(jget sha256 <"$WORK/put.json")
+    [ "$sha" = "$BIG_SHA" ] || { echo "upload.sh: PUT stored sha256 $sha, want $BIG_SHA" >&2; exit 1; }
+    put_runs+=("$(mbps "$SIZE" "${out#* }")")
+
+    out=$(timeout "$(left)" curl -sS -o "$WORK/form.json" -w '%{http_code} %{time_total}' \
+        -H "Upload-Token: $BIG_TOKEN" -F "file=@$WORK/big" "$BASE/api/v1/archives/")
+    [ "${out%% *}" = 201 ] || { echo "upload.sh: multipart answered $out: $(cat "$WORK/form.json")" >&2; exit 1; }
+    form_runs+=("$(mbps "$SIZE" "${out#* }")")
+done
+PUT_MBPS=$(median "${put_runs[@]}")
+FORM_MBPS=$(median "${form_runs[@]}")
+echo "  PUT (curl -T):       ${put_runs[*]} MB/s, median $PUT_MBPS MB/s = $(pct "$PUT_MBPS" "$SINK_MBPS") of the sink"
+echo "  multipart (curl -F): ${form_runs[*]} MB/s, median $FORM_MBPS MB/s = $(pct "$FORM_MBPS" "$SINK_MBPS") of the sink"
+# The archives are not needed any more: free the disk and the page cache.
+rm -rf "${DATA_DIR:?}/archives/1"
+
+# --- 3. many slow uploads ---
+echo
+echo "3. $CLIENTS concurrent slow uploads (1.5 MiB each, 16 KiB per 100 ms per client)"
+timeout "$(left)" node "$ROOT/bench/slow-uploads.mjs" --port "$PORT" --tokens "$WORK/tokens" \
+    --pid "$SERVER_PID" --tmpdir "$DATA_DIR/tmp" --out "$WORK/slow.json" --clients "$CLIENTS" \
+    --size "$SLOW_SIZE" --chunk 16384 --interval 100 --timeout 180
+S() { node -e 'const r=require(process.argv[1]);const v=process.argv[2].split(".").reduce((o,k)=>o==null?o:o[k],r);console.log(typeof v==="number"?(Number.isInteger(v)?v:v.toFixed(2)):JSON.stringify(v))' "$WORK/slow.json" "$1"; }
+SLOW_OK=$(S ok)
+SLOW_PROG=$(S max_server_progressing_per_s)
+SLOW_OPEN=$(S max_open)
+SLOW_WALL=$(S wall_s)
+SLOW_P50=$(S completion_s.p50)
+SLOW_P99=$(S completion_s.p99)
+RSS_IDLE=$(S rss_kib.idle)
+RSS_MAX=$(S rss_kib.max)
+H_P50=$(S health_ms.p50)
+H_P99=$(S health_ms.p99)
+H_MAX=$(S health_ms.max)
+H_N=$(S health_ms.n)
+RSS_MAX_MB=$(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }')
+RSS_PER=$(awk -v a="$RSS_MAX" -v b="$RSS_IDLE" -v n="$CLIENTS" 'BEGIN { printf "%.1f", (a - b) / n }')
+echo "  server RSS per open upload: ($RSS_MAX - $RSS_IDLE) KiB / $CLIENTS = $RSS_PER KiB"
+if [ "$SLOW_OK" != "$CLIENTS" ]; then
+    echo "  not every upload succeeded: $(S statuses); first failure: $(S first_failure)"
+    echo "  server log (last lines):"
+    grep -v '"GET /api/v1/check/health/' "$WORK/server.log" | tail -n 5 | sed 's/^/    /'
+fi
+
+# --- 4. summary ---
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = op == ">=" ? v >= t : v < t; print ok ? "met" : "MISSED" }'; }
+echo
+echo "Summary ($(date -u '+%Y-%m-%d'), $(nproc) cores; MB = 10^6 bytes)"
+printf '  %-44s %16s %12s %10s %8s\n' figure measured target reference verdict
+printf '  %-44s %16s %12s %10s %8s\n' "dd 1 GiB + fsync (MB/s)" "$DD_MBPS" - - -
+printf '  %-44s %16s %12s %10s %8s\n' "curl -T into discard sink (MB/s)" "$SINK_MBPS" - - -
+printf '  %-44s %16s %12s %10s %8s\n' "PUT 1 GiB (MB/s)" "$PUT_MBPS" ">= 450" 154 "$(verdict "$PUT_MBPS" '>=' 450)"
+printf '  %-44s %16s %12s %10s %8s\n' "  PUT / sink" "$(pct "$PUT_MBPS" "$SINK_MBPS")" - - -
+printf '  %-44s %16s %12s %10s %8s\n' "  PUT / dd" "$(pct "$PUT_MBPS" "$DD_MBPS")" - - -
+printf '  %-44s %16s %12s %10s %8s\n' "multipart 1 GiB (MB/s)" "$FORM_MBPS" ">= 450" 154 "$(verdict "$FORM_MBPS" '>=' 450)"
+printf '  %-44s %16s %12s %10s %8s\n' "  multipart / sink" "$(pct "$FORM_MBPS" "$SINK_MBPS")" - - -
+printf '  %-44s %16s %12s %10s %8s\n' "slow uploads answered 201" "$SLOW_OK/$CLIENTS" "$CLIENTS" - "$(verdict "$SLOW_OK" '>=' "$CLIENTS")"
+printf '  %-44s %16s %12s %10s %8s\n' "slow uploads progressing at once (server)" "$SLOW_PROG" "$CLIENTS" 4 "$(verdict "$SLOW_PROG" '>=' "$CLIENTS")"
+printf '  %-44s %16s %12s %10s %8s\n' "slow uploads open at once (client)" "$SLOW_OPEN" "$CLIENTS" - -
+printf '  %-44s %16s %12s %10s %8s\n' "slow run wall time (s; pacing alone 9.6)" "$SLOW_WALL" - - -
+printf '  %-44s %16s %12s %10s %8s\n' "slow upload completion p50 / p99 (s)" "$SLOW_P50 / $SLOW_P99" - - -
+printf '  %-44s %16s %12s %10s %8s\n' "server RSS max (MB)" "$RSS_MAX_MB" "< 64" - "$(verdict "$RSS_MAX_MB" '<' 64)"
+printf '  %-44s %16s %12s %10s %8s\n' "server RSS per open upload (KiB)" "$RSS_PER" - - -
+printf '  %-44s %16s %12s %10s %8s\n' "health p50 / p99 / max (ms, $H_N probes)" "$H_P50 / $H_P99 / $H_MAX" "p99 < 20" "5000-10000" "$(verdict "$H_P99" '<' 20)"
