@@ -75,7 +75,7 @@ function rssKiB(pid) {
 
 /* --- health probe: one keep-alive connection, a GET every 50 ms --- */
 const healthAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const health = { lat: [], errors: 0, statuses: {} };
+const health = { lat: [], errors: 0, statuses: {}, maxThisSecond: 0, maxPerSecond: [] };
 function probe() {
     const t0 = now();
     const req = http.get(
@@ -89,7 +89,9 @@ function probe() {
         (res) => {
             res.resume();
             res.on('end', () => {
-                health.lat.push(now() - t0);
+                const ms = now() - t0;
+                health.lat.push(ms);
+                health.maxThisSecond = Math.max(health.maxThisSecond, ms);
                 health.statuses[res.statusCode] = (health.statuses[res.statusCode] ?? 0) + 1;
             });
         },
@@ -99,11 +101,15 @@ function probe() {
 }
 
 /* --- server memory --- */
-const rss = { idle: rssKiB(opt.pid), max: 0, samples: 0 };
+// max: over the whole run; streaming: only while every upload is open and no client has
+// sent its last byte yet (what 1000 uploads in progress cost, before they all finish).
+let bodySent = false;
+const rss = { idle: rssKiB(opt.pid), max: 0, streaming: 0, samples: 0, perSecond: [] };
 function sampleRss() {
     const v = rssKiB(opt.pid);
     if (v !== null) {
         rss.max = Math.max(rss.max, v);
+        if (open === opt.clients && !bodySent) rss.streaming = Math.max(rss.streaming, v);
         rss.samples++;
     }
 }
@@ -141,6 +147,8 @@ let maxOpen = 0;
 let finished = 0;
 const drainedThisSecond = new Set();
 const clientProgress = []; // per 1 s: clients whose writes were accepted
+const answeredPerSecond = []; // per 1 s: answers received
+let answeredThisSecond = 0;
 const payload = Buffer.alloc(opt.chunk, 0x61);
 
 function startClient(i) {
@@ -155,6 +163,7 @@ function startClient(i) {
         if (c.done !== null) return;
         c.done = now();
         if (err) c.error = err;
+        if (c.status !== null) answeredThisSecond++;
         if (timer) clearInterval(timer);
         if (c.start !== null) open--;
         finished++;
@@ -168,6 +177,7 @@ function startClient(i) {
             return;
         }
         c.sent += n;
+        if (c.sent === opt.size) bodySent = true;
         const ok = sock.write(n === opt.chunk ? payload : payload.subarray(0, n));
         if (ok) drainedThisSecond.add(i);
     };
@@ -223,6 +233,11 @@ const secTimer = setInterval(() => {
     sampleTmp();
     clientProgress.push(drainedThisSecond.size);
     drainedThisSecond.clear();
+    rss.perSecond.push(rssKiB(opt.pid));
+    health.maxPerSecond.push(Math.round(health.maxThisSecond * 10) / 10);
+    health.maxThisSecond = 0;
+    answeredPerSecond.push(answeredThisSecond);
+    answeredThisSecond = 0;
 }, 1000);
 for (let i = 0; i < opt.clients; i++) startClient(i);
 
@@ -247,6 +262,10 @@ healthAgent.destroy();
 
 const ok = clients.filter((c) => c.status === 201);
 const times = ok.map((c) => (c.done - c.start) / 1000).sort((a, b) => a - b);
+const failTimes = clients
+    .filter((c) => c.status !== 201 && c.start !== null && c.error !== 'timeout')
+    .map((c) => (c.done - c.start) / 1000)
+    .sort((a, b) => a - b);
 const lat = health.lat.slice().sort((a, b) => a - b);
 const statuses = {};
 for (const c of clients) {
@@ -269,7 +288,15 @@ const result = {
     server_progressing_per_s: serverProgress,
     max_client_progressing_per_s: Math.max(0, ...clientProgress),
     completion_s: { p50: pct(times, 50), p99: pct(times, 99), max: times[times.length - 1] ?? null },
-    rss_kib: { idle: rss.idle, max: rss.max, samples: rss.samples },
+    failed_after_s: { n: failTimes.length, min: failTimes[0] ?? null, p50: pct(failTimes, 50) },
+    answered_per_s: answeredPerSecond,
+    rss_kib: {
+        idle: rss.idle,
+        max: rss.max,
+        streaming: rss.streaming,
+        samples: rss.samples,
+        per_s: rss.perSecond,
+    },
     health_ms: {
         n: lat.length,
         errors: health.errors,
@@ -277,6 +304,9 @@ const result = {
         p50: pct(lat, 50),
         p99: pct(lat, 99),
         max: lat[lat.length - 1] ?? null,
+        max_per_s: health.maxPerSecond,
+        // without the first second (1000 connects) and the last (1000 finishing)
+        max_between: Math.max(0, ...health.maxPerSecond.slice(1, -1)),
     },
     client_loop_delay_ms: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
 };
@@ -294,6 +324,11 @@ console.log(
     `  completion p50 ${f(result.completion_s.p50, 2)} s, p99 ${f(result.completion_s.p99, 2)} s, ` +
         `max ${f(result.completion_s.max, 2)} s`,
 );
+if (failTimes.length)
+    console.log(
+        `  ${failTimes.length} failed, answered after ${f(failTimes[0], 2)} s at the earliest, ` +
+            `p50 ${f(pct(failTimes, 50), 2)} s (the pacing sends the last byte at ${f(result.paced_seconds - opt.interval / 1000, 1)} s)`,
+    );
 console.log(
     `  server VmRSS idle ${f(rss.idle / 1024)} MiB, max ${f(rss.max / 1024)} MiB; ` +
         `health p50 ${f(result.health_ms.p50, 2)} ms, p99 ${f(result.health_ms.p99, 2)} ms, ` +

@@ -16,6 +16,7 @@
 # 3. bench/slow-uploads.mjs: 1000 clients each PUT 1.5 MiB paced at 16 KiB per 100 ms,
 #    with the server's RSS and health-check latency watched meanwhile.
 # 4. A summary table with the targets and the reference implementation's figures.
+# BENCH_SAVE=FILE keeps the slow-upload measurements (JSON, with per-second series).
 set -euo pipefail
 export LC_ALL=C
 
@@ -77,6 +78,26 @@ mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
 # Median of the numbers given as arguments.
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+# CPU ticks: "busy iowait steal total" of the whole box, then the server's user+system.
+ticks() {
+    awk '/^cpu / { printf "%d %d %d %d ", $2 + $3 + $4 + $7 + $8, $6, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+    awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"
+}
+# Adds the tick deltas between snapshots $2 and $3 to the array named $1 (6 numbers).
+acc_ticks() {
+    local -n a=$1
+    local -a x=($2) y=($3)
+    local i
+    for i in 0 1 2 3 4; do a[i]=$((${a[i]:-0} + y[i] - x[i])); done
+}
+# "server CPU: N cores; box: busy %, iowait %, steal %" from accumulated ticks $1 over $2 s.
+cpu_line() {
+    local -n a=$1
+    awk -v b="${a[0]}" -v w="${a[1]}" -v st="${a[2]}" -v t="${a[3]}" -v s="${a[4]}" \
+        -v secs="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        printf "server used %.2f cores; the box was %.0f%% busy, %.0f%% iowait, %.0f%% steal",
+            s / hz / secs, 100 * b / t, 100 * w / t, 100 * st / t }'
+}
 free_port() {
     node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
@@ -86,6 +107,7 @@ echo "logs-collector upload benchmark - $(date -u '+%Y-%m-%d %H:%M UTC'), $(npro
 
 # --- the test file: 1 GiB of random bytes, kept in the page cache ---
 timeout "$(left)" head -c "$SIZE" /dev/urandom >"$WORK/big"
+sync "$WORK/big" # its writeback must not compete with the measurements
 cat "$WORK/big" >/dev/null
 BIG_SHA=$(sha256sum "$WORK/big" | cut -d' ' -f1)
 
@@ -152,25 +174,36 @@ echo
 echo "2. 1 GiB upload to logs-collector (server: $BIN, THREADS = $(nproc))"
 put_runs=()
 form_runs=()
+put_ticks=()
+form_ticks=()
+put_wall=0
+form_wall=0
 for ((r = 1; r <= REPEAT; r++)); do
+    t0=$(ticks)
     out=$(timeout "$(left)" curl -sS -o "$WORK/put.json" -w '%{http_code} %{time_total}' \
         -T "$WORK/big" "$BASE/upload/$BIG_TOKEN/")
     [ "${out%% *}" = 201 ] || { echo "upload.sh: PUT answered $out: $(cat "$WORK/put.json")" >&2; exit 1; }
     sha=$(jget sha256 <"$WORK/put.json")
     [ "$sha" = "$BIG_SHA" ] || { echo "upload.sh: PUT stored sha256 $sha, want $BIG_SHA" >&2; exit 1; }
     put_runs+=("$(mbps "$SIZE" "${out#* }")")
+    acc_ticks put_ticks "$t0" "$(ticks)"
+    put_wall=$(awk -v a="$put_wall" -v b="${out#* }" 'BEGIN { print a + b }')
+
+    t0=$(ticks)
 
     out=$(timeout "$(left)" curl -sS -o "$WORK/form.json" -w '%{http_code} %{time_total}' \
         -H "Upload-Token: $BIG_TOKEN" -F "file=@$WORK/big" "$BASE/api/v1/archives/")
     [ "${out%% *}" = 201 ] || { echo "upload.sh: multipart answered $out: $(cat "$WORK/form.json")" >&2; exit 1; }
     form_runs+=("$(mbps "$SIZE" "${out#* }")")
+    acc_ticks form_ticks "$t0" "$(ticks)"
+    form_wall=$(awk -v a="$form_wall" -v b="${out#* }" 'BEGIN { print a + b }')
 done
 PUT_MBPS=$(median "${put_runs[@]}")
 FORM_MBPS=$(median "${form_runs[@]}")
 echo "  PUT (curl -T):       ${put_runs[*]} MB/s, median $PUT_MBPS MB/s = $(pct "$PUT_MBPS" "$SINK_MBPS") of the sink"
+echo "    $(cpu_line put_ticks "$put_wall")"
 echo "  multipart (curl -F): ${form_runs[*]} MB/s, median $FORM_MBPS MB/s = $(pct "$FORM_MBPS" "$SINK_MBPS") of the sink"
-# The archives are not needed any more: free the disk and the page cache.
-rm -rf "${DATA_DIR:?}/archives/1"
+echo "    $(cpu_line form_ticks "$form_wall")"
 
 # --- 3. many slow uploads ---
 echo
@@ -179,6 +212,7 @@ timeout "$(left)" node "$ROOT/bench/slow-uploads.mjs" --port "$PORT" --tokens "$
     --pid "$SERVER_PID" --tmpdir "$DATA_DIR/tmp" --out "$WORK/slow.json" --clients "$CLIENTS" \
     --size "$SLOW_SIZE" --chunk 16384 --interval 100 --timeout 180
 S() { node -e 'const r=require(process.argv[1]);const v=process.argv[2].split(".").reduce((o,k)=>o==null?o:o[k],r);console.log(typeof v==="number"?(Number.isInteger(v)?v:v.toFixed(2)):JSON.stringify(v))' "$WORK/slow.json" "$1"; }
+[ -z "${BENCH_SAVE:-}" ] || cp "$WORK/slow.json" "$BENCH_SAVE"
 SLOW_OK=$(S ok)
 SLOW_PROG=$(S max_server_progressing_per_s)
 SLOW_OPEN=$(S max_open)
@@ -187,13 +221,16 @@ SLOW_P50=$(S completion_s.p50)
 SLOW_P99=$(S completion_s.p99)
 RSS_IDLE=$(S rss_kib.idle)
 RSS_MAX=$(S rss_kib.max)
+RSS_STREAM=$(S rss_kib.streaming)
 H_P50=$(S health_ms.p50)
 H_P99=$(S health_ms.p99)
 H_MAX=$(S health_ms.max)
 H_N=$(S health_ms.n)
+H_BETWEEN=$(S health_ms.max_between)
 RSS_MAX_MB=$(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }')
-RSS_PER=$(awk -v a="$RSS_MAX" -v b="$RSS_IDLE" -v n="$CLIENTS" 'BEGIN { printf "%.1f", (a - b) / n }')
-echo "  server RSS per open upload: ($RSS_MAX - $RSS_IDLE) KiB / $CLIENTS = $RSS_PER KiB"
+RSS_STREAM_MB=$(awk -v k="$RSS_STREAM" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }')
+RSS_PER=$(awk -v a="$RSS_STREAM" -v b="$RSS_IDLE" -v n="$CLIENTS" 'BEGIN { printf "%.1f", (a - b) / n }')
+echo "  server RSS per streaming upload: ($RSS_STREAM - $RSS_IDLE) KiB / $CLIENTS = $RSS_PER KiB"
 if [ "$SLOW_OK" != "$CLIENTS" ]; then
     echo "  not every upload succeeded: $(S statuses); first failure: $(S first_failure)"
     echo "  server log (last lines):"
@@ -218,5 +255,8 @@ printf '  %-44s %16s %12s %10s %8s\n' "slow uploads open at once (client)" "$SLO
 printf '  %-44s %16s %12s %10s %8s\n' "slow run wall time (s; pacing alone 9.6)" "$SLOW_WALL" - - -
 printf '  %-44s %16s %12s %10s %8s\n' "slow upload completion p50 / p99 (s)" "$SLOW_P50 / $SLOW_P99" - - -
 printf '  %-44s %16s %12s %10s %8s\n' "server RSS max (MB)" "$RSS_MAX_MB" "< 64" - "$(verdict "$RSS_MAX_MB" '<' 64)"
-printf '  %-44s %16s %12s %10s %8s\n' "server RSS per open upload (KiB)" "$RSS_PER" - - -
+printf '  %-44s %16s %12s %10s %8s\n' "  while all uploads stream (MB)" "$RSS_STREAM_MB" "< 64" - "$(verdict "$RSS_STREAM_MB" '<' 64)"
+printf '  %-44s %16s %12s %10s %8s\n' "  per streaming upload (KiB)" "$RSS_PER" - - -
 printf '  %-44s %16s %12s %10s %8s\n' "health p50 / p99 / max (ms, $H_N probes)" "$H_P50 / $H_P99 / $H_MAX" "p99 < 20" "5000-10000" "$(verdict "$H_P99" '<' 20)"
+printf '  %-44s %16s %12s %10s %8s\n' "  health max/s, first and last s left out (ms)" "$H_BETWEEN" - - -
+printf '  %-44s %16s\n' "  health max per 1 s slot (ms)" "$(S health_ms.max_per_s | tr -d '[]' | tr ',' ' ')"

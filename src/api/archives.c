@@ -414,30 +414,60 @@ enum err api_archive_load(struct req *r, struct archive *ret)
     return store_archive_get(r->app->store, id, ret);
 }
 
-static void time_bound(struct req *r, const char *name, struct int_bound *b)
+/* Parses a time filter value: an RFC 3339 instant (*ret_start == *ret_end), or a
+ * date YYYY-MM-DD meaning that whole day in TZ (midnight to the next midnight,
+ * so days with a DST change are 23 or 25 hours). */
+static bool parse_time_filter(const char *v, int64_t *ret_start, int64_t *ret_end)
 {
-    const char *v = req_query(r, name);
-    if (!v || !*v)
-        return;
-    if (time_parse(v, &b->v)) {
-        b->set = true;
-        return;
+    if (time_parse(v, ret_start)) {
+        *ret_end = *ret_start;
+        return true;
     }
-    /* a plain date means that whole day in TZ: "lte" → its end, otherwise its start */
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%.10sT00:00:00Z", v);
-    if (strlen(v) == 10 && time_parse(buf, &b->v)) {
-        struct tm tm = {0};
-        time_t secs = (time_t)(b->v / 1000000);
-        gmtime_r(&secs, &tm);
-        tm.tm_isdst = -1;
-        b->v = (int64_t)mktime(&tm) * 1000000;
-        if (strstr(name, "__lte"))
-            b->v += 86400LL * 1000000 - 1;
-        b->set = true;
-        return;
+    int y, m, d;
+    char tail;
+    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return false;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_isdst = -1};
+    time_t from = mktime(&tm);
+    if (from == (time_t)-1 || tm.tm_mday != d)
+        return false;
+    struct tm next = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + 1, .tm_isdst = -1};
+    time_t to = mktime(&next);
+    *ret_start = (int64_t)from * 1000000;
+    *ret_end = (int64_t)to * 1000000 - 1;
+    return true;
+}
+
+static void tighten(struct int_bound *b, int64_t v, bool upper)
+{
+    if (!b->set || (upper ? v < b->v : v > b->v))
+        b->v = v;
+    b->set = true;
+}
+
+/* time_create, time_create__lte, time_create__gte into f. */
+static void time_filters(struct req *r, struct archive_filter *f)
+{
+    static const char *const names[] = {"time_create", "time_create__gte", "time_create__lte"};
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        const char *v = req_query(r, names[i]);
+        int64_t from, to;
+        if (!v || !*v)
+            continue;
+        if (!parse_time_filter(v, &from, &to)) {
+            req_invalid(r, names[i], "Enter a valid date/time.");
+            continue;
+        }
+        if (i == 0 && from == to) {
+            f->time_create.set = true;
+            f->time_create.v = from;
+            continue;
+        }
+        if (i != 2)
+            tighten(&f->time_create_gte, from, false);
+        if (i != 1)
+            tighten(&f->time_create_lte, to, true);
     }
-    req_invalid(r, name, "Enter a valid date/time.");
 }
 
 enum err api_archive_list(struct req *r)
@@ -468,9 +498,7 @@ enum err api_archive_list(struct req *r)
                 req_invalid(r, bounds[i].name, "Enter a number.");
         }
     }
-    time_bound(r, "time_create", &f.time_create);
-    time_bound(r, "time_create__lte", &f.time_create_lte);
-    time_bound(r, "time_create__gte", &f.time_create_gte);
+    time_filters(r, &f);
     bool paginated;
     int64_t limit, offset;
     json_t *errs = NULL;
@@ -539,7 +567,8 @@ enum err api_archive_patch(struct req *r)
     if (e)
         return e;
     struct archive out;
-    e = store_archive_move(r->app->store, id, number, key, &out);
+    const char *slash = strrchr(key, '/');
+    e = store_archive_move(r->app->store, id, number, key, slash ? slash + 1 : key, &out);
     if (e) {
         /* put the bytes back where the row says they are */
         char back[512];

@@ -63,7 +63,7 @@ struct store_ops {
     enum err (*archive_list)(struct store *s, const struct archive_filter *f,
                              struct archive **ret_items, size_t *ret_n, int64_t *ret_total);
     enum err (*archive_move)(struct store *s, int64_t id, int64_t new_ticket_number,
-                             const char *new_path, struct archive *ret);
+                             const char *new_path, const char *new_name, struct archive *ret);
     enum err (*archive_delete)(struct store *s, int64_t id, char *ret_path);
     enum err (*archive_path_exists)(struct store *s, const char *path, bool *ret);
     enum err (*archive_each)(struct store *s, void (*fn)(const struct archive *a, void *ctx),

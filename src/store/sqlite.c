@@ -191,7 +191,7 @@ static const char *const stmt_sql[ST__MAX] = {
                           " uploader_ip, uploader_agent, time_create, time_update)"
                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     [ST_ARCHIVE_BY_ID] = ARCHIVE_SELECT " WHERE a.id = ?",
-    [ST_ARCHIVE_MOVE] = "UPDATE archives SET ticket_id = ?, path = ?, time_update = ?"
+    [ST_ARCHIVE_MOVE] = "UPDATE archives SET ticket_id = ?, path = ?, name = ?, time_update = ?"
                         " WHERE id = ?",
     [ST_ARCHIVE_DELETE] = "DELETE FROM archives WHERE id = ? RETURNING path",
     [ST_ARCHIVE_PATH_EXISTS] = "SELECT EXISTS (SELECT 1 FROM archives WHERE path = ?)",
@@ -492,6 +492,159 @@ static bool grow(void **items, size_t *cap, size_t n, size_t elem)
     return true;
 }
 
+/* Reads the current row of st into dst (a struct or a scalar, as the reader
+ * says). Writes dst only on success; ERR_NOMEM when a copy cannot be made. */
+typedef enum err row_reader(sqlite3_stmt *st, void *dst);
+
+/* Column 0 into an int64_t. */
+static enum err read_int64(sqlite3_stmt *st, void *dst)
+{
+    *(int64_t *)dst = sqlite3_column_int64(st, 0);
+    return ERR_OK;
+}
+
+/* Column 0 into a bool (non-zero: true). */
+static enum err read_bool(sqlite3_stmt *st, void *dst)
+{
+    *(bool *)dst = sqlite3_column_int(st, 0) != 0;
+    return ERR_OK;
+}
+
+/* Steps st, whose parameters were bound with the result bind_rc, to its first
+ * row and reads that row into dst. ERR_NOT_FOUND when there is no row. Does not
+ * release st. */
+static enum err step_one(struct conn *c, sqlite3_stmt *st, int bind_rc, row_reader *read, void *dst,
+                         const char *what)
+{
+    enum err e = bind_rc ? db_err(c, bind_rc, what) : step_row(c, st, what);
+    return e ? e : read(st, dst);
+}
+
+/* As step_one for a write whose RETURNING clause yields one row, then steps st
+ * to its end; dst may be written even when that last step fails. */
+static enum err step_returning(struct conn *c, sqlite3_stmt *st, int bind_rc, row_reader *read,
+                               void *dst, const char *what)
+{
+    enum err e = step_one(c, st, bind_rc, read, dst, what);
+    return e ? e : step_done(c, st, what);
+}
+
+/* Runs the fixed single-row query id and reads its row into dst. The statement
+ * takes no parameter or one: text when text is not NULL, else num.
+ * ERR_NOT_FOUND when there is no row. */
+static enum err get_one(struct conn *c, enum stmt_id id, const char *text, int64_t num,
+                        row_reader *read, void *dst, const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    enum err e = stmt(c, id, &st);
+    if (e)
+        return e;
+    int rc = SQLITE_OK;
+    if (sqlite3_bind_parameter_count(st) > 0)
+        rc = text ? sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC)
+                  : sqlite3_bind_int64(st, 1, num);
+    e = step_one(c, st, rc, read, dst, what);
+    release(st);
+    return e;
+}
+
+/* get_one on the calling thread's connection. */
+static enum err fetch(struct store *s, enum stmt_id id, const char *text, int64_t num,
+                      row_reader *read, void *dst, const char *what)
+{
+    struct conn *c;
+    enum err e = conn_get(s, &c);
+    if (e)
+        return e;
+    return get_one(c, id, text, num, read, dst, what);
+}
+
+/* Frees n entries collected by collect_rows, and the array. */
+typedef void items_free(void *items, size_t n);
+
+static void free_plain(void *items, size_t n)
+{
+    (void)n;
+    free(items);
+}
+
+/* Steps st (parameters already bound) through all its rows, reading each with
+ * read into a malloc'ed array of elem-sized entries: *ret_items (not NULL even
+ * for no rows) and *ret_n, which the caller frees with free_items. On error
+ * what was read is freed with free_items. Does not release st. */
+static enum err collect_rows(struct conn *c, sqlite3_stmt *st, size_t elem, row_reader *read,
+                             items_free *free_items, const char *what, void **ret_items,
+                             size_t *ret_n)
+{
+    void *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    enum err e = ERR_OK;
+    if (!grow(&items, &cap, 0, elem))
+        return ERR_NOMEM;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!grow(&items, &cap, n, elem)) {
+            e = ERR_NOMEM;
+            break;
+        }
+        e = read(st, (char *)items + n * elem);
+        if (e)
+            break;
+        n++;
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = db_err(c, rc, what);
+    if (e) {
+        free_items(items, n);
+        return e;
+    }
+    *ret_items = items;
+    *ret_n = n;
+    return ERR_OK;
+}
+
+/* The calling thread's connection and its prepared statement id; the caller
+ * must release() *ret_st. */
+static enum err conn_stmt(struct store *s, enum stmt_id id, struct conn **ret_c,
+                          sqlite3_stmt **ret_st)
+{
+    struct conn *c;
+    enum err e = conn_get(s, &c);
+    if (!e)
+        e = stmt(c, id, ret_st);
+    if (!e)
+        *ret_c = c;
+    return e;
+}
+
+/* The calling thread's connection with a write transaction begun; the caller
+ * ends it with tx_end(). */
+static enum err conn_begin(struct store *s, struct conn **ret_c)
+{
+    struct conn *c;
+    enum err e = conn_get(s, &c);
+    if (!e)
+        e = tx_write(c);
+    if (!e)
+        *ret_c = c;
+    return e;
+}
+
+/* All the rows of the fixed statement id (no parameters), as collect_rows
+ * with a plain free. */
+static enum err list_fixed(struct store *s, enum stmt_id id, size_t elem, row_reader *read,
+                           const char *what, void **ret_items, size_t *ret_n)
+{
+    struct conn *c;
+    sqlite3_stmt *st = NULL;
+    enum err e = conn_stmt(s, id, &c, &st);
+    if (e)
+        return e;
+    e = collect_rows(c, st, elem, read, free_plain, what, ret_items, ret_n);
+    release(st);
+    return e;
+}
+
 /* --- lifecycle --- */
 
 /* Closes every thread's connection and frees s. Precondition: no other thread
@@ -701,8 +854,10 @@ static enum err sqlite_ping(struct store *s)
 
 /* --- users --- */
 
-static void read_user(sqlite3_stmt *st, struct user *u)
+/* Reads a USER_COLS row into a struct user. */
+static enum err read_user(sqlite3_stmt *st, void *dst)
 {
+    struct user *u = dst;
     memset(u, 0, sizeof(*u));
     u->id = sqlite3_column_int64(st, 0);
     col_text(st, 1, u->username, sizeof(u->username));
@@ -713,15 +868,14 @@ static void read_user(sqlite3_stmt *st, struct user *u)
     col_text(st, 6, u->email, sizeof(u->email));
     u->created = sqlite3_column_int64(st, 7);
     u->last_login = sqlite3_column_int64(st, 8);
+    return ERR_OK;
 }
 
 static enum err sqlite_user_create(struct store *s, const struct user *u, int64_t *ret_id)
 {
     struct conn *c;
     sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_USER_INSERT, &st);
+    enum err e = conn_stmt(s, ST_USER_INSERT, &c, &st);
     if (e)
         return e;
     struct binder b = {st, 0, SQLITE_OK};
@@ -740,38 +894,14 @@ static enum err sqlite_user_create(struct store *s, const struct user *u, int64_
     return e;
 }
 
-/* Runs a one-row user query with its single parameter already bound by the caller. */
-static enum err user_fetch(struct conn *c, sqlite3_stmt *st, int rc, struct user *ret)
-{
-    enum err e = rc ? db_err(c, rc, "user get") : step_row(c, st, "user get");
-    if (!e)
-        read_user(st, ret);
-    release(st);
-    return e;
-}
-
 static enum err sqlite_user_get(struct store *s, const char *username, struct user *ret)
 {
-    struct conn *c;
-    sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_USER_BY_NAME, &st);
-    if (e)
-        return e;
-    return user_fetch(c, st, sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC), ret);
+    return fetch(s, ST_USER_BY_NAME, username, 0, read_user, ret, "user get");
 }
 
 static enum err sqlite_user_get_by_id(struct store *s, int64_t id, struct user *ret)
 {
-    struct conn *c;
-    sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_USER_BY_ID, &st);
-    if (e)
-        return e;
-    return user_fetch(c, st, sqlite3_bind_int64(st, 1, id), ret);
+    return fetch(s, ST_USER_BY_ID, NULL, id, read_user, ret, "user get");
 }
 
 /* Runs a bound single-row write; ERR_NOT_FOUND when it changed no row. */
@@ -788,9 +918,7 @@ static enum err sqlite_user_set_password(struct store *s, const char *username, 
 {
     struct conn *c;
     sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_USER_SET_PASSWORD, &st);
+    enum err e = conn_stmt(s, ST_USER_SET_PASSWORD, &c, &st);
     if (e)
         return e;
     struct binder b = {st, 0, SQLITE_OK};
@@ -803,9 +931,7 @@ static enum err sqlite_user_touch_login(struct store *s, int64_t id, int64_t now
 {
     struct conn *c;
     sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_USER_TOUCH, &st);
+    enum err e = conn_stmt(s, ST_USER_TOUCH, &c, &st);
     if (e)
         return e;
     struct binder b = {st, 0, SQLITE_OK};
@@ -818,9 +944,7 @@ static enum err sqlite_user_delete(struct store *s, const char *username)
 {
     struct conn *c;
     sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_USER_DELETE, &st);
+    enum err e = conn_stmt(s, ST_USER_DELETE, &c, &st);
     if (e)
         return e;
     return write_one(c, st, sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC), "user delete");
@@ -828,117 +952,46 @@ static enum err sqlite_user_delete(struct store *s, const char *username)
 
 static enum err sqlite_user_list(struct store *s, struct user **ret_items, size_t *ret_n)
 {
-    struct conn *c;
-    sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
+    void *items;
+    enum err e =
+        list_fixed(s, ST_USER_LIST, sizeof(**ret_items), read_user, "user list", &items, ret_n);
     if (!e)
-        e = stmt(c, ST_USER_LIST, &st);
-    if (e)
-        return e;
-    struct user *items = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    if (!grow((void **)&items, &cap, 0, sizeof(*items))) {
-        e = ERR_NOMEM;
-        goto out;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow((void **)&items, &cap, n, sizeof(*items))) {
-            e = ERR_NOMEM;
-            goto out;
-        }
-        read_user(st, &items[n++]);
-    }
-    if (rc != SQLITE_DONE)
-        e = db_err(c, rc, "user list");
-out:
-    release(st);
-    if (e) {
-        free(items);
-        return e;
-    }
-    *ret_items = items;
-    *ret_n = n;
-    return ERR_OK;
+        *ret_items = items;
+    return e;
 }
 
 static enum err sqlite_user_count(struct store *s, int64_t *ret_n)
 {
-    struct conn *c;
-    sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_USER_COUNT, &st);
-    if (e)
-        return e;
-    e = step_row(c, st, "user count");
-    if (!e)
-        *ret_n = sqlite3_column_int64(st, 0);
-    release(st);
+    enum err e = fetch(s, ST_USER_COUNT, NULL, 0, read_int64, ret_n, "user count");
     return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
 /* --- platforms --- */
 
-static void read_platform(sqlite3_stmt *st, struct platform *p)
+/* Reads a PLATFORM_COLS (or RETURNING id, name, pretty_name) row into a struct platform. */
+static enum err read_platform(sqlite3_stmt *st, void *dst)
 {
+    struct platform *p = dst;
     memset(p, 0, sizeof(*p));
     p->id = sqlite3_column_int64(st, 0);
     col_text(st, 1, p->name, sizeof(p->name));
     col_text(st, 2, p->pretty_name, sizeof(p->pretty_name));
+    return ERR_OK;
 }
 
 static enum err sqlite_platform_list(struct store *s, struct platform **ret_items, size_t *ret_n)
 {
-    struct conn *c;
-    sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
+    void *items;
+    enum err e = list_fixed(s, ST_PLATFORM_LIST, sizeof(**ret_items), read_platform,
+                            "platform list", &items, ret_n);
     if (!e)
-        e = stmt(c, ST_PLATFORM_LIST, &st);
-    if (e)
-        return e;
-    struct platform *items = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    if (!grow((void **)&items, &cap, 0, sizeof(*items))) {
-        e = ERR_NOMEM;
-        goto out;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow((void **)&items, &cap, n, sizeof(*items))) {
-            e = ERR_NOMEM;
-            goto out;
-        }
-        read_platform(st, &items[n++]);
-    }
-    if (rc != SQLITE_DONE)
-        e = db_err(c, rc, "platform list");
-out:
-    release(st);
-    if (e) {
-        free(items);
-        return e;
-    }
-    *ret_items = items;
-    *ret_n = n;
-    return ERR_OK;
+        *ret_items = items;
+    return e;
 }
 
 static enum err sqlite_platform_get(struct store *s, const char *name, struct platform *ret)
 {
-    struct conn *c;
-    sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_PLATFORM_GET, &st);
-    if (e)
-        return e;
-    int rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    e = rc ? db_err(c, rc, "platform get") : step_row(c, st, "platform get");
-    if (!e)
-        read_platform(st, ret);
-    release(st);
-    return e;
+    return fetch(s, ST_PLATFORM_GET, name, 0, read_platform, ret, "platform get");
 }
 
 /* Runs a bound INSERT/UPDATE ... RETURNING id, name, pretty_name to its end;
@@ -947,11 +1000,7 @@ static enum err platform_write(struct conn *c, sqlite3_stmt *st, int bind_rc, co
                                struct platform *ret)
 {
     struct platform p;
-    enum err e = bind_rc ? db_err(c, bind_rc, what) : step_row(c, st, what);
-    if (!e) {
-        read_platform(st, &p);
-        e = step_done(c, st, what);
-    }
+    enum err e = step_returning(c, st, bind_rc, read_platform, &p, what);
     release(st);
     if (!e && ret)
         *ret = p;
@@ -963,9 +1012,7 @@ static enum err sqlite_platform_create(struct store *s, const struct platform *p
 {
     struct conn *c;
     sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_PLATFORM_INSERT, &st);
+    enum err e = conn_stmt(s, ST_PLATFORM_INSERT, &c, &st);
     if (e)
         return e;
     struct binder b = {st, 0, SQLITE_OK};
@@ -980,9 +1027,7 @@ static enum err sqlite_platform_update(struct store *s, const char *name, const 
 {
     struct conn *c;
     sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_PLATFORM_UPDATE, &st);
+    enum err e = conn_stmt(s, ST_PLATFORM_UPDATE, &c, &st);
     if (e)
         return e;
     struct binder b = {st, 0, SQLITE_OK};
@@ -992,83 +1037,79 @@ static enum err sqlite_platform_update(struct store *s, const char *name, const 
     return platform_write(c, st, b.rc, "platform update", ret);
 }
 
-/* Looks up one id with a fixed statement taking one parameter (int or text).
- * ERR_NOT_FOUND when there is no row. */
+/* Looks up one id with a fixed statement taking one parameter (text when text
+ * is not NULL, else num). ERR_NOT_FOUND when there is no row. */
 static enum err lookup_id(struct conn *c, enum stmt_id id, const char *text, int64_t num,
                           int64_t *ret)
 {
-    sqlite3_stmt *st = NULL;
-    enum err e = stmt(c, id, &st);
-    if (e)
-        return e;
-    int rc =
-        text ? sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC) : sqlite3_bind_int64(st, 1, num);
-    e = rc ? db_err(c, rc, "lookup") : step_row(c, st, "lookup");
-    if (!e)
-        *ret = sqlite3_column_int64(st, 0);
-    release(st);
-    return e;
+    return get_one(c, id, text, num, read_int64, ret, "lookup");
 }
 
-/* Appends the paths returned by a fixed statement taking one id to *l. */
-static enum err collect_paths(struct conn *c, enum stmt_id id, int64_t key, struct path_list *l)
+/* Copies column 0 (a path) into a new heap string at dst (a char *). */
+static enum err read_path_dup(sqlite3_stmt *st, void *dst)
+{
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    char *dup = strdup(t ? (const char *)t : "");
+    if (!dup)
+        return ERR_NOMEM;
+    *(char **)dst = dup;
+    return ERR_OK;
+}
+
+static void free_paths(void *items, size_t n)
+{
+    struct path_list l = {n, items};
+    path_list_free(&l);
+}
+
+/* The paths returned by the fixed statement id taking one id, into *ret
+ * (ret->paths NULL when there are none). */
+static enum err collect_paths(struct conn *c, enum stmt_id id, int64_t key, struct path_list *ret)
 {
     sqlite3_stmt *st = NULL;
     enum err e = stmt(c, id, &st);
     if (e)
         return e;
-    size_t cap = l->n;
+    void *paths = NULL;
+    size_t n = 0;
     int rc = sqlite3_bind_int64(st, 1, key);
-    if (rc != SQLITE_OK) {
-        e = db_err(c, rc, "archive paths");
-        goto out;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(st, 0);
-        char *dup = strdup(t ? (const char *)t : "");
-        if (!dup || !grow((void **)&l->paths, &cap, l->n, sizeof(*l->paths))) {
-            free(dup);
-            e = ERR_NOMEM;
-            goto out;
-        }
-        l->paths[l->n++] = dup;
-    }
-    if (rc != SQLITE_DONE)
-        e = db_err(c, rc, "archive paths");
-out:
+    e = rc ? db_err(c, rc, "archive paths")
+           : collect_rows(c, st, sizeof(char *), read_path_dup, free_paths, "archive paths", &paths,
+                          &n);
     release(st);
-    return e;
-}
-
-/* Deletes one row (platform or ticket) by id inside the caller's transaction,
- * first collecting the archive paths the cascade removes when l is not NULL. */
-static enum err delete_cascade(struct conn *c, enum stmt_id paths, enum stmt_id del, int64_t key,
-                               struct path_list *l)
-{
-    enum err e = l ? collect_paths(c, paths, key, l) : ERR_OK;
     if (e)
         return e;
-    sqlite3_stmt *st = NULL;
-    e = stmt(c, del, &st);
-    if (e)
-        return e;
-    return write_one(c, st, sqlite3_bind_int64(st, 1, key), "delete");
+    if (n == 0) {
+        free(paths);
+        paths = NULL;
+    }
+    ret->n = n;
+    ret->paths = paths;
+    return ERR_OK;
 }
 
-static enum err sqlite_platform_delete(struct store *s, const char *name,
-                                       struct path_list *ret_paths)
+/* Deletes, in one write transaction, the row (platform or ticket) whose id the
+ * fixed statement find returns (one parameter: text when not NULL, else num)
+ * with the fixed statement del; the schema cascades to what lies below it. The
+ * paths of the archives that go with it (the fixed statement paths, run first)
+ * go to *ret_paths when it is not NULL. ERR_NOT_FOUND when find finds no row. */
+static enum err delete_tree(struct store *s, enum stmt_id find, const char *text, int64_t num,
+                            enum stmt_id paths, enum stmt_id del, struct path_list *ret_paths)
 {
     struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = tx_write(c);
+    enum err e = conn_begin(s, &c);
     if (e)
         return e;
     struct path_list l = {0, NULL};
     int64_t id;
-    e = lookup_id(c, ST_PLATFORM_ID, name, 0, &id);
+    sqlite3_stmt *st = NULL;
+    e = lookup_id(c, find, text, num, &id);
+    if (!e && ret_paths)
+        e = collect_paths(c, paths, id, &l);
     if (!e)
-        e = delete_cascade(c, ST_PLATFORM_PATHS, ST_PLATFORM_DELETE, id, ret_paths ? &l : NULL);
+        e = stmt(c, del, &st);
+    if (!e)
+        e = write_one(c, st, sqlite3_bind_int64(st, 1, id), "delete");
     e = tx_end(c, e);
     if (e) {
         path_list_free(&l);
@@ -1079,16 +1120,26 @@ static enum err sqlite_platform_delete(struct store *s, const char *name,
     return ERR_OK;
 }
 
+static enum err sqlite_platform_delete(struct store *s, const char *name,
+                                       struct path_list *ret_paths)
+{
+    return delete_tree(s, ST_PLATFORM_ID, name, 0, ST_PLATFORM_PATHS, ST_PLATFORM_DELETE,
+                       ret_paths);
+}
+
 /* --- tickets --- */
 
-/* Reads a TICKET_SELECT row. ERR_NOMEM when the note cannot be copied. */
-static enum err read_ticket(sqlite3_stmt *st, struct ticket *t)
+/* Reads a TICKET_SELECT row into a struct ticket, which then owns its note.
+ * ERR_NOMEM when the note cannot be copied. */
+static enum err read_ticket(sqlite3_stmt *st, void *dst)
 {
-    memset(t, 0, sizeof(*t));
     const unsigned char *note = sqlite3_column_text(st, 7);
-    t->note = strdup(note ? (const char *)note : "");
-    if (!t->note)
+    char *dup = strdup(note ? (const char *)note : "");
+    if (!dup)
         return ERR_NOMEM;
+    struct ticket *t = dst;
+    memset(t, 0, sizeof(*t));
+    t->note = dup;
     t->id = sqlite3_column_int64(st, 0);
     t->number = sqlite3_column_int64(st, 1);
     t->platform_id = sqlite3_column_int64(st, 2);
@@ -1106,43 +1157,27 @@ static enum err read_ticket(sqlite3_stmt *st, struct ticket *t)
     return ERR_OK;
 }
 
+static void free_tickets(void *items, size_t n)
+{
+    ticket_list_free(items, n);
+}
+
 /* Fetches one ticket with a fixed TICKET_SELECT statement taking one parameter
  * (text when text is not NULL, else num). *ret owns its note on success. */
 static enum err ticket_fetch(struct conn *c, enum stmt_id id, const char *text, int64_t num,
                              struct ticket *ret)
 {
-    sqlite3_stmt *st = NULL;
-    enum err e = stmt(c, id, &st);
-    if (e)
-        return e;
-    int rc =
-        text ? sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC) : sqlite3_bind_int64(st, 1, num);
-    e = rc ? db_err(c, rc, "ticket get") : step_row(c, st, "ticket get");
-    struct ticket t;
-    if (!e)
-        e = read_ticket(st, &t);
-    release(st);
-    if (!e)
-        *ret = t;
-    return e;
+    return get_one(c, id, text, num, read_ticket, ret, "ticket get");
 }
 
 static enum err sqlite_ticket_get(struct store *s, int64_t number, struct ticket *ret)
 {
-    struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (e)
-        return e;
-    return ticket_fetch(c, ST_TICKET_BY_NUMBER, NULL, number, ret);
+    return fetch(s, ST_TICKET_BY_NUMBER, NULL, number, read_ticket, ret, "ticket get");
 }
 
 static enum err sqlite_ticket_get_by_token(struct store *s, const char *token, struct ticket *ret)
 {
-    struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (e)
-        return e;
-    return ticket_fetch(c, ST_TICKET_BY_TOKEN, token, 0, ret);
+    return fetch(s, ST_TICKET_BY_TOKEN, token, 0, read_ticket, ret, "ticket get");
 }
 
 /* Looks up the platform named by t->platform; ERR_REFERENCE when there is none. */
@@ -1175,9 +1210,7 @@ static enum err ticket_finish(struct conn *c, enum err e, int64_t id, struct tic
 static enum err sqlite_ticket_create(struct store *s, const struct ticket *t, struct ticket *ret)
 {
     struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = tx_write(c);
+    enum err e = conn_begin(s, &c);
     if (e)
         return e;
     int64_t platform_id, id = 0;
@@ -1209,9 +1242,7 @@ static enum err sqlite_ticket_update(struct store *s, int64_t number, const stru
                                      struct ticket *ret)
 {
     struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = tx_write(c);
+    enum err e = conn_begin(s, &c);
     if (e)
         return e;
     int64_t id = 0, platform_id;
@@ -1240,9 +1271,7 @@ static enum err sqlite_ticket_set_token(struct store *s, int64_t number, const c
                                         int attempts, int64_t expires_at, struct ticket *ret)
 {
     struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = tx_write(c);
+    enum err e = conn_begin(s, &c);
     if (e)
         return e;
     int64_t id = 0;
@@ -1264,25 +1293,7 @@ static enum err sqlite_ticket_set_token(struct store *s, int64_t number, const c
 
 static enum err sqlite_ticket_delete(struct store *s, int64_t number, struct path_list *ret_paths)
 {
-    struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = tx_write(c);
-    if (e)
-        return e;
-    struct path_list l = {0, NULL};
-    int64_t id;
-    e = lookup_id(c, ST_TICKET_ID, NULL, number, &id);
-    if (!e)
-        e = delete_cascade(c, ST_TICKET_PATHS, ST_TICKET_DELETE, id, ret_paths ? &l : NULL);
-    e = tx_end(c, e);
-    if (e) {
-        path_list_free(&l);
-        return e;
-    }
-    if (ret_paths)
-        *ret_paths = l;
-    return ERR_OK;
+    return delete_tree(s, ST_TICKET_ID, NULL, number, ST_TICKET_PATHS, ST_TICKET_DELETE, ret_paths);
 }
 
 /* --- ticket list: a WHERE clause built from the filter, values only as ? --- */
@@ -1397,8 +1408,10 @@ static enum err q_contains(struct query *q, const char *s, int slot)
 #define LOCAL_PART(fmt)                                                                            \
     "CAST(strftime('" fmt "', t.time_create / 1000000, 'unixepoch', 'localtime') AS INTEGER)"
 
-static enum err q_build(struct query *q, const struct ticket_filter *f)
+/* Builds the WHERE clause of a ticket list from filter (a struct ticket_filter). */
+static enum err q_build(struct query *q, const void *filter)
 {
+    const struct ticket_filter *f = filter;
     q_set(q, "t.number", &f->number);
     q_set(q, "t.number", &f->number_in);
     enum err e = q_contains(q, f->number_contains, 0);
@@ -1478,65 +1491,59 @@ static enum err q_count(struct conn *c, const struct query *q, const char *head,
     enum err e = q_prepare(c, q, head, "", false, 0, 0, what, &st);
     if (e)
         return e;
-    e = step_row(c, st, what);
-    if (!e)
-        *ret = sqlite3_column_int64(st, 0);
+    e = step_one(c, st, SQLITE_OK, read_int64, ret, what);
     sqlite3_finalize(st);
     return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
-/* Runs the page query and, when ret_total is wanted, the count query, both in
- * one read transaction so that they see the same snapshot. */
-static enum err ticket_list_run(struct conn *c, const struct query *q,
-                                const struct ticket_filter *f, struct ticket **ret_items,
-                                size_t *ret_n, int64_t *ret_total)
+/* What differs between the filtered lists (tickets, archives). */
+struct list_kind {
+    enum err (*build)(struct query *q, const void *filter); /* the WHERE clause */
+    const char *select; /* the page query up to its WHERE clause */
+    const char *order;  /* after it: " ORDER BY ... LIMIT ? OFFSET ?" */
+    const char *count;  /* "SELECT count(*) FROM ..." up to the WHERE clause */
+    size_t elem;        /* size of one item */
+    row_reader *read;
+    items_free *free_items;
+    const char *what, *what_count; /* for logs */
+};
+
+/* Runs the page query of k and, when ret_total is wanted, its count query. The
+ * caller frees *ret_items with k->free_items. */
+static enum err list_run(struct conn *c, const struct query *q, const struct list_kind *k,
+                         int64_t limit, int64_t offset, void **ret_items, size_t *ret_n,
+                         int64_t *ret_total)
 {
     sqlite3_stmt *st = NULL;
-    struct ticket *items = NULL;
-    size_t n = 0, cap = 0;
+    void *items = NULL;
+    size_t n = 0;
     int64_t total = 0;
-    int rc;
-    enum err e = q_prepare(c, q, TICKET_SELECT,
-                           " ORDER BY t.time_create DESC, t.id DESC"
-                           " LIMIT ? OFFSET ?",
-                           true, f->limit, f->offset, "ticket list", &st);
+    enum err e = q_prepare(c, q, k->select, k->order, true, limit, offset, k->what, &st);
     if (e)
         return e;
-    if (!grow((void **)&items, &cap, 0, sizeof(*items))) {
-        e = ERR_NOMEM;
-        goto out;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow((void **)&items, &cap, n, sizeof(*items))) {
-            e = ERR_NOMEM;
-            goto out;
-        }
-        e = read_ticket(st, &items[n]);
-        if (e)
-            goto out;
-        n++;
-    }
-    if (rc != SQLITE_DONE) {
-        e = db_err(c, rc, "ticket list");
-        goto out;
-    }
-    if (ret_total)
-        e = q_count(c, q, "SELECT count(*) FROM tickets t", "ticket count", &total);
-out:
+    e = collect_rows(c, st, k->elem, k->read, k->free_items, k->what, &items, &n);
     sqlite3_finalize(st);
-    if (e) {
-        ticket_list_free(items, n);
+    if (e)
         return e;
+    if (ret_total) {
+        e = q_count(c, q, k->count, k->what_count, &total);
+        if (e) {
+            k->free_items(items, n);
+            return e;
+        }
+        *ret_total = total;
     }
     *ret_items = items;
     *ret_n = n;
-    if (ret_total)
-        *ret_total = total;
     return ERR_OK;
 }
 
-static enum err sqlite_ticket_list(struct store *s, const struct ticket_filter *f,
-                                   struct ticket **ret_items, size_t *ret_n, int64_t *ret_total)
+/* Lists the rows of kind k matching filter, page limit (< 0: no limit) from
+ * offset; *ret_total (may be NULL) gets the count ignoring the page. Both
+ * queries run in one read transaction so that they see the same snapshot. */
+static enum err list_filtered(struct store *s, const struct list_kind *k, const void *filter,
+                              int64_t limit, int64_t offset, void **ret_items, size_t *ret_n,
+                              int64_t *ret_total)
 {
     struct conn *c;
     enum err e = conn_get(s, &c);
@@ -1545,16 +1552,39 @@ static enum err sqlite_ticket_list(struct store *s, const struct ticket_filter *
     struct query *q = calloc(1, sizeof(*q));
     if (!q)
         return ERR_NOMEM;
-    e = q_build(q, f);
+    e = k->build(q, filter);
     if (!e)
         e = tx_read(c);
     if (!e) {
-        e = ticket_list_run(c, q, f, ret_items, ret_n, ret_total);
+        e = list_run(c, q, k, limit, offset, ret_items, ret_n, ret_total);
         tx_rollback(c); /* read only: nothing to commit */
     }
     free(q->texts[0]);
     free(q->texts[1]);
     free(q);
+    return e;
+}
+
+static const struct list_kind ticket_list_kind = {
+    .build = q_build,
+    .select = TICKET_SELECT,
+    .order = " ORDER BY t.time_create DESC, t.id DESC LIMIT ? OFFSET ?",
+    .count = "SELECT count(*) FROM tickets t",
+    .elem = sizeof(struct ticket),
+    .read = read_ticket,
+    .free_items = free_tickets,
+    .what = "ticket list",
+    .what_count = "ticket count",
+};
+
+static enum err sqlite_ticket_list(struct store *s, const struct ticket_filter *f,
+                                   struct ticket **ret_items, size_t *ret_n, int64_t *ret_total)
+{
+    void *items;
+    enum err e =
+        list_filtered(s, &ticket_list_kind, f, f->limit, f->offset, &items, ret_n, ret_total);
+    if (!e)
+        *ret_items = items;
     return e;
 }
 
@@ -1627,9 +1657,7 @@ static enum err sqlite_token_consume(struct store *s, const char *token, int64_t
                                      enum token_state *ret_state, struct ticket *ret)
 {
     struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = tx_write(c);
+    enum err e = conn_begin(s, &c);
     if (e)
         return e;
     struct ticket t = {0};
@@ -1642,11 +1670,7 @@ static enum err sqlite_token_consume(struct store *s, const char *token, int64_t
         bind_int(&b, now_us());
         bind_text(&b, token);
         bind_int(&b, now);
-        e = b.rc ? db_err(c, b.rc, "token consume") : step_row(c, st, "token consume");
-        if (!e) {
-            id = sqlite3_column_int64(st, 0);
-            e = step_done(c, st, "token consume");
-        }
+        e = step_returning(c, st, b.rc, read_int64, &id, "token consume");
         release(st);
     }
     if (!e) {
@@ -1679,9 +1703,10 @@ static enum err sqlite_token_consume(struct store *s, const char *token, int64_t
 
 /* --- archives --- */
 
-/* Reads an ARCHIVE_SELECT row. */
-static void read_archive(sqlite3_stmt *st, struct archive *a)
+/* Reads an ARCHIVE_SELECT row into a struct archive. */
+static enum err read_archive(sqlite3_stmt *st, void *dst)
 {
+    struct archive *a = dst;
     memset(a, 0, sizeof(*a));
     a->id = sqlite3_column_int64(st, 0);
     a->ticket_id = sqlite3_column_int64(st, 1);
@@ -1695,34 +1720,19 @@ static void read_archive(sqlite3_stmt *st, struct archive *a)
     col_text(st, 9, a->uploader_agent, sizeof(a->uploader_agent));
     a->time_create = sqlite3_column_int64(st, 10);
     a->time_update = sqlite3_column_int64(st, 11);
+    return ERR_OK;
 }
 
-/* Fetches archive id into *ret. ERR_NOT_FOUND when there is none. */
-static enum err archive_fetch(struct conn *c, int64_t id, struct archive *ret)
+/* Column 0 into a char[sizeof(struct archive.path)]. */
+static enum err read_path(sqlite3_stmt *st, void *dst)
 {
-    sqlite3_stmt *st = NULL;
-    enum err e = stmt(c, ST_ARCHIVE_BY_ID, &st);
-    if (e)
-        return e;
-    int rc = sqlite3_bind_int64(st, 1, id);
-    e = rc ? db_err(c, rc, "archive get") : step_row(c, st, "archive get");
-    if (!e)
-        read_archive(st, ret);
-    release(st);
-    return e;
+    col_text(st, 0, dst, sizeof(((struct archive *)0)->path));
+    return ERR_OK;
 }
 
 static enum err sqlite_archive_get(struct store *s, int64_t id, struct archive *ret)
 {
-    struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (e)
-        return e;
-    struct archive a;
-    e = archive_fetch(c, id, &a);
-    if (!e)
-        *ret = a;
-    return e;
+    return fetch(s, ST_ARCHIVE_BY_ID, NULL, id, read_archive, ret, "archive get");
 }
 
 /* Ends the caller's write transaction after fetching archive id into *ret (may
@@ -1731,7 +1741,7 @@ static enum err archive_finish(struct conn *c, enum err e, int64_t id, struct ar
 {
     struct archive a;
     if (!e && ret) {
-        e = archive_fetch(c, id, &a);
+        e = get_one(c, ST_ARCHIVE_BY_ID, NULL, id, read_archive, &a, "archive get");
         if (e == ERR_NOT_FOUND)
             e = ERR_DB;
     }
@@ -1744,9 +1754,7 @@ static enum err archive_finish(struct conn *c, enum err e, int64_t id, struct ar
 static enum err sqlite_archive_create(struct store *s, const struct archive *a, struct archive *ret)
 {
     struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = tx_write(c);
+    enum err e = conn_begin(s, &c);
     if (e)
         return e;
     int64_t id = 0;
@@ -1765,25 +1773,19 @@ static enum err sqlite_archive_create(struct store *s, const struct archive *a, 
         bind_text(&b, a->uploader_agent);
         bind_int(&b, now);
         bind_int(&b, now);
-        e = b.rc ? db_err(c, b.rc, "archive create") : step_row(c, st, "archive create");
-        if (!e) {
-            id = sqlite3_column_int64(st, 0);
-            e = step_done(c, st, "archive create");
-        } else if (e == ERR_NOT_FOUND) {
+        e = step_returning(c, st, b.rc, read_int64, &id, "archive create");
+        if (e == ERR_NOT_FOUND)
             e = ERR_DB;
-        }
         release(st);
     }
     return archive_finish(c, e, id, ret);
 }
 
 static enum err sqlite_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
-                                    const char *new_path, struct archive *ret)
+                                    const char *new_path, const char *new_name, struct archive *ret)
 {
     struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = tx_write(c);
+    enum err e = conn_begin(s, &c);
     if (e)
         return e;
     int64_t ticket_id;
@@ -1797,6 +1799,7 @@ static enum err sqlite_archive_move(struct store *s, int64_t id, int64_t new_tic
         struct binder b = {st, 0, SQLITE_OK};
         bind_int(&b, ticket_id);
         bind_text(&b, new_path);
+        bind_text(&b, new_name);
         bind_int(&b, now_us());
         bind_int(&b, id);
         e = write_one(c, st, b.rc, "archive move");
@@ -1808,18 +1811,11 @@ static enum err sqlite_archive_delete(struct store *s, int64_t id, char *ret_pat
 {
     struct conn *c;
     sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_ARCHIVE_DELETE, &st);
+    enum err e = conn_stmt(s, ST_ARCHIVE_DELETE, &c, &st);
     if (e)
         return e;
     char path[sizeof(((struct archive *)0)->path)];
-    int rc = sqlite3_bind_int64(st, 1, id);
-    e = rc ? db_err(c, rc, "archive delete") : step_row(c, st, "archive delete");
-    if (!e) {
-        col_text(st, 0, path, sizeof(path));
-        e = step_done(c, st, "archive delete");
-    }
+    e = step_returning(c, st, sqlite3_bind_int64(st, 1, id), read_path, path, "archive delete");
     release(st);
     if (!e && ret_path)
         memcpy(ret_path, path, sizeof(path));
@@ -1828,18 +1824,7 @@ static enum err sqlite_archive_delete(struct store *s, int64_t id, char *ret_pat
 
 static enum err sqlite_archive_path_exists(struct store *s, const char *path, bool *ret)
 {
-    struct conn *c;
-    sqlite3_stmt *st = NULL;
-    enum err e = conn_get(s, &c);
-    if (!e)
-        e = stmt(c, ST_ARCHIVE_PATH_EXISTS, &st);
-    if (e)
-        return e;
-    int rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    e = rc ? db_err(c, rc, "archive path exists") : step_row(c, st, "archive path exists");
-    if (!e)
-        *ret = sqlite3_column_int(st, 0) != 0;
-    release(st);
+    enum err e = fetch(s, ST_ARCHIVE_PATH_EXISTS, path, 0, read_bool, ret, "archive path exists");
     return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
@@ -1874,7 +1859,7 @@ static enum err sqlite_archive_each(struct store *s, void (*fn)(const struct arc
             break;
         }
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < ARCHIVE_EACH_PAGE)
-            read_archive(st, &page[n++]);
+            (void)read_archive(st, &page[n++]);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             e = db_err(c, rc, "archive each");
         release(st);
@@ -1892,8 +1877,10 @@ static enum err sqlite_archive_each(struct store *s, void (*fn)(const struct arc
 
 /* --- archive list --- */
 
-static enum err q_build_archives(struct query *q, const struct archive_filter *f)
+/* Builds the WHERE clause of an archive list from filter (a struct archive_filter). */
+static enum err q_build_archives(struct query *q, const void *filter)
 {
+    const struct archive_filter *f = filter;
     q_set(q, "a.id", &f->id);
     q_set(q, "a.id", &f->id_in);
     q_bound(q, "a.id <= ?", &f->id_lte);
@@ -1912,70 +1899,26 @@ static enum err q_build_archives(struct query *q, const struct archive_filter *f
     return ERR_OK;
 }
 
-/* As ticket_list_run, for archives. */
-static enum err archive_list_run(struct conn *c, const struct query *q,
-                                 const struct archive_filter *f, struct archive **ret_items,
-                                 size_t *ret_n, int64_t *ret_total)
-{
-    sqlite3_stmt *st = NULL;
-    struct archive *items = NULL;
-    size_t n = 0, cap = 0;
-    int64_t total = 0;
-    int rc;
-    enum err e = q_prepare(c, q, ARCHIVE_SELECT,
-                           " ORDER BY a.time_create DESC, a.id DESC"
-                           " LIMIT ? OFFSET ?",
-                           true, f->limit, f->offset, "archive list", &st);
-    if (e)
-        return e;
-    if (!grow((void **)&items, &cap, 0, sizeof(*items))) {
-        e = ERR_NOMEM;
-        goto out;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow((void **)&items, &cap, n, sizeof(*items))) {
-            e = ERR_NOMEM;
-            goto out;
-        }
-        read_archive(st, &items[n++]);
-    }
-    if (rc != SQLITE_DONE) {
-        e = db_err(c, rc, "archive list");
-        goto out;
-    }
-    if (ret_total)
-        e = q_count(c, q, "SELECT count(*)" ARCHIVE_FROM, "archive count", &total);
-out:
-    sqlite3_finalize(st);
-    if (e) {
-        free(items);
-        return e;
-    }
-    *ret_items = items;
-    *ret_n = n;
-    if (ret_total)
-        *ret_total = total;
-    return ERR_OK;
-}
+static const struct list_kind archive_list_kind = {
+    .build = q_build_archives,
+    .select = ARCHIVE_SELECT,
+    .order = " ORDER BY a.time_create DESC, a.id DESC LIMIT ? OFFSET ?",
+    .count = "SELECT count(*)" ARCHIVE_FROM,
+    .elem = sizeof(struct archive),
+    .read = read_archive,
+    .free_items = free_plain,
+    .what = "archive list",
+    .what_count = "archive count",
+};
 
 static enum err sqlite_archive_list(struct store *s, const struct archive_filter *f,
                                     struct archive **ret_items, size_t *ret_n, int64_t *ret_total)
 {
-    struct conn *c;
-    enum err e = conn_get(s, &c);
-    if (e)
-        return e;
-    struct query *q = calloc(1, sizeof(*q));
-    if (!q)
-        return ERR_NOMEM;
-    e = q_build_archives(q, f);
+    void *items;
+    enum err e =
+        list_filtered(s, &archive_list_kind, f, f->limit, f->offset, &items, ret_n, ret_total);
     if (!e)
-        e = tx_read(c);
-    if (!e) {
-        e = archive_list_run(c, q, f, ret_items, ret_n, ret_total);
-        tx_rollback(c); /* read only: nothing to commit */
-    }
-    free(q);
+        *ret_items = items;
     return e;
 }
 

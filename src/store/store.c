@@ -20,6 +20,12 @@ static const struct {
 
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
+/* The body of a store.h wrapper: ERR_INTERNAL (a caller bug) when s or one of
+ * the mandatory arguments tested by nonnull is NULL, else the result of the
+ * backend's entry op called with s and the remaining arguments. */
+#define FORWARD(op, nonnull, ...)                                                                  \
+    return (s && (nonnull)) ? s->ops->op(s, __VA_ARGS__) : ERR_INTERNAL
+
 /* Opens the store named by url: the scheme (case-insensitive) selects the
  * backend, which parses the rest. ERR_CONFIG (logged) for a NULL/unknown URL or
  * a backend that is not built; otherwise the backend's result. */
@@ -59,16 +65,12 @@ void store_close(struct store *s)
 
 enum err store_migrate(struct store *s, int *ret_applied)
 {
-    if (!s)
-        return ERR_INTERNAL;
-    return s->ops->migrate(s, ret_applied);
+    FORWARD(migrate, true, ret_applied);
 }
 
 enum err store_schema_version(struct store *s, int *ret_version)
 {
-    if (!s || !ret_version)
-        return ERR_INTERNAL;
-    return s->ops->schema_version(s, ret_version);
+    FORWARD(schema_version, ret_version, ret_version);
 }
 
 enum err store_ping(struct store *s)
@@ -82,96 +84,70 @@ enum err store_ping(struct store *s)
 
 enum err store_user_create(struct store *s, const struct user *u, int64_t *ret_id)
 {
-    if (!s || !u)
-        return ERR_INTERNAL;
-    return s->ops->user_create(s, u, ret_id);
+    FORWARD(user_create, u, u, ret_id);
 }
 
 enum err store_user_get(struct store *s, const char *username, struct user *ret)
 {
-    if (!s || !username || !ret)
-        return ERR_INTERNAL;
-    return s->ops->user_get(s, username, ret);
+    FORWARD(user_get, username && ret, username, ret);
 }
 
 enum err store_user_get_by_id(struct store *s, int64_t id, struct user *ret)
 {
-    if (!s || !ret)
-        return ERR_INTERNAL;
-    return s->ops->user_get_by_id(s, id, ret);
+    FORWARD(user_get_by_id, ret, id, ret);
 }
 
 enum err store_user_set_password(struct store *s, const char *username, const char *hash)
 {
-    if (!s || !username || !hash)
-        return ERR_INTERNAL;
-    return s->ops->user_set_password(s, username, hash);
+    FORWARD(user_set_password, username && hash, username, hash);
 }
 
 enum err store_user_touch_login(struct store *s, int64_t id, int64_t now)
 {
-    if (!s)
-        return ERR_INTERNAL;
-    return s->ops->user_touch_login(s, id, now);
+    FORWARD(user_touch_login, true, id, now);
 }
 
 enum err store_user_delete(struct store *s, const char *username)
 {
-    if (!s || !username)
-        return ERR_INTERNAL;
-    return s->ops->user_delete(s, username);
+    FORWARD(user_delete, username, username);
 }
 
 enum err store_user_list(struct store *s, struct user **ret_items, size_t *ret_n)
 {
-    if (!s || !ret_items || !ret_n)
-        return ERR_INTERNAL;
-    return s->ops->user_list(s, ret_items, ret_n);
+    FORWARD(user_list, ret_items && ret_n, ret_items, ret_n);
 }
 
 enum err store_user_count(struct store *s, int64_t *ret_n)
 {
-    if (!s || !ret_n)
-        return ERR_INTERNAL;
-    return s->ops->user_count(s, ret_n);
+    FORWARD(user_count, ret_n, ret_n);
 }
 
 /* --- platforms --- */
 
 enum err store_platform_list(struct store *s, struct platform **ret_items, size_t *ret_n)
 {
-    if (!s || !ret_items || !ret_n)
-        return ERR_INTERNAL;
-    return s->ops->platform_list(s, ret_items, ret_n);
+    FORWARD(platform_list, ret_items && ret_n, ret_items, ret_n);
 }
 
 enum err store_platform_get(struct store *s, const char *name, struct platform *ret)
 {
-    if (!s || !name || !ret)
-        return ERR_INTERNAL;
-    return s->ops->platform_get(s, name, ret);
+    FORWARD(platform_get, name && ret, name, ret);
 }
 
 enum err store_platform_create(struct store *s, const struct platform *p, struct platform *ret)
 {
-    if (!s || !p)
-        return ERR_INTERNAL;
-    return s->ops->platform_create(s, p, ret);
+    FORWARD(platform_create, p, p, ret);
 }
 
 enum err store_platform_update(struct store *s, const char *name, const struct platform *p,
                                struct platform *ret)
 {
-    if (!s || !name || !p)
-        return ERR_INTERNAL;
-    return s->ops->platform_update(s, name, p, ret);
+    FORWARD(platform_update, name && p, name, p, ret);
 }
 
 enum err store_platform_delete(struct store *s, const char *name, struct path_list *ret_paths)
 {
-    if (!s || !name)
-        return ERR_INTERNAL;
-    return s->ops->platform_delete(s, name, ret_paths);
+    FORWARD(platform_delete, name, name, ret_paths);
 }
 
 /* --- tickets --- */
@@ -179,53 +155,39 @@ enum err store_platform_delete(struct store *s, const char *name, struct path_li
 enum err store_ticket_list(struct store *s, const struct ticket_filter *f,
                            struct ticket **ret_items, size_t *ret_n, int64_t *ret_total)
 {
-    if (!s || !f || !ret_items || !ret_n)
-        return ERR_INTERNAL;
-    return s->ops->ticket_list(s, f, ret_items, ret_n, ret_total);
+    FORWARD(ticket_list, f && ret_items && ret_n, f, ret_items, ret_n, ret_total);
 }
 
 enum err store_ticket_get(struct store *s, int64_t number, struct ticket *ret)
 {
-    if (!s || !ret)
-        return ERR_INTERNAL;
-    return s->ops->ticket_get(s, number, ret);
+    FORWARD(ticket_get, ret, number, ret);
 }
 
 enum err store_ticket_get_by_token(struct store *s, const char *token, struct ticket *ret)
 {
-    if (!s || !token || !ret)
-        return ERR_INTERNAL;
-    return s->ops->ticket_get_by_token(s, token, ret);
+    FORWARD(ticket_get_by_token, token && ret, token, ret);
 }
 
 enum err store_ticket_create(struct store *s, const struct ticket *t, struct ticket *ret)
 {
-    if (!s || !t)
-        return ERR_INTERNAL;
-    return s->ops->ticket_create(s, t, ret);
+    FORWARD(ticket_create, t, t, ret);
 }
 
 enum err store_ticket_update(struct store *s, int64_t number, const struct ticket *t,
                              struct ticket *ret)
 {
-    if (!s || !t)
-        return ERR_INTERNAL;
-    return s->ops->ticket_update(s, number, t, ret);
+    FORWARD(ticket_update, t, number, t, ret);
 }
 
 enum err store_ticket_set_token(struct store *s, int64_t number, const char *token, int attempts,
                                 int64_t expires_at, struct ticket *ret)
 {
-    if (!s || !token)
-        return ERR_INTERNAL;
-    return s->ops->ticket_set_token(s, number, token, attempts, expires_at, ret);
+    FORWARD(ticket_set_token, token, number, token, attempts, expires_at, ret);
 }
 
 enum err store_ticket_delete(struct store *s, int64_t number, struct path_list *ret_paths)
 {
-    if (!s)
-        return ERR_INTERNAL;
-    return s->ops->ticket_delete(s, number, ret_paths);
+    FORWARD(ticket_delete, true, number, ret_paths);
 }
 
 /* --- upload tokens and archives --- */
@@ -233,69 +195,51 @@ enum err store_ticket_delete(struct store *s, int64_t number, struct path_list *
 enum err store_token_check(struct store *s, const char *token, int64_t now,
                            enum token_state *ret_state, struct ticket *ret)
 {
-    if (!s || !token || !ret_state)
-        return ERR_INTERNAL;
-    return s->ops->token_check(s, token, now, ret_state, ret);
+    FORWARD(token_check, token && ret_state, token, now, ret_state, ret);
 }
 
 enum err store_token_consume(struct store *s, const char *token, int64_t now,
                              enum token_state *ret_state, struct ticket *ret)
 {
-    if (!s || !token || !ret_state)
-        return ERR_INTERNAL;
-    return s->ops->token_consume(s, token, now, ret_state, ret);
+    FORWARD(token_consume, token && ret_state, token, now, ret_state, ret);
 }
 
 enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret)
 {
-    if (!s || !a)
-        return ERR_INTERNAL;
-    return s->ops->archive_create(s, a, ret);
+    FORWARD(archive_create, a, a, ret);
 }
 
 enum err store_archive_get(struct store *s, int64_t id, struct archive *ret)
 {
-    if (!s || !ret)
-        return ERR_INTERNAL;
-    return s->ops->archive_get(s, id, ret);
+    FORWARD(archive_get, ret, id, ret);
 }
 
 enum err store_archive_list(struct store *s, const struct archive_filter *f,
                             struct archive **ret_items, size_t *ret_n, int64_t *ret_total)
 {
-    if (!s || !f || !ret_items || !ret_n)
-        return ERR_INTERNAL;
-    return s->ops->archive_list(s, f, ret_items, ret_n, ret_total);
+    FORWARD(archive_list, f && ret_items && ret_n, f, ret_items, ret_n, ret_total);
 }
 
 enum err store_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
-                            const char *new_path, struct archive *ret)
+                            const char *new_path, const char *new_name, struct archive *ret)
 {
-    if (!s || !new_path)
-        return ERR_INTERNAL;
-    return s->ops->archive_move(s, id, new_ticket_number, new_path, ret);
+    FORWARD(archive_move, new_path && new_name, id, new_ticket_number, new_path, new_name, ret);
 }
 
 enum err store_archive_delete(struct store *s, int64_t id, char *ret_path)
 {
-    if (!s)
-        return ERR_INTERNAL;
-    return s->ops->archive_delete(s, id, ret_path);
+    FORWARD(archive_delete, true, id, ret_path);
 }
 
 enum err store_archive_path_exists(struct store *s, const char *path, bool *ret)
 {
-    if (!s || !path || !ret)
-        return ERR_INTERNAL;
-    return s->ops->archive_path_exists(s, path, ret);
+    FORWARD(archive_path_exists, path && ret, path, ret);
 }
 
 enum err store_archive_each(struct store *s, void (*fn)(const struct archive *a, void *ctx),
                             void *ctx)
 {
-    if (!s || !fn)
-        return ERR_INTERNAL;
-    return s->ops->archive_each(s, fn, ctx);
+    FORWARD(archive_each, fn, fn, ctx);
 }
 
 /* --- shared helpers --- */

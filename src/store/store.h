@@ -240,10 +240,11 @@ enum err store_archive_get(struct store *s, int64_t id, struct archive *ret);
 enum err store_archive_list(struct store *s, const struct archive_filter *f,
                             struct archive **ret_items, size_t *ret_n, int64_t *ret_total);
 /* Moves the archive to the ticket numbered new_ticket_number and sets its path
- * (the bytes were moved by the caller); time_update = now. ERR_NOT_FOUND for
- * the archive, ERR_REFERENCE for the ticket, ERR_EXISTS when new_path is taken. */
+ * and name (the bytes were moved by the caller, which may have had to suffix
+ * the name); time_update = now. ERR_NOT_FOUND for the archive, ERR_REFERENCE
+ * for the ticket, ERR_EXISTS when new_path is taken. */
 enum err store_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
-                            const char *new_path, struct archive *ret);
+                            const char *new_path, const char *new_name, struct archive *ret);
 /* Deletes the row; *ret_path (size 512, may be NULL) gets the path. ERR_NOT_FOUND. */
 enum err store_archive_delete(struct store *s, int64_t id, char *ret_path);
 /* True in *ret when some archive row has this path (for `cleanup`). */

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, stopAndCheck, api, expectJson, sleep, RFC3339 } from './lib/server.mjs';
+import { startServer, stopAndCheck, expectJson, sleep, RFC3339 } from './lib/server.mjs';
 import {
     setup, mkTicket, staff, attemptsOf, archives, putUpload, postUpload, filePart, multipart,
     headOnly, rawStream, listFiles, archivesDir, tmpDir, digestOnDisk, eventually, storedPath,
@@ -515,4 +515,27 @@ test('client gone mid-upload: temp file removed, no row, the attempt is used', a
     assert.ok(await eventually(() => listFiles(tmpDir(srv)).length === 0, 5000), 'temp file removed within 5 s');
     assert.deepEqual(await archives(ctx, `?ticket=${t.number}`), []);
     assert.equal(await attemptsOf(srv, t.token), 3);
+});
+
+test('too many unknown tokens from one client: 429 with Retry-After, before the body', async () => {
+    const s = await startServer();
+    try {
+        for (let i = 0; i < 30; i++) {
+            const tok = randomToken();
+            const r = await headOnly(s, i % 2 ? 'PUT' : 'POST', i % 2 ? `/upload/${tok}/x.log` : '/api/v1/archives/', {
+                'Upload-Token': tok, 'Content-Type': 'multipart/form-data; boundary=xyz',
+            });
+            assert.equal(r.status, 403, `miss ${i + 1}: ${r.raw}`);
+        }
+        for (const [method, p, tok] of [['PUT', `/upload/${randomToken()}/x.log`], ['POST', '/api/v1/archives/', randomToken()]]) {
+            const headers = { 'Content-Type': 'multipart/form-data; boundary=xyz' };
+            if (tok) headers['Upload-Token'] = tok;
+            const r = await headOnly(s, method, p, headers);
+            assert.equal(r.status, 429, `${method} after 30 misses: ${r.raw}`);
+            assert.match(r.headers['retry-after'] ?? '', /^[1-9]\d*$/, 'Retry-After in seconds');
+            assert.equal(typeof r.json?.detail, 'string');
+        }
+    } finally {
+        await stopAndCheck(s);
+    }
 });

@@ -145,6 +145,17 @@ static int64_t add_ticket(struct fixture *fx, int64_t number, const char *platfo
     return id;
 }
 
+/* Asserts that ticket number aggregates `archives` archives of `size` bytes in all. */
+static void assert_ticket_archives(struct fixture *fx, int64_t number, int64_t archives,
+                                   int64_t size)
+{
+    struct ticket t;
+    assert_int_equal(store_ticket_get(fx->s, number, &t), ERR_OK);
+    assert_int_equal(t.archives, archives);
+    assert_int_equal(t.size, size);
+    ticket_clear(&t);
+}
+
 /* --- open / migrate --- */
 
 static void test_open_bad_urls(void **state)
@@ -694,12 +705,30 @@ static bool matches(const struct model *m, const struct ticket_filter *f)
            in_bounds(&f->month_lte, &f->month_gte, m->month) && contains(m->number, f->search);
 }
 
+/* The store's list order: time_create descending, then id descending. */
+static int newest(int64_t time_x, int64_t id_x, int64_t time_y, int64_t id_y)
+{
+    if (time_x != time_y)
+        return time_x < time_y ? 1 : -1;
+    return id_x < id_y ? 1 : id_x > id_y ? -1 : 0;
+}
+
 static int newest_first(const void *a, const void *b)
 {
     const struct model *x = a, *y = b;
-    if (x->time_create != y->time_create)
-        return x->time_create < y->time_create ? 1 : -1;
-    return x->id < y->id ? 1 : x->id > y->id ? -1 : 0;
+    return newest(x->time_create, x->id, y->time_create, y->id);
+}
+
+/* Asserts that a listed page of n rows with the given total fits nwant
+ * expected rows paged by limit (< 0: none) and offset; returns the index of
+ * the expected row the page starts at. */
+static size_t check_page(size_t nwant, int64_t limit, int64_t offset, int64_t total, size_t n)
+{
+    size_t from = (size_t)(offset < (int64_t)nwant ? offset : (int64_t)nwant);
+    size_t upto = limit < 0 || from + (size_t)limit > nwant ? nwant : from + (size_t)limit;
+    assert_int_equal(total, nwant);
+    assert_int_equal(n, upto - from);
+    return from;
 }
 
 /* Lists with f and compares with the model: same tickets, same order, same total.
@@ -712,15 +741,11 @@ static int64_t check_list(struct fixture *fx, const struct model *m, const struc
         if (matches(&m[i], f))
             want[nwant++] = m[i];
     qsort(want, nwant, sizeof(want[0]), newest_first);
-    size_t from = (size_t)(f->offset < (int64_t)nwant ? f->offset : (int64_t)nwant);
-    size_t upto = f->limit < 0 || from + (size_t)f->limit > nwant ? nwant : from + (size_t)f->limit;
-
     struct ticket *items = NULL;
     size_t n = 0;
     int64_t total = -1;
     assert_int_equal(store_ticket_list(fx->s, f, &items, &n, &total), ERR_OK);
-    assert_int_equal(total, nwant);
-    assert_int_equal(n, upto - from);
+    size_t from = check_page(nwant, f->limit, f->offset, total, n);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(items[i].number, want[from + i].number);
         assert_int_equal(items[i].id, want[from + i].id);
@@ -864,6 +889,17 @@ static void test_ticket_list_filters(void **state)
     ticket_list_free(NULL, 0);
 }
 
+/* Lists with f (ERR_OK asserted) and returns the number of rows; *ret_total
+ * gets the total. */
+static size_t list_size(struct fixture *fx, const struct ticket_filter *f, int64_t *ret_total)
+{
+    struct ticket *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_ticket_list(fx->s, f, &items, &n, ret_total), ERR_OK);
+    ticket_list_free(items, n);
+    return n;
+}
+
 /* TZ=JST-9 (set in main): a ticket created at 2023-12-31 20:00 UTC belongs to
  * January 2024 locally. */
 static void test_ticket_list_local_time(void **state)
@@ -874,31 +910,24 @@ static void test_ticket_list_local_time(void **state)
     raw_int(fx, "UPDATE tickets SET time_create = ? WHERE id = ?", 2, (int64_t)1704052800 * 1000000,
             id);
     struct ticket_filter f;
-    struct ticket *items = NULL;
-    size_t n = 0;
-    int64_t total = 0;
+    int64_t total = -1;
 
     ticket_filter_init(&f);
     f.year_gte = (struct int_bound){true, 2024};
     f.year_lte = (struct int_bound){true, 2024};
     f.month_lte = (struct int_bound){true, 1};
-    assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, &total), ERR_OK);
-    assert_int_equal(n, 1);
+    assert_int_equal(list_size(fx, &f, &total), 1);
     assert_int_equal(total, 1);
-    ticket_list_free(items, n);
 
     ticket_filter_init(&f);
     f.year_lte = (struct int_bound){true, 2023};
-    assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, &total), ERR_OK);
-    assert_int_equal(n, 0);
+    assert_int_equal(list_size(fx, &f, &total), 0);
     assert_int_equal(total, 0);
-    ticket_list_free(items, n);
 
     ticket_filter_init(&f);
     f.month_gte = (struct int_bound){true, 12};
-    assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, &total), ERR_OK);
-    assert_int_equal(n, 0);
-    ticket_list_free(items, n);
+    assert_int_equal(list_size(fx, &f, &total), 0);
+    assert_int_equal(total, 0);
 }
 
 /* --- archives: aggregation and cascades --- */
@@ -917,11 +946,7 @@ static void test_archives_cascade(void **state)
     raw_archive(fx, t1, "1/c-second.zip", 32);
     raw_archive(fx, t3, "3/d.txt", 7);
 
-    struct ticket got;
-    assert_int_equal(store_ticket_get(fx->s, 1, &got), ERR_OK);
-    assert_int_equal(got.archives, 2);
-    assert_int_equal(got.size, 42);
-    ticket_clear(&got);
+    assert_ticket_archives(fx, 1, 2, 42);
 
     struct ticket_filter f;
     ticket_filter_init(&f);
@@ -955,6 +980,7 @@ static void test_archives_cascade(void **state)
     assert_int_equal(paths.n, 1);
     assert_string_equal(paths.paths[0], "2/b.log");
     path_list_free(&paths);
+    struct ticket got;
     assert_int_equal(store_ticket_get(fx->s, 2, &got), ERR_NOT_FOUND);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 2);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 1);
@@ -1379,6 +1405,14 @@ static void assert_archive_equal(const struct archive *x, const struct archive *
     assert_int_equal(x->time_update, y->time_update);
 }
 
+/* Asserts that the stored row of want->id equals *want. */
+static void assert_archive_stored(struct fixture *fx, const struct archive *want)
+{
+    struct archive got;
+    assert_int_equal(store_archive_get(fx->s, want->id, &got), ERR_OK);
+    assert_archive_equal(&got, want);
+}
+
 static void test_archive_create_get(void **state)
 {
     struct fixture *fx = *state;
@@ -1405,13 +1439,8 @@ static void test_archive_create_get(void **state)
     assert_true(got.time_create >= before - 1000000);
     assert_int_equal(got.time_update, got.time_create);
 
-    assert_int_equal(store_archive_get(fx->s, got.id, &again), ERR_OK);
-    assert_archive_equal(&again, &got);
-    struct ticket t;
-    assert_int_equal(store_ticket_get(fx->s, 1234, &t), ERR_OK);
-    assert_int_equal(t.archives, 1);
-    assert_int_equal(t.size, 4096);
-    ticket_clear(&t);
+    assert_archive_stored(fx, &got);
+    assert_ticket_archives(fx, 1234, 1, 4096);
 
     /* Empty optional fields, ret NULL. */
     struct archive bare = {0};
@@ -1457,41 +1486,38 @@ static void test_archive_move(void **state)
     raw_int(fx, "UPDATE archives SET time_create = 5, time_update = 5 WHERE id = ?", 1, id);
 
     struct archive got;
-    assert_int_equal(store_archive_move(fx->s, id, 2, "2/a.log", &got), ERR_OK);
+    assert_int_equal(store_archive_move(fx->s, id, 2, "2/a.log", "a.log", &got), ERR_OK);
     assert_int_equal(got.id, id);
     assert_int_equal(got.ticket_id, t2);
     assert_int_equal(got.ticket_number, 2);
     assert_string_equal(got.path, "2/a.log");
-    assert_string_equal(got.name, "logs-10.tar.gz");
+    assert_string_equal(got.name, "a.log");
     assert_int_equal(got.size, 10);
     assert_int_equal(got.time_create, 5);
     assert_true(got.time_update > 1600000000LL * 1000000);
-    struct archive again;
-    assert_int_equal(store_archive_get(fx->s, id, &again), ERR_OK);
-    assert_archive_equal(&again, &got);
-    struct ticket t;
-    assert_int_equal(store_ticket_get(fx->s, 2, &t), ERR_OK);
-    assert_int_equal(t.archives, 2);
-    assert_int_equal(t.size, 30);
-    ticket_clear(&t);
+    assert_archive_stored(fx, &got);
+    assert_ticket_archives(fx, 2, 2, 30);
 
     /* Errors: ret and the row untouched. */
+    struct archive again;
     memset(&again, 0x5a, sizeof(again));
-    assert_int_equal(store_archive_move(fx->s, id, 3, "3/a.log", &again), ERR_REFERENCE);
-    assert_int_equal(store_archive_move(fx->s, id + 100, 1, "1/a.log", &again), ERR_NOT_FOUND);
-    assert_int_equal(store_archive_move(fx->s, id, 2, "2/taken.log", &again), ERR_EXISTS);
+    assert_int_equal(store_archive_move(fx->s, id, 3, "3/a.log", "a.log", &again), ERR_REFERENCE);
+    assert_int_equal(store_archive_move(fx->s, id + 100, 1, "1/a.log", "a.log", &again),
+                     ERR_NOT_FOUND);
+    assert_int_equal(store_archive_move(fx->s, id, 2, "2/taken.log", "taken.log", &again),
+                     ERR_EXISTS);
     assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
-    assert_int_equal(store_archive_get(fx->s, id, &again), ERR_OK);
-    assert_archive_equal(&again, &got);
+    assert_archive_stored(fx, &got);
 
     /* Back again, ret NULL. */
-    assert_int_equal(store_archive_move(fx->s, id, 1, "1/a.log", NULL), ERR_OK);
+    assert_int_equal(store_archive_move(fx->s, id, 1, "1/a.log", "a.log", NULL), ERR_OK);
     assert_int_equal(store_archive_get(fx->s, id, &again), ERR_OK);
     assert_int_equal(again.ticket_number, 1);
     assert_string_equal(again.path, "1/a.log");
 
-    assert_int_equal(store_archive_move(NULL, id, 1, "x", NULL), ERR_INTERNAL);
-    assert_int_equal(store_archive_move(fx->s, id, 1, NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(NULL, id, 1, "x", "x", NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(fx->s, id, 1, NULL, "x", NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(fx->s, id, 1, "1/x", NULL, NULL), ERR_INTERNAL);
 }
 
 static void test_archive_delete_exists(void **state)
@@ -1523,10 +1549,7 @@ static void test_archive_delete_exists(void **state)
     assert_int_equal(store_archive_delete(fx->s, b, NULL), ERR_NOT_FOUND);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
     /* The ticket stays. */
-    struct ticket t;
-    assert_int_equal(store_ticket_get(fx->s, 1, &t), ERR_OK);
-    assert_int_equal(t.archives, 0);
-    ticket_clear(&t);
+    assert_ticket_archives(fx, 1, 0, 0);
 
     /* A path of the longest size round-trips. */
     struct archive big;
@@ -1568,9 +1591,7 @@ static bool amatches(const struct amodel *m, const struct archive_filter *f)
 static int anewest_first(const void *a, const void *b)
 {
     const struct amodel *x = a, *y = b;
-    if (x->time_create != y->time_create)
-        return x->time_create < y->time_create ? 1 : -1;
-    return x->id < y->id ? 1 : x->id > y->id ? -1 : 0;
+    return newest(x->time_create, x->id, y->time_create, y->id);
 }
 
 /* As check_list, for archives. */
@@ -1583,15 +1604,11 @@ static int64_t check_alist(struct fixture *fx, const struct amodel *m,
         if (amatches(&m[i], f))
             want[nwant++] = m[i];
     qsort(want, nwant, sizeof(want[0]), anewest_first);
-    size_t from = (size_t)(f->offset < (int64_t)nwant ? f->offset : (int64_t)nwant);
-    size_t upto = f->limit < 0 || from + (size_t)f->limit > nwant ? nwant : from + (size_t)f->limit;
-
     struct archive *items = NULL;
     size_t n = 0;
     int64_t total = -1;
     assert_int_equal(store_archive_list(fx->s, f, &items, &n, &total), ERR_OK);
-    assert_int_equal(total, nwant);
-    assert_int_equal(n, upto - from);
+    size_t from = check_page(nwant, f->limit, f->offset, total, n);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(items[i].id, want[from + i].id);
         assert_int_equal(items[i].ticket_number, want[from + i].ticket);
