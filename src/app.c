@@ -123,7 +123,10 @@ enum err app_open(struct app *a, const struct config *cfg, int migrate)
     if (!e)
         e = blob_open(cfg->data_dir, &a->blobs);
     if (!e)
-        e = store_open(cfg->db_url, &a->store);
+        e = store_open(cfg->db_url,
+                       &(struct store_options){.connect_wait = (int)cfg->db_wait,
+                                               .pool_size = cfg->threads + LIMIT_WORKERS},
+                       &a->store);
     if (!e && migrate) {
         int applied = 0;
         e = store_migrate(a->store, &applied);

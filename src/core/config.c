@@ -614,6 +614,10 @@ static enum err load(const struct src *s, struct config *c)
         return e;
     c->upload_attempts = (int)n;
 
+    c->db_wait = 60;
+    if ((e = get_int(s, "DB_WAIT", NULL, 0, 3600, true, &c->db_wait)))
+        return e;
+
     c->upload_token_ttl = 7 * 86400;
     if ((e = get_int(s, "UPLOAD_TOKEN_TTL", NULL, 0, INT64_MAX / 1000000, true,
                      &c->upload_token_ttl)))

@@ -20,7 +20,7 @@ struct store_ops {
     /* Opens the store named by url (the whole URL, scheme included). ERR_CONFIG
      * for a malformed URL, ERR_UNAVAILABLE when the database cannot be reached;
      * both logged. */
-    enum err (*open)(const char *url, struct store **ret_store);
+    enum err (*open)(const char *url, const struct store_options *opt, struct store **ret_store);
     void (*close)(struct store *s);
     enum err (*migrate)(struct store *s, int *ret_applied);
     enum err (*schema_version)(struct store *s, int *ret_version);

@@ -671,8 +671,10 @@ static void sqlite_close(struct store *s)
  * relative, "sqlite:////abs/db.sqlite3" absolute) and opens a first connection
  * in the calling thread so that a bad path fails at start. ERR_CONFIG (logged)
  * for a bad URL or a database that cannot be opened. */
-static enum err sqlite_open(const char *url, struct store **ret_store)
+static enum err sqlite_open(const char *url, const struct store_options *opt,
+                            struct store **ret_store)
 {
+    (void)opt; /* an embedded file: nothing to wait for, one connection per thread */
     static const char prefix[] = "sqlite://";
     if (strncasecmp(url, prefix, sizeof(prefix) - 1) != 0 || url[sizeof(prefix) - 1] != '/') {
         log_error("store: DB_URL must look like sqlite:///path (relative) or "

@@ -29,7 +29,7 @@ static const struct {
 /* Opens the store named by url: the scheme (case-insensitive) selects the
  * backend, which parses the rest. ERR_CONFIG (logged) for a NULL/unknown URL or
  * a backend that is not built; otherwise the backend's result. */
-enum err store_open(const char *url, struct store **ret_store)
+enum err store_open(const char *url, const struct store_options *opt, struct store **ret_store)
 {
     if (!url || !ret_store) {
         log_error("store: no database URL");
@@ -47,7 +47,8 @@ enum err store_open(const char *url, struct store **ret_store)
                           (int)len, url);
                 return ERR_CONFIG;
             }
-            return backends[i].ops->open(url, ret_store);
+            struct store_options defaults = {0};
+            return backends[i].ops->open(url, opt ? opt : &defaults, ret_store);
         }
     }
     /* The URL may carry a password: name only the scheme part. */

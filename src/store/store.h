@@ -137,9 +137,18 @@ void path_list_free(struct path_list *l);
 
 /* --- lifecycle --- */
 
-/* Opens the store named by url ("sqlite:///abs/or/rel/path"). Does not migrate.
- * ERR_CONFIG for an unknown scheme or a bad URL (message logged). */
-enum err store_open(const char *url, struct store **ret_store);
+/* How a store connects; NULL options mean the defaults (no waiting, pool sized
+ * by the backend). */
+struct store_options {
+    int connect_wait; /* seconds to keep retrying an unreachable database at open, 0: try once */
+    int pool_size;    /* connections a server backend may keep open (>= 1), 0: backend default */
+};
+
+/* Opens the store named by url ("sqlite:///abs/or/rel/path", "postgres://...").
+ * Does not migrate. ERR_CONFIG for an unknown scheme or a bad URL,
+ * ERR_UNAVAILABLE when the database cannot be reached within
+ * opt->connect_wait seconds (each try logged). */
+enum err store_open(const char *url, const struct store_options *opt, struct store **ret_store);
 /* Closes every per-thread connection and frees s. NULL-safe. */
 void store_close(struct store *s);
 /* Applies pending migrations in order inside transactions; *ret_applied (may be

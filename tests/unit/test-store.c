@@ -44,7 +44,7 @@ static int setup(void **state)
     snprintf(fx->db, sizeof(fx->db), "%s/db.sqlite3", fx->dir);
     /* "sqlite:///" + "/tmp/..." : the absolute form "sqlite:////tmp/..." */
     snprintf(fx->url, sizeof(fx->url), "sqlite:///%s", fx->db);
-    assert_int_equal(store_open(fx->url, &fx->s), ERR_OK);
+    assert_int_equal(store_open(fx->url, NULL, &fx->s), ERR_OK);
     int applied = -1;
     assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
     assert_true(applied >= 1);
@@ -175,11 +175,11 @@ static void test_open_bad_urls(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct store *s = (struct store *)0x1;
-        assert_int_equal(store_open(bad[i], &s), ERR_CONFIG);
+        assert_int_equal(store_open(bad[i], NULL, &s), ERR_CONFIG);
         assert_ptr_equal(s, (struct store *)0x1); /* untouched on failure */
     }
     struct store *s = NULL;
-    assert_int_equal(store_open(NULL, &s), ERR_CONFIG);
+    assert_int_equal(store_open(NULL, NULL, &s), ERR_CONFIG);
     store_close(NULL); /* NULL-safe */
 }
 
@@ -195,7 +195,7 @@ static void test_open_relative_and_absolute(void **state)
 
     /* Relative: the rest after sqlite:/// is the path from the working directory. */
     struct store *s = NULL;
-    assert_int_equal(store_open("sqlite:///data/db.sqlite3", &s), ERR_OK);
+    assert_int_equal(store_open("sqlite:///data/db.sqlite3", NULL, &s), ERR_OK);
     assert_int_equal(store_ping(s), ERR_OK);
     store_close(s);
     struct stat sb;
@@ -206,7 +206,7 @@ static void test_open_relative_and_absolute(void **state)
     char url[128], path[96];
     snprintf(path, sizeof(path), "%s/abs.sqlite3", dir);
     snprintf(url, sizeof(url), "SQLite:///%s", path);
-    assert_int_equal(store_open(url, &s), ERR_OK);
+    assert_int_equal(store_open(url, NULL, &s), ERR_OK);
     int v = -1;
     assert_int_equal(store_schema_version(s, &v), ERR_OK);
     assert_int_equal(v, 0);
@@ -231,7 +231,7 @@ static void test_unmigrated(void **state)
     snprintf(path, sizeof(path), "%s/db.sqlite3", dir);
     snprintf(url, sizeof(url), "sqlite:///%s", path);
     struct store *s = NULL;
-    assert_int_equal(store_open(url, &s), ERR_OK);
+    assert_int_equal(store_open(url, NULL, &s), ERR_OK);
     int v = -1;
     assert_int_equal(store_schema_version(s, &v), ERR_OK);
     assert_int_equal(v, 0);
