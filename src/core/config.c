@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/limits.h"
 #include "core/log.h"
 
 #define ENV_FILE_MAX  (64 * 1024) /* bytes of one .env file */
@@ -613,6 +614,11 @@ static enum err load(const struct src *s, struct config *c)
     if ((e = get_int(s, "UPLOAD_ATTEMPTS", NULL, 0, 100, false, &n)))
         return e;
     c->upload_attempts = (int)n;
+
+    n = LIMIT_CONN_PER_IP;
+    if ((e = get_int(s, "MAX_CONNECTIONS_PER_IP", NULL, 0, 1000000, false, &n)))
+        return e;
+    c->max_conn_per_ip = (int)n;
 
     c->db_wait = 60;
     if ((e = get_int(s, "DB_WAIT", NULL, 0, 3600, true, &c->db_wait)))

@@ -16,6 +16,7 @@ struct host_list {
 struct config {
     char data_dir[1024];            /* DATA_DIR [./data], made absolute */
     char db_url[2048];              /* DB_URL [sqlite:///$DATA_DIR/db.sqlite3] */
+    int max_conn_per_ip;            /* MAX_CONNECTIONS_PER_IP [100], 0 = unlimited */
     int64_t db_wait;                /* DB_WAIT seconds to wait for the database at start [60] */
     char secret_key[256];           /* SECRET_KEY; "" = load/generate in DATA_DIR/secret_key */
     char bind_host[256];            /* BIND / GUNICORN_BIND host part [127.0.0.1] */

@@ -10,7 +10,7 @@
 #define LIMIT_PAGE_MAX      1000          /* largest accepted ?limit= */
 #define LIMIT_FILTER_IN     100           /* values in one comma-list filter */
 #define LIMIT_FILTER_TEXT   64            /* bytes of a text filter (search, user) */
-#define LIMIT_CONN_PER_IP   64            /* simultaneous connections from one address */
+#define LIMIT_CONN_PER_IP   100           /* default MAX_CONNECTIONS_PER_IP */
 #define LIMIT_CONNECTIONS   4096          /* simultaneous connections in all */
 #define LIMIT_NOTE          65536         /* ticket note, bytes */
 #define LIMIT_USERNAME      150           /* as Django's auth user */
@@ -19,7 +19,7 @@
 #define LIMIT_PRETTY_NAME   100
 #define LIMIT_EMAIL         254
 #define LIMIT_ATTEMPTS      100  /* ticket attempts are 0..LIMIT_ATTEMPTS */
-#define LIMIT_WORK_QUEUE    256  /* slow jobs waiting for a worker */
+#define LIMIT_WORK_QUEUE    LIMIT_CONNECTIONS /* waiting slow jobs: at most one per connection */
 #define LIMIT_WORKERS       2    /* worker threads: also caps concurrent argon2 hashes */
 #define LIMIT_LOGIN_FAILS   5    /* failed logins per client per window ... */
 #define LIMIT_LOGIN_WINDOW  300  /* ... of this many seconds */

@@ -65,13 +65,14 @@ struct req {
     struct app *app;
     const struct route *route;
     enum method method;
-    const char *method_str;             /* as sent, owned by MHD */
-    const char *version;                /* "HTTP/1.1", owned by MHD */
-    char path[LIMIT_URL];               /* decoded path, trailing slash removed */
-    char target[LIMIT_URL];             /* path as sent (decoded) + query, for the access log */
+    const char *method_str; /* as sent, owned by MHD */
+    const char *version;    /* "HTTP/1.1", owned by MHD */
+    char *path;             /* decoded path, trailing slash removed (NULL before parsing) */
+    char *target;           /* path as sent (decoded) + query, for the access log */
     const char *params[REQ_MAX_PARAMS]; /* captured {segments}, point into param_buf */
     size_t nparams;
-    char param_buf[LIMIT_URL];
+    char *param_buf;
+    char *urlmem;       /* one allocation holding path, param_buf and target, sized to the URL */
     char client_ip[64]; /* peer, or X-Forwarded-For from a trusted proxy */
     char peer_ip[64];   /* the TCP peer */
     int64_t start_mono;
@@ -94,7 +95,7 @@ struct req {
     const char *extra_code; /* "code" member added to an error body (simplejwt style) */
     struct {
         const char *name;
-        char value[256];
+        char value[128];
     } headers[REQ_MAX_HEADERS];
     size_t nheaders;
 

@@ -42,7 +42,7 @@ const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
 
 /* Compares one pattern against a path, capturing {param} segments. */
 static bool match_one(const char *pattern, const char *path, const char **params, size_t *nparams,
-                      char *buf)
+                      char *buf, size_t buflen)
 {
     size_t n = 0, bi = 0;
     const char *p = pattern, *s = path;
@@ -52,7 +52,7 @@ static bool match_one(const char *pattern, const char *path, const char **params
             /* "{*name}" takes the rest of the path, slashes included */
             const char *se = p[1] == '*' ? NULL : strchr(s, '/');
             size_t len = se ? (size_t)(se - s) : strlen(s);
-            if (len == 0 || n == REQ_MAX_PARAMS || bi + len + 1 > LIMIT_URL)
+            if (len == 0 || n == REQ_MAX_PARAMS || bi + len + 1 > buflen)
                 return false;
             memcpy(buf + bi, s, len);
             buf[bi + len] = 0;
@@ -74,14 +74,14 @@ static bool match_one(const char *pattern, const char *path, const char **params
 }
 
 const struct route *route_match(const char *path, int method, unsigned *ret_allowed,
-                                const char **params, size_t *nparams, char *buf)
+                                const char **params, size_t *nparams, char *buf, size_t buflen)
 {
     const struct route *found = NULL;
     unsigned allowed = 0;
     for (size_t i = 0; i < routes_count; i++) {
         const char *tmp[REQ_MAX_PARAMS];
         size_t tn = 0;
-        if (!match_one(routes[i].pattern, path, tmp, &tn, buf))
+        if (!match_one(routes[i].pattern, path, tmp, &tn, buf, buflen))
             continue;
         allowed |= routes[i].method;
         if (routes[i].method & M_GET)
@@ -98,6 +98,6 @@ const struct route *route_match(const char *path, int method, unsigned *ret_allo
     *ret_allowed = allowed;
     /* buf may have been overwritten by a later candidate: re-capture */
     if (found)
-        match_one(found->pattern, path, params, nparams, buf);
+        match_one(found->pattern, path, params, nparams, buf, buflen);
     return found;
 }

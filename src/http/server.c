@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/connlimit.h"
 #include "http/req.h"
 #include "http/server.h"
 #include "http/work.h"
@@ -23,6 +24,7 @@ struct server {
     struct MHD_Daemon *daemon;
     struct app *app;
     atomic_int active; /* requests between first callback and completion */
+    struct connlimit *per_ip;
 };
 
 static const struct {
@@ -58,8 +60,8 @@ static enum MHD_Result answer_error(struct req *r, enum err e)
 {
     const struct err_info *info = err_info(e);
     if (info->status >= 500)
-        log_error("%s %s: %s%s%s", r->method_str, r->path, info->name, r->detail[0] ? ": " : "",
-                  r->detail);
+        log_error("%s %s: %s%s%s", r->method_str, r->path ? r->path : "-", info->name,
+                  r->detail[0] ? ": " : "", r->detail);
     json_t *body;
     if (e == ERR_VALIDATION && r->field_errors) {
         body = r->field_errors;
@@ -192,7 +194,7 @@ static enum err authenticate(struct req *r)
 }
 
 struct target_buf {
-    char *buf;
+    char *buf; /* NULL: only measure */
     size_t len, cap;
 };
 
@@ -201,6 +203,10 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
 {
     struct target_buf *t = cls;
     (void)kind;
+    if (!t->buf) {
+        t->len += 2 + strlen(key) + (value ? strlen(value) : 0);
+        return MHD_YES;
+    }
     int n = snprintf(t->buf + t->len, t->cap - t->len, "%c%s%s%s",
                      t->len && strchr(t->buf, '?') ? '&' : '?', key, value ? "=" : "",
                      value ? value : "");
@@ -209,14 +215,30 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
-/* The request target for the access log: the path as sent plus the query
- * arguments (libmicrohttpd hands them over decoded). */
-static void log_target(struct req *r, const char *url)
+/*
+ * Allocates the request's URL buffers in one block sized to this request:
+ * path and param_buf (each as long as the URL) and target, the path as sent
+ * plus the query arguments (libmicrohttpd hands them over decoded) for the
+ * access log. Idle connections thus cost bytes, not pages.
+ */
+static enum err url_buffers(struct req *r, const char *url)
 {
-    struct target_buf t = {r->target, 0, sizeof(r->target)};
-    str_copy(r->target, sizeof(r->target), url);
+    size_t ulen = strlen(url);
+    struct target_buf t = {NULL, ulen, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &t);
+    size_t tlen = t.len < LIMIT_URL ? t.len : LIMIT_URL;
+    r->urlmem = malloc(2 * (ulen + 1) + tlen + 1);
+    if (!r->urlmem)
+        return ERR_NOMEM;
+    r->path = r->urlmem;
+    r->param_buf = r->path + ulen + 1;
+    r->target = r->param_buf + ulen + 1;
+    memcpy(r->path, url, ulen + 1);
+    t = (struct target_buf){r->target, 0, tlen + 1};
+    str_copy(r->target, tlen + 1, url);
     t.len = strlen(r->target);
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &t);
+    return ERR_OK;
 }
 
 /* Everything decided from the request head, before any body byte. */
@@ -225,8 +247,9 @@ static enum err begin(struct req *r, const char *url)
     client_address(r);
     if (strlen(url) >= LIMIT_URL)
         return req_fail(r, ERR_BAD_REQUEST, "Request URL is too long.");
-    str_copy(r->path, sizeof(r->path), url);
-    log_target(r, url);
+    enum err ue = url_buffers(r, url);
+    if (ue)
+        return ue;
     size_t n = strlen(r->path);
     while (n > 1 && r->path[n - 1] == '/')
         r->path[--n] = 0;
@@ -241,7 +264,8 @@ static enum err begin(struct req *r, const char *url)
 
     r->method = method_parse(r->method_str);
     unsigned allowed = 0;
-    r->route = route_match(r->path, r->method, &allowed, r->params, &r->nparams, r->param_buf);
+    r->route = route_match(r->path, r->method, &allowed, r->params, &r->nparams, r->param_buf,
+                           strlen(url) + 1);
     if (!allowed)
         return ERR_NO_ROUTE;
     char allow[128];
@@ -449,14 +473,15 @@ static void access_log(struct req *r, enum MHD_RequestTerminationCode toe)
     snprintf(line, sizeof(line),
              "%s - %s [%s] \"%s %.1024s %s\" %d %llu \"%.256s\" \"%.256s\" %.6f",
              r->client_ip[0] ? r->client_ip : "-", r->authed ? r->user.username : "-", when,
-             r->method_str ? r->method_str : "-", r->target[0] ? r->target : "-",
+             r->method_str ? r->method_str : "-", r->target ? r->target : "-",
              r->version ? r->version : "-", status, (unsigned long long)r->resp_bytes,
              ref ? ref : "-", agent ? agent : "-", secs);
     for (char *p = line; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && log_get_level() <= LOG_INFO)
-        log_info("connection ended early (%d): %s %s", (int)toe, r->method_str, r->path);
+        log_info("connection ended early (%d): %s %s", (int)toe, r->method_str,
+                 r->path ? r->path : "-");
     log_raw(line);
 }
 
@@ -477,9 +502,50 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     json_decref(r->json);
     json_decref(r->field_errors);
     free(r->body);
+    free(r->urlmem);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->active, 1);
+}
+
+static void sockaddr_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    str_copy(out, outlen, "-");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outlen);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)outlen);
+}
+
+/* MAX_CONNECTIONS_PER_IP, checked before a connection is accepted. Trusted
+ * proxies are exempt: every client behind them shares their address. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct server *srv = cls;
+    (void)addrlen;
+    if (connlimit_allow(srv->per_ip, addr))
+        return MHD_YES;
+    char ip[64];
+    sockaddr_text(addr, ip, sizeof(ip));
+    if (config_proxy_trusted(&srv->app->cfg, ip))
+        return MHD_YES;
+    log_warn("refusing a connection from %s: %d already open (MAX_CONNECTIONS_PER_IP)", ip,
+             srv->app->cfg.max_conn_per_ip);
+    return MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct server *srv = cls;
+    (void)socket_context;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        connlimit_open(srv->per_ip, sa);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        connlimit_close(srv->per_ip, sa);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -528,16 +594,22 @@ enum err server_run(struct app *a)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    srv.per_ip = connlimit_new(a->cfg.max_conn_per_ip, LIMIT_RATE_SLOTS);
+    if (!srv.per_ip)
+        return ERR_NOMEM;
     e = work_start(LIMIT_WORKERS, LIMIT_WORK_QUEUE);
-    if (e)
+    if (e) {
+        connlimit_free(srv.per_ip);
         return e;
+    }
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv.daemon = MHD_start_daemon(
-        flags, (uint16_t)a->cfg.bind_port, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR,
+        flags, (uint16_t)a->cfg.bind_port, accept_policy, &srv, on_request, &srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv, MHD_OPTION_SOCK_ADDR,
         (const struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->cfg.threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a->cfg.idle_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
@@ -548,6 +620,7 @@ enum err server_run(struct app *a)
         log_error("BIND: cannot listen on %s:%d (address in use or not permitted)",
                   a->cfg.bind_host, a->cfg.bind_port);
         work_stop();
+        connlimit_free(srv.per_ip);
         return ERR_CONFIG;
     }
     log_info("listening on http://%s%s%s:%d with %d threads", ss.ss_family == AF_INET6 ? "[" : "",
@@ -571,6 +644,7 @@ enum err server_run(struct app *a)
         log_warn("stopping with %d request(s) still in flight", left);
     work_stop();
     MHD_stop_daemon(srv.daemon);
+    connlimit_free(srv.per_ip);
     log_info("stopped");
     return ERR_OK;
 }

@@ -14,7 +14,6 @@ enum err server_run(struct app *a);
 /* Matches a decoded, slash-trimmed path against the route table.
  * Returns the route for method, or NULL; *ret_allowed gets the mask of methods
  * the path supports (0: unknown path). Captured segments go to params/nparams,
- * pointing into buf (size LIMIT_URL) where the path is copied. */
-struct req;
+ * copied into buf (buflen >= strlen(path) + 1 is always enough). */
 const struct route *route_match(const char *path, int method, unsigned *ret_allowed,
-                                const char **params, size_t *nparams, char *buf);
+                                const char **params, size_t *nparams, char *buf, size_t buflen);

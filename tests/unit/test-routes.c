@@ -100,24 +100,27 @@ static void test_match(void **state)
     size_t n = 0;
     char buf[LIMIT_URL];
     unsigned allowed;
-    const struct route *r = route_match("/api/v1/tickets/42", M_GET, &allowed, params, &n, buf);
+    const struct route *r =
+        route_match("/api/v1/tickets/42", M_GET, &allowed, params, &n, buf, sizeof(buf));
     assert_non_null(r);
     assert_int_equal(n, 1);
     assert_string_equal(params[0], "42");
     assert_true(allowed & M_DELETE);
     assert_true(allowed & M_HEAD);
-    r = route_match("/api/v1/tickets/42/token", M_POST, &allowed, params, &n, buf);
+    r = route_match("/api/v1/tickets/42/token", M_POST, &allowed, params, &n, buf, sizeof(buf));
     assert_non_null(r);
     assert_string_equal(params[0], "42");
-    r = route_match("/api/v1/tickets/42", M_HEAD, &allowed, params, &n, buf);
+    r = route_match("/api/v1/tickets/42", M_HEAD, &allowed, params, &n, buf, sizeof(buf));
     assert_non_null(r);
     assert_int_equal(r->method, M_GET);
-    assert_null(route_match("/api/v1/check/health", M_DELETE, &allowed, params, &n, buf));
+    assert_null(
+        route_match("/api/v1/check/health", M_DELETE, &allowed, params, &n, buf, sizeof(buf)));
     assert_true(allowed & M_GET);
-    assert_null(route_match("/api/v1/nope", M_GET, &allowed, params, &n, buf));
+    assert_null(route_match("/api/v1/nope", M_GET, &allowed, params, &n, buf, sizeof(buf)));
     assert_int_equal(allowed, 0);
-    assert_null(route_match("/api/v1/tickets//token", M_POST, &allowed, params, &n, buf));
-    r = route_match("/upload/abc/dir/file.tgz", M_PUT, &allowed, params, &n, buf);
+    assert_null(
+        route_match("/api/v1/tickets//token", M_POST, &allowed, params, &n, buf, sizeof(buf)));
+    r = route_match("/upload/abc/dir/file.tgz", M_PUT, &allowed, params, &n, buf, sizeof(buf));
     assert_non_null(r);
     assert_int_equal(n, 2);
     assert_string_equal(params[0], "abc");

@@ -1,0 +1,61 @@
+// limits.test.mjs - MAX_CONNECTIONS_PER_IP: a client cannot hold more sockets than allowed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startServer, stopAndCheck, api, expectJson, waitFor, sleep } from './lib/server.mjs';
+
+/* Opens a socket and sends half a request head, so the connection stays open. */
+function holdOpen(srv) {
+    return new Promise((resolve, reject) => {
+        const s = net.connect(srv.port, '127.0.0.1', () => {
+            s.write(`GET /api/v1/check/health/ HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n`);
+            resolve(s);
+        });
+        s.on('error', reject);
+    });
+}
+
+/* Resolves true when the server closes the socket within ms, false otherwise. */
+function closedWithin(sock, ms) {
+    return new Promise((resolve) => {
+        const t = setTimeout(() => resolve(false), ms);
+        sock.on('close', () => {
+            clearTimeout(t);
+            resolve(true);
+        });
+        sock.on('error', () => {});
+    });
+}
+
+test('connections beyond MAX_CONNECTIONS_PER_IP are refused, freed slots are reused', async () => {
+    const srv = await startServer({ env: { MAX_CONNECTIONS_PER_IP: '3' } });
+    const held = [];
+    try {
+        for (let i = 0; i < 3; i++) held.push(await holdOpen(srv));
+        await sleep(200); // let the server register them
+        const extra = await holdOpen(srv);
+        assert.equal(await closedWithin(extra, 3000), true, 'fourth connection is closed');
+        const log = srv.stderr();
+        assert.match(log, /refusing a connection from 127\.0\.0\.1: 3 already open/);
+        // Closing one frees its place.
+        held.pop().destroy();
+        await waitFor(async () => (await api(srv, 'GET', '/api/v1/check/health/').catch(() => ({ status: 0 }))).status === 200,
+            { what: 'a request after a slot was freed', timeout: 5000 });
+    } finally {
+        held.forEach((s) => s.destroy());
+        await stopAndCheck(srv);
+    }
+});
+
+test('trusted proxies are exempt from MAX_CONNECTIONS_PER_IP', async () => {
+    const srv = await startServer({ env: { MAX_CONNECTIONS_PER_IP: '2', TRUSTED_PROXIES: '127.0.0.1' } });
+    const held = [];
+    try {
+        for (let i = 0; i < 4; i++) held.push(await holdOpen(srv));
+        await sleep(200);
+        expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+    } finally {
+        held.forEach((s) => s.destroy());
+        await stopAndCheck(srv);
+    }
+});
