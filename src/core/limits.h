@@ -18,7 +18,7 @@
 #define LIMIT_PLATFORM_NAME 20
 #define LIMIT_PRETTY_NAME   100
 #define LIMIT_EMAIL         254
-#define LIMIT_ATTEMPTS      100  /* ticket attempts are 0..LIMIT_ATTEMPTS */
+#define LIMIT_ATTEMPTS      100               /* ticket attempts are 0..LIMIT_ATTEMPTS */
 #define LIMIT_WORK_QUEUE    LIMIT_CONNECTIONS /* waiting slow jobs: at most one per connection */
 #define LIMIT_WORKERS       2    /* worker threads: also caps concurrent argon2 hashes */
 #define LIMIT_LOGIN_FAILS   5    /* failed logins per client per window ... */
@@ -27,7 +27,7 @@
 #define LIMIT_TOKEN_WINDOW  60   /* ... of this many seconds */
 #define LIMIT_RATE_SLOTS    4096 /* client addresses tracked by each rate limiter */
 #define LIMIT_DRAIN                                                                                \
-    (64 * 1024 * 1024)          /* body bytes read and dropped after an error                      \
-                                  found mid-body, before the connection is                         \
-                                  closed without an answer */
+    ((int64_t)1 << 30)          /* body bytes read and dropped after a refusal so                  \
+                                  the client (or proxy) gets the answer instead                    \
+                                  of a reset; past this the connection closes */
 #define LIMIT_SHUTDOWN_GRACE 30 /* seconds in-flight requests get on SIGTERM */

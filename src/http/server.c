@@ -361,6 +361,28 @@ static enum err complete(struct req *r)
     return r->route->handler(r);
 }
 
+/*
+ * Whether a refusal decided before the body must wait for the body. A client
+ * that sent `Expect: 100-continue` has sent nothing yet and gets the answer at
+ * once. Any other client (and every reverse proxy: nginx answers 100 itself)
+ * is already sending; libmicrohttpd can only answer early by closing with
+ * unread bytes, which resets the connection and loses the answer (nginx turns
+ * it into 502). So the body is read and dropped, up to LIMIT_DRAIN, and the
+ * answer follows it. Bodies declared larger than that are answered at once.
+ */
+static bool must_drain(struct req *r)
+{
+    const char *expect = req_header(r, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        return false;
+    const char *cl = req_header(r, "Content-Length");
+    const char *te = req_header(r, "Transfer-Encoding");
+    int64_t declared = 0;
+    if (cl && parse_int64(cl, &declared))
+        return declared > 0 && declared <= LIMIT_DRAIN;
+    return te && strcasestr(te, "chunked");
+}
+
 static void run_job(void *arg)
 {
     struct req *r = arg;
@@ -408,6 +430,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method_str = method;
         r->version = version;
         enum err e = begin(r, url);
+        if (e && must_drain(r)) {
+            r->pending_err = e; /* answered once the body is in */
+            return MHD_YES;
+        }
         if (e)
             return answer_error(r, e);
         return MHD_YES;
@@ -423,7 +449,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             /* libmicrohttpd cannot answer in the middle of a body: read and drop
              * the rest (bounded), answer once it is in */
             r->drained += n;
-            if (r->drained > LIMIT_DRAIN) {
+            if (r->drained > (uint64_t)LIMIT_DRAIN) {
                 log_info("%s %s: closing after %s, client kept sending", r->method_str, r->path,
                          err_info(r->pending_err)->name);
                 return MHD_NO;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, stopAndCheck, api, expectJson, waitFor, sleep } from './lib/server.mjs';
+import { startServer, stopAndCheck, api, expectJson, waitFor, sleep, rawRequest } from './lib/server.mjs';
 
 /* Opens a socket and sends half a request head, so the connection stays open. */
 function holdOpen(srv) {
@@ -56,6 +56,31 @@ test('trusted proxies are exempt from MAX_CONNECTIONS_PER_IP', async () => {
         expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
     } finally {
         held.forEach((s) => s.destroy());
+        await stopAndCheck(srv);
+    }
+});
+
+test('a refusal before the body waits for the body when the client did not ask for 100-continue', async () => {
+    // Proxies such as nginx answer "100 Continue" themselves and stream the body
+    // at once; the answer must survive (no reset, which nginx turns into 502).
+    const srv = await startServer();
+    try {
+        const body = Buffer.alloc(4 * 1024 * 1024, 0x61);
+        const head = `PUT /upload/00000000-0000-4000-8000-000000000000/x.bin HTTP/1.1\r\n` +
+            `Host: 127.0.0.1:${srv.port}\r\nContent-Length: ${body.length}\r\n\r\n`;
+        for (let i = 0; i < 5; i++) {
+            const r = await rawRequest(srv, [{ data: head }, { data: body }]);
+            assert.equal(r.status, 403, `try ${i}`);
+            assert.deepEqual(JSON.parse(r.body.toString()), {
+                detail: 'token 00000000-0000-4000-8000-000000000000 is not valid',
+            });
+        }
+        // With Expect: 100-continue the answer comes at once and no body is read.
+        const r = await rawRequest(srv, `PUT /upload/00000000-0000-4000-8000-000000000000/x.bin HTTP/1.1\r\n` +
+            `Host: 127.0.0.1:${srv.port}\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+        assert.equal(r.status, 403);
+        assert.ok(!r.raw.toString('latin1').includes('100 Continue'));
+    } finally {
         await stopAndCheck(srv);
     }
 });
