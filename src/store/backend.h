@@ -76,3 +76,4 @@ struct store {
 };
 
 extern const struct store_ops sqlite_store_ops;
+extern const struct store_ops pg_store_ops;

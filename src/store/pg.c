@@ -13,12 +13,12 @@
 #include "core/util.h"
 #include "store/backend.h"
 
-#define POOL_DEFAULT     8  /* connections when store_options.pool_size is 0 */
-#define POOL_WAIT_S      30 /* longest wait for a free connection before ERR_UNAVAILABLE */
-#define CONNECT_RETRY_S  2  /* pause between tries while the database is unreachable at open */
-#define CONNECT_TIMEOUT  "10"
-#define ADVISORY_KEY     "7486400713552097281" /* pg_advisory_lock key of the migrations */
-#define TIMESTAMPTZ_OID  1184
+#define POOL_DEFAULT      8  /* connections when store_options.pool_size is 0 */
+#define POOL_WAIT_S       30 /* longest wait for a free connection before ERR_UNAVAILABLE */
+#define CONNECT_RETRY_S   2  /* pause between tries while the database is unreachable at open */
+#define CONNECT_TIMEOUT   "10"
+#define ADVISORY_KEY      "7486400713552097281" /* pg_advisory_lock key of the migrations */
+#define TIMESTAMPTZ_OID   1184
 #define ARCHIVE_EACH_PAGE 64
 
 /*
@@ -97,8 +97,8 @@ static const char *const migrations[] = {
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define USER_COLS                                                                                  \
-    "SELECT id, username, password_hash, is_admin, is_active, name, email, " US("created")         \
-    ", coalesce(" US("last_login") ", 0) FROM users"
+    "SELECT id, username, password_hash, is_admin, is_active, name, email, " US(                   \
+        "created") ", coalesce(" US("last_login") ", 0) FROM users"
 
 #define PLATFORM_COLS "SELECT id, name, pretty_name FROM platforms"
 
@@ -107,11 +107,13 @@ static const char *const migrations[] = {
 #define TICKET_SELECT                                                                              \
     "SELECT t.id, t.number, t.platform_id, coalesce(p.name, ''), coalesce(t.user_id, 0),"          \
     " coalesce(u.username, ''), t.resolved, t.note, t.token, t.attempts,"                          \
-    " coalesce(" US("t.expires_at") ", 0), " US("t.time_create") ", " US("t.time_update") ","      \
-    " (SELECT count(*) FROM archives a WHERE a.ticket_id = t.id),"                                 \
-    " (SELECT coalesce(sum(a.size), 0)::bigint FROM archives a WHERE a.ticket_id = t.id)"          \
-    " FROM tickets t LEFT JOIN platforms p ON p.id = t.platform_id"                                \
-    " LEFT JOIN users u ON u.id = t.user_id"
+    " coalesce(" US("t.expires_at") ", 0), " US("t.time_create") ", " US(                          \
+        "t.time_update") ","                                                                       \
+                         " (SELECT count(*) FROM archives a WHERE a.ticket_id = t.id),"            \
+                         " (SELECT coalesce(sum(a.size), 0)::bigint FROM archives a WHERE "        \
+                         "a.ticket_id = t.id)"                                                     \
+                         " FROM tickets t LEFT JOIN platforms p ON p.id = t.platform_id"           \
+                         " LEFT JOIN users u ON u.id = t.user_id"
 
 #define ARCHIVE_FROM " FROM archives a JOIN tickets t ON t.id = a.ticket_id"
 #define ARCHIVE_SELECT                                                                             \
@@ -262,10 +264,9 @@ struct params {
     int name##_len[n], name##_fmt[n];                                                              \
     Oid name##_type[n];                                                                            \
     char name##_buf[n][PARAM_BUF];                                                                 \
-    struct params name = {0,         n,           false,        name##_v,                          \
-                          name##_len, name##_fmt, name##_type, name##_buf}
+    struct params name = {0, n, false, name##_v, name##_len, name##_fmt, name##_type, name##_buf}
 
-/* The next slot, or NULL (overflow recorded) when there is none. */
+/* The index of the next slot (set to NULL), or -1 (overflow recorded) when there is none. */
 static int p_next(struct params *p)
 {
     if (p->n >= p->cap) {
@@ -360,6 +361,7 @@ struct pg_store {
     char *uri;         /* postgresql://... (may hold a password: never logged) */
     char where[256];   /* host:port/db, for logs */
     char tz[64];       /* the session TimeZone: the process TZ */
+    bool tz_unknown;   /* the server refused tz (set while opening, single-threaded) */
     pthread_mutex_t lock;
     pthread_cond_t freed;
     struct conn *idle; /* connections not in use */
@@ -434,8 +436,6 @@ static enum err db_err(struct conn *c, const PGresult *res, const char *what)
     /* Too many connections, serialization failure, deadlock: try later. */
     if (strcmp(state, "53300") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
         return ERR_UNAVAILABLE;
-    if (strncmp(state, "53", 2) == 0 && strcmp(state, "53200") == 0)
-        return ERR_NOMEM;
     return ERR_DB;
 }
 
@@ -447,13 +447,19 @@ static bool conn_setup(struct pg_store *ps, struct conn *c)
     c->in_tx = false;
     PQsetNoticeProcessor(c->pg, notice_log, NULL);
     const char *values[1] = {ps->tz};
-    PGresult *res = PQexecParams(c->pg, "SELECT set_config('TimeZone', $1, false)", 1, NULL,
-                                 values, NULL, NULL, 0);
+    PGresult *res = PQexecParams(c->pg, "SELECT set_config('TimeZone', $1, false)", 1, NULL, values,
+                                 NULL, NULL, 0);
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-    if (!ok) {
+    if (!ok && PQstatus(c->pg) == CONNECTION_OK) {
+        /* A zone the server does not know: UTC rather than no service. */
         char line[256];
-        log_error("postgresql: cannot set the session time zone to \"%s\": %s", ps->tz,
-                  first_line(PQerrorMessage(c->pg), line, sizeof(line)));
+        log_error("postgresql: the server does not know TZ \"%s\" (%s); using UTC for year and "
+                  "month filters",
+                  ps->tz, first_line(PQresultErrorMessage(res), line, sizeof(line)));
+        ps->tz_unknown = true;
+        PQclear(res);
+        res = PQexec(c->pg, "SET TIME ZONE 'UTC'");
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     }
     PQclear(res);
     return ok;
@@ -497,6 +503,7 @@ static enum err conn_new(struct pg_store *ps, struct conn **ret, bool *ret_fatal
         return ERR_UNAVAILABLE;
     }
     if (!conn_setup(ps, c)) {
+        first_line(PQerrorMessage(c->pg), errbuf, errcap);
         PQfinish(c->pg);
         free(c);
         return ERR_UNAVAILABLE;
@@ -530,7 +537,8 @@ static enum err conn_reset(struct pg_store *ps, struct conn *c)
 /* Gives c back to the pool (or closes it when it is unusable) and wakes a waiter. */
 static void release(struct pg_store *ps, struct conn *c)
 {
-    if (c->in_tx || PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+    if (PQstatus(c->pg) == CONNECTION_OK &&
+        (c->in_tx || PQtransactionStatus(c->pg) != PQTRANS_IDLE)) {
         /* A bug or a lost connection: never hand a half-done transaction on. */
         PGresult *res = PQexec(c->pg, "ROLLBACK");
         PQclear(res);
@@ -541,6 +549,18 @@ static void release(struct pg_store *ps, struct conn *c)
     ps->idle = c;
     pthread_cond_signal(&ps->freed);
     pthread_mutex_unlock(&ps->lock);
+}
+
+/* False when the server has closed c while it sat idle (a restart, an
+ * administrator's pg_terminate_backend): it then sent an error and end of
+ * file, which two non-blocking reads find (the first may return just the
+ * error). A healthy idle connection has nothing to read. */
+static bool conn_alive(struct conn *c)
+{
+    for (int i = 0; i < 2; i++)
+        if (PQstatus(c->pg) != CONNECTION_OK || !PQconsumeInput(c->pg))
+            return false;
+    return PQstatus(c->pg) == CONNECTION_OK;
 }
 
 /* Takes a connection from the pool, opening one while fewer than ps->max
@@ -581,8 +601,7 @@ static enum err acquire(struct pg_store *ps, struct conn **ret)
             pthread_mutex_unlock(&ps->lock);
             return e;
         }
-    } else if (PQstatus(c->pg) != CONNECTION_OK || !PQconsumeInput(c->pg) ||
-               PQstatus(c->pg) != CONNECTION_OK) {
+    } else if (!conn_alive(c)) {
         enum err e = conn_reset(ps, c);
         if (e) {
             release(ps, c);
@@ -686,9 +705,9 @@ static enum err run(struct conn *c, enum stmt_id id, const char *sql, const stru
  * REPEATABLE READ one whose statements share one snapshot. */
 static enum err tx_begin(struct conn *c, bool write)
 {
-    enum err e = run(c, ST_NONE,
-                     write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL,
-                     "begin");
+    enum err e =
+        run(c, ST_NONE, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL,
+            "begin");
     if (!e) {
         c->in_tx = true;
         c->tx_write = write;
@@ -731,7 +750,6 @@ static enum err run_op(struct store *s, op_fn *fn, void *ctx)
             return e;
         e = fn(c, ctx);
         bool again = e && c->lost && !c->maybe_sent && attempt == 0;
-        c->in_tx = c->in_tx && !c->lost;
         release(ps, c);
         if (!again)
             return e;
@@ -785,8 +803,7 @@ static enum err get_one(struct conn *c, enum stmt_id id, const char *sql, const 
 }
 
 /* Runs a write; ERR_NOT_FOUND when it changed no row. */
-static enum err write_one(struct conn *c, enum stmt_id id, const struct params *p,
-                          const char *what)
+static enum err write_one(struct conn *c, enum stmt_id id, const struct params *p, const char *what)
 {
     PGresult *res;
     enum err e = exec(c, id, NULL, p, what, &res);
@@ -827,35 +844,6 @@ static enum err collect_rows(const PGresult *res, size_t elem, row_reader *read,
     return ERR_OK;
 }
 
-/* A fixed single-row query with no parameter or one (text when text is not NULL, else num). */
-struct fetch_ctx {
-    enum stmt_id id;
-    const char *text;
-    int64_t num;
-    row_reader *read;
-    void *dst;
-    const char *what;
-};
-
-static enum err fetch_body(struct conn *c, void *ctx)
-{
-    struct fetch_ctx *f = ctx;
-    PARAMS(p, 1);
-    if (f->text)
-        p_text(&p, f->text);
-    else
-        p_int(&p, f->num);
-    return get_one(c, f->id, NULL, strstr(stmts[f->id].sql, "$1") ? &p : NULL, f->read, f->dst,
-                   f->what);
-}
-
-static enum err fetch(struct store *s, enum stmt_id id, const char *text, int64_t num,
-                      row_reader *read, void *dst, const char *what)
-{
-    struct fetch_ctx f = {id, text, num, read, dst, what};
-    return run_op(s, fetch_body, &f);
-}
-
 /* All rows of a fixed statement without parameters. */
 struct list_ctx {
     enum stmt_id id;
@@ -885,8 +873,7 @@ static enum err list_fixed(struct store *s, enum stmt_id id, size_t elem, row_re
     return run_op(s, list_body, &l);
 }
 
-/* A write of one fixed statement with prepared parameters; ERR_NOT_FOUND when
- * no row changed (unless any_count). */
+/* A write of one fixed statement with parameters p; ERR_NOT_FOUND when no row changed. */
 struct write_ctx {
     enum stmt_id id;
     const struct params *p;
@@ -992,8 +979,7 @@ static char *libpq_uri(const char *url)
  * server refuses us (authentication, unknown database: waiting cannot help);
  * ERR_UNAVAILABLE when it stays unreachable.
  */
-static enum err pg_open(const char *url, const struct store_options *opt,
-                        struct store **ret_store)
+static enum err pg_open(const char *url, const struct store_options *opt, struct store **ret_store)
 {
     char *uri = libpq_uri(url);
     if (!uri) {
@@ -1004,8 +990,14 @@ static enum err pg_open(const char *url, const struct store_options *opt,
     PQconninfoOption *parsed = PQconninfoParse(uri, &perr);
     if (!parsed) {
         char line[256];
-        log_error("store: bad PostgreSQL DB_URL: %s",
-                  first_line(perr ? perr : "out of memory", line, sizeof(line)));
+        first_line(perr ? perr : "out of memory", line, sizeof(line));
+        /* Some messages quote the whole URI, password included: cut it off. */
+        char *quoted = strstr(line, "postgresql://");
+        if (quoted && quoted > line && quoted[-1] == '"')
+            quoted--;
+        if (quoted)
+            snprintf(quoted, sizeof(line) - (size_t)(quoted - line), "(URL not shown)");
+        log_error("store: bad PostgreSQL DB_URL: %s", line);
         PQfreemem(perr);
         free(uri);
         return perr ? ERR_CONFIG : ERR_NOMEM;
@@ -1025,14 +1017,16 @@ static enum err pg_open(const char *url, const struct store_options *opt,
     pthread_mutex_init(&ps->lock, NULL);
     pthread_cond_init(&ps->freed, NULL);
 
-    int64_t deadline = mono_us() + (int64_t)(opt->connect_wait > 0 ? opt->connect_wait : 0) *
-                                       1000000;
+    int64_t deadline =
+        mono_us() + (int64_t)(opt->connect_wait > 0 ? opt->connect_wait : 0) * 1000000;
     for (;;) {
         struct conn *c = NULL;
         bool fatal = false;
         char line[256];
         enum err e = conn_new(ps, &c, &fatal, line, sizeof(line));
         if (!e) {
+            if (ps->tz_unknown) /* before any other thread can read it */
+                (void)str_copy(ps->tz, sizeof(ps->tz), "UTC");
             ps->open = 1;
             ps->idle = c;
             log_info("postgresql: connected to %s (pool of %d, time zone %s)", ps->where, ps->max,
@@ -1062,3 +1056,1337 @@ static enum err pg_open(const char *url, const struct store_options *opt,
     }
 }
 
+/* A fixed statement with parameters p (may be NULL) whose first row is read into dst. */
+struct get_ctx {
+    enum stmt_id id;
+    const struct params *p;
+    row_reader *read;
+    void *dst;
+    const char *what;
+};
+
+static enum err get_body(struct conn *c, void *ctx)
+{
+    struct get_ctx *g = ctx;
+    return get_one(c, g->id, NULL, g->p, g->read, g->dst, g->what);
+}
+
+static enum err get_fixed(struct store *s, enum stmt_id id, const struct params *p,
+                          row_reader *read, void *dst, const char *what)
+{
+    struct get_ctx g = {id, p, read, dst, what};
+    return run_op(s, get_body, &g);
+}
+
+/* --- schema --- */
+
+/* Number of rows in schema_migrations; 0 when the table does not exist yet. */
+static enum err applied_count(struct conn *c, int *ret)
+{
+    bool exists = false;
+    int64_t n = 0;
+    enum err e = get_one(c, ST_NONE, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL,
+                         read_bool, &exists, "schema version");
+    if (!e && exists)
+        e = get_one(c, ST_NONE, "SELECT count(*) FROM schema_migrations", NULL, read_int64, &n,
+                    "schema version");
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_DB : e;
+    *ret = (int)n;
+    return ERR_OK;
+}
+
+static enum err version_body(struct conn *c, void *ctx)
+{
+    return applied_count(c, ctx);
+}
+
+static enum err pg_schema_version(struct store *s, int *ret_version)
+{
+    return run_op(s, version_body, ret_version);
+}
+
+/* Applies migration v (1-based) unless it already is, in one transaction with
+ * its schema_migrations row. *ret_done tells whether it ran here. */
+static enum err migrate_one(struct conn *c, int v, bool *ret_done)
+{
+    enum err e = tx_begin(c, true);
+    if (e)
+        return e;
+    PARAMS(p, 1);
+    p_int(&p, v);
+    bool present = false;
+    e = get_one(c, ST_NONE, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
+                &p, read_bool, &present, "migrate");
+    if (!e && !present) {
+        e = run(c, ST_NONE, migrations[v - 1], NULL, "migrate");
+        if (e)
+            log_error("postgresql: migration %d failed", v);
+    }
+    if (!e && !present)
+        e = run(c, ST_NONE,
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", &p,
+                "migrate");
+    e = tx_end(c, e);
+    if (!e)
+        *ret_done = !present;
+    return e;
+}
+
+/* The migrations under the advisory lock: see pg_migrate. */
+static enum err migrate_locked(struct conn *c, int *ret_applied)
+{
+    enum err e = run(c, ST_NONE,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     " version integer PRIMARY KEY,"
+                     " applied_at timestamptz NOT NULL)",
+                     NULL, "migrate");
+    int have = 0;
+    if (!e)
+        e = applied_count(c, &have);
+    if (e)
+        return e;
+    if (have > NMIGRATIONS) {
+        log_error("postgresql: the database schema (version %d) is newer than this program (%d)",
+                  have, NMIGRATIONS);
+        return ERR_DB;
+    }
+    int applied = 0;
+    for (int v = have + 1; v <= NMIGRATIONS; v++) {
+        bool done = false;
+        e = migrate_one(c, v, &done);
+        if (e)
+            return e;
+        applied += done;
+    }
+    *ret_applied = applied;
+    return ERR_OK;
+}
+
+/* Applies pending migrations while holding a session advisory lock, so that
+ * processes starting together migrate one after the other (the later ones
+ * find nothing to do). Not retried on a lost connection: the lock and the
+ * transactions die with it, and the next start migrates again. */
+static enum err pg_migrate(struct store *s, int *ret_applied)
+{
+    struct pg_store *ps = to_ps(s);
+    struct conn *c;
+    enum err e = acquire(ps, &c);
+    if (e)
+        return e;
+    int applied = 0;
+    e = run(c, ST_NONE, "SELECT pg_advisory_lock(" ADVISORY_KEY ")", NULL, "migrate lock");
+    if (!e) {
+        e = migrate_locked(c, &applied);
+        if (!c->lost)
+            (void)run(c, ST_NONE, "SELECT pg_advisory_unlock(" ADVISORY_KEY ")", NULL,
+                      "migrate unlock");
+    }
+    release(ps, c);
+    if (!e && ret_applied)
+        *ret_applied = applied;
+    return e;
+}
+
+static enum err pg_ping(struct store *s)
+{
+    int64_t one;
+    enum err e = get_fixed(s, ST_PING, NULL, read_int64, &one, "ping");
+    return e ? ERR_UNAVAILABLE : ERR_OK;
+}
+
+/* --- users --- */
+
+/* Reads a USER_COLS row into a struct user. */
+static enum err read_user(const PGresult *r, int row, void *dst)
+{
+    struct user *u = dst;
+    memset(u, 0, sizeof(*u));
+    u->id = col_int(r, row, 0);
+    col_text(r, row, 1, u->username, sizeof(u->username));
+    col_text(r, row, 2, u->password_hash, sizeof(u->password_hash));
+    u->is_admin = col_bool(r, row, 3);
+    u->is_active = col_bool(r, row, 4);
+    col_text(r, row, 5, u->name, sizeof(u->name));
+    col_text(r, row, 6, u->email, sizeof(u->email));
+    u->created = col_int(r, row, 7);
+    u->last_login = col_int(r, row, 8);
+    return ERR_OK;
+}
+
+static enum err pg_user_create(struct store *s, const struct user *u, int64_t *ret_id)
+{
+    PARAMS(p, 8);
+    p_text(&p, u->username);
+    p_text(&p, u->password_hash);
+    p_bool(&p, u->is_admin);
+    p_bool(&p, u->is_active);
+    p_text(&p, u->name);
+    p_text(&p, u->email);
+    p_time(&p, now_us());
+    p_opt_time(&p, u->last_login);
+    int64_t id;
+    enum err e = get_fixed(s, ST_USER_INSERT, &p, read_int64, &id, "user create");
+    if (e == ERR_NOT_FOUND)
+        e = ERR_DB;
+    if (!e && ret_id)
+        *ret_id = id;
+    return e;
+}
+
+/* A fixed single-row query taking one parameter: text when text is not NULL, else num. */
+static enum err fetch(struct store *s, enum stmt_id id, const char *text, int64_t num,
+                      row_reader *read, void *dst, const char *what)
+{
+    PARAMS(p, 1);
+    if (text)
+        p_text(&p, text);
+    else
+        p_int(&p, num);
+    return get_fixed(s, id, &p, read, dst, what);
+}
+
+static enum err pg_user_get(struct store *s, const char *username, struct user *ret)
+{
+    return fetch(s, ST_USER_BY_NAME, username, 0, read_user, ret, "user get");
+}
+
+static enum err pg_user_get_by_id(struct store *s, int64_t id, struct user *ret)
+{
+    return fetch(s, ST_USER_BY_ID, NULL, id, read_user, ret, "user get");
+}
+
+static enum err pg_user_set_password(struct store *s, const char *username, const char *hash)
+{
+    PARAMS(p, 2);
+    p_text(&p, hash);
+    p_text(&p, username);
+    return write_fixed(s, ST_USER_SET_PASSWORD, &p, "user set password");
+}
+
+static enum err pg_user_touch_login(struct store *s, int64_t id, int64_t now)
+{
+    PARAMS(p, 2);
+    p_opt_time(&p, now);
+    p_int(&p, id);
+    return write_fixed(s, ST_USER_TOUCH, &p, "user touch login");
+}
+
+static enum err pg_user_delete(struct store *s, const char *username)
+{
+    PARAMS(p, 1);
+    p_text(&p, username);
+    return write_fixed(s, ST_USER_DELETE, &p, "user delete");
+}
+
+static enum err pg_user_list(struct store *s, struct user **ret_items, size_t *ret_n)
+{
+    void *items;
+    size_t n;
+    enum err e =
+        list_fixed(s, ST_USER_LIST, sizeof(**ret_items), read_user, "user list", &items, &n);
+    if (!e) {
+        *ret_items = items;
+        *ret_n = n;
+    }
+    return e;
+}
+
+static enum err pg_user_count(struct store *s, int64_t *ret_n)
+{
+    enum err e = get_fixed(s, ST_USER_COUNT, NULL, read_int64, ret_n, "user count");
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+/* --- platforms --- */
+
+/* Reads a PLATFORM_COLS (or RETURNING id, name, pretty_name) row into a struct platform. */
+static enum err read_platform(const PGresult *r, int row, void *dst)
+{
+    struct platform *p = dst;
+    memset(p, 0, sizeof(*p));
+    p->id = col_int(r, row, 0);
+    col_text(r, row, 1, p->name, sizeof(p->name));
+    col_text(r, row, 2, p->pretty_name, sizeof(p->pretty_name));
+    return ERR_OK;
+}
+
+static enum err pg_platform_list(struct store *s, struct platform **ret_items, size_t *ret_n)
+{
+    void *items;
+    size_t n;
+    enum err e = list_fixed(s, ST_PLATFORM_LIST, sizeof(**ret_items), read_platform,
+                            "platform list", &items, &n);
+    if (!e) {
+        *ret_items = items;
+        *ret_n = n;
+    }
+    return e;
+}
+
+static enum err pg_platform_get(struct store *s, const char *name, struct platform *ret)
+{
+    return fetch(s, ST_PLATFORM_GET, name, 0, read_platform, ret, "platform get");
+}
+
+static enum err pg_platform_create(struct store *s, const struct platform *pl, struct platform *ret)
+{
+    PARAMS(p, 2);
+    p_text(&p, pl->name);
+    p_text(&p, pl->pretty_name);
+    struct platform got;
+    enum err e = get_fixed(s, ST_PLATFORM_INSERT, &p, read_platform, &got, "platform create");
+    if (e == ERR_NOT_FOUND)
+        e = ERR_DB;
+    if (!e && ret)
+        *ret = got;
+    return e;
+}
+
+static enum err pg_platform_update(struct store *s, const char *name, const struct platform *pl,
+                                   struct platform *ret)
+{
+    PARAMS(p, 3);
+    p_text(&p, pl->name);
+    p_text(&p, pl->pretty_name);
+    p_text(&p, name);
+    struct platform got;
+    enum err e = get_fixed(s, ST_PLATFORM_UPDATE, &p, read_platform, &got, "platform update");
+    if (!e && ret)
+        *ret = got;
+    return e;
+}
+
+/* Looks up one id with a fixed statement taking one parameter (text when text
+ * is not NULL, else num). ERR_NOT_FOUND when there is no row. */
+static enum err lookup_id(struct conn *c, enum stmt_id id, const char *text, int64_t num,
+                          int64_t *ret)
+{
+    PARAMS(p, 1);
+    if (text)
+        p_text(&p, text);
+    else
+        p_int(&p, num);
+    return get_one(c, id, NULL, &p, read_int64, ret, "lookup");
+}
+
+/* Copies column 0 (a path) into a new heap string at dst (a char *). */
+static enum err read_path_dup(const PGresult *r, int row, void *dst)
+{
+    char *dup = strdup(PQgetvalue(r, row, 0));
+    if (!dup)
+        return ERR_NOMEM;
+    *(char **)dst = dup;
+    return ERR_OK;
+}
+
+static void free_paths(void *items, size_t n)
+{
+    struct path_list l = {n, items};
+    path_list_free(&l);
+}
+
+/* The paths returned by the fixed statement id taking one id, into *ret
+ * (ret->paths NULL when there are none). */
+static enum err collect_paths(struct conn *c, enum stmt_id id, int64_t key, struct path_list *ret)
+{
+    PARAMS(p, 1);
+    p_int(&p, key);
+    PGresult *res;
+    enum err e = exec(c, id, NULL, &p, "archive paths", &res);
+    if (e)
+        return e;
+    void *paths = NULL;
+    size_t n = 0;
+    e = collect_rows(res, sizeof(char *), read_path_dup, free_paths, &paths, &n);
+    PQclear(res);
+    if (e)
+        return e;
+    if (n == 0) {
+        free(paths);
+        paths = NULL;
+    }
+    ret->n = n;
+    ret->paths = paths;
+    return ERR_OK;
+}
+
+/* Deletes a platform or a ticket with what lies below it: see delete_tree. */
+struct tree_ctx {
+    enum stmt_id lock; /* finds and locks the row: one parameter, text or num */
+    const char *text;
+    int64_t num;
+    enum stmt_id children; /* locks the rows below (ST__MAX: none) */
+    enum stmt_id paths, del;
+    struct path_list *ret_paths;
+};
+
+static enum err tree_body(struct conn *c, void *ctx)
+{
+    struct tree_ctx *t = ctx;
+    enum err e = tx_begin(c, true);
+    if (e)
+        return e;
+    struct path_list l = {0, NULL};
+    int64_t id = 0;
+    PARAMS(p, 1);
+    e = lookup_id(c, t->lock, t->text, t->num, &id);
+    p_int(&p, id);
+    if (!e && t->children != ST__MAX)
+        e = run(c, t->children, NULL, &p, "delete lock");
+    if (!e && t->ret_paths)
+        e = collect_paths(c, t->paths, id, &l);
+    if (!e)
+        e = write_one(c, t->del, &p, "delete");
+    e = tx_end(c, e);
+    if (e) {
+        path_list_free(&l);
+        return e;
+    }
+    if (t->ret_paths)
+        *t->ret_paths = l;
+    return ERR_OK;
+}
+
+/* Deletes, in one transaction, the row found (and locked) by lock, after
+ * locking the rows below it and collecting the paths of the archives that go
+ * with it into *ret_paths (may be NULL); the schema cascades. The locks make
+ * a concurrent archive insert under it wait and then fail (ERR_REFERENCE), so
+ * that the list holds every path the cascade removes. ERR_NOT_FOUND. */
+static enum err delete_tree(struct store *s, enum stmt_id lock, const char *text, int64_t num,
+                            enum stmt_id children, enum stmt_id paths, enum stmt_id del,
+                            struct path_list *ret_paths)
+{
+    struct tree_ctx t = {lock, text, num, children, paths, del, ret_paths};
+    return run_op(s, tree_body, &t);
+}
+
+static enum err pg_platform_delete(struct store *s, const char *name, struct path_list *ret_paths)
+{
+    return delete_tree(s, ST_PLATFORM_LOCK, name, 0, ST_PLATFORM_LOCK_TICKETS, ST_PLATFORM_PATHS,
+                       ST_PLATFORM_DELETE, ret_paths);
+}
+
+/* --- tickets --- */
+
+/* True when s is a token as the store writes them: a canonical lower-case
+ * UUID. Anything else names no ticket (and would not parse as uuid). */
+static bool is_token(const char *s)
+{
+    if (strlen(s) != TOKEN_LEN)
+        return false;
+    for (int i = 0; i < TOKEN_LEN; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        char ch = s[i];
+        if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+/* Reads a TICKET_SELECT row into a struct ticket, which then owns its note. */
+static enum err read_ticket(const PGresult *r, int row, void *dst)
+{
+    char *dup = strdup(PQgetvalue(r, row, 7));
+    if (!dup)
+        return ERR_NOMEM;
+    struct ticket *t = dst;
+    memset(t, 0, sizeof(*t));
+    t->note = dup;
+    t->id = col_int(r, row, 0);
+    t->number = col_int(r, row, 1);
+    t->platform_id = col_int(r, row, 2);
+    col_text(r, row, 3, t->platform, sizeof(t->platform));
+    t->user_id = col_int(r, row, 4);
+    col_text(r, row, 5, t->user, sizeof(t->user));
+    t->resolved = col_bool(r, row, 6);
+    col_text(r, row, 8, t->token, sizeof(t->token));
+    t->attempts = (int)col_int(r, row, 9);
+    t->expires_at = col_int(r, row, 10);
+    t->time_create = col_int(r, row, 11);
+    t->time_update = col_int(r, row, 12);
+    t->archives = col_int(r, row, 13);
+    t->size = col_int(r, row, 14);
+    return ERR_OK;
+}
+
+static void free_tickets(void *items, size_t n)
+{
+    ticket_list_free(items, n);
+}
+
+/* Fetches one ticket with a fixed TICKET_SELECT statement taking one parameter
+ * (text when text is not NULL, else num). *ret owns its note on success. */
+static enum err ticket_fetch(struct conn *c, enum stmt_id id, const char *text, int64_t num,
+                             struct ticket *ret)
+{
+    PARAMS(p, 1);
+    if (text)
+        p_text(&p, text);
+    else
+        p_int(&p, num);
+    return get_one(c, id, NULL, &p, read_ticket, ret, "ticket get");
+}
+
+static enum err pg_ticket_get(struct store *s, int64_t number, struct ticket *ret)
+{
+    return fetch(s, ST_TICKET_BY_NUMBER, NULL, number, read_ticket, ret, "ticket get");
+}
+
+static enum err pg_ticket_get_by_token(struct store *s, const char *token, struct ticket *ret)
+{
+    if (!is_token(token))
+        return ERR_NOT_FOUND;
+    return fetch(s, ST_TICKET_BY_TOKEN, token, 0, read_ticket, ret, "ticket get");
+}
+
+/* Looks up the platform named by t->platform; ERR_REFERENCE when there is none. */
+static enum err platform_ref(struct conn *c, const struct ticket *t, int64_t *ret_id)
+{
+    enum err e = lookup_id(c, ST_PLATFORM_ID, t->platform, 0, ret_id);
+    return e == ERR_NOT_FOUND ? ERR_REFERENCE : e;
+}
+
+/* Ends the caller's write transaction after fetching row id into *ret (may be
+ * NULL) when e is ERR_OK. */
+static enum err ticket_finish(struct conn *c, enum err e, int64_t id, struct ticket *ret)
+{
+    struct ticket t = {0};
+    if (!e && ret) {
+        e = ticket_fetch(c, ST_TICKET_BY_ID, NULL, id, &t);
+        if (e == ERR_NOT_FOUND)
+            e = ERR_DB;
+    }
+    e = tx_end(c, e);
+    if (e) {
+        ticket_clear(&t);
+        return e;
+    }
+    if (ret)
+        *ret = t;
+    return ERR_OK;
+}
+
+/* The arguments of the ticket writes. */
+struct ticket_ctx {
+    int64_t number;
+    const struct ticket *t;
+    const char *token;
+    int attempts;
+    int64_t expires_at;
+    struct ticket *ret;
+};
+
+static enum err ticket_create_body(struct conn *c, void *ctx)
+{
+    struct ticket_ctx *x = ctx;
+    const struct ticket *t = x->t;
+    enum err e = tx_begin(c, true);
+    if (e)
+        return e;
+    int64_t platform_id = 0, id = 0;
+    e = platform_ref(c, t, &platform_id);
+    if (!e) {
+        PARAMS(p, 9);
+        p_int(&p, t->number);
+        p_int(&p, platform_id);
+        p_opt_int(&p, t->user_id);
+        p_bool(&p, t->resolved);
+        p_text(&p, t->note);
+        p_text(&p, t->token);
+        p_int(&p, t->attempts);
+        p_opt_time(&p, t->expires_at);
+        p_time(&p, now_us());
+        e = get_one(c, ST_TICKET_INSERT, NULL, &p, read_int64, &id, "ticket create");
+        if (e == ERR_NOT_FOUND)
+            e = ERR_DB;
+    }
+    return ticket_finish(c, e, id, x->ret);
+}
+
+static enum err pg_ticket_create(struct store *s, const struct ticket *t, struct ticket *ret)
+{
+    struct ticket_ctx x = {.t = t, .ret = ret};
+    return run_op(s, ticket_create_body, &x);
+}
+
+static enum err ticket_update_body(struct conn *c, void *ctx)
+{
+    struct ticket_ctx *x = ctx;
+    const struct ticket *t = x->t;
+    enum err e = tx_begin(c, true);
+    if (e)
+        return e;
+    int64_t id = 0, platform_id = 0;
+    e = lookup_id(c, ST_TICKET_ID, NULL, x->number, &id);
+    if (!e)
+        e = platform_ref(c, t, &platform_id);
+    if (!e) {
+        PARAMS(p, 8);
+        p_int(&p, t->number);
+        p_int(&p, platform_id);
+        p_bool(&p, t->resolved);
+        p_text(&p, t->note);
+        p_int(&p, t->attempts);
+        p_opt_time(&p, t->expires_at);
+        p_time(&p, now_us());
+        p_int(&p, id);
+        e = write_one(c, ST_TICKET_UPDATE, &p, "ticket update");
+    }
+    return ticket_finish(c, e, id, x->ret);
+}
+
+static enum err pg_ticket_update(struct store *s, int64_t number, const struct ticket *t,
+                                 struct ticket *ret)
+{
+    struct ticket_ctx x = {.number = number, .t = t, .ret = ret};
+    return run_op(s, ticket_update_body, &x);
+}
+
+static enum err ticket_set_token_body(struct conn *c, void *ctx)
+{
+    struct ticket_ctx *x = ctx;
+    enum err e = tx_begin(c, true);
+    if (e)
+        return e;
+    int64_t id = 0;
+    e = lookup_id(c, ST_TICKET_ID, NULL, x->number, &id);
+    if (!e) {
+        PARAMS(p, 5);
+        p_text(&p, x->token);
+        p_int(&p, x->attempts);
+        p_opt_time(&p, x->expires_at);
+        p_time(&p, now_us());
+        p_int(&p, id);
+        e = write_one(c, ST_TICKET_SET_TOKEN, &p, "ticket set token");
+    }
+    return ticket_finish(c, e, id, x->ret);
+}
+
+static enum err pg_ticket_set_token(struct store *s, int64_t number, const char *token,
+                                    int attempts, int64_t expires_at, struct ticket *ret)
+{
+    struct ticket_ctx x = {.number = number,
+                           .token = token,
+                           .attempts = attempts,
+                           .expires_at = expires_at,
+                           .ret = ret};
+    return run_op(s, ticket_set_token_body, &x);
+}
+
+static enum err pg_ticket_delete(struct store *s, int64_t number, struct path_list *ret_paths)
+{
+    return delete_tree(s, ST_TICKET_LOCK, NULL, number, ST__MAX, ST_TICKET_PATHS, ST_TICKET_DELETE,
+                       ret_paths);
+}
+
+/* --- upload tokens --- */
+
+/* The token rules of DESIGN.md 6 after "unknown", in their order. */
+static enum token_state token_classify(const struct ticket *t, int64_t now)
+{
+    if (t->resolved)
+        return TOKEN_RESOLVED;
+    if (t->attempts <= 0)
+        return TOKEN_USED_UP;
+    if (t->expires_at && t->expires_at <= now)
+        return TOKEN_EXPIRED;
+    return TOKEN_OK;
+}
+
+/* Reads the ticket of token (a valid token) and classifies it. On ERR_OK
+ * *ret_state is set and, only when it is TOKEN_OK, *ret_ticket owns the ticket. */
+static enum err token_lookup(struct conn *c, const char *token, int64_t now,
+                             enum token_state *ret_state, struct ticket *ret_ticket)
+{
+    struct ticket t;
+    enum err e = ticket_fetch(c, ST_TICKET_BY_TOKEN, token, 0, &t);
+    if (e == ERR_NOT_FOUND) {
+        *ret_state = TOKEN_UNKNOWN;
+        return ERR_OK;
+    }
+    if (e)
+        return e;
+    enum token_state state = token_classify(&t, now);
+    if (state == TOKEN_OK)
+        *ret_ticket = t;
+    else
+        ticket_clear(&t);
+    *ret_state = state;
+    return ERR_OK;
+}
+
+struct token_ctx {
+    const char *token;
+    int64_t now;
+    enum token_state state; /* out */
+    struct ticket t;        /* out, when state is TOKEN_OK and wanted */
+    bool want;
+};
+
+static enum err token_check_body(struct conn *c, void *ctx)
+{
+    struct token_ctx *x = ctx;
+    return token_lookup(c, x->token, x->now, &x->state, &x->t);
+}
+
+/* Hands the outcome of a token body to the caller: *ret (may be NULL) only on TOKEN_OK. */
+static enum err token_out(enum err e, struct token_ctx *x, enum token_state *ret_state,
+                          struct ticket *ret)
+{
+    if (e)
+        return e;
+    if (x->state == TOKEN_OK) {
+        if (ret)
+            *ret = x->t;
+        else
+            ticket_clear(&x->t);
+    }
+    *ret_state = x->state;
+    return ERR_OK;
+}
+
+static enum err pg_token_check(struct store *s, const char *token, int64_t now,
+                               enum token_state *ret_state, struct ticket *ret)
+{
+    if (!is_token(token)) {
+        *ret_state = TOKEN_UNKNOWN;
+        return ERR_OK;
+    }
+    struct token_ctx x = {.token = token, .now = now, .want = true};
+    return token_out(run_op(s, token_check_body, &x), &x, ret_state, ret);
+}
+
+/* The conditional UPDATE is the whole decision (its row lock serializes
+ * concurrent consumers across processes); a refusal is then classified from
+ * the row as it is now, and a success reads the ticket after the decrement,
+ * both inside the same transaction. */
+static enum err token_consume_body(struct conn *c, void *ctx)
+{
+    struct token_ctx *x = ctx;
+    enum err e = tx_begin(c, true);
+    if (e)
+        return e;
+    struct ticket t = {0};
+    enum token_state state = TOKEN_UNKNOWN;
+    int64_t id = 0;
+    PARAMS(p, 3);
+    p_time(&p, now_us());
+    p_text(&p, x->token);
+    p_time(&p, x->now);
+    e = get_one(c, ST_TOKEN_CONSUME, NULL, &p, read_int64, &id, "token consume");
+    if (!e) {
+        state = TOKEN_OK;
+        if (x->want) {
+            e = ticket_fetch(c, ST_TICKET_BY_ID, NULL, id, &t);
+            if (e == ERR_NOT_FOUND)
+                e = ERR_DB;
+        }
+    } else if (e == ERR_NOT_FOUND) {
+        e = token_lookup(c, x->token, x->now, &state, &t);
+        if (!e && state == TOKEN_OK) {
+            /* The UPDATE and token_classify disagree: a row the store could
+             * not have written (expires_at at the epoch instead of NULL). */
+            log_error("postgresql: token consume: ticket %lld refused but usable",
+                      (long long)t.number);
+            e = ERR_DB;
+        }
+    }
+    e = tx_end(c, e);
+    if (e) {
+        ticket_clear(&t);
+        return e;
+    }
+    x->state = state;
+    x->t = t;
+    return ERR_OK;
+}
+
+static enum err pg_token_consume(struct store *s, const char *token, int64_t now,
+                                 enum token_state *ret_state, struct ticket *ret)
+{
+    if (!is_token(token)) {
+        *ret_state = TOKEN_UNKNOWN;
+        return ERR_OK;
+    }
+    struct token_ctx x = {.token = token, .now = now, .want = ret != NULL};
+    return token_out(run_op(s, token_consume_body, &x), &x, ret_state, ret);
+}
+
+/* --- archives --- */
+
+/* Reads an ARCHIVE_SELECT row into a struct archive. */
+static enum err read_archive(const PGresult *r, int row, void *dst)
+{
+    struct archive *a = dst;
+    memset(a, 0, sizeof(*a));
+    a->id = col_int(r, row, 0);
+    a->ticket_id = col_int(r, row, 1);
+    a->ticket_number = col_int(r, row, 2);
+    col_text(r, row, 3, a->name, sizeof(a->name));
+    col_text(r, row, 4, a->path, sizeof(a->path));
+    a->size = col_int(r, row, 5);
+    col_text(r, row, 6, a->md5, sizeof(a->md5));
+    col_text(r, row, 7, a->sha256, sizeof(a->sha256));
+    col_text(r, row, 8, a->uploader_ip, sizeof(a->uploader_ip));
+    col_text(r, row, 9, a->uploader_agent, sizeof(a->uploader_agent));
+    a->time_create = col_int(r, row, 10);
+    a->time_update = col_int(r, row, 11);
+    return ERR_OK;
+}
+
+/* Column 0 into a char[sizeof(struct archive.path)]. */
+static enum err read_path(const PGresult *r, int row, void *dst)
+{
+    col_text(r, row, 0, dst, sizeof(((struct archive *)0)->path));
+    return ERR_OK;
+}
+
+static enum err pg_archive_get(struct store *s, int64_t id, struct archive *ret)
+{
+    return fetch(s, ST_ARCHIVE_BY_ID, NULL, id, read_archive, ret, "archive get");
+}
+
+struct archive_ctx {
+    const struct archive *a;
+    int64_t id, ticket_number;
+    const char *path, *name;
+    struct archive got; /* out */
+    bool want;
+};
+
+/* Ends the caller's write transaction after fetching archive id into x->got
+ * when e is ERR_OK and the row is wanted. */
+static enum err archive_finish(struct conn *c, enum err e, int64_t id, struct archive_ctx *x)
+{
+    if (!e && x->want) {
+        PARAMS(p, 1);
+        p_int(&p, id);
+        e = get_one(c, ST_ARCHIVE_BY_ID, NULL, &p, read_archive, &x->got, "archive get");
+        if (e == ERR_NOT_FOUND)
+            e = ERR_DB;
+    }
+    return tx_end(c, e);
+}
+
+static enum err archive_create_body(struct conn *c, void *ctx)
+{
+    struct archive_ctx *x = ctx;
+    const struct archive *a = x->a;
+    enum err e = tx_begin(c, true);
+    if (e)
+        return e;
+    int64_t id = 0;
+    PARAMS(p, 9);
+    p_int(&p, a->ticket_id);
+    p_text(&p, a->name);
+    p_text(&p, a->path);
+    p_int(&p, a->size);
+    p_text(&p, a->md5);
+    p_text(&p, a->sha256);
+    p_text(&p, a->uploader_ip);
+    p_text(&p, a->uploader_agent);
+    p_time(&p, now_us());
+    e = get_one(c, ST_ARCHIVE_INSERT, NULL, &p, read_int64, &id, "archive create");
+    if (e == ERR_NOT_FOUND)
+        e = ERR_DB;
+    return archive_finish(c, e, id, x);
+}
+
+static enum err pg_archive_create(struct store *s, const struct archive *a, struct archive *ret)
+{
+    struct archive_ctx x = {.a = a, .want = ret != NULL};
+    enum err e = run_op(s, archive_create_body, &x);
+    if (!e && ret)
+        *ret = x.got;
+    return e;
+}
+
+static enum err archive_move_body(struct conn *c, void *ctx)
+{
+    struct archive_ctx *x = ctx;
+    enum err e = tx_begin(c, true);
+    if (e)
+        return e;
+    int64_t ticket_id = 0;
+    e = lookup_id(c, ST_TICKET_ID, NULL, x->ticket_number, &ticket_id);
+    if (e == ERR_NOT_FOUND)
+        e = ERR_REFERENCE;
+    if (!e) {
+        PARAMS(p, 5);
+        p_int(&p, ticket_id);
+        p_text(&p, x->path);
+        p_text(&p, x->name);
+        p_time(&p, now_us());
+        p_int(&p, x->id);
+        e = write_one(c, ST_ARCHIVE_MOVE, &p, "archive move");
+    }
+    return archive_finish(c, e, x->id, x);
+}
+
+static enum err pg_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
+                                const char *new_path, const char *new_name, struct archive *ret)
+{
+    struct archive_ctx x = {.id = id,
+                            .ticket_number = new_ticket_number,
+                            .path = new_path,
+                            .name = new_name,
+                            .want = ret != NULL};
+    enum err e = run_op(s, archive_move_body, &x);
+    if (!e && ret)
+        *ret = x.got;
+    return e;
+}
+
+static enum err pg_archive_delete(struct store *s, int64_t id, char *ret_path)
+{
+    PARAMS(p, 1);
+    p_int(&p, id);
+    char path[sizeof(((struct archive *)0)->path)];
+    enum err e = get_fixed(s, ST_ARCHIVE_DELETE, &p, read_path, path, "archive delete");
+    if (!e && ret_path)
+        memcpy(ret_path, path, sizeof(path));
+    return e;
+}
+
+static enum err pg_archive_path_exists(struct store *s, const char *path, bool *ret)
+{
+    enum err e = fetch(s, ST_ARCHIVE_PATH_EXISTS, path, 0, read_bool, ret, "archive path exists");
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+/* One page of store_archive_each: up to ARCHIVE_EACH_PAGE rows after `after`. */
+struct page_ctx {
+    int64_t after;
+    struct archive *page;
+    size_t n; /* out */
+};
+
+static enum err page_body(struct conn *c, void *ctx)
+{
+    struct page_ctx *x = ctx;
+    PARAMS(p, 2);
+    p_int(&p, x->after);
+    p_int(&p, ARCHIVE_EACH_PAGE);
+    PGresult *res;
+    enum err e = exec(c, ST_ARCHIVE_PAGE, NULL, &p, "archive each", &res);
+    if (e)
+        return e;
+    size_t n = (size_t)PQntuples(res);
+    if (n > ARCHIVE_EACH_PAGE)
+        n = ARCHIVE_EACH_PAGE;
+    for (size_t i = 0; i < n; i++)
+        (void)read_archive(res, (int)i, &x->page[i]);
+    PQclear(res);
+    x->n = n;
+    return ERR_OK;
+}
+
+/* Calls fn for every archive in id order, a page at a time after the last id
+ * seen. The connection goes back to the pool before fn runs, so fn may call
+ * the store (even with a pool of one) and no transaction stays open. */
+static enum err pg_archive_each(struct store *s, void (*fn)(const struct archive *a, void *ctx),
+                                void *ctx)
+{
+    struct page_ctx x = {0};
+    x.page = calloc(ARCHIVE_EACH_PAGE, sizeof(*x.page));
+    if (!x.page)
+        return ERR_NOMEM;
+    enum err e;
+    for (;;) {
+        e = run_op(s, page_body, &x);
+        if (e)
+            break;
+        for (size_t i = 0; i < x.n; i++)
+            fn(&x.page[i], ctx);
+        if (x.n < ARCHIVE_EACH_PAGE)
+            break;
+        x.after = x.page[x.n - 1].id;
+    }
+    free(x.page);
+    return e;
+}
+
+/* --- filtered lists: a WHERE clause built from the filter, values only as $n --- */
+
+#define QUERY_SQL   8192
+#define QUERY_BINDS (4 * LIMIT_FILTER_IN + 32)
+
+struct query {
+    char where[QUERY_SQL];
+    size_t len;
+    bool overflow; /* where did not fit: a bug, QUERY_SQL bounds every filter */
+    struct params p;
+    const char *v[QUERY_BINDS];
+    int vlen[QUERY_BINDS], fmt[QUERY_BINDS];
+    Oid type[QUERY_BINDS];
+    char buf[QUERY_BINDS][PARAM_BUF];
+    char *texts[2]; /* escaped LIKE patterns, owned */
+};
+
+static struct query *query_new(void)
+{
+    struct query *q = calloc(1, sizeof(*q));
+    if (q)
+        q->p = (struct params){0, QUERY_BINDS, false, q->v, q->vlen, q->fmt, q->type, q->buf};
+    return q;
+}
+
+static void query_free(struct query *q)
+{
+    if (q) {
+        free(q->texts[0]);
+        free(q->texts[1]);
+        free(q);
+    }
+}
+
+static void q_cat(struct query *q, const char *s)
+{
+    size_t n = strlen(s);
+    if (q->overflow || q->len + n >= sizeof(q->where)) {
+        q->overflow = true;
+        return;
+    }
+    memcpy(q->where + q->len, s, n + 1);
+    q->len += n;
+}
+
+/* Appends the placeholder of the next parameter ("$n" plus cast). */
+static void q_ph(struct query *q, const char *cast)
+{
+    char ph[32];
+    snprintf(ph, sizeof(ph), "$%d%s", q->p.n, cast);
+    q_cat(q, ph);
+}
+
+/* Starts a condition: " WHERE " for the first, " AND " after. */
+static void q_and(struct query *q)
+{
+    q_cat(q, q->len ? " AND " : " WHERE ");
+}
+
+/* "col IN ($1, ...)"; a set given with no values matches nothing. */
+static void q_set(struct query *q, const char *col, const struct int_set *set)
+{
+    if (!set->set && set->n == 0)
+        return;
+    q_and(q);
+    if (set->n == 0 || set->n > LIMIT_FILTER_IN) {
+        q_cat(q, "false");
+        if (set->n > LIMIT_FILTER_IN)
+            q->overflow = true;
+        return;
+    }
+    q_cat(q, col);
+    q_cat(q, " IN (");
+    for (size_t i = 0; i < set->n; i++) {
+        if (i)
+            q_cat(q, ", ");
+        p_int(&q->p, set->v[i]);
+        q_ph(q, "::bigint");
+    }
+    q_cat(q, ")");
+}
+
+/* "lhs <op> $n" for an integer bound. */
+static void q_bound(struct query *q, const char *lhs_op, const struct int_bound *b)
+{
+    if (!b->set)
+        return;
+    q_and(q);
+    q_cat(q, lhs_op);
+    p_int(&q->p, b->v);
+    q_ph(q, "::bigint");
+}
+
+/* "lhs <op> $n" for a time bound (microseconds). */
+static void q_time(struct query *q, const char *lhs_op, const struct int_bound *b)
+{
+    if (!b->set)
+        return;
+    q_and(q);
+    q_cat(q, lhs_op);
+    p_time(&q->p, b->v);
+    q_ph(q, "::timestamptz");
+}
+
+/* "the decimal number contains s", with LIKE's wildcards in s escaped. */
+static enum err q_contains(struct query *q, const char *s, int slot)
+{
+    if (!s)
+        return ERR_OK;
+    size_t n = strlen(s);
+    char *pat = malloc(2 * n + 1);
+    if (!pat)
+        return ERR_NOMEM;
+    char *o = pat;
+    for (const char *c = s; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\')
+            *o++ = '\\';
+        *o++ = *c;
+    }
+    *o = 0;
+    q->texts[slot] = pat;
+    q_and(q);
+    q_cat(q, "t.number::text LIKE '%' || ");
+    p_text(&q->p, pat);
+    q_ph(q, "::text");
+    q_cat(q, " || '%' ESCAPE '\\'");
+    return ERR_OK;
+}
+
+/* The session time zone is the process TZ (conn_setup): extract() gives local parts. */
+#define LOCAL_PART(field) "extract(" field " from t.time_create)"
+
+/* Builds the WHERE clause of a ticket list from filter (a struct ticket_filter). */
+static enum err q_build_tickets(struct query *q, const void *filter)
+{
+    const struct ticket_filter *f = filter;
+    q_set(q, "t.number", &f->number);
+    q_set(q, "t.number", &f->number_in);
+    enum err e = q_contains(q, f->number_contains, 0);
+    if (e)
+        return e;
+    q_bound(q, "t.number <= ", &f->number_lte);
+    q_bound(q, "t.number >= ", &f->number_gte);
+    q_set(q, "t.id", &f->id);
+    q_set(q, "t.id", &f->id_in);
+    q_bound(q, "t.id <= ", &f->id_lte);
+    q_bound(q, "t.id >= ", &f->id_gte);
+    if (f->resolved >= 0) {
+        q_and(q);
+        q_cat(q, "t.resolved = ");
+        p_bool(&q->p, f->resolved != 0);
+        q_ph(q, "::boolean");
+    }
+    if (f->user) {
+        q_and(q);
+        q_cat(q, "t.user_id = (SELECT id FROM users WHERE username = ");
+        p_text(&q->p, f->user);
+        q_ph(q, "::text)");
+    }
+    q_bound(q, LOCAL_PART("year") " <= ", &f->year_lte);
+    q_bound(q, LOCAL_PART("year") " >= ", &f->year_gte);
+    q_bound(q, LOCAL_PART("month") " <= ", &f->month_lte);
+    q_bound(q, LOCAL_PART("month") " >= ", &f->month_gte);
+    e = q_contains(q, f->search, 1);
+    if (e)
+        return e;
+    if (q->overflow || q->p.overflow) {
+        log_error("postgresql: ticket filter too large");
+        return ERR_INTERNAL;
+    }
+    return ERR_OK;
+}
+
+/* Builds the WHERE clause of an archive list from filter (a struct archive_filter). */
+static enum err q_build_archives(struct query *q, const void *filter)
+{
+    const struct archive_filter *f = filter;
+    q_set(q, "a.id", &f->id);
+    q_set(q, "a.id", &f->id_in);
+    q_bound(q, "a.id <= ", &f->id_lte);
+    q_bound(q, "a.id >= ", &f->id_gte);
+    q_set(q, "t.number", &f->ticket);
+    q_set(q, "t.number", &f->ticket_in);
+    q_bound(q, "t.number <= ", &f->ticket_lte);
+    q_bound(q, "t.number >= ", &f->ticket_gte);
+    q_time(q, "a.time_create = ", &f->time_create);
+    q_time(q, "a.time_create <= ", &f->time_create_lte);
+    q_time(q, "a.time_create >= ", &f->time_create_gte);
+    if (q->overflow || q->p.overflow) {
+        log_error("postgresql: archive filter too large");
+        return ERR_INTERNAL;
+    }
+    return ERR_OK;
+}
+
+/* What differs between the filtered lists (tickets, archives). */
+struct list_kind {
+    enum err (*build)(struct query *q, const void *filter); /* the WHERE clause */
+    const char *select; /* the page query up to its WHERE clause */
+    const char *order;  /* after it: " ORDER BY ..." */
+    const char *count;  /* "SELECT count(*) FROM ..." up to the WHERE clause */
+    size_t elem;        /* size of one item */
+    row_reader *read;
+    items_free *free_items;
+    const char *what, *what_count; /* for logs */
+};
+
+static const struct list_kind ticket_list_kind = {
+    .build = q_build_tickets,
+    .select = TICKET_SELECT,
+    .order = " ORDER BY t.time_create DESC, t.id DESC",
+    .count = "SELECT count(*) FROM tickets t",
+    .elem = sizeof(struct ticket),
+    .read = read_ticket,
+    .free_items = free_tickets,
+    .what = "ticket list",
+    .what_count = "ticket count",
+};
+
+static const struct list_kind archive_list_kind = {
+    .build = q_build_archives,
+    .select = ARCHIVE_SELECT,
+    .order = " ORDER BY a.time_create DESC, a.id DESC",
+    .count = "SELECT count(*)" ARCHIVE_FROM,
+    .elem = sizeof(struct archive),
+    .read = read_archive,
+    .free_items = free_plain,
+    .what = "archive list",
+    .what_count = "archive count",
+};
+
+struct flist_ctx {
+    const struct list_kind *k;
+    struct query *q;
+    const char *page_sql, *count_sql;
+    bool want_total;
+    void *items; /* out */
+    size_t n;
+    int64_t total;
+};
+
+/* The page and, when wanted, the count, in one REPEATABLE READ snapshot. */
+static enum err flist_body(struct conn *c, void *ctx)
+{
+    struct flist_ctx *x = ctx;
+    enum err e = x->want_total ? tx_begin(c, false) : ERR_OK;
+    if (e)
+        return e;
+    PGresult *res;
+    void *items = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    e = exec(c, ST_NONE, x->page_sql, &x->q->p, x->k->what, &res);
+    if (!e) {
+        e = collect_rows(res, x->k->elem, x->k->read, x->k->free_items, &items, &n);
+        PQclear(res);
+    }
+    if (!e && x->want_total) {
+        /* The same values without the trailing limit and offset. */
+        struct params cp = x->q->p;
+        cp.n -= 2;
+        e = get_one(c, ST_NONE, x->count_sql, &cp, read_int64, &total, x->k->what_count);
+        if (e == ERR_NOT_FOUND)
+            e = ERR_DB;
+    }
+    if (x->want_total)
+        e = tx_end(c, e);
+    if (e) {
+        if (items)
+            x->k->free_items(items, n);
+        return e;
+    }
+    x->items = items;
+    x->n = n;
+    x->total = total;
+    return ERR_OK;
+}
+
+/* Lists the rows of kind k matching filter, page limit (< 0: no limit) from
+ * offset; *ret_total (may be NULL) gets the count ignoring the page. */
+static enum err list_filtered(struct store *s, const struct list_kind *k, const void *filter,
+                              int64_t limit, int64_t offset, void **ret_items, size_t *ret_n,
+                              int64_t *ret_total)
+{
+    struct query *q = query_new();
+    if (!q)
+        return ERR_NOMEM;
+    char *page_sql = NULL, *count_sql = NULL;
+    enum err e = k->build(q, filter);
+    if (!e) {
+        int n = q->p.n;
+        if (asprintf(&page_sql, "%s%s%s LIMIT $%d::bigint OFFSET $%d::bigint", k->select, q->where,
+                     k->order, n + 1, n + 2) < 0)
+            page_sql = NULL;
+        if (asprintf(&count_sql, "%s%s", k->count, q->where) < 0)
+            count_sql = NULL;
+        if (!page_sql || !count_sql)
+            e = ERR_NOMEM;
+        if (limit < 0)
+            (void)p_next(&q->p); /* LIMIT NULL: all rows */
+        else
+            p_int(&q->p, limit);
+        p_int(&q->p, offset < 0 ? 0 : offset);
+    }
+    struct flist_ctx x = {k, q, page_sql, count_sql, ret_total != NULL, NULL, 0, 0};
+    if (!e)
+        e = run_op(s, flist_body, &x);
+    free(page_sql);
+    free(count_sql);
+    query_free(q);
+    if (e)
+        return e;
+    *ret_items = x.items;
+    *ret_n = x.n;
+    if (ret_total)
+        *ret_total = x.total;
+    return ERR_OK;
+}
+
+static enum err pg_ticket_list(struct store *s, const struct ticket_filter *f,
+                               struct ticket **ret_items, size_t *ret_n, int64_t *ret_total)
+{
+    void *items;
+    size_t n;
+    enum err e = list_filtered(s, &ticket_list_kind, f, f->limit, f->offset, &items, &n, ret_total);
+    if (!e) {
+        *ret_items = items;
+        *ret_n = n;
+    }
+    return e;
+}
+
+static enum err pg_archive_list(struct store *s, const struct archive_filter *f,
+                                struct archive **ret_items, size_t *ret_n, int64_t *ret_total)
+{
+    void *items;
+    size_t n;
+    enum err e =
+        list_filtered(s, &archive_list_kind, f, f->limit, f->offset, &items, &n, ret_total);
+    if (!e) {
+        *ret_items = items;
+        *ret_n = n;
+    }
+    return e;
+}
+
+const struct store_ops pg_store_ops = {
+    .name = "postgresql",
+    .open = pg_open,
+    .close = pg_close,
+    .migrate = pg_migrate,
+    .schema_version = pg_schema_version,
+    .ping = pg_ping,
+    .user_create = pg_user_create,
+    .user_get = pg_user_get,
+    .user_get_by_id = pg_user_get_by_id,
+    .user_set_password = pg_user_set_password,
+    .user_touch_login = pg_user_touch_login,
+    .user_delete = pg_user_delete,
+    .user_list = pg_user_list,
+    .user_count = pg_user_count,
+    .platform_list = pg_platform_list,
+    .platform_get = pg_platform_get,
+    .platform_create = pg_platform_create,
+    .platform_update = pg_platform_update,
+    .platform_delete = pg_platform_delete,
+    .ticket_list = pg_ticket_list,
+    .ticket_get = pg_ticket_get,
+    .ticket_get_by_token = pg_ticket_get_by_token,
+    .ticket_create = pg_ticket_create,
+    .ticket_update = pg_ticket_update,
+    .ticket_set_token = pg_ticket_set_token,
+    .ticket_delete = pg_ticket_delete,
+    .token_check = pg_token_check,
+    .token_consume = pg_token_consume,
+    .archive_create = pg_archive_create,
+    .archive_get = pg_archive_get,
+    .archive_list = pg_archive_list,
+    .archive_move = pg_archive_move,
+    .archive_delete = pg_archive_delete,
+    .archive_path_exists = pg_archive_path_exists,
+    .archive_each = pg_archive_each,
+};

@@ -6,16 +6,16 @@
 #include "core/log.h"
 #include "store/backend.h"
 
-/* URL schemes and the backend serving them; ops NULL: known but not built. */
+/* URL schemes and the backend serving them. */
 static const struct {
     const char *scheme; /* without "://" */
     const struct store_ops *ops;
 } backends[] = {
-    {"sqlite", &sqlite_store_ops},
-    {"postgres", NULL},
-    {"postgresql", NULL},
-    {"psql", NULL},
-    {"pgsql", NULL},
+    {"sqlite", &sqlite_store_ops}, /* the embedded default */
+    {"postgres", &pg_store_ops},   /* libpq's URI schemes */
+    {"postgresql", &pg_store_ops}, /* (the canonical one) */
+    {"psql", &pg_store_ops},       /* the reference's spellings */
+    {"pgsql", &pg_store_ops},      /* and its alias */
 };
 
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
@@ -41,12 +41,6 @@ enum err store_open(const char *url, const struct store_options *opt, struct sto
         for (size_t i = 0; i < NBACKENDS; i++) {
             if (strlen(backends[i].scheme) != len || strncasecmp(url, backends[i].scheme, len))
                 continue;
-            if (!backends[i].ops) {
-                log_error("store: the PostgreSQL backend is not built yet (DB_URL scheme "
-                          "\"%.*s\"); use sqlite:///path",
-                          (int)len, url);
-                return ERR_CONFIG;
-            }
             struct store_options defaults = {0};
             return backends[i].ops->open(url, opt ? opt : &defaults, ret_store);
         }
