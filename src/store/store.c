@@ -27,8 +27,8 @@ static const struct {
     return (s && (nonnull)) ? s->ops->op(s, __VA_ARGS__) : ERR_INTERNAL
 
 /* Opens the store named by url: the scheme (case-insensitive) selects the
- * backend, which parses the rest. ERR_CONFIG (logged) for a NULL/unknown URL or
- * a backend that is not built; otherwise the backend's result. */
+ * backend, which parses the rest. ERR_CONFIG (logged) for a NULL/unknown URL,
+ * otherwise the backend's result. */
 enum err store_open(const char *url, const struct store_options *opt, struct store **ret_store)
 {
     if (!url || !ret_store) {
