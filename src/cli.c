@@ -32,6 +32,8 @@ static const char usage_main[] =
     "  user delete NAME       delete a user (their tickets are kept)\n"
     "  cleanup [--dry-run]    remove archive files that have no database row, report\n"
     "                         rows whose file is missing\n"
+    "  migrate-data --from URL --to URL\n"
+    "                         copy all metadata to another database (SQLite -> PostgreSQL)\n"
     "  version                print the version\n"
     "\n"
     "Configuration comes from the environment and .env (see docs/configuration.md).\n"
@@ -475,6 +477,8 @@ int cli_main(int argc, char **argv)
         return cmd_user(rest, rargv);
     if (strcmp(cmd, "cleanup") == 0)
         return cmd_cleanup(rest, rargv);
+    if (strcmp(cmd, "migrate-data") == 0)
+        return cli_migrate_data(rest, rargv);
     fprintf(stderr, "logs-collector: unknown command \"%s\"\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }

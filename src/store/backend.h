@@ -68,6 +68,16 @@ struct store_ops {
     enum err (*archive_path_exists)(struct store *s, const char *path, bool *ret);
     enum err (*archive_each)(struct store *s, void (*fn)(const struct archive *a, void *ctx),
                              void *ctx);
+
+    enum err (*counts)(struct store *s, struct store_counts *ret);
+    enum err (*import_begin)(struct store *s);
+    enum err (*import_commit)(struct store *s);
+    void (*import_rollback)(struct store *s);
+    enum err (*import_user)(struct store *s, const struct user *u);
+    enum err (*import_platform)(struct store *s, const struct platform *p);
+    enum err (*import_ticket)(struct store *s, const struct ticket *t);
+    enum err (*import_archive)(struct store *s, const struct archive *a);
+    enum err (*import_finish)(struct store *s);
 };
 
 /* The common head of every backend's handle. */

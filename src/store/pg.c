@@ -157,6 +157,11 @@ enum stmt_id {
     ST_ARCHIVE_DELETE,
     ST_ARCHIVE_PATH_EXISTS,
     ST_ARCHIVE_PAGE,
+    ST_COUNTS,
+    ST_IMPORT_USER,
+    ST_IMPORT_PLATFORM,
+    ST_IMPORT_TICKET,
+    ST_IMPORT_ARCHIVE,
     ST__MAX,
     ST_NONE = -1 /* an ad-hoc statement: sql given by the caller */
 };
@@ -242,6 +247,29 @@ static const struct {
     /* Keyset paging: each page is a short read, nothing stays open between pages. */
     [ST_ARCHIVE_PAGE] = {ARCHIVE_SELECT " WHERE a.id > $1::bigint ORDER BY a.id LIMIT $2::bigint",
                          false},
+    [ST_COUNTS] = {"SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM platforms),"
+                   " (SELECT count(*) FROM tickets), (SELECT count(*) FROM archives)",
+                   false},
+    /* The bulk copy: every column given, ids included (the identities are BY
+     * DEFAULT); import_finish then moves the sequences past them. */
+    [ST_IMPORT_USER] = {"INSERT INTO users (id, username, password_hash, is_admin, is_active,"
+                        " name, email, created, last_login) VALUES ($1::bigint, $2, $3, $4, $5,"
+                        " $6, $7, $8::timestamptz, $9::timestamptz)",
+                        true},
+    [ST_IMPORT_PLATFORM] = {"INSERT INTO platforms (id, name, pretty_name)"
+                            " VALUES ($1::bigint, $2, $3)",
+                            true},
+    [ST_IMPORT_TICKET] = {"INSERT INTO tickets (id, number, platform_id, user_id, resolved, note,"
+                          " token, attempts, expires_at, time_create, time_update)"
+                          " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5, $6,"
+                          " $7::uuid, $8::integer, $9::timestamptz, $10::timestamptz,"
+                          " $11::timestamptz)",
+                          true},
+    [ST_IMPORT_ARCHIVE] = {"INSERT INTO archives (id, ticket_id, name, path, size, md5, sha256,"
+                           " uploader_ip, uploader_agent, time_create, time_update)"
+                           " VALUES ($1::bigint, $2::bigint, $3, $4, $5::bigint, $6, $7, $8, $9,"
+                           " $10::timestamptz, $11::timestamptz)",
+                           true},
 };
 
 /* --- parameters: text, except times (binary timestamptz) --- */
@@ -366,6 +394,12 @@ struct pg_store {
     pthread_cond_t freed;
     struct conn *idle; /* connections not in use */
     int open, max;     /* connections existing, allowed */
+    /* The bulk copy (store_import_*), guarded by lock: while importing, the
+     * connection import (NULL while it is being acquired) belongs to the
+     * thread import_owner and holds the import's transaction. */
+    bool importing;
+    pthread_t import_owner;
+    struct conn *import;
 };
 
 static struct pg_store *to_ps(struct store *s)
@@ -906,6 +940,8 @@ static void pg_close(struct store *s)
         ps->idle = c->next;
         conn_free(c);
     }
+    conn_free(ps->import); /* an import never ended: the server rolls it back */
+    ps->import = NULL;
     pthread_mutex_unlock(&ps->lock);
     pthread_cond_destroy(&ps->freed);
     pthread_mutex_destroy(&ps->lock);
@@ -2353,6 +2389,187 @@ static enum err pg_archive_list(struct store *s, const struct archive_filter *f,
     return e;
 }
 
+/* --- bulk copy --- */
+
+/* Reads the ST_COUNTS row. */
+static enum err read_counts(const PGresult *r, int row, void *dst)
+{
+    struct store_counts *n = dst;
+    n->users = col_int(r, row, 0);
+    n->platforms = col_int(r, row, 1);
+    n->tickets = col_int(r, row, 2);
+    n->archives = col_int(r, row, 3);
+    return ERR_OK;
+}
+
+/* The import's connection when the calling thread has an import open; NULL otherwise. */
+static struct conn *import_conn(struct pg_store *ps)
+{
+    struct conn *c = NULL;
+    pthread_mutex_lock(&ps->lock);
+    if (ps->importing && ps->import && pthread_equal(ps->import_owner, pthread_self()))
+        c = ps->import;
+    pthread_mutex_unlock(&ps->lock);
+    return c;
+}
+
+/* Ends the import: gives its connection back to the pool (release rolls back
+ * whatever transaction is still open on it). */
+static void import_end(struct pg_store *ps, struct conn *c)
+{
+    pthread_mutex_lock(&ps->lock);
+    ps->importing = false;
+    ps->import = NULL;
+    pthread_mutex_unlock(&ps->lock);
+    release(ps, c);
+}
+
+/* One statement, so one snapshot; on the importing thread it runs on the
+ * import's connection, inside its transaction, and sees its rows. */
+static enum err pg_counts(struct store *s, struct store_counts *ret)
+{
+    struct conn *c = import_conn(to_ps(s));
+    enum err e = c ? get_one(c, ST_COUNTS, NULL, NULL, read_counts, ret, "counts")
+                   : get_fixed(s, ST_COUNTS, NULL, read_counts, ret, "counts");
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+/* Takes a connection out of the pool for the calling thread and begins the
+ * import's transaction on it. Not retried: the caller starts over. */
+static enum err pg_import_begin(struct store *s)
+{
+    struct pg_store *ps = to_ps(s);
+    pthread_mutex_lock(&ps->lock);
+    bool busy = ps->importing;
+    if (!busy) {
+        ps->importing = true;
+        ps->import_owner = pthread_self();
+    }
+    pthread_mutex_unlock(&ps->lock);
+    if (busy)
+        return ERR_INTERNAL;
+    struct conn *c;
+    enum err e = acquire(ps, &c);
+    if (!e) {
+        e = tx_begin(c, true);
+        if (e)
+            release(ps, c);
+    }
+    pthread_mutex_lock(&ps->lock);
+    if (e)
+        ps->importing = false;
+    else
+        ps->import = c;
+    pthread_mutex_unlock(&ps->lock);
+    return e;
+}
+
+static enum err pg_import_commit(struct store *s)
+{
+    struct pg_store *ps = to_ps(s);
+    struct conn *c = import_conn(ps);
+    if (!c)
+        return ERR_INTERNAL;
+    enum err e = tx_end(c, ERR_OK);
+    import_end(ps, c);
+    return e;
+}
+
+static void pg_import_rollback(struct store *s)
+{
+    struct pg_store *ps = to_ps(s);
+    struct conn *c = import_conn(ps);
+    if (!c)
+        return;
+    (void)tx_end(c, ERR_INTERNAL); /* any error: roll back */
+    import_end(ps, c);
+}
+
+/* Runs the import statement id with parameters p on the import's connection. */
+static enum err import_row(struct store *s, enum stmt_id id, const struct params *p,
+                           const char *what)
+{
+    struct conn *c = import_conn(to_ps(s));
+    return c ? run(c, id, NULL, p, what) : ERR_INTERNAL;
+}
+
+static enum err pg_import_user(struct store *s, const struct user *u)
+{
+    PARAMS(p, 9);
+    p_int(&p, u->id);
+    p_text(&p, u->username);
+    p_text(&p, u->password_hash);
+    p_bool(&p, u->is_admin);
+    p_bool(&p, u->is_active);
+    p_text(&p, u->name);
+    p_text(&p, u->email);
+    p_time(&p, u->created);
+    p_opt_time(&p, u->last_login);
+    return import_row(s, ST_IMPORT_USER, &p, "import user");
+}
+
+static enum err pg_import_platform(struct store *s, const struct platform *pl)
+{
+    PARAMS(p, 3);
+    p_int(&p, pl->id);
+    p_text(&p, pl->name);
+    p_text(&p, pl->pretty_name);
+    return import_row(s, ST_IMPORT_PLATFORM, &p, "import platform");
+}
+
+static enum err pg_import_ticket(struct store *s, const struct ticket *t)
+{
+    PARAMS(p, 11);
+    p_int(&p, t->id);
+    p_int(&p, t->number);
+    p_int(&p, t->platform_id);
+    p_opt_int(&p, t->user_id);
+    p_bool(&p, t->resolved);
+    p_text(&p, t->note);
+    p_text(&p, t->token);
+    p_int(&p, t->attempts);
+    p_opt_time(&p, t->expires_at);
+    p_time(&p, t->time_create);
+    p_time(&p, t->time_update);
+    return import_row(s, ST_IMPORT_TICKET, &p, "import ticket");
+}
+
+static enum err pg_import_archive(struct store *s, const struct archive *a)
+{
+    PARAMS(p, 11);
+    p_int(&p, a->id);
+    p_int(&p, a->ticket_id);
+    p_text(&p, a->name);
+    p_text(&p, a->path);
+    p_int(&p, a->size);
+    p_text(&p, a->md5);
+    p_text(&p, a->sha256);
+    p_text(&p, a->uploader_ip);
+    p_text(&p, a->uploader_agent);
+    p_time(&p, a->time_create);
+    p_time(&p, a->time_update);
+    return import_row(s, ST_IMPORT_ARCHIVE, &p, "import archive");
+}
+
+/* Rows inserted with explicit ids do not advance an identity's sequence: set
+ * each one so that the next generated id is one past the largest. (setval is
+ * not undone by a rollback; after one the tables are empty again and the
+ * sequences merely skip some ids.) */
+static enum err pg_import_finish(struct store *s)
+{
+    struct conn *c = import_conn(to_ps(s));
+    if (!c)
+        return ERR_INTERNAL;
+#define SETVAL(t)                                                                                  \
+    "setval(pg_get_serial_sequence('" t "', 'id'), coalesce((SELECT max(id) FROM " t "), 0) + 1,"  \
+    " false)"
+    return run(c, ST_NONE,
+               "SELECT " SETVAL("users") ", " SETVAL("platforms") ", " SETVAL(
+                   "tickets") ", " SETVAL("archives"),
+               NULL, "import finish");
+#undef SETVAL
+}
+
 const struct store_ops pg_store_ops = {
     .name = "postgresql",
     .open = pg_open,
@@ -2389,4 +2606,13 @@ const struct store_ops pg_store_ops = {
     .archive_delete = pg_archive_delete,
     .archive_path_exists = pg_archive_path_exists,
     .archive_each = pg_archive_each,
+    .counts = pg_counts,
+    .import_begin = pg_import_begin,
+    .import_commit = pg_import_commit,
+    .import_rollback = pg_import_rollback,
+    .import_user = pg_import_user,
+    .import_platform = pg_import_platform,
+    .import_ticket = pg_import_ticket,
+    .import_archive = pg_import_archive,
+    .import_finish = pg_import_finish,
 };

@@ -141,6 +141,11 @@ enum stmt_id {
     ST_ARCHIVE_DELETE,
     ST_ARCHIVE_PATH_EXISTS,
     ST_ARCHIVE_PAGE,
+    ST_COUNTS,
+    ST_IMPORT_USER,
+    ST_IMPORT_PLATFORM,
+    ST_IMPORT_TICKET,
+    ST_IMPORT_ARCHIVE,
     ST__MAX
 };
 
@@ -199,6 +204,19 @@ static const char *const stmt_sql[ST__MAX] = {
     [ST_ARCHIVE_PATH_EXISTS] = "SELECT EXISTS (SELECT 1 FROM archives WHERE path = ?)",
     /* Keyset paging: each page is a short read, nothing stays open between pages. */
     [ST_ARCHIVE_PAGE] = ARCHIVE_SELECT " WHERE a.id > ? ORDER BY a.id LIMIT ?",
+    [ST_COUNTS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM platforms),"
+                  " (SELECT count(*) FROM tickets), (SELECT count(*) FROM archives)",
+    /* The bulk copy: every column given, ids included. An explicit id above
+     * sqlite_sequence's moves it up (AUTOINCREMENT), so nothing is reused later. */
+    [ST_IMPORT_USER] = "INSERT INTO users (id, username, password_hash, is_admin, is_active, name,"
+                       " email, created, last_login) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_IMPORT_PLATFORM] = "INSERT INTO platforms (id, name, pretty_name) VALUES (?, ?, ?)",
+    [ST_IMPORT_TICKET] = "INSERT INTO tickets (id, number, platform_id, user_id, resolved, note,"
+                         " token, attempts, expires_at, time_create, time_update)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_IMPORT_ARCHIVE] = "INSERT INTO archives (id, ticket_id, name, path, size, md5, sha256,"
+                          " uploader_ip, uploader_agent, time_create, time_update)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 };
 
 struct sqlite_store;
@@ -210,6 +228,7 @@ struct conn {
     struct sqlite_store *owner;
     struct conn *prev, *next;
     sqlite3_stmt *stmts[ST__MAX];
+    bool importing; /* between store_import_begin and its commit/rollback */
 };
 
 struct sqlite_store {
@@ -1950,6 +1969,174 @@ static enum err sqlite_archive_list(struct store *s, const struct archive_filter
     return e;
 }
 
+/* --- bulk copy --- */
+
+/* Reads the ST_COUNTS row. */
+static enum err read_counts(sqlite3_stmt *st, void *dst)
+{
+    struct store_counts *n = dst;
+    n->users = sqlite3_column_int64(st, 0);
+    n->platforms = sqlite3_column_int64(st, 1);
+    n->tickets = sqlite3_column_int64(st, 2);
+    n->archives = sqlite3_column_int64(st, 3);
+    return ERR_OK;
+}
+
+/* One statement, so one snapshot; on the importing thread's connection it
+ * sees the import's own rows. */
+static enum err sqlite_counts(struct store *s, struct store_counts *ret)
+{
+    enum err e = fetch(s, ST_COUNTS, NULL, 0, read_counts, ret, "counts");
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+/* The calling thread's connection when it has an import open; ERR_INTERNAL otherwise. */
+static enum err import_conn(struct store *s, struct conn **ret)
+{
+    struct conn *c;
+    enum err e = conn_get(s, &c);
+    if (e)
+        return e;
+    if (!c->importing)
+        return ERR_INTERNAL;
+    *ret = c;
+    return ERR_OK;
+}
+
+static enum err sqlite_import_begin(struct store *s)
+{
+    struct conn *c;
+    enum err e = conn_get(s, &c);
+    if (e)
+        return e;
+    if (c->importing)
+        return ERR_INTERNAL;
+    e = tx_write(c);
+    if (!e)
+        c->importing = true;
+    return e;
+}
+
+static enum err sqlite_import_commit(struct store *s)
+{
+    struct conn *c;
+    enum err e = import_conn(s, &c);
+    if (e)
+        return e;
+    c->importing = false;
+    return tx_end(c, ERR_OK);
+}
+
+static void sqlite_import_rollback(struct store *s)
+{
+    struct conn *c;
+    if (import_conn(s, &c) == ERR_OK) {
+        c->importing = false;
+        tx_rollback(c);
+    }
+}
+
+/* Runs the import statement id, whose parameters bind() sets from row. */
+static enum err import_row(struct store *s, enum stmt_id id,
+                           void (*bind)(struct binder *b, const void *row), const void *row,
+                           const char *what)
+{
+    struct conn *c;
+    sqlite3_stmt *st = NULL;
+    enum err e = import_conn(s, &c);
+    if (!e)
+        e = stmt(c, id, &st);
+    if (e)
+        return e;
+    struct binder b = {st, 0, SQLITE_OK};
+    bind(&b, row);
+    e = b.rc ? db_err(c, b.rc, what) : step_done(c, st, what);
+    release(st);
+    return e;
+}
+
+static void bind_import_user(struct binder *b, const void *row)
+{
+    const struct user *u = row;
+    bind_int(b, u->id);
+    bind_text(b, u->username);
+    bind_text(b, u->password_hash);
+    bind_int(b, u->is_admin);
+    bind_int(b, u->is_active);
+    bind_text(b, u->name);
+    bind_text(b, u->email);
+    bind_int(b, u->created);
+    bind_opt(b, u->last_login);
+}
+
+static void bind_import_platform(struct binder *b, const void *row)
+{
+    const struct platform *p = row;
+    bind_int(b, p->id);
+    bind_text(b, p->name);
+    bind_text(b, p->pretty_name);
+}
+
+static void bind_import_ticket(struct binder *b, const void *row)
+{
+    const struct ticket *t = row;
+    bind_int(b, t->id);
+    bind_int(b, t->number);
+    bind_int(b, t->platform_id);
+    bind_opt(b, t->user_id);
+    bind_int(b, t->resolved);
+    bind_text(b, t->note);
+    bind_text(b, t->token);
+    bind_int(b, t->attempts);
+    bind_opt(b, t->expires_at);
+    bind_int(b, t->time_create);
+    bind_int(b, t->time_update);
+}
+
+static void bind_import_archive(struct binder *b, const void *row)
+{
+    const struct archive *a = row;
+    bind_int(b, a->id);
+    bind_int(b, a->ticket_id);
+    bind_text(b, a->name);
+    bind_text(b, a->path);
+    bind_int(b, a->size);
+    bind_text(b, a->md5);
+    bind_text(b, a->sha256);
+    bind_text(b, a->uploader_ip);
+    bind_text(b, a->uploader_agent);
+    bind_int(b, a->time_create);
+    bind_int(b, a->time_update);
+}
+
+static enum err sqlite_import_user(struct store *s, const struct user *u)
+{
+    return import_row(s, ST_IMPORT_USER, bind_import_user, u, "import user");
+}
+
+static enum err sqlite_import_platform(struct store *s, const struct platform *p)
+{
+    return import_row(s, ST_IMPORT_PLATFORM, bind_import_platform, p, "import platform");
+}
+
+static enum err sqlite_import_ticket(struct store *s, const struct ticket *t)
+{
+    return import_row(s, ST_IMPORT_TICKET, bind_import_ticket, t, "import ticket");
+}
+
+static enum err sqlite_import_archive(struct store *s, const struct archive *a)
+{
+    return import_row(s, ST_IMPORT_ARCHIVE, bind_import_archive, a, "import archive");
+}
+
+/* Nothing to move: AUTOINCREMENT keeps sqlite_sequence at the largest id ever
+ * inserted, explicit ones included (within the import's transaction). */
+static enum err sqlite_import_finish(struct store *s)
+{
+    struct conn *c;
+    return import_conn(s, &c);
+}
+
 const struct store_ops sqlite_store_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1986,4 +2173,13 @@ const struct store_ops sqlite_store_ops = {
     .archive_delete = sqlite_archive_delete,
     .archive_path_exists = sqlite_archive_path_exists,
     .archive_each = sqlite_archive_each,
+    .counts = sqlite_counts,
+    .import_begin = sqlite_import_begin,
+    .import_commit = sqlite_import_commit,
+    .import_rollback = sqlite_import_rollback,
+    .import_user = sqlite_import_user,
+    .import_platform = sqlite_import_platform,
+    .import_ticket = sqlite_import_ticket,
+    .import_archive = sqlite_import_archive,
+    .import_finish = sqlite_import_finish,
 };

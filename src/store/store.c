@@ -237,6 +237,54 @@ enum err store_archive_each(struct store *s, void (*fn)(const struct archive *a,
     FORWARD(archive_each, fn, fn, ctx);
 }
 
+/* --- bulk copy --- */
+
+enum err store_counts(struct store *s, struct store_counts *ret)
+{
+    FORWARD(counts, ret, ret);
+}
+
+enum err store_import_begin(struct store *s)
+{
+    return s ? s->ops->import_begin(s) : ERR_INTERNAL;
+}
+
+enum err store_import_commit(struct store *s)
+{
+    return s ? s->ops->import_commit(s) : ERR_INTERNAL;
+}
+
+void store_import_rollback(struct store *s)
+{
+    if (s)
+        s->ops->import_rollback(s);
+}
+
+enum err store_import_user(struct store *s, const struct user *u)
+{
+    FORWARD(import_user, u, u);
+}
+
+enum err store_import_platform(struct store *s, const struct platform *p)
+{
+    FORWARD(import_platform, p, p);
+}
+
+enum err store_import_ticket(struct store *s, const struct ticket *t)
+{
+    FORWARD(import_ticket, t, t);
+}
+
+enum err store_import_archive(struct store *s, const struct archive *a)
+{
+    FORWARD(import_archive, a, a);
+}
+
+enum err store_import_finish(struct store *s)
+{
+    return s ? s->ops->import_finish(s) : ERR_INTERNAL;
+}
+
 /* --- shared helpers --- */
 
 void ticket_filter_init(struct ticket_filter *f)

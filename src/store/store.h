@@ -262,3 +262,67 @@ enum err store_archive_path_exists(struct store *s, const char *path, bool *ret)
  * transaction is open while fn runs, so fn may call the store (even delete). */
 enum err store_archive_each(struct store *s, void (*fn)(const struct archive *a, void *ctx),
                             void *ctx);
+
+/* --- bulk copy (migrate-data) --- */
+
+/*
+ * Copying one store into another keeps every id, number, token, time and hash,
+ * so that URLs, upload links, JWTs (user ids) and archive paths stay valid.
+ * Protocol, on one thread of the TARGET store:
+ *
+ *     store_import_begin(t);
+ *     store_import_user(t, u) ...       users first,
+ *     store_import_platform(t, p) ...   then platforms,
+ *     store_import_ticket(t, k) ...     tickets (they reference both),
+ *     store_import_archive(t, a) ...    archives (they reference tickets);
+ *     store_import_finish(t);           id sequences past the largest id;
+ *     store_counts(t, &n);              (optional) sees the rows imported so far;
+ *     store_import_commit(t);           or store_import_rollback(t) on any error.
+ *
+ * Everything between begin and commit is one transaction on one connection
+ * owned by the calling thread: a failure leaves the target as it was. One
+ * import per store at a time; other threads (and the calling thread's
+ * ordinary store calls, which start their own transactions) must not use the
+ * store meanwhile. The import_* calls return ERR_INTERNAL when no import was
+ * begun on this thread; otherwise the usual ERR_EXISTS (a taken id or unique
+ * key), ERR_REFERENCE (a missing platform, user or ticket), ERR_DB.
+ *
+ * Not copied: the users' TOTP columns (totp_secret, totp_enabled,
+ * totp_last_counter), which struct user does not carry and nothing uses yet;
+ * they take their defaults (no second factor). Aggregates and joined names
+ * (ticket.platform, ticket.user, archives, size, archive.ticket_number) are
+ * ignored: the ids are what is stored.
+ */
+
+/* Number of rows per table. */
+struct store_counts {
+    int64_t users, platforms, tickets, archives;
+};
+
+/* Counts the rows of every table in one statement (one snapshot). On the
+ * thread that has an import open, the import's uncommitted rows are counted. */
+enum err store_counts(struct store *s, struct store_counts *ret);
+
+/* Begins the import transaction on the calling thread. ERR_INTERNAL when an
+ * import is already open on s; ERR_UNAVAILABLE / ERR_DB from the database. */
+enum err store_import_begin(struct store *s);
+/* Commits and ends the import. On failure the import is rolled back and ended. */
+enum err store_import_commit(struct store *s);
+/* Rolls back and ends the import; nothing when none is open on this thread. */
+void store_import_rollback(struct store *s);
+
+/* Inserts u as it is: id, username, password_hash, flags, name, email,
+ * created, last_login (0: NULL). */
+enum err store_import_user(struct store *s, const struct user *u);
+/* Inserts p with its id. */
+enum err store_import_platform(struct store *s, const struct platform *p);
+/* Inserts t with its id, number, platform_id, user_id (0: NULL), resolved,
+ * note (NULL: ""), token, attempts, expires_at (0: NULL), time_create and
+ * time_update. */
+enum err store_import_ticket(struct store *s, const struct ticket *t);
+/* Inserts a with its id, ticket_id, name, path, size, digests, uploader,
+ * time_create and time_update. */
+enum err store_import_archive(struct store *s, const struct archive *a);
+/* Moves every table's id generator past its largest id, so that rows created
+ * after the import get new ids. Call it inside the import, before commit. */
+enum err store_import_finish(struct store *s);

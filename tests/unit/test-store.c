@@ -2342,6 +2342,295 @@ static void test_pg_times(void **state)
     assert_int_equal(st, TOKEN_OK);
 }
 
+/* --- bulk copy (store_import_*, store_counts) --- */
+
+static void assert_counts(struct fixture *fx, int64_t users, int64_t platforms, int64_t tickets,
+                          int64_t archives)
+{
+    struct store_counts n = {-1, -1, -1, -1};
+    assert_int_equal(store_counts(fx->s, &n), ERR_OK);
+    assert_int_equal(n.users, users);
+    assert_int_equal(n.platforms, platforms);
+    assert_int_equal(n.tickets, tickets);
+    assert_int_equal(n.archives, archives);
+}
+
+/* Times as a SQLite store would have written them (microseconds, not rounded). */
+#define T_CREATED     1600000000123457LL
+#define T_LOGIN       1650000000000001LL
+#define T_TICKET      1700000000654321LL
+#define T_UPDATED     1700000100000009LL
+#define T_IMP_EXPIRES 1800000000000123LL
+#define T_ARCHIVE     1700000050111111LL
+#define T_ARCHIVE2    1700000060222222LL
+
+static void import_user_row(struct user *u, int64_t id, const char *name, int64_t last_login)
+{
+    memset(u, 0, sizeof(*u));
+    u->id = id;
+    snprintf(u->username, sizeof(u->username), "%s", name);
+    snprintf(u->password_hash, sizeof(u->password_hash), "$argon2id$v=19$m=65536,t=2,p=1$%s", name);
+    u->is_admin = id % 2 == 1;
+    u->is_active = id != 9;
+    snprintf(u->name, sizeof(u->name), "Name of %s", name);
+    snprintf(u->email, sizeof(u->email), "%s@example.com", name);
+    u->created = T_CREATED + id;
+    u->last_login = last_login;
+}
+
+static void import_platform_row(struct platform *p, int64_t id, const char *name)
+{
+    memset(p, 0, sizeof(*p));
+    p->id = id;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    snprintf(p->pretty_name, sizeof(p->pretty_name), "Pretty %s", name);
+}
+
+static void import_archive_row(struct archive *a, int64_t id, int64_t ticket_id, int64_t number,
+                               int64_t t)
+{
+    memset(a, 0, sizeof(*a));
+    a->id = id;
+    a->ticket_id = ticket_id;
+    a->ticket_number = number;
+    snprintf(a->name, sizeof(a->name), "logs-%lld.tar.gz", (long long)id);
+    snprintf(a->path, sizeof(a->path), "%lld/logs-%lld.tar.gz", (long long)number, (long long)id);
+    a->size = 1000 + id;
+    memset(a->md5, 'a', 32);
+    memset(a->sha256, 'b', 64);
+    snprintf(a->uploader_ip, sizeof(a->uploader_ip), "2001:db8::%lld", (long long)id);
+    snprintf(a->uploader_agent, sizeof(a->uploader_agent), "curl/8.%lld", (long long)id);
+    a->time_create = t;
+    a->time_update = t + 7;
+}
+
+static void assert_user_equal(const struct user *x, const struct user *y)
+{
+    assert_int_equal(x->id, y->id);
+    assert_string_equal(x->username, y->username);
+    assert_string_equal(x->password_hash, y->password_hash);
+    assert_int_equal(x->is_admin, y->is_admin);
+    assert_int_equal(x->is_active, y->is_active);
+    assert_string_equal(x->name, y->name);
+    assert_string_equal(x->email, y->email);
+    assert_int_equal(x->created, y->created);
+    assert_int_equal(x->last_login, y->last_login);
+}
+
+/* Every import op refuses to run outside an import (and commit has nothing to commit). */
+static void test_import_outside(void **state)
+{
+    struct fixture *fx = *state;
+    struct user u;
+    struct platform p;
+    struct ticket t;
+    struct archive a;
+    import_user_row(&u, 1, "u", 0);
+    import_platform_row(&p, 1, "p");
+    make_ticket(&t, 1, "p", 0);
+    t.id = 1;
+    t.platform_id = 1;
+    import_archive_row(&a, 1, 1, 1, T_ARCHIVE);
+    assert_int_equal(store_import_user(fx->s, &u), ERR_INTERNAL);
+    assert_int_equal(store_import_platform(fx->s, &p), ERR_INTERNAL);
+    assert_int_equal(store_import_ticket(fx->s, &t), ERR_INTERNAL);
+    assert_int_equal(store_import_archive(fx->s, &a), ERR_INTERNAL);
+    assert_int_equal(store_import_finish(fx->s), ERR_INTERNAL);
+    assert_int_equal(store_import_commit(fx->s), ERR_INTERNAL);
+    store_import_rollback(fx->s); /* nothing open: nothing happens */
+    store_import_rollback(NULL);
+    assert_int_equal(store_import_begin(NULL), ERR_INTERNAL);
+    assert_int_equal(store_counts(fx->s, NULL), ERR_INTERNAL);
+    assert_int_equal(store_import_user(fx->s, NULL), ERR_INTERNAL);
+    assert_counts(fx, 0, 0, 0, 0);
+
+    /* One import at a time. */
+    assert_int_equal(store_import_begin(fx->s), ERR_OK);
+    assert_int_equal(store_import_begin(fx->s), ERR_INTERNAL);
+    store_import_rollback(fx->s);
+    assert_int_equal(store_import_user(fx->s, &u), ERR_INTERNAL);
+    assert_counts(fx, 0, 0, 0, 0);
+}
+
+/* A full import keeps every id, time, token and hash; counts see it inside the
+ * transaction; new rows afterwards get ids past the imported ones. */
+static void test_import_copy(void **state)
+{
+    struct fixture *fx = *state;
+    struct user u5, u9;
+    struct platform p3, p7;
+    struct ticket k11, k20;
+    struct archive a30, a42;
+    import_user_row(&u5, 5, "alice", T_LOGIN);
+    import_user_row(&u9, 9, "bob", 0);
+    import_platform_row(&p3, 3, "vm3");
+    import_platform_row(&p7, 7, "vm7");
+    make_ticket(&k11, 500, "ignored", 5);
+    k11.id = 11;
+    k11.platform_id = 3;
+    k11.note = "a note\nwith lines";
+    k11.attempts = 2;
+    k11.expires_at = T_IMP_EXPIRES;
+    k11.time_create = T_TICKET;
+    k11.time_update = T_UPDATED;
+    make_ticket(&k20, 501, "", 0);
+    k20.id = 20;
+    k20.platform_id = 7;
+    k20.resolved = true;
+    k20.note = NULL;
+    k20.attempts = 0;
+    k20.time_create = T_TICKET + 1;
+    k20.time_update = T_TICKET + 1;
+    import_archive_row(&a30, 30, 11, 500, T_ARCHIVE);
+    import_archive_row(&a42, 42, 20, 501, T_ARCHIVE2);
+
+    assert_int_equal(store_import_begin(fx->s), ERR_OK);
+    assert_int_equal(store_import_user(fx->s, &u5), ERR_OK);
+    assert_int_equal(store_import_user(fx->s, &u9), ERR_OK);
+    assert_int_equal(store_import_platform(fx->s, &p3), ERR_OK);
+    assert_int_equal(store_import_platform(fx->s, &p7), ERR_OK);
+    assert_int_equal(store_import_ticket(fx->s, &k11), ERR_OK);
+    assert_int_equal(store_import_ticket(fx->s, &k20), ERR_OK);
+    assert_int_equal(store_import_archive(fx->s, &a30), ERR_OK);
+    assert_int_equal(store_import_archive(fx->s, &a42), ERR_OK);
+    assert_int_equal(store_import_finish(fx->s), ERR_OK);
+    assert_counts(fx, 2, 2, 2, 2); /* the import's own rows, before commit */
+    assert_int_equal(store_import_commit(fx->s), ERR_OK);
+    assert_int_equal(store_import_commit(fx->s), ERR_INTERNAL);
+    assert_counts(fx, 2, 2, 2, 2);
+
+    struct user gu;
+    assert_int_equal(store_user_get_by_id(fx->s, 5, &gu), ERR_OK);
+    assert_user_equal(&gu, &u5);
+    assert_int_equal(store_user_get(fx->s, "bob", &gu), ERR_OK);
+    assert_user_equal(&gu, &u9);
+
+    struct platform gp;
+    assert_int_equal(store_platform_get(fx->s, "vm7", &gp), ERR_OK);
+    assert_int_equal(gp.id, 7);
+    assert_string_equal(gp.pretty_name, "Pretty vm7");
+
+    struct ticket gt;
+    assert_int_equal(store_ticket_get(fx->s, 500, &gt), ERR_OK);
+    assert_int_equal(gt.id, 11);
+    assert_int_equal(gt.platform_id, 3);
+    assert_string_equal(gt.platform, "vm3");
+    assert_int_equal(gt.user_id, 5);
+    assert_string_equal(gt.user, "alice");
+    assert_false(gt.resolved);
+    assert_string_equal(gt.note, "a note\nwith lines");
+    assert_string_equal(gt.token, k11.token);
+    assert_int_equal(gt.attempts, 2);
+    assert_int_equal(gt.expires_at, T_IMP_EXPIRES);
+    assert_int_equal(gt.time_create, T_TICKET);
+    assert_int_equal(gt.time_update, T_UPDATED);
+    assert_int_equal(gt.archives, 1);
+    assert_int_equal(gt.size, 1030);
+    ticket_clear(&gt);
+    assert_int_equal(store_ticket_get_by_token(fx->s, k20.token, &gt), ERR_OK);
+    assert_int_equal(gt.id, 20);
+    assert_int_equal(gt.user_id, 0);
+    assert_string_equal(gt.user, "");
+    assert_true(gt.resolved);
+    assert_string_equal(gt.note, "");
+    assert_int_equal(gt.attempts, 0);
+    assert_int_equal(gt.expires_at, 0);
+    assert_int_equal(gt.time_create, T_TICKET + 1);
+    ticket_clear(&gt);
+    assert_archive_stored(fx, &a30);
+    assert_archive_stored(fx, &a42);
+
+    /* The id generators continue after the largest imported id. */
+    struct platform np = {0}, gotp;
+    snprintf(np.name, sizeof(np.name), "new");
+    assert_int_equal(store_platform_create(fx->s, &np, &gotp), ERR_OK);
+    assert_true(gotp.id > 7);
+    int64_t uid = add_user(fx, "carol");
+    assert_true(uid > 9);
+    int64_t tid = add_ticket(fx, 502, "new", uid);
+    assert_true(tid > 20);
+    int64_t aid = add_archive(fx, tid, "502/new.tar.gz", 5);
+    assert_true(aid > 42);
+    assert_counts(fx, 3, 3, 3, 3);
+
+    /* Deleting an imported user keeps its tickets (ON DELETE SET NULL survived). */
+    assert_int_equal(store_user_delete(fx->s, "alice"), ERR_OK);
+    assert_int_equal(store_ticket_get(fx->s, 500, &gt), ERR_OK);
+    assert_int_equal(gt.user_id, 0);
+    ticket_clear(&gt);
+}
+
+/* A failed import leaves nothing behind; rollback undoes what was imported. */
+static void test_import_rollback(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "kept");
+    struct user u;
+    struct platform p;
+    struct ticket t;
+    struct archive a;
+
+    /* Rolled back on purpose, after the counts saw the rows. */
+    assert_int_equal(store_import_begin(fx->s), ERR_OK);
+    import_user_row(&u, 50, "gone", 0);
+    assert_int_equal(store_import_user(fx->s, &u), ERR_OK);
+    import_platform_row(&p, 60, "gone");
+    assert_int_equal(store_import_platform(fx->s, &p), ERR_OK);
+    assert_counts(fx, 1, 2, 0, 0);
+    store_import_rollback(fx->s);
+    assert_counts(fx, 0, 1, 0, 0);
+    assert_int_equal(store_platform_get(fx->s, "gone", &p), ERR_NOT_FOUND);
+    assert_int_equal(store_user_get_by_id(fx->s, 50, &u), ERR_NOT_FOUND);
+
+    /* A ticket whose platform does not exist. */
+    assert_int_equal(store_import_begin(fx->s), ERR_OK);
+    import_platform_row(&p, 61, "also-gone");
+    assert_int_equal(store_import_platform(fx->s, &p), ERR_OK);
+    make_ticket(&t, 700, "", 0);
+    t.id = 1;
+    t.platform_id = 999;
+    t.time_create = t.time_update = T_TICKET;
+    assert_int_equal(store_import_ticket(fx->s, &t), ERR_REFERENCE);
+    store_import_rollback(fx->s);
+    assert_counts(fx, 0, 1, 0, 0);
+
+    /* A ticket whose creator does not exist. */
+    assert_int_equal(store_import_begin(fx->s), ERR_OK);
+    struct platform kept;
+    assert_int_equal(store_platform_get(fx->s, "kept", &kept), ERR_OK);
+    t.platform_id = kept.id;
+    t.user_id = 12345;
+    assert_int_equal(store_import_ticket(fx->s, &t), ERR_REFERENCE);
+    store_import_rollback(fx->s);
+
+    /* An archive of a missing ticket. */
+    assert_int_equal(store_import_begin(fx->s), ERR_OK);
+    import_archive_row(&a, 1, 4242, 4242, T_ARCHIVE);
+    assert_int_equal(store_import_archive(fx->s, &a), ERR_REFERENCE);
+    store_import_rollback(fx->s);
+
+    /* A taken id, and a taken unique name. */
+    assert_int_equal(store_import_begin(fx->s), ERR_OK);
+    import_platform_row(&p, kept.id, "other");
+    assert_int_equal(store_import_platform(fx->s, &p), ERR_EXISTS);
+    store_import_rollback(fx->s);
+    assert_int_equal(store_import_begin(fx->s), ERR_OK);
+    import_platform_row(&p, kept.id + 100, "kept");
+    assert_int_equal(store_import_platform(fx->s, &p), ERR_EXISTS);
+    store_import_rollback(fx->s);
+    assert_counts(fx, 0, 1, 0, 0);
+
+    /* After all that the store works as usual, and imports again. */
+    add_platform(fx, "after");
+    assert_int_equal(store_import_begin(fx->s), ERR_OK);
+    import_user_row(&u, 70, "late", 0);
+    assert_int_equal(store_import_user(fx->s, &u), ERR_OK);
+    assert_int_equal(store_import_finish(fx->s), ERR_OK);
+    assert_int_equal(store_import_commit(fx->s), ERR_OK);
+    assert_counts(fx, 1, 2, 0, 0);
+    assert_true(add_user(fx, "later") > 70);
+}
+
 /* The store tests that do not depend on the backend, as one list per backend. */
 #define SHARED_TESTS(setup_fn)                                                                     \
     cmocka_unit_test_setup_teardown(test_migrate_twice, setup_fn, teardown),                       \
@@ -2360,7 +2649,10 @@ static void test_pg_times(void **state)
         cmocka_unit_test_setup_teardown(test_archive_list, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_each, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_cascade_created, setup_fn, teardown),         \
-        cmocka_unit_test_setup_teardown(test_threads, setup_fn, teardown)
+        cmocka_unit_test_setup_teardown(test_threads, setup_fn, teardown),                         \
+        cmocka_unit_test_setup_teardown(test_import_outside, setup_fn, teardown),                  \
+        cmocka_unit_test_setup_teardown(test_import_copy, setup_fn, teardown),                     \
+        cmocka_unit_test_setup_teardown(test_import_rollback, setup_fn, teardown)
 
 int main(void)
 {
