@@ -3,7 +3,14 @@
 //
 // Only node built-ins. The binary is $LC_BIN (resolved against the working directory)
 // or build-test/logs-collector under the repository root.
-import { spawn } from 'node:child_process';
+//
+// Backend: SQLite (the server's default file in DATA_DIR) unless LC_DB=postgres; then
+// LC_PG_ADMIN_URL (a superuser URL, e.g. from scripts/pg-test-server.sh) must be set and
+// every DATA_DIR gets its own fresh PostgreSQL database (CREATE DATABASE lc_<random>),
+// passed as DB_URL to servers and to runCli() commands that get that DATA_DIR, so a
+// restart on the same DATA_DIR sees the same data as with SQLite. A server's own
+// database is dropped by stop(); databases of caller-given DATA_DIRs at process exit.
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -22,6 +29,10 @@ export const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0
 // RFC 3339 with microseconds and an explicit offset (Z accepted for UTC).
 export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
 
+/* 'postgres' or 'sqlite': the metadata backend the servers of this run use. */
+export const DB = process.env.LC_DB === 'postgres' ? 'postgres' : 'sqlite';
+export const PG = DB === 'postgres';
+
 const STARTUP_MS = 20000;
 const STOP_MS = 35000;
 
@@ -36,6 +47,7 @@ process.on('exit', () => {
             /* already gone */
         }
     }
+    dropAllDatabasesSync();
 });
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -61,6 +73,122 @@ export function freePort() {
         s.listen(0, '127.0.0.1', () => {
             const { port } = s.address();
             s.close(() => resolve(port));
+        });
+    });
+}
+
+/* ---- PostgreSQL databases (LC_DB=postgres) ---- */
+
+/* The superuser URL; throws (the test fails, never skips) when it is missing. */
+function pgAdminUrl() {
+    const u = process.env.LC_PG_ADMIN_URL;
+    if (!u)
+        throw new Error('LC_DB=postgres needs LC_PG_ADMIN_URL (see scripts/pg-test-server.sh)');
+    return u;
+}
+
+/* The URL of database `name` on the admin URL's server (same user, host, port, options). */
+export function pgUrlFor(name) {
+    const u = new URL(pgAdminUrl());
+    u.pathname = '/' + name;
+    return u.toString();
+}
+
+/* Runs SQL through psql on `url` (default: the admin URL). Resolves with the rows
+ * (arrays of strings, NULL as ''); rejects with psql's message on any error. */
+export function psql(sql, url = pgAdminUrl()) {
+    return new Promise((resolve, reject) => {
+        execFile(
+            'psql',
+            [url, '-X', '-q', '-A', '-t', '-F', '\x1f', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+            { env: { PATH: process.env.PATH, PGCONNECT_TIMEOUT: '10' }, timeout: 30000 },
+            (err, stdout, stderr) => {
+                if (err) reject(new Error(`psql: ${sql}: ${stderr || err.message}`));
+                else resolve(splitRows(stdout));
+            },
+        );
+    });
+}
+
+function splitRows(text) {
+    return text
+        .split('\n')
+        .filter((l) => l.length)
+        .map((l) => l.split('\x1f'));
+}
+
+// Databases this process created and has not dropped yet: name -> true.
+const databases = new Set();
+// DATA_DIR -> Promise of the DB_URL of its database.
+const dirDatabases = new Map();
+
+/* Creates a fresh empty database lc_<random>; resolves {name, url, drop()}. drop()
+ * removes it (DROP DATABASE ... WITH (FORCE): open connections are cut). */
+export async function createDatabase() {
+    const name = 'lc_' + crypto.randomBytes(8).toString('hex');
+    await psql(`CREATE DATABASE ${name}`);
+    databases.add(name);
+    return { name, url: pgUrlFor(name), drop: () => dropDatabase(name) };
+}
+
+/* Drops database `name` (cutting its connections) if it exists. */
+export async function dropDatabase(name) {
+    await psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    databases.delete(name);
+}
+
+function dropAllDatabasesSync() {
+    if (!databases.size || !process.env.LC_PG_ADMIN_URL) return;
+    const args = [process.env.LC_PG_ADMIN_URL, '-X', '-q'];
+    for (const n of databases) args.push('-c', `DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
+    spawnSync('psql', args, { stdio: 'ignore', timeout: 20000 });
+    databases.clear();
+}
+
+/* The database belonging to dataDir under LC_DB=postgres (created on first use):
+ * resolves {name, url}. */
+function databaseForDir(dataDir) {
+    const key = path.resolve(dataDir);
+    let p = dirDatabases.get(key);
+    if (!p) {
+        p = createDatabase();
+        dirDatabases.set(key, p);
+        p.catch(() => dirDatabases.delete(key));
+    }
+    return p;
+}
+
+/* The DB_URL a process on dataDir gets: undefined for SQLite (the server's default
+ * file in DATA_DIR), else the URL of dataDir's PostgreSQL database. */
+export async function dbUrlFor(dataDir) {
+    return PG ? (await databaseForDir(dataDir)).url : undefined;
+}
+
+/*
+ * Runs SQL on srv's metadata database, whichever the backend, without the sqlite3
+ * tool: psql for PostgreSQL, python3's sqlite3 module for SQLite (DATA_DIR/db.sqlite3
+ * or the file of a sqlite:// DB_URL). Resolves with the rows (arrays of strings,
+ * NULL as ''). One statement; keep the SQL portable.
+ */
+export function dbQuery(srv, sql) {
+    const url = srv.env.DB_URL;
+    if (url && !/^sqlite:/i.test(url)) return psql(sql, url);
+    let file = path.join(srv.dataDir, 'db.sqlite3');
+    if (url) {
+        const rest = url.replace(/^sqlite:\/\/\//i, '');
+        file = path.isAbsolute(rest) ? rest : path.resolve(srv.dataDir, rest);
+    }
+    const py = [
+        'import sqlite3, sys',
+        'c = sqlite3.connect(sys.argv[1], timeout=10)',
+        'for r in c.execute(sys.argv[2]).fetchall():',
+        "    print('\\x1f'.join('' if v is None else str(v) for v in r))",
+        'c.commit()',
+    ].join('\n');
+    return new Promise((resolve, reject) => {
+        execFile('python3', ['-c', py, file, sql], { timeout: 30000 }, (err, stdout, stderr) => {
+            if (err) reject(new Error(`sqlite: ${sql}: ${stderr || err.message}`));
+            else resolve(splitRows(stdout));
         });
     });
 }
@@ -126,7 +254,27 @@ async function startOnce(opts) {
     const port = await freePort();
     const ownDir = !opts.dataDir;
     const dataDir = opts.dataDir ?? makeDataDir();
-    const password = randomPassword();
+    const given = opts.env?.ADMIN_PASSWORD;
+    const password = typeof given === 'string' ? given : randomPassword();
+    // Under PostgreSQL each DATA_DIR has its database unless the caller names one.
+    let dbUrl;
+    if (PG && !(opts.env && 'DB_URL' in opts.env)) {
+        try {
+            dbUrl = await dbUrlFor(dataDir);
+        } catch (e) {
+            if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            throw e;
+        }
+    }
+    // Removes what this server owns: its temp DATA_DIR and that dir's database.
+    const cleanup = async () => {
+        if (!ownDir) return;
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        if (!dbUrl) return;
+        const db = await databaseForDir(dataDir);
+        dirDatabases.delete(path.resolve(dataDir));
+        await dropDatabase(db.name);
+    };
     const env = childEnv({
         DATA_DIR: dataDir,
         BIND: `127.0.0.1:${port}`,
@@ -134,6 +282,7 @@ async function startOnce(opts) {
         ADMIN_PASSWORD: password,
         ALLOWED_HOSTS: '127.0.0.1,localhost',
         LOG_LEVEL: 'debug',
+        DB_URL: dbUrl,
         ...(opts.env ?? {}),
     });
     const proc = spawn(BIN, ['serve'], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -179,7 +328,7 @@ async function startOnce(opts) {
                 await exited;
             }
             srv.stopped = true;
-            if (ownDir && !keepDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            if (!keepDataDir) await cleanup();
             if (!r) throw new Error(`server did not exit within ${STOP_MS} ms of SIGTERM`);
             return r;
         },
@@ -188,13 +337,13 @@ async function startOnce(opts) {
     const end = Date.now() + STARTUP_MS;
     for (;;) {
         if (spawnError) {
-            if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            await cleanup();
             throw new Error(`cannot run ${BIN}: ${spawnError.message}`);
         }
         if (proc.exitCode !== null || proc.signalCode !== null) {
             await exited;
             const text = srv.output();
-            if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            await cleanup();
             const e = new Error(
                 `server exited during start-up (code ${proc.exitCode}, signal ${proc.signalCode}):\n${text}`,
             );
@@ -213,11 +362,24 @@ async function startOnce(opts) {
         if (Date.now() > end) {
             proc.kill('SIGKILL');
             await exited;
-            if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            await cleanup();
             throw new Error(`server not healthy within ${STARTUP_MS} ms:\n${srv.output()}`);
         }
         await sleep(50);
     }
+}
+
+/*
+ * Starts a server on an existing database and DATA_DIR, both left in place by
+ * stop(): for several processes sharing one database. dbUrl undefined means the
+ * SQLite default in dataDir. password becomes ADMIN_PASSWORD (and srv.password):
+ * give every process of one database the same one.
+ */
+export function startServerOn({ dbUrl, dataDir, password, env = {} }) {
+    return startServer({
+        dataDir,
+        env: { DB_URL: dbUrl, ...(password ? { ADMIN_PASSWORD: password } : {}), ...env },
+    });
 }
 
 /* Sanitizer or crash reports in the server's output (ASan, UBSan, LSan). */
@@ -391,9 +553,12 @@ export function waitForLine(srv, re, timeout = 5000) {
 /*
  * Runs `BIN ...args` to completion (timeout ms, then SIGKILL and throw). env as
  * for startServer (DATA_DIR etc. must be given); input is written to stdin.
+ * Under LC_DB=postgres an env with DATA_DIR and without a DB_URL key gets the
+ * DB_URL of that DATA_DIR's database (the one its servers use).
  * Resolves {code, signal, stdout, stderr}.
  */
-export function runCli(args, { env = {}, input = '', timeout = 20000, cwd } = {}) {
+export async function runCli(args, { env = {}, input = '', timeout = 20000, cwd } = {}) {
+    if (PG && env.DATA_DIR && !('DB_URL' in env)) env = { ...env, DB_URL: await dbUrlFor(env.DATA_DIR) };
     return new Promise((resolve, reject) => {
         const proc = spawn(BIN, args, {
             env: childEnv(env),
