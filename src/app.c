@@ -53,8 +53,40 @@ static enum err prepare_data_dir(const char *dir)
     return ERR_OK;
 }
 
-/* Reads DATA_DIR/secret_key, creating it (0600, 256 random bits) on first start.
- * O_EXCL makes two processes starting together agree on one key. */
+/* Reads DATA_DIR/secret_key (the key on its first line) into a->secret_key. */
+static enum err read_secret(struct app *a, const char *path, bool *ret_missing)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            *ret_missing = true;
+            return ERR_OK;
+        }
+        log_error("SECRET_KEY: cannot read %s: %s", path, strerror(errno));
+        return ERR_CONFIG;
+    }
+    ssize_t n = read(fd, a->secret_key, sizeof(a->secret_key) - 1);
+    close(fd);
+    if (n <= 0) {
+        log_error("SECRET_KEY: %s is empty or unreadable", path);
+        return ERR_CONFIG;
+    }
+    a->secret_key[n] = 0;
+    a->secret_key[strcspn(a->secret_key, "\r\n")] = 0;
+    if (strlen(a->secret_key) < 32) {
+        log_error("SECRET_KEY: %s holds fewer than 32 characters", path);
+        return ERR_CONFIG;
+    }
+    *ret_missing = false;
+    return ERR_OK;
+}
+
+/*
+ * Reads DATA_DIR/secret_key, creating it (0600, 256 random bits) on first start.
+ * The key is written to a temp file, fsynced, then link()ed into place: link
+ * never replaces, so of several processes starting together on one DATA_DIR
+ * exactly one key wins, and nobody ever reads a half-written file.
+ */
 static enum err load_secret(struct app *a)
 {
     if (a->cfg.secret_key[0]) {
@@ -63,51 +95,46 @@ static enum err load_secret(struct app *a)
         str_copy(a->secret_key, sizeof(a->secret_key), a->cfg.secret_key);
         return ERR_OK;
     }
-    char path[1200];
+    char path[1200], tmp[1300];
     snprintf(path, sizeof(path), "%s/secret_key", a->cfg.data_dir);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            ssize_t n = read(fd, a->secret_key, sizeof(a->secret_key) - 1);
-            close(fd);
-            if (n <= 0) {
-                log_error("SECRET_KEY: %s is empty or unreadable", path);
-                return ERR_CONFIG;
-            }
-            a->secret_key[n] = 0;
-            a->secret_key[strcspn(a->secret_key, "\r\n")] = 0;
-            if (strlen(a->secret_key) < 32) {
-                log_error("SECRET_KEY: %s holds fewer than 32 characters", path);
-                return ERR_CONFIG;
-            }
-            return ERR_OK;
-        }
-        char key[65];
-        token_hex(key, 32);
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 && errno == EEXIST)
-            continue; /* another process won the race: read its key */
-        if (fd < 0) {
-            log_error("SECRET_KEY: cannot create %s: %s", path, strerror(errno));
-            return ERR_CONFIG;
-        }
-        key[64] = '\n';
-        bool ok = write(fd, key, 65) == 65 && fsync(fd) == 0;
-        close(fd);
-        if (!ok) {
-            unlink(path);
-            log_error("SECRET_KEY: cannot write %s", path);
-            return ERR_IO;
-        }
-        log_info("generated a new secret key in %s", path);
+    bool missing = false;
+    enum err e = read_secret(a, path, &missing);
+    if (e || !missing)
+        return e;
+
+    snprintf(tmp, sizeof(tmp), "%s/.secret_key.XXXXXX", a->cfg.data_dir);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        log_error("SECRET_KEY: cannot create a file in %s: %s", a->cfg.data_dir, strerror(errno));
+        return ERR_CONFIG;
     }
-    return load_secret(a); /* read back what is on disk */
+    char key[66];
+    token_hex(key, 32);
+    key[64] = '\n';
+    bool ok = fchmod(fd, 0600) == 0 && write(fd, key, 65) == 65 && fsync(fd) == 0;
+    close(fd);
+    sodium_memzero(key, sizeof(key));
+    if (!ok || (link(tmp, path) != 0 && errno != EEXIST)) {
+        log_error("SECRET_KEY: cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return ERR_IO;
+    }
+    unlink(tmp);
+    e = read_secret(a, path, &missing); /* ours, or the one another process linked first */
+    if (!e && missing) {
+        log_error("SECRET_KEY: %s vanished while starting", path);
+        return ERR_IO;
+    }
+    if (!e)
+        log_info("using the secret key in %s", path);
+    return e;
 }
 
 enum err app_open(struct app *a, const struct config *cfg, int migrate)
 {
     memset(a, 0, sizeof(*a));
     a->cfg = *cfg;
+    umask(027); /* the database and keys are nobody else's business */
     log_set_level((enum log_level)cfg->log_level);
     setenv("TZ", cfg->tz, 1);
     tzset();

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -371,7 +372,24 @@ enum err blob_sweep_tmp(struct blob_store *b, int *ret_removed)
         struct stat st;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
             continue;
-        if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
+        /* An upload in progress holds an exclusive flock on its temp file (see
+         * blob_upload_begin); the kernel drops it when its process dies. So a
+         * file we can lock is stale, one we cannot belongs to another live
+         * process sharing this DATA_DIR and stays. (A file created between its
+         * owner's mkostemp and flock could be taken for stale; that owner's
+         * upload then fails cleanly at finish. The window is a few
+         * instructions, once per process start.) */
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        bool busy = flock(fd, LOCK_EX | LOCK_NB) != 0;
+        if (busy) {
+            close(fd);
+            continue;
+        }
+        int rc = unlinkat(dirfd(d), de->d_name, 0);
+        close(fd);
+        if (rc < 0) {
             if (errno == ENOENT)
                 continue;
             e = fs_fail("unlink tmp/", de->d_name, errno);
@@ -579,6 +597,12 @@ enum err blob_upload_begin(struct blob_store *b, int64_t max_size, struct blob_u
         return e;
     }
     memcpy(u->tmp_name, tmpl + pl + 1, sizeof(u->tmp_name));
+    /* "in progress" for blob_sweep_tmp in any process sharing this DATA_DIR */
+    if (flock(u->fd, LOCK_EX | LOCK_NB) < 0) {
+        enum err e = fs_fail("lock tmp/", u->tmp_name, errno);
+        blob_upload_abort(u);
+        return e;
+    }
     if (fchmod(u->fd, 0640) < 0) {
         enum err e = fs_fail("chmod tmp/", u->tmp_name, errno);
         blob_upload_abort(u);

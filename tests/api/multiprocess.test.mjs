@@ -8,6 +8,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -127,6 +128,36 @@ describe('two serve processes, one database, one DATA_DIR', { skip }, () => {
         const dir = path.join(archivesDir(a), String(t.number));
         assert.ok(await eventually(() => listFiles(dir).length === 0), `${dir} emptied: ${listFiles(dir)}`);
         assert.deepEqual(await archives(ca, `?ticket=${t.number}`), []);
+    });
+
+    test('a process starting on the shared DATA_DIR leaves the other one\'s upload in progress alone', async () => {
+        const t = await mkTicket(ca, { attempts: 1 });
+        const data = bytes(2 * 1024 * 1024, 64);
+        const half = data.length / 2;
+        const head = `PUT /upload/${t.token}/slow.bin HTTP/1.1\r\nHost: 127.0.0.1:${a.port}\r\n` +
+            `Content-Length: ${data.length}\r\nConnection: close\r\n\r\n`;
+        const sock = net.connect(a.port, '127.0.0.1');
+        let answer = '';
+        sock.on('data', (d) => { answer += d.toString('latin1'); });
+        const closed = new Promise((resolve) => sock.on('close', resolve));
+        sock.write(head);
+        sock.write(data.subarray(0, half));
+        const tmp = path.join(dataDir, 'tmp');
+        assert.ok(await eventually(() => fs.readdirSync(tmp).length === 1), 'the upload has its temp file');
+        // a third process starts on the same DATA_DIR and sweeps tmp/
+        const c = await startServerOn({ dbUrl: db.url, dataDir, password: a.password });
+        try {
+            assert.equal(fs.readdirSync(tmp).length, 1, 'the live temp file survived the start-up sweep');
+            assert.doesNotMatch(c.stderr(), /removed stale temp file/);
+        } finally {
+            await stopAndCheck(c);
+        }
+        sock.write(data.subarray(half)); // not end(): a half-closed socket reads as a client gone
+        await closed;
+        assert.match(answer, /^HTTP\/1\.1 201 /, answer);
+        const rows = await archives(ca, `?ticket=${t.number}`);
+        assert.equal(rows.length, 1);
+        assert.equal(rows[0].sha256, sha256(data));
     });
 });
 

@@ -702,10 +702,20 @@ static void test_sweep(void **state)
     assert_int_equal(mkdir(p, 0700), 0);
     struct result r;
     upload(f->b, 60, "kept.log", "kept", &r);
+    /* an upload in progress (here or in another process on this DATA_DIR) is kept */
+    struct blob_upload *live = NULL;
+    assert_int_equal(blob_upload_begin(f->b, 0, &live), ERR_OK);
+    assert_int_equal(blob_upload_write(live, "abc", 3), ERR_OK);
 
     int removed = -1;
     assert_int_equal(blob_sweep_tmp(f->b, &removed), ERR_OK);
     assert_int_equal(removed, 3);
+    assert_int_equal(count_entries(f, "tmp"), 2); /* the directory and the live upload */
+    char key[512], name[256], md5[33], sha[65];
+    assert_int_equal(
+        blob_upload_finish(live, 61, "live.log", key, sizeof(key), name, sizeof(name), md5, sha),
+        ERR_OK);
+    assert_true(exists(f, "archives/61/live.log"));
     assert_int_equal(count_entries(f, "tmp"), 1); /* the directory stays */
     assert_true(exists(f, "archives/60/kept.log"));
     assert_int_equal(blob_sweep_tmp(f->b, &removed), ERR_OK);
