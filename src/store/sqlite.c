@@ -232,7 +232,12 @@ struct conn {
 };
 
 struct sqlite_store {
-    struct store base; /* first: store.c sees only this */
+    struct store base;      /* first: store.c sees only this */
+    pthread_t checkpointer; /* see checkpoint_main */
+    bool checkpointer_running;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+    bool stopping;
     char *path;
     pthread_key_t key;    /* this thread's struct conn */
     pthread_mutex_t lock; /* guards conns */
@@ -365,7 +370,10 @@ static enum err conn_open(struct sqlite_store *ss, struct conn **ret)
     if (rc == SQLITE_OK)
         rc = exec_script(c->db, "PRAGMA journal_mode = WAL;"
                                 "PRAGMA foreign_keys = ON;"
-                                "PRAGMA synchronous = NORMAL;");
+                                "PRAGMA synchronous = NORMAL;"
+                                /* checkpoints (and their fsyncs) run on the
+                                 * checkpointer thread, never inside a request */
+                                "PRAGMA wal_autocheckpoint = 0;");
     if (rc != SQLITE_OK) {
         log_error("sqlite: cannot open %s: %s", ss->path,
                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
@@ -694,9 +702,64 @@ static enum err list_fixed(struct store *s, enum stmt_id id, size_t elem, row_re
 
 /* Closes every thread's connection and frees s. Precondition: no other thread
  * uses s any more (the server's threads are stopped first). */
+/*
+ * WAL checkpoints copy committed pages back into the database file and fsync
+ * it: tens of milliseconds on a busy disk. SQLite's default runs one inside
+ * whichever commit crosses 1000 WAL pages, i.e. inside some request on a
+ * polling thread. Instead request connections have wal_autocheckpoint off and
+ * this thread, with a connection of its own, runs a PASSIVE checkpoint (which
+ * never blocks readers or writers) every CHECKPOINT_EVERY_MS.
+ */
+#define CHECKPOINT_EVERY_MS 500
+
+static void *checkpoint_main(void *arg)
+{
+    struct sqlite_store *ss = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        log_error("sqlite: checkpointer cannot open %s: %s", ss->path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 100);
+    pthread_mutex_lock(&ss->stop_lock);
+    while (!ss->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)CHECKPOINT_EVERY_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&ss->stop_cond, &ss->stop_lock, &ts);
+        if (ss->stopping)
+            break;
+        pthread_mutex_unlock(&ss->stop_lock);
+        int log_frames = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+            log_warn("sqlite: checkpoint: %s", sqlite3_errmsg(db));
+        pthread_mutex_lock(&ss->stop_lock);
+    }
+    pthread_mutex_unlock(&ss->stop_lock);
+    /* a last checkpoint that also empties the WAL, so the database file is
+     * complete on its own after a clean stop */
+    (void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
 static void sqlite_close(struct store *s)
 {
     struct sqlite_store *ss = to_ss(s);
+    if (ss->checkpointer_running) {
+        pthread_mutex_lock(&ss->stop_lock);
+        ss->stopping = true;
+        pthread_cond_signal(&ss->stop_cond);
+        pthread_mutex_unlock(&ss->stop_lock);
+        pthread_join(ss->checkpointer, NULL);
+    }
+    pthread_mutex_destroy(&ss->stop_lock);
+    pthread_cond_destroy(&ss->stop_cond);
     pthread_mutex_lock(&ss->lock);
     while (ss->conns) {
         struct conn *c = ss->conns;
@@ -757,12 +820,20 @@ static enum err sqlite_open(const char *url, const struct store_options *opt,
         return ERR_NOMEM;
     }
     pthread_mutex_init(&ss->lock, NULL);
+    pthread_mutex_init(&ss->stop_lock, NULL);
+    pthread_cond_init(&ss->stop_cond, NULL);
 
     struct conn *c;
     enum err e = conn_open(ss, &c);
     if (e) {
         sqlite_close(&ss->base);
         return e == ERR_UNAVAILABLE ? ERR_CONFIG : e;
+    }
+    ss->checkpointer_running = pthread_create(&ss->checkpointer, NULL, checkpoint_main, ss) == 0;
+    if (!ss->checkpointer_running) {
+        log_error("sqlite: cannot start the checkpointer thread");
+        sqlite_close(&ss->base);
+        return ERR_NOMEM;
     }
     *ret_store = &ss->base;
     return ERR_OK;
