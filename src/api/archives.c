@@ -23,6 +23,7 @@
 struct upload {
     bool staff;    /* authenticated staff without a token */
     bool consumed; /* an attempt was taken from the token */
+    bool deferred; /* the start (attempt, temp file) went to a worker */
     char token[TOKEN_LEN + 1];
     struct ticket ticket;  /* the target ticket (note freed with state) */
     int64_t ticket_number; /* staff: from the "ticket" field */
@@ -159,7 +160,7 @@ static enum err upload_begin(struct req *r, const char *token)
 /* The first byte of the file: the upload has started, take the attempt. */
 static enum err upload_start(struct req *r, struct upload *u)
 {
-    if (!u->staff) {
+    if (!u->staff && !u->consumed) {
         enum token_state st;
         struct ticket t = {0};
         enum err e = store_token_consume(r->app->store, u->token, now_us(), &st, &t);
@@ -171,12 +172,36 @@ static enum err upload_start(struct req *r, struct upload *u)
         u->ticket = t;
         u->consumed = true;
     }
+    if (u->blob)
+        return ERR_OK;
     return blob_upload_begin(r->app->blobs, r->app->cfg.max_upload_size, &u->blob);
+}
+
+/* Worker thread, before the first body byte is taken (see req_defer with no
+ * done callback): the database write of the attempt and the temp file's
+ * creation, which can each wait on a busy disk, stay off the polling threads. */
+static void start_work(struct req *r)
+{
+    struct upload *u = r->state;
+    enum err e = upload_start(r, u);
+    if (e)
+        r->work_err = e;
+}
+
+/* Worker thread, multipart: only the temp file. The attempt is taken when the
+ * first byte of the "file" part arrives, since a form without one must not
+ * cost an attempt. */
+static void prepare_work(struct req *r)
+{
+    struct upload *u = r->state;
+    enum err e = blob_upload_begin(r->app->blobs, r->app->cfg.max_upload_size, &u->blob);
+    if (e)
+        r->work_err = e;
 }
 
 static enum err upload_write(struct req *r, struct upload *u, const char *data, size_t len)
 {
-    if (!u->blob) {
+    if (!u->blob || (!u->staff && !u->consumed)) {
         enum err e = upload_start(r, u);
         if (e)
             return e;
@@ -286,7 +311,12 @@ static enum err put_begin(struct req *r)
 
 static enum err put_data(struct req *r, const char *buf, size_t len)
 {
-    return upload_write(r, r->state, buf, len);
+    struct upload *u = r->state;
+    if (!u->deferred) {
+        u->deferred = true;
+        return req_defer(r, start_work, NULL); /* these bytes come again afterwards */
+    }
+    return upload_write(r, u, buf, len);
 }
 
 static enum err put_end(struct req *r)
@@ -377,6 +407,10 @@ static enum err post_begin(struct req *r)
 static enum err post_data(struct req *r, const char *buf, size_t len)
 {
     struct upload *u = r->state;
+    if (!u->deferred) {
+        u->deferred = true;
+        return req_defer(r, prepare_work, NULL); /* these bytes come again afterwards */
+    }
     if (MHD_post_process(u->pp, buf, len) != MHD_YES)
         return u->err ? u->err
                       : req_fail(r, ERR_BAD_REQUEST, "Malformed multipart/form-data body.");

@@ -151,7 +151,10 @@ enum err req_invalid(struct req *r, const char *field, const char *fmt, ...)
 
 /*
  * Runs work(r) on the worker pool with the connection suspended, then done(r) on
- * a server thread to answer. For slow, blocking work (password hashing, fsync)
+ * a server thread to answer. From a stream's data() (done NULL): data() takes
+ * none of the bytes it was given; after work(r) libmicrohttpd hands the same
+ * bytes to data() again, and an error work() left in r->work_err fails the
+ * stream as if data() had returned it. For slow, blocking work (password hashing, fsync)
  * so no polling thread stalls. work() must only touch r's own fields and
  * thread-safe modules (store, password). Returns ERR_BUSY when the queue is
  * full. The handler returns ERR_OK after a successful req_defer.

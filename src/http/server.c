@@ -412,6 +412,18 @@ static enum MHD_Result finish(struct req *r, enum err e)
     return answer_error(r, req_fail(r, ERR_INTERNAL, "handler produced no answer"));
 }
 
+/* Records an error found in the middle of a body (answered when the body
+ * ends) and lets a stream free what it holds at once. */
+static void stream_failed(struct req *r, enum err e)
+{
+    r->pending_err = e;
+    if (r->route->body == BODY_STREAM) {
+        r->stream_failed = true;
+        if (r->route->stream->abort)
+            r->route->stream->abort(r); /* free the temp file now, not at the end */
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -444,10 +456,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
-        *upload_data_size = 0;
+        if (r->suspended) {
+            /* back from slow work a stream asked for before taking these bytes */
+            if (!r->work_done)
+                return MHD_YES;
+            r->suspended = r->work_done = false;
+            r->work = NULL;
+            if (r->work_err && !r->pending_err)
+                stream_failed(r, r->work_err);
+            r->work_err = ERR_OK;
+        }
         if (r->pending_err) {
             /* libmicrohttpd cannot answer in the middle of a body: read and drop
              * the rest (bounded), answer once it is in */
+            *upload_data_size = 0;
             r->drained += n;
             if (r->drained > (uint64_t)LIMIT_DRAIN) {
                 log_info("%s %s: closing after %s, client kept sending", r->method_str, r->path,
@@ -457,14 +479,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         enum err e = consume(r, upload_data, n);
-        if (e) {
-            r->pending_err = e;
-            if (r->route->body == BODY_STREAM) {
-                r->stream_failed = true;
-                if (r->route->stream->abort)
-                    r->route->stream->abort(r); /* free the temp file now, not at the end */
+        if (!e && r->work) {
+            /* The stream wants slow work done (database, file system) before it
+             * takes any byte: suspend with the data unread; libmicrohttpd hands
+             * the same bytes over again after the resume. */
+            r->suspended = true;
+            MHD_suspend_connection(r->conn);
+            enum err se = work_submit(run_job, r);
+            if (se) {
+                r->work_err = se;
+                r->work_done = true;
+                MHD_resume_connection(r->conn);
             }
+            return MHD_YES;
         }
+        *upload_data_size = 0;
+        if (e)
+            stream_failed(r, e);
         return MHD_YES;
     }
     if (r->pending_err)
