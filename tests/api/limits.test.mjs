@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, stopAndCheck, api, expectJson, waitFor, sleep, rawRequest } from './lib/server.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, stopAndCheck, api, login, expectJson, waitFor, sleep, rawRequest } from './lib/server.mjs';
 
 /* Opens a socket and sends half a request head, so the connection stays open. */
 function holdOpen(srv) {
@@ -80,6 +82,40 @@ test('a refusal before the body waits for the body when the client did not ask f
             `Host: 127.0.0.1:${srv.port}\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
         assert.equal(r.status, 403);
         assert.ok(!r.raw.toString('latin1').includes('100 Continue'));
+    } finally {
+        await stopAndCheck(srv);
+    }
+});
+
+test('clients that hang up mid-upload, even while their upload is starting, leave nothing behind', async () => {
+    // Regression: with edge-triggered epoll, a client that closed while its
+    // connection was suspended (the upload's start runs on a worker) was never
+    // noticed, and its temp file stayed until IDLE_TIMEOUT.
+    const srv = await startServer();
+    try {
+        const token = (await login(srv)).access;
+        expectJson(await api(srv, 'POST', '/api/v1/platforms/', { token, json: { name: 'hang', pretty_name: 'Hang up' } }), 201);
+        const t = await api(srv, 'POST', '/api/v1/tickets/', { token, json: { number: 77, platform: 'hang', attempts: 100 } });
+        expectJson(t, 201);
+        const body = Buffer.alloc(512 * 1024, 0x62);
+        for (let i = 0; i < 30; i++) {
+            await new Promise((resolve) => {
+                const s = net.connect(srv.port, '127.0.0.1', async () => {
+                    s.write(`PUT /upload/${t.json.token}/gone-${i}.bin HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n` +
+                        `Content-Length: ${body.length}\r\n\r\n`);
+                    s.write(body.subarray(0, body.length / 2));
+                    await sleep(i % 4);
+                    s.destroy();
+                    resolve();
+                });
+                s.on('error', () => resolve());
+            });
+        }
+        const tmp = path.join(srv.dataDir, 'tmp');
+        await waitFor(() => fs.readdirSync(tmp).length === 0,
+            { what: `temp files removed (left: ${fs.readdirSync(tmp)})`, timeout: 10000 });
+        const list = await api(srv, 'GET', '/api/v1/archives/?ticket=77', { token });
+        expectJson(list, 200, []);
     } finally {
         await stopAndCheck(srv);
     }
