@@ -391,6 +391,20 @@ static void run_job(void *arg)
     MHD_resume_connection(r->conn);
 }
 
+/* Suspends the connection and queues r->work on the worker pool; a full queue
+ * resumes at once with r->work_err = ERR_BUSY, answered like the work's error. */
+static void suspend_for_work(struct req *r)
+{
+    r->suspended = true;
+    MHD_suspend_connection(r->conn);
+    enum err se = work_submit(run_job, r);
+    if (se) {
+        r->work_err = se;
+        r->work_done = true;
+        MHD_resume_connection(r->conn);
+    }
+}
+
 /* After a handler step: queue the error, or hand deferred work to the pool. */
 static enum MHD_Result finish(struct req *r, enum err e)
 {
@@ -399,14 +413,7 @@ static enum MHD_Result finish(struct req *r, enum err e)
     if (r->answered)
         return MHD_YES;
     if (r->work && !r->suspended && !r->work_done) {
-        r->suspended = true;
-        MHD_suspend_connection(r->conn);
-        enum err se = work_submit(run_job, r);
-        if (se) {
-            r->work_err = se;
-            r->work_done = true;
-            MHD_resume_connection(r->conn);
-        }
+        suspend_for_work(r);
         return MHD_YES;
     }
     return answer_error(r, req_fail(r, ERR_INTERNAL, "handler produced no answer"));
@@ -483,14 +490,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             /* The stream wants slow work done (database, file system) before it
              * takes any byte: suspend with the data unread; libmicrohttpd hands
              * the same bytes over again after the resume. */
-            r->suspended = true;
-            MHD_suspend_connection(r->conn);
-            enum err se = work_submit(run_job, r);
-            if (se) {
-                r->work_err = se;
-                r->work_done = true;
-                MHD_resume_connection(r->conn);
-            }
+            suspend_for_work(r);
             return MHD_YES;
         }
         *upload_data_size = 0;

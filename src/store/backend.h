@@ -80,6 +80,12 @@ struct store_ops {
     enum err (*import_finish)(struct store *s);
 };
 
+/* Helpers shared by the backends (store.c). */
+
+/* The state of a ticket's token at time now, in the order of DESIGN.md 6:
+ * resolved, used up, expired (an unknown token has no ticket to ask). */
+enum token_state store_token_classify(const struct ticket *t, int64_t now);
+
 /* The common head of every backend's handle. */
 struct store {
     const struct store_ops *ops;

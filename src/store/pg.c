@@ -1719,17 +1719,6 @@ static enum err pg_ticket_delete(struct store *s, int64_t number, struct path_li
 /* --- upload tokens --- */
 
 /* The token rules of DESIGN.md 6 after "unknown", in their order. */
-static enum token_state token_classify(const struct ticket *t, int64_t now)
-{
-    if (t->resolved)
-        return TOKEN_RESOLVED;
-    if (t->attempts <= 0)
-        return TOKEN_USED_UP;
-    if (t->expires_at && t->expires_at <= now)
-        return TOKEN_EXPIRED;
-    return TOKEN_OK;
-}
-
 /* Reads the ticket of token (a valid token) and classifies it. On ERR_OK
  * *ret_state is set and, only when it is TOKEN_OK, *ret_ticket owns the ticket. */
 static enum err token_lookup(struct conn *c, const char *token, int64_t now,
@@ -1743,7 +1732,7 @@ static enum err token_lookup(struct conn *c, const char *token, int64_t now,
     }
     if (e)
         return e;
-    enum token_state state = token_classify(&t, now);
+    enum token_state state = store_token_classify(&t, now);
     if (state == TOKEN_OK)
         *ret_ticket = t;
     else

@@ -327,3 +327,14 @@ void ticket_list_free(struct ticket *items, size_t n)
         free(items[i].note);
     free(items);
 }
+
+enum token_state store_token_classify(const struct ticket *t, int64_t now)
+{
+    if (t->resolved)
+        return TOKEN_RESOLVED;
+    if (t->attempts <= 0)
+        return TOKEN_USED_UP;
+    if (t->expires_at && t->expires_at <= now)
+        return TOKEN_EXPIRED;
+    return TOKEN_OK;
+}
