@@ -24,7 +24,7 @@ build-test:
 run: build
 	$(BIN) serve
 
-test: build-test
+test: build build-test
 	@scripts/test.sh $(TESTBUILD)
 
 format:

@@ -85,7 +85,7 @@ enum err api_archive_download(struct req *r)
         close(fd);
         return ERR_NOMEM;
     }
-    char cd[LIMIT_FILENAME * 3 + 128];
+    char cd[LIMIT_FILENAME * 4 + 128]; /* ascii fallback + percent-encoded form */
     content_disposition(a.name, cd, sizeof(cd));
     MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
     MHD_add_response_header(resp, "Content-Disposition", cd);

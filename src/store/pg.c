@@ -1317,7 +1317,7 @@ static enum err pg_user_delete(struct store *s, const char *username)
 
 static enum err pg_user_list(struct store *s, struct user **ret_items, size_t *ret_n)
 {
-    void *items;
+    void *items = NULL;
     size_t n;
     enum err e =
         list_fixed(s, ST_USER_LIST, sizeof(**ret_items), read_user, "user list", &items, &n);
@@ -1349,7 +1349,7 @@ static enum err read_platform(const PGresult *r, int row, void *dst)
 
 static enum err pg_platform_list(struct store *s, struct platform **ret_items, size_t *ret_n)
 {
-    void *items;
+    void *items = NULL;
     size_t n;
     enum err e = list_fixed(s, ST_PLATFORM_LIST, sizeof(**ret_items), read_platform,
                             "platform list", &items, &n);
@@ -2354,7 +2354,7 @@ static enum err list_filtered(struct store *s, const struct list_kind *k, const 
 static enum err pg_ticket_list(struct store *s, const struct ticket_filter *f,
                                struct ticket **ret_items, size_t *ret_n, int64_t *ret_total)
 {
-    void *items;
+    void *items = NULL;
     size_t n;
     enum err e = list_filtered(s, &ticket_list_kind, f, f->limit, f->offset, &items, &n, ret_total);
     if (!e) {
@@ -2367,7 +2367,7 @@ static enum err pg_ticket_list(struct store *s, const struct ticket_filter *f,
 static enum err pg_archive_list(struct store *s, const struct archive_filter *f,
                                 struct archive **ret_items, size_t *ret_n, int64_t *ret_total)
 {
-    void *items;
+    void *items = NULL;
     size_t n;
     enum err e =
         list_filtered(s, &archive_list_kind, f, f->limit, f->offset, &items, &n, ret_total);

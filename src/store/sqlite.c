@@ -1070,7 +1070,7 @@ static enum err sqlite_user_delete(struct store *s, const char *username)
 
 static enum err sqlite_user_list(struct store *s, struct user **ret_items, size_t *ret_n)
 {
-    void *items;
+    void *items = NULL;
     enum err e =
         list_fixed(s, ST_USER_LIST, sizeof(**ret_items), read_user, "user list", &items, ret_n);
     if (!e)
@@ -1099,7 +1099,7 @@ static enum err read_platform(sqlite3_stmt *st, void *dst)
 
 static enum err sqlite_platform_list(struct store *s, struct platform **ret_items, size_t *ret_n)
 {
-    void *items;
+    void *items = NULL;
     enum err e = list_fixed(s, ST_PLATFORM_LIST, sizeof(**ret_items), read_platform,
                             "platform list", &items, ret_n);
     if (!e)
@@ -1698,7 +1698,7 @@ static const struct list_kind ticket_list_kind = {
 static enum err sqlite_ticket_list(struct store *s, const struct ticket_filter *f,
                                    struct ticket **ret_items, size_t *ret_n, int64_t *ret_total)
 {
-    void *items;
+    void *items = NULL;
     enum err e =
         list_filtered(s, &ticket_list_kind, f, f->limit, f->offset, &items, ret_n, ret_total);
     if (!e)
@@ -2021,7 +2021,7 @@ static const struct list_kind archive_list_kind = {
 static enum err sqlite_archive_list(struct store *s, const struct archive_filter *f,
                                     struct archive **ret_items, size_t *ret_n, int64_t *ret_total)
 {
-    void *items;
+    void *items = NULL;
     enum err e =
         list_filtered(s, &archive_list_kind, f, f->limit, f->offset, &items, ret_n, ret_total);
     if (!e)
