@@ -114,7 +114,8 @@ static enum err load_secret(struct app *a)
     bool ok = fchmod(fd, 0600) == 0 && write(fd, key, 65) == 65 && fsync(fd) == 0;
     close(fd);
     sodium_memzero(key, sizeof(key));
-    if (!ok || (link(tmp, path) != 0 && errno != EEXIST)) {
+    bool mine = ok && link(tmp, path) == 0;
+    if (!mine && (!ok || errno != EEXIST)) {
         log_error("SECRET_KEY: cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
         return ERR_IO;
@@ -126,7 +127,7 @@ static enum err load_secret(struct app *a)
         return ERR_IO;
     }
     if (!e)
-        log_info("using the secret key in %s", path);
+        log_info("%s the secret key in %s", mine ? "generated" : "using", path);
     return e;
 }
 
