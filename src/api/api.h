@@ -65,5 +65,13 @@ int api_field_string(struct req *r, const char *name, char *out, size_t outlen, 
 enum err api_reply_list(struct req *r, json_t *items, bool paginated, int64_t total, int64_t limit,
                         int64_t offset);
 
+/* ERR_RATE_LIMITED (429 with Retry-After) when this client has tried too many
+ * unknown upload tokens lately (LIMIT_TOKEN_MISSES per LIMIT_TOKEN_WINDOW),
+ * so tokens cannot be guessed; ERR_OK otherwise. */
+enum err api_token_guard(struct req *r);
+/* Counts (and logs) an unknown upload token tried by this client; `what` says
+ * where ("upload", "look-up"). */
+void api_token_miss(struct req *r, const char *what);
+
 /* query_get_fn over a request's query arguments (ctx is the struct req). */
 const char *api_query_get(void *ctx, const char *name);

@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "api/query.h"
@@ -79,8 +78,7 @@ static enum err token_refusal(struct req *r, enum token_state st, const char *to
     case TOKEN_OK:
         return ERR_OK;
     case TOKEN_UNKNOWN:
-        ratelimit_hit(r->app->token_rl, r->client_ip, now_us() / 1000000);
-        log_info("upload with unknown token from %s", r->client_ip);
+        api_token_miss(r, "upload");
         return req_fail(r, ERR_FORBIDDEN, "token %.36s is not valid", token);
     case TOKEN_RESOLVED:
         return req_fail(r, ERR_LOCKED, "ticket of token %.36s already resolved", token);
@@ -121,13 +119,10 @@ static enum err upload_begin(struct req *r, const char *token)
     r->state = u;
     r->state_free = upload_free;
 
-    int retry = 0;
-    if (token && ratelimit_blocked(r->app->token_rl, r->client_ip, now_us() / 1000000, &retry)) {
-        req_add_header(r, "Retry-After", "%d", retry);
-        return req_fail(r, ERR_RATE_LIMITED,
-                        "Too many unknown tokens tried. Try again in %d seconds.", retry);
-    }
     if (token) {
+        enum err ge = api_token_guard(r);
+        if (ge)
+            return ge;
         enum token_state st = TOKEN_UNKNOWN;
         enum err e = ERR_OK;
         if (token_is_uuid(token))
@@ -142,10 +137,7 @@ static enum err upload_begin(struct req *r, const char *token)
         u->staff = true;
     }
 
-    const char *cl = req_header(r, "Content-Length");
-    int64_t declared = -1;
-    if (cl)
-        (void)parse_int64(cl, &declared);
+    int64_t declared = r->content_length;
     int64_t max = r->app->cfg.max_upload_size;
     if (max > 0 && declared > max)
         return req_fail(r, ERR_TOO_LARGE, "Upload is larger than the limit of %lld bytes.",
@@ -448,103 +440,19 @@ enum err api_archive_load(struct req *r, struct archive *ret)
     return store_archive_get(r->app->store, id, ret);
 }
 
-/* Parses a time filter value: an RFC 3339 instant (*ret_start == *ret_end), or a
- * date YYYY-MM-DD meaning that whole day in TZ (midnight to the next midnight,
- * so days with a DST change are 23 or 25 hours). */
-static bool parse_time_filter(const char *v, int64_t *ret_start, int64_t *ret_end)
-{
-    if (time_parse(v, ret_start)) {
-        *ret_end = *ret_start;
-        return true;
-    }
-    int y, m, d;
-    char tail;
-    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
-        return false;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_isdst = -1};
-    time_t from = mktime(&tm);
-    if (from == (time_t)-1 || tm.tm_mday != d)
-        return false;
-    struct tm next = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + 1, .tm_isdst = -1};
-    time_t to = mktime(&next);
-    *ret_start = (int64_t)from * 1000000;
-    *ret_end = (int64_t)to * 1000000 - 1;
-    return true;
-}
-
-static void tighten(struct int_bound *b, int64_t v, bool upper)
-{
-    if (!b->set || (upper ? v < b->v : v > b->v))
-        b->v = v;
-    b->set = true;
-}
-
-/* time_create, time_create__lte, time_create__gte into f. */
-static void time_filters(struct req *r, struct archive_filter *f)
-{
-    static const char *const names[] = {"time_create", "time_create__gte", "time_create__lte"};
-    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-        const char *v = req_query(r, names[i]);
-        int64_t from, to;
-        if (!v || !*v)
-            continue;
-        if (!parse_time_filter(v, &from, &to)) {
-            req_invalid(r, names[i], "Enter a valid date/time.");
-            continue;
-        }
-        if (i == 0 && from == to) {
-            f->time_create.set = true;
-            f->time_create.v = from;
-            continue;
-        }
-        if (i != 2)
-            tighten(&f->time_create_gte, from, false);
-        if (i != 1)
-            tighten(&f->time_create_lte, to, true);
-    }
-}
-
 enum err api_archive_list(struct req *r)
 {
     struct archive_filter f;
-    archive_filter_init(&f);
-    const char *v;
-    struct {
-        const char *name;
-        struct int_set *set;
-    } sets[] = {
-        {"id", &f.id}, {"id__in", &f.id_in}, {"ticket", &f.ticket}, {"ticket__in", &f.ticket_in}};
-    for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
-        if ((v = req_query(r, sets[i].name)) && *v && !query_int_list(v, sets[i].set))
-            req_invalid(r, sets[i].name, "Enter a comma-separated list of whole numbers.");
-    struct {
-        const char *name;
-        struct int_bound *b;
-    } bounds[] = {{"id__lte", &f.id_lte},
-                  {"id__gte", &f.id_gte},
-                  {"ticket__lte", &f.ticket_lte},
-                  {"ticket__gte", &f.ticket_gte}};
-    for (size_t i = 0; i < ARRAY_SIZE(bounds); i++) {
-        if ((v = req_query(r, bounds[i].name)) && *v) {
-            if (parse_int64(v, &bounds[i].b->v))
-                bounds[i].b->set = true;
-            else
-                req_invalid(r, bounds[i].name, "Enter a number.");
-        }
-    }
-    time_filters(r, &f);
     bool paginated;
     int64_t limit, offset;
     json_t *errs = NULL;
-    if (query_page(api_query_get, r, &paginated, &limit, &offset, &errs) != ERR_OK) {
-        const char *k;
-        json_t *val;
-        json_object_foreach(errs, k, val)
-            req_invalid(r, k, "%s", json_string_value(json_array_get(val, 0)));
-        json_decref(errs);
-    }
-    if (r->field_errors)
+    /* both parsed, so that every bad parameter is reported at once */
+    (void)query_archive_filter(api_query_get, r, &f, &errs);
+    (void)query_page(api_query_get, r, &paginated, &limit, &offset, &errs);
+    if (errs) {
+        r->field_errors = errs;
         return ERR_VALIDATION;
+    }
     if (paginated) {
         f.limit = limit;
         f.offset = offset;

@@ -47,21 +47,15 @@ enum err api_check_token_hint(struct req *r)
 
 enum err api_check_token(struct req *r)
 {
-    int64_t now = now_us() / 1000000;
-    int retry = 0;
-    if (ratelimit_blocked(r->app->token_rl, r->client_ip, now, &retry)) {
-        req_add_header(r, "Retry-After", "%d", retry);
-        return req_fail(r, ERR_RATE_LIMITED,
-                        "Too many unknown tokens tried. Try again in %d seconds.", retry);
-    }
+    enum err ge = api_token_guard(r);
+    if (ge)
+        return ge;
     const char *token = req_param(r, 0);
     struct ticket t;
     enum err e =
         token_is_uuid(token) ? store_ticket_get_by_token(r->app->store, token, &t) : ERR_NOT_FOUND;
-    if (e == ERR_NOT_FOUND) {
-        ratelimit_hit(r->app->token_rl, r->client_ip, now);
-        log_info("unknown upload token looked up from %s", r->client_ip);
-    }
+    if (e == ERR_NOT_FOUND)
+        api_token_miss(r, "look-up");
     if (e)
         return e;
     json_t *j = json_pack("{s:s,s:i,s:b,s:o}", "token", t.token, "attempts", t.attempts, "resolved",

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "core/log.h"
 #include "core/util.h"
 
 json_t *api_time(int64_t t)
@@ -126,4 +127,20 @@ enum err api_reply_list(struct req *r, json_t *items, bool paginated, int64_t to
     if (!body)
         return ERR_NOMEM;
     return req_reply_json(r, 200, body);
+}
+
+enum err api_token_guard(struct req *r)
+{
+    int retry = 0;
+    if (!ratelimit_blocked(r->app->token_rl, r->client_ip, now_us() / 1000000, &retry))
+        return ERR_OK;
+    req_add_header(r, "Retry-After", "%d", retry);
+    return req_fail(r, ERR_RATE_LIMITED, "Too many unknown tokens tried. Try again in %d seconds.",
+                    retry);
+}
+
+void api_token_miss(struct req *r, const char *what)
+{
+    ratelimit_hit(r->app->token_rl, r->client_ip, now_us() / 1000000);
+    log_info("unknown upload token (%s) from %s", what, r->client_ip);
 }

@@ -1,6 +1,8 @@
 /* query.c - list filters and pagination from query arguments. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "api/query.h"
 #include "core/limits.h"
@@ -132,17 +134,19 @@ enum err query_ticket_filter(query_get_fn get, void *ctx, struct ticket_filter *
 enum err query_page(query_get_fn get, void *ctx, bool *ret_paginated, int64_t *ret_limit,
                     int64_t *ret_offset, json_t **ret_errors)
 {
-    json_t *errs = NULL;
     const char *l = get(ctx, "limit"), *o = get(ctx, "offset");
     int64_t limit = LIMIT_PAGE_DEFAULT, offset = 0;
-    if (l && (!parse_int64(l, &limit) || limit < 1))
-        add_error(&errs, "limit", "Ensure this value is a positive integer.");
-    if (o && (!parse_int64(o, &offset) || offset < 0))
-        add_error(&errs, "offset", "Ensure this value is a non-negative integer.");
-    if (errs) {
-        *ret_errors = errs;
-        return ERR_VALIDATION;
+    bool bad = false;
+    if (l && (!parse_int64(l, &limit) || limit < 1)) {
+        add_error(ret_errors, "limit", "Ensure this value is a positive integer.");
+        bad = true;
     }
+    if (o && (!parse_int64(o, &offset) || offset < 0)) {
+        add_error(ret_errors, "offset", "Ensure this value is a non-negative integer.");
+        bad = true;
+    }
+    if (bad)
+        return ERR_VALIDATION;
     if (limit > LIMIT_PAGE_MAX)
         limit = LIMIT_PAGE_MAX;
     *ret_paginated = l || o;
@@ -202,4 +206,70 @@ enum range_result query_range(const char *h, int64_t size, int64_t *start, int64
     *start = s;
     *end = e;
     return RANGE_OK;
+}
+
+bool query_time(const char *v, int64_t *ret_start, int64_t *ret_end)
+{
+    if (time_parse(v, ret_start)) {
+        *ret_end = *ret_start;
+        return true;
+    }
+    int y, m, d;
+    char tail;
+    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return false;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_isdst = -1};
+    time_t from = mktime(&tm);
+    if (from == (time_t)-1 || tm.tm_mday != d)
+        return false;
+    struct tm next = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + 1, .tm_isdst = -1};
+    time_t to = mktime(&next);
+    *ret_start = (int64_t)from * 1000000;
+    *ret_end = (int64_t)to * 1000000 - 1;
+    return true;
+}
+
+static void tighten(struct int_bound *b, int64_t v, bool upper)
+{
+    if (!b->set || (upper ? v < b->v : v > b->v))
+        b->v = v;
+    b->set = true;
+}
+
+enum err query_archive_filter(query_get_fn get, void *ctx, struct archive_filter *f,
+                              json_t **ret_errors)
+{
+    json_t *before = *ret_errors;
+    size_t nbefore = before ? json_object_size(before) : 0;
+    archive_filter_init(f);
+    int_list(get, ctx, "id", &f->id, ret_errors);
+    int_list(get, ctx, "id__in", &f->id_in, ret_errors);
+    int_list(get, ctx, "ticket", &f->ticket, ret_errors);
+    int_list(get, ctx, "ticket__in", &f->ticket_in, ret_errors);
+    bound(get, ctx, "id__lte", &f->id_lte, ret_errors);
+    bound(get, ctx, "id__gte", &f->id_gte, ret_errors);
+    bound(get, ctx, "ticket__lte", &f->ticket_lte, ret_errors);
+    bound(get, ctx, "ticket__gte", &f->ticket_gte, ret_errors);
+    static const char *const times[] = {"time_create", "time_create__gte", "time_create__lte"};
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        const char *v = get(ctx, times[i]);
+        int64_t from, to;
+        if (!v || !*v)
+            continue;
+        if (!query_time(v, &from, &to)) {
+            add_error(ret_errors, times[i], "Enter a valid date/time.");
+            continue;
+        }
+        if (i == 0 && from == to) { /* an instant: exactly then */
+            f->time_create.set = true;
+            f->time_create.v = from;
+            continue;
+        }
+        if (i != 2)
+            tighten(&f->time_create_gte, from, false);
+        if (i != 1)
+            tighten(&f->time_create_lte, to, true);
+    }
+    bool grew = *ret_errors && json_object_size(*ret_errors) > nbefore;
+    return grew ? ERR_VALIDATION : ERR_OK;
 }

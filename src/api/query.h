@@ -21,10 +21,25 @@ enum err query_ticket_filter(query_get_fn get, void *ctx, struct ticket_filter *
 /*
  * limit/offset pagination: *ret_paginated is true when either was given; then
  * *ret_limit is in 1..LIMIT_PAGE_MAX (default LIMIT_PAGE_DEFAULT) and
- * *ret_offset >= 0. ERR_VALIDATION with *ret_errors for bad values.
+ * *ret_offset >= 0. ERR_VALIDATION for bad values, which are added to
+ * *ret_errors (created when NULL), so errors of several calls add up.
  */
 enum err query_page(query_get_fn get, void *ctx, bool *ret_paginated, int64_t *ret_limit,
                     int64_t *ret_offset, json_t **ret_errors);
+
+/*
+ * Fills f from the query arguments of GET /api/v1/archives/: id, id__in,
+ * ticket, ticket__in (numbers), their __lte/__gte bounds, and time_create with
+ * __lte/__gte (see query_time). Bad values are added to *ret_errors as
+ * query_page does; ERR_VALIDATION when this call added any.
+ */
+enum err query_archive_filter(query_get_fn get, void *ctx, struct archive_filter *f,
+                              json_t **ret_errors);
+
+/* A time filter value: an RFC 3339 instant (*ret_start == *ret_end), or a date
+ * YYYY-MM-DD meaning that whole day in TZ (midnight to the next midnight, so a
+ * day with a DST change lasts 23 or 25 hours). False for anything else. */
+bool query_time(const char *v, int64_t *ret_start, int64_t *ret_end);
 
 /* Parses "1,2,3" (spaces allowed around items, max LIMIT_FILTER_IN items, at
  * least one) into s. False on junk. */

@@ -77,6 +77,10 @@ struct req {
     char peer_ip[64];   /* the TCP peer */
     int64_t start_mono;
 
+    /* framing, read once from the head */
+    int64_t content_length; /* declared Content-Length, -1: none (or chunked) */
+    bool chunked;           /* Transfer-Encoding: chunked */
+
     /* body (BODY_JSON) */
     char *body;
     size_t body_len, body_cap;

@@ -78,22 +78,22 @@ static enum MHD_Result answer_error(struct req *r, enum err e)
     return MHD_YES;
 }
 
+static void sockaddr_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    str_copy(out, outlen, "-");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outlen);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)outlen);
+}
+
 /* Client address: the peer, or, when the peer is a trusted proxy, the right-most
  * X-Forwarded-For entry that is not itself a trusted proxy. */
 static void client_address(struct req *r)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    str_copy(r->peer_ip, sizeof(r->peer_ip), "-");
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->peer_ip,
-                      sizeof(r->peer_ip));
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->peer_ip,
-                      sizeof(r->peer_ip));
-    }
+    sockaddr_text(ci ? ci->client_addr : NULL, r->peer_ip, sizeof(r->peer_ip));
     str_copy(r->client_ip, sizeof(r->client_ip), r->peer_ip);
     if (!config_proxy_trusted(&r->app->cfg, r->peer_ip))
         return;
@@ -245,6 +245,12 @@ static enum err url_buffers(struct req *r, const char *url)
 static enum err begin(struct req *r, const char *url)
 {
     client_address(r);
+    struct header_scan hs = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_header, &hs);
+    r->chunked = hs.chunked;
+    r->content_length = -1;
+    const char *cl = req_header(r, "Content-Length");
+    bool cl_ok = !cl || parse_int64(cl, &r->content_length);
     if (strlen(url) >= LIMIT_URL)
         return req_fail(r, ERR_BAD_REQUEST, "Request URL is too long.");
     enum err ue = url_buffers(r, url);
@@ -254,8 +260,6 @@ static enum err begin(struct req *r, const char *url)
     while (n > 1 && r->path[n - 1] == '/')
         r->path[--n] = 0;
 
-    struct header_scan hs = {0};
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_header, &hs);
     if (hs.content_length > 1 || (hs.content_length && hs.chunked))
         return req_fail(r, ERR_BAD_REQUEST,
                         "Conflicting Content-Length / Transfer-Encoding headers.");
@@ -285,10 +289,9 @@ static enum err begin(struct req *r, const char *url)
     if ((r->route->flags & ROUTE_AUTH) && !r->authed)
         return ERR_UNAUTHENTICATED;
 
-    const char *cl = req_header(r, "Content-Length");
-    int64_t declared = -1;
-    if (cl && !parse_int64(cl, &declared))
+    if (!cl_ok)
         return req_fail(r, ERR_BAD_REQUEST, "Invalid Content-Length.");
+    int64_t declared = r->content_length;
     switch (r->route->body) {
     case BODY_JSON: {
         const char *ct = req_header(r, "Content-Type");
@@ -375,12 +378,9 @@ static bool must_drain(struct req *r)
     const char *expect = req_header(r, "Expect");
     if (expect && strcasecmp(expect, "100-continue") == 0)
         return false;
-    const char *cl = req_header(r, "Content-Length");
-    const char *te = req_header(r, "Transfer-Encoding");
-    int64_t declared = 0;
-    if (cl && parse_int64(cl, &declared))
-        return declared > 0 && declared <= LIMIT_DRAIN;
-    return te && strcasestr(te, "chunked");
+    if (r->content_length >= 0)
+        return r->content_length > 0 && r->content_length <= LIMIT_DRAIN;
+    return r->chunked;
 }
 
 static void run_job(void *arg)
@@ -563,15 +563,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->active, 1);
-}
-
-static void sockaddr_text(const struct sockaddr *sa, char *out, size_t outlen)
-{
-    str_copy(out, outlen, "-");
-    if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outlen);
-    else if (sa && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)outlen);
 }
 
 /* MAX_CONNECTIONS_PER_IP, checked before a connection is accepted. Trusted

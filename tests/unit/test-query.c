@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/query.h"
 
@@ -151,6 +153,72 @@ static void test_page(void **state)
     json_decref(errs);
 }
 
+static void test_archive_filter(void **state)
+{
+    (void)state;
+    setenv("TZ", "Europe/Moscow", 1);
+    tzset();
+    const char *q[] = {"id",
+                       "1,2",
+                       "ticket__in",
+                       "7",
+                       "ticket__gte",
+                       "5",
+                       "time_create",
+                       "2026-11-26",
+                       "time_create__lte",
+                       "2026-11-26T12:00:00+03:00",
+                       NULL};
+    struct archive_filter f;
+    json_t *errs = NULL;
+    assert_int_equal(query_archive_filter(get, q, &f, &errs), ERR_OK);
+    assert_null(errs);
+    assert_int_equal(f.id.n, 2);
+    assert_int_equal(f.ticket_in.v[0], 7);
+    assert_true(f.ticket_gte.set && f.ticket_gte.v == 5);
+    assert_false(f.time_create.set);           /* a date is a range, not an instant */
+    int64_t midnight = 1795640400LL * 1000000; /* 2026-11-26T00:00:00+03:00 */
+    assert_true(f.time_create_gte.set);
+    assert_int_equal(f.time_create_gte.v, midnight);
+    /* the tighter of the day's end and the explicit bound */
+    assert_int_equal(f.time_create_lte.v, midnight + 12LL * 3600 * 1000000);
+
+    const char *instant[] = {"time_create", "2026-11-26T00:00:00Z", NULL};
+    assert_int_equal(query_archive_filter(get, instant, &f, &errs), ERR_OK);
+    assert_true(f.time_create.set);
+    assert_false(f.time_create_gte.set);
+
+    const char *bad[] = {"ticket", "x", "id__lte", "1.5", "time_create__gte", "yesterday", NULL};
+    assert_int_equal(query_archive_filter(get, bad, &f, &errs), ERR_VALIDATION);
+    assert_non_null(json_object_get(errs, "ticket"));
+    assert_non_null(json_object_get(errs, "id__lte"));
+    assert_non_null(json_object_get(errs, "time_create__gte"));
+    /* page errors add to the same object */
+    const char *page[] = {"limit", "0", NULL};
+    bool pag;
+    int64_t limit, offset;
+    assert_int_equal(query_page(get, page, &pag, &limit, &offset, &errs), ERR_VALIDATION);
+    assert_int_equal(json_object_size(errs), 4);
+    json_decref(errs);
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    int64_t a, b;
+    assert_true(query_time("2026-02-28", &a, &b));
+    assert_int_equal(b - a, 86400LL * 1000000 - 1);
+    assert_false(query_time("2026-02-30", &a, &b));
+    assert_false(query_time("2026-2-3", &a, &b));
+    assert_false(query_time("2026-02-28x", &a, &b));
+    assert_true(query_time("2026-02-28T10:00:00Z", &a, &b));
+    assert_int_equal(a, b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +229,8 @@ int main(void)
         cmocka_unit_test(test_ticket_filter_empty_values_ignored),
         cmocka_unit_test(test_text_too_long),
         cmocka_unit_test(test_page),
+        cmocka_unit_test(test_archive_filter),
+        cmocka_unit_test(test_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
