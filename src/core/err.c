@@ -27,11 +27,14 @@ static const struct err_info table[ERR__MAX] = {
     [ERR_EXISTS] = {400, "exists", "Object already exists."},
     [ERR_REFERENCE] = {400, "reference", "Referenced object does not exist."},
     [ERR_TOO_LARGE] = {413, "too_large", "Request body is too large."},
+    [ERR_HEADERS_TOO_BIG] = {431, "headers_too_large", "Request header fields too large."},
     [ERR_MEDIA_TYPE] = {415, "unsupported_media_type", "Unsupported media type in request."},
     [ERR_RANGE] = {416, "range_not_satisfiable", "Requested range not satisfiable."},
     [ERR_LOCKED] = {423, "locked", "Locked."},
     [ERR_RATE_LIMITED] = {429, "throttled", "Request was throttled."},
     [ERR_NO_SPACE] = {507, "insufficient_storage", "Not enough free space in storage."},
+    [ERR_NOT_IMPLEMENTED] = {501, "not_implemented", "Not implemented."},
+    [ERR_HTTP_VERSION] = {505, "http_version", "HTTP version not supported."},
     [ERR_CONFIG] = {500, "config", "Invalid configuration."},
 };
 
@@ -40,4 +43,14 @@ const struct err_info *err_info(enum err e)
     if ((unsigned)e >= ERR__MAX || table[e].name == 0)
         return &table[ERR_INTERNAL];
     return &table[e];
+}
+
+enum err err_for_status(int status)
+{
+    if (status == 500)
+        return ERR_INTERNAL;
+    for (int e = ERR_OK + 1; e < ERR__MAX; e++)
+        if (table[e].status == status)
+            return (enum err)e;
+    return ERR_INTERNAL;
 }

@@ -31,11 +31,14 @@ enum err {
     ERR_EXISTS,          /* 400 in the API: unique constraint (store level) */
     ERR_REFERENCE,       /* 400 in the API: referenced row missing (store level) */
     ERR_TOO_LARGE,       /* 413 */
+    ERR_HEADERS_TOO_BIG, /* 431: request head over LIMIT_CONN_MEMORY */
     ERR_MEDIA_TYPE,      /* 415 */
     ERR_RANGE,           /* 416: Range not satisfiable */
     ERR_LOCKED,          /* 423 */
     ERR_RATE_LIMITED,    /* 429 */
     ERR_NO_SPACE,        /* 507 */
+    ERR_NOT_IMPLEMENTED, /* 501: a Transfer-Encoding other than chunked */
+    ERR_HTTP_VERSION,    /* 505 */
     ERR_CONFIG,          /* start-up: bad configuration value */
     ERR__MAX
 };
@@ -48,6 +51,11 @@ struct err_info {
 
 /* Returns the table row of e; never NULL (out-of-range codes map to ERR_INTERNAL). */
 const struct err_info *err_info(enum err e);
+
+/* The error whose table row has HTTP status `status` (the first such row; 500
+ * gives ERR_INTERNAL); ERR_INTERNAL when no row has it. For answers we did not
+ * make ourselves (libmicrohttpd's own refusals). */
+enum err err_for_status(int status);
 
 static inline int err_status(enum err e)
 {

@@ -11,6 +11,7 @@
 #include "core/log.h"
 
 static atomic_int min_level = LOG_INFO;
+static atomic_int out_fd = STDERR_FILENO;
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
 
@@ -39,7 +40,7 @@ int log_level_parse(const char *s)
 static void write_all(const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, p, n);
+        ssize_t w = write(atomic_load(&out_fd), p, n);
         if (w <= 0)
             return; /* nowhere left to report a failing stderr */
         p += w;
@@ -84,4 +85,9 @@ void log_raw(const char *line)
     memcpy(buf, line, n);
     buf[n++] = '\n';
     write_all(buf, n);
+}
+
+void log_set_fd(int fd)
+{
+    atomic_store(&out_fd, fd);
 }

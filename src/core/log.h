@@ -10,6 +10,10 @@ enum log_level log_get_level(void);
  * Returns -1 for anything else. */
 int log_level_parse(const char *s);
 
+/* Sends every line to fd instead of stderr (harnesses that drive the server
+ * in-process, fuzz/). The caller keeps fd open. */
+void log_set_fd(int fd);
+
 /* Writes "<time> <LEVEL> <message>\n" to stderr in one write(2). */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes the line as is (already formatted, no prefix) — the access log. */

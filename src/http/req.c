@@ -1,4 +1,6 @@
 /* req.c - request accessors and the answer helpers handlers use. */
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +10,67 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/headers.h"
 #include "http/req.h"
 #include "http/work.h"
 
+static bool is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* A copy of s[0..n) that lives until the request ends; NULL on out of memory. */
+static const char *req_keep(struct req *r, const char *s, size_t n)
+{
+    struct req_mem *m = malloc(sizeof(*m) + n + 1);
+    if (!m)
+        return NULL;
+    memcpy(m->data, s, n);
+    m->data[n] = 0;
+    m->next = r->mem;
+    r->mem = m;
+    return m->data;
+}
+
 const char *req_header(struct req *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    if (!v)
+        return NULL;
+    while (is_ows(*v))
+        v++;
+    size_t n = strlen(v);
+    if (n == 0 || !is_ows(v[n - 1]))
+        return v; /* the common case: nothing to trim, no copy */
+    while (n && is_ows(v[n - 1]))
+        n--;
+    return req_keep(r, v, n);
+}
+
+struct lines {
+    const char *name;
+    const char **out;
+    size_t cap, n;
+};
+
+static enum MHD_Result collect_line(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct lines *l = cls;
+    (void)kind;
+    if (!key || strcasecmp(key, l->name) != 0)
+        return MHD_YES;
+    if (l->n < l->cap)
+        l->out[l->n] = value ? value : "";
+    l->n++;
+    return MHD_YES;
+}
+
+size_t req_header_lines(struct req *r, const char *name, const char **out, size_t cap)
+{
+    struct lines l = {name, out, cap, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_line, &l);
+    return l.n;
 }
 
 const char *req_query(struct req *r, const char *name)
@@ -38,24 +95,68 @@ void req_base_url(struct req *r, char *out, size_t outlen)
 {
     const char *scheme = "http";
     if (config_proxy_trusted(&r->app->cfg, r->peer_ip)) {
-        const char *p = req_header(r, "X-Forwarded-Proto");
-        if (p && strcasecmp(p, "https") == 0)
+        const char *lines[REQ_FORWARDED_LINES];
+        size_t n = req_header_lines(r, "X-Forwarded-Proto", lines, ARRAY_SIZE(lines));
+        bool https;
+        if (n <= ARRAY_SIZE(lines) && http_forwarded_https(lines, n, &https) && https)
             scheme = "https";
     }
-    const char *host = req_header(r, "Host");
+    const char *host = req_header(r, "Host"); /* checked by http_host_parse in begin() */
     snprintf(out, outlen, "%s://%s", scheme, host ? host : "localhost");
 }
 
 void req_add_header(struct req *r, const char *name, const char *fmt, ...)
 {
-    if (r->nheaders == REQ_MAX_HEADERS)
-        return;
-    r->headers[r->nheaders].name = name;
+    if (r->nheaders == r->headers_cap) {
+        size_t cap = r->headers_cap ? r->headers_cap * 2 : 4;
+        struct req_header *nh = realloc(r->headers, cap * sizeof(*nh));
+        if (!nh) {
+            log_error("out of memory adding response header %s", name);
+            return;
+        }
+        r->headers = nh;
+        r->headers_cap = cap;
+    }
+    char *value = NULL;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->headers[r->nheaders].value, sizeof(r->headers[0].value), fmt, ap);
+    int n = vasprintf(&value, fmt, ap);
     va_end(ap);
-    r->nheaders++;
+    if (n < 0) {
+        log_error("out of memory adding response header %s", name);
+        return;
+    }
+    r->headers[r->nheaders++] = (struct req_header){name, value};
+}
+
+const char *req_outcome(const struct req *r, char *out, size_t outlen)
+{
+    if (r->pending_err) {
+        const struct err_info *info = err_info(r->pending_err);
+        snprintf(out, outlen, "refused with %d %s%s%s%s", info->status, info->name,
+                 r->detail[0] ? " (" : "", r->detail, r->detail[0] ? ")" : "");
+    } else if (r->ended) {
+        snprintf(out, outlen, "%s", r->ended);
+    } else if (r->status) {
+        snprintf(out, outlen, "answered %d", r->status);
+    } else {
+        snprintf(out, outlen, "not answered");
+    }
+    return out;
+}
+
+void req_release(struct req *r)
+{
+    for (size_t i = 0; i < r->nheaders; i++)
+        free(r->headers[i].value);
+    free(r->headers);
+    r->headers = NULL;
+    r->nheaders = r->headers_cap = 0;
+    while (r->mem) {
+        struct req_mem *next = r->mem->next;
+        free(r->mem);
+        r->mem = next;
+    }
 }
 
 enum err req_fail(struct req *r, enum err e, const char *fmt, ...)
@@ -88,7 +189,7 @@ enum err req_invalid(struct req *r, const char *field, const char *fmt, ...)
 }
 
 /* Security headers on every answer: JSON never renders, never frames, never sniffs. */
-static void add_common_headers(struct req *r, struct MHD_Response *resp)
+static void add_security_headers(struct MHD_Response *resp)
 {
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
@@ -96,14 +197,67 @@ static void add_common_headers(struct req *r, struct MHD_Response *resp)
     MHD_add_response_header(resp, "Content-Security-Policy",
                             "default-src 'none'; frame-ancestors 'none'");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    for (size_t i = 0; i < r->nheaders; i++)
-        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+}
+
+typedef enum MHD_Result (*queue_fn)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
+static queue_fn mhd_queue;
+static pthread_once_t mhd_queue_once = PTHREAD_ONCE_INIT;
+
+static void find_mhd_queue(void)
+{
+    mhd_queue = (queue_fn)dlsym(RTLD_NEXT, "MHD_queue_response");
+}
+
+/* libmicrohttpd's own MHD_queue_response: every answer of ours goes through it. */
+static enum MHD_Result real_queue(struct MHD_Connection *c, unsigned status,
+                                  struct MHD_Response *resp)
+{
+    pthread_once(&mhd_queue_once, find_mhd_queue);
+    if (!mhd_queue) {
+        log_error("libmicrohttpd's MHD_queue_response not found");
+        return MHD_NO;
+    }
+    return mhd_queue(c, status, resp);
+}
+
+/*
+ * libmicrohttpd answers some requests itself, before any callback of ours: a
+ * request head over LIMIT_CONN_MEMORY (431), a malformed request line or
+ * header or chunked framing (400), an HTTP version it does not speak (505). Its
+ * page is HTML without a content type or our security headers. Its internal
+ * calls to MHD_queue_response go through the PLT, so this definition in our
+ * binary takes them: the page becomes our JSON error, with the same headers as
+ * every other answer. Our own answers call real_queue and never come here.
+ * tests/api/http.test.mjs checks that the substitution holds.
+ */
+enum MHD_Result MHD_queue_response(struct MHD_Connection *connection, unsigned int status_code,
+                                   struct MHD_Response *response)
+{
+    const struct err_info *info = err_info(err_for_status((int)status_code));
+    json_t *body = json_pack("{s:s}", "detail", info->detail);
+    size_t len = 0;
+    char *text = body ? json_dump_compact(body, &len) : NULL;
+    json_decref(body);
+    struct MHD_Response *mine =
+        text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (!mine) {
+        free(text);
+        add_security_headers(response); /* at least the headers, on its page */
+        return real_queue(connection, status_code, response);
+    }
+    MHD_add_response_header(mine, "Content-Type", "application/json");
+    add_security_headers(mine);
+    enum MHD_Result ok = real_queue(connection, status_code, mine);
+    MHD_destroy_response(mine);
+    return ok;
 }
 
 static enum err queue(struct req *r, int status, struct MHD_Response *resp, uint64_t len)
 {
-    add_common_headers(r, resp);
-    enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
+    add_security_headers(resp);
+    for (size_t i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    enum MHD_Result ok = real_queue(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     if (ok != MHD_YES)
         return ERR_INTERNAL;
@@ -133,7 +287,7 @@ enum err req_reply_bytes(struct req *r, int status, const char *content_type, co
 enum err req_reply_json(struct req *r, int status, json_t *body)
 {
     if (!body)
-        return req_reply_empty(r, status);
+        return ERR_NOMEM; /* a json_pack that failed: never an empty 200 */
     size_t len;
     char *s = json_dump_compact(body, &len);
     json_decref(body);

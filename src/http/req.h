@@ -57,8 +57,20 @@ struct route {
 extern const struct route routes[];
 extern const size_t routes_count;
 
-#define REQ_MAX_PARAMS  4
-#define REQ_MAX_HEADERS 8
+#define REQ_MAX_PARAMS      4
+#define REQ_FORWARDED_LINES 16 /* X-Forwarded-* lines read; more: the peer's own address */
+
+/* A response header added by req_add_header; value is heap memory. */
+struct req_header {
+    const char *name; /* static string */
+    char *value;
+};
+
+/* Memory that lives as long as the request (trimmed header copies). */
+struct req_mem {
+    struct req_mem *next;
+    char data[];
+};
 
 struct req {
     struct MHD_Connection *conn;
@@ -76,6 +88,7 @@ struct req {
     char client_ip[64]; /* peer, or X-Forwarded-For from a trusted proxy */
     char peer_ip[64];   /* the TCP peer */
     int64_t start_mono;
+    int64_t now; /* wall clock when the request began (µs): one time per request */
 
     /* framing, read once from the head */
     int64_t content_length; /* declared Content-Length, -1: none (or chunked) */
@@ -91,17 +104,15 @@ struct req {
     struct user user;
 
     /* answer */
-    int status;             /* sent status, for the access log */
-    uint64_t resp_bytes;    /* body bytes of the answer */
-    bool answered;          /* a response is queued */
-    char detail[512];       /* custom detail for the error being returned, "" = table default */
-    json_t *field_errors;   /* ERR_VALIDATION body */
-    const char *extra_code; /* "code" member added to an error body (simplejwt style) */
-    struct {
-        const char *name;
-        char value[128];
-    } headers[REQ_MAX_HEADERS];
-    size_t nheaders;
+    int status;                 /* sent status, for the access log */
+    uint64_t resp_bytes;        /* body bytes of the answer */
+    bool answered;              /* a response is queued */
+    char detail[512];           /* custom detail for the error being returned, "" = table default */
+    json_t *field_errors;       /* ERR_VALIDATION body */
+    const char *extra_code;     /* "code" member added to an error body (simplejwt style) */
+    struct req_header *headers; /* response headers, any number (see req_add_header) */
+    size_t nheaders, headers_cap;
+    struct req_mem *mem; /* freed with the request */
 
     /* slow work on the worker pool (see req_defer) */
     void (*work)(struct req *r);
@@ -115,6 +126,8 @@ struct req {
     void *state;
     void (*state_free)(void *state);
     bool stream_failed;
+    const char *ended;    /* why the connection ended before an answer went out, for logs
+                             ("client went away", "idle timeout", ...); NULL otherwise */
     enum err pending_err; /* error found mid-body, answered when the body ends */
     uint64_t drained;     /* body bytes dropped since */
     bool too_large;
@@ -122,8 +135,13 @@ struct req {
 
 /* --- reading the request --- */
 
-/* Request header value (case-insensitive name) or NULL. */
+/* Request header value (case-insensitive name) or NULL; surrounding spaces and
+ * tabs are not part of it (RFC 9110 5.5). Valid until the request ends. With
+ * several lines of the same name, the first. */
 const char *req_header(struct req *r, const char *name);
+/* Every line of header `name`, in order, into out (at most cap, untrimmed).
+ * Returns how many lines there are, which may exceed cap. */
+size_t req_header_lines(struct req *r, const char *name, const char **out, size_t cap);
 /* Query argument value or NULL. A present-but-empty argument gives "". */
 const char *req_query(struct req *r, const char *name);
 /* The i-th captured path parameter (0-based). */
@@ -142,7 +160,9 @@ enum err req_reply_bytes(struct req *r, int status, const char *content_type, co
                          size_t len);
 /* Queues a prepared libmicrohttpd response (takes it); len is for the access log. */
 enum err req_reply_response(struct req *r, int status, struct MHD_Response *resp, uint64_t len);
-/* Adds a response header to whatever answer follows (error or success). */
+/* Adds a response header to whatever answer follows (error or success). The
+ * value is formatted into heap memory of any length; on out of memory the
+ * header is dropped and logged. */
 void req_add_header(struct req *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Returns e, with a custom detail message for the error answer. */
@@ -164,3 +184,11 @@ enum err req_invalid(struct req *r, const char *field, const char *fmt, ...)
  * full. The handler returns ERR_OK after a successful req_defer.
  */
 enum err req_defer(struct req *r, void (*work)(struct req *r), enum err (*done)(struct req *r));
+
+/* What became of the request, for a log line: "refused with 507
+ * insufficient_storage (detail)", "answered 201", "client went away", ...
+ * Written into out (size outlen); returns out. */
+const char *req_outcome(const struct req *r, char *out, size_t outlen);
+
+/* Frees what the request holds for its answer and its header copies. */
+void req_release(struct req *r);

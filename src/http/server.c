@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/connlimit.h"
+#include "http/headers.h"
 #include "http/req.h"
 #include "http/server.h"
 #include "http/work.h"
@@ -25,6 +26,7 @@ struct server {
     struct app *app;
     atomic_int active; /* requests between first callback and completion */
     struct connlimit *per_ip;
+    uint16_t port; /* the bound port (BIND may say 0: any free one) */
 };
 
 static const struct {
@@ -87,43 +89,32 @@ static void sockaddr_text(const struct sockaddr *sa, char *out, size_t outlen)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)outlen);
 }
 
-/* Client address: the peer, or, when the peer is a trusted proxy, the right-most
- * X-Forwarded-For entry that is not itself a trusted proxy. */
+static bool proxy_trusted(void *ctx, const char *ip)
+{
+    return config_proxy_trusted(ctx, ip);
+}
+
+/* Client address: the peer, or, behind trusted proxies, the address the
+ * nearest untrusted hop was seen from (see http_forwarded_for). More
+ * X-Forwarded-For lines than we read: the peer's own address. */
 static void client_address(struct req *r)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     sockaddr_text(ci ? ci->client_addr : NULL, r->peer_ip, sizeof(r->peer_ip));
-    str_copy(r->client_ip, sizeof(r->client_ip), r->peer_ip);
-    if (!config_proxy_trusted(&r->app->cfg, r->peer_ip))
-        return;
-    const char *xff = req_header(r, "X-Forwarded-For");
-    if (!xff)
-        return;
-    char buf[1024];
-    str_copy(buf, sizeof(buf), xff);
-    for (;;) {
-        char *comma = strrchr(buf, ',');
-        char *item = comma ? comma + 1 : buf;
-        while (*item == ' ' || *item == '\t')
-            item++;
-        size_t n = strlen(item);
-        while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
-            item[--n] = 0;
-        unsigned char tmp[16];
-        bool valid = inet_pton(AF_INET, item, tmp) == 1 || inet_pton(AF_INET6, item, tmp) == 1;
-        if (!valid)
-            return; /* garbage: keep what we have */
-        str_copy(r->client_ip, sizeof(r->client_ip), item);
-        if (!comma || !config_proxy_trusted(&r->app->cfg, item))
-            return;
-        *comma = 0;
-    }
+    const char *lines[REQ_FORWARDED_LINES];
+    size_t n = req_header_lines(r, "X-Forwarded-For", lines, ARRAY_SIZE(lines));
+    if (n > ARRAY_SIZE(lines))
+        n = 0;
+    http_forwarded_for(r->peer_ip, lines, n, proxy_trusted, (void *)&r->app->cfg, r->client_ip,
+                       sizeof(r->client_ip));
 }
 
 struct header_scan {
     int content_length;
-    bool chunked;
+    int host;
+    bool chunked;  /* Transfer-Encoding: chunked, alone */
+    bool te_other; /* any other transfer coding (gzip, chunked / xchunked / ...) */
 };
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -131,25 +122,34 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
 {
     struct header_scan *hs = cls;
     (void)kind;
-    if (strcasecmp(key, "Content-Length") == 0)
+    if (!key)
+        return MHD_YES;
+    if (strcasecmp(key, "Content-Length") == 0) {
         hs->content_length++;
-    else if (strcasecmp(key, "Transfer-Encoding") == 0 && value && strcasestr(value, "chunked"))
-        hs->chunked = true;
+    } else if (strcasecmp(key, "Host") == 0) {
+        hs->host++;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        const char *v = value ? value : "";
+        v += strspn(v, " \t");
+        size_t n = strcspn(v, " \t");
+        bool chunked = n == 7 && strncasecmp(v, "chunked", 7) == 0 && !v[n + strspn(v + n, " \t")];
+        if (chunked && !hs->chunked && !hs->te_other)
+            hs->chunked = true;
+        else {
+            hs->chunked = false;
+            hs->te_other = true;
+        }
+    }
     return MHD_YES;
 }
 
-static bool host_ok(struct req *r)
+/* One Host line, well-formed (http_host_parse), naming an ALLOWED_HOSTS entry. */
+static bool host_ok(struct req *r, const struct header_scan *hs)
 {
     const char *host = req_header(r, "Host");
-    if (!host || !*host)
+    char h[HTTP_HOST_MAX + 1];
+    if (hs->host != 1 || !host || !http_host_parse(host, h, sizeof(h)))
         return false;
-    char h[256];
-    if (!str_copy(h, sizeof(h), host))
-        return false;
-    /* strip the port: "[::1]:8000" -> "[::1]", "example.com:443" -> "example.com" */
-    char *colon = strrchr(h, ':');
-    if (colon && (h[0] != '[' || (colon > h && colon[-1] == ']')))
-        *colon = 0;
     return config_host_allowed(&r->app->cfg, h);
 }
 
@@ -178,7 +178,7 @@ static enum err authenticate(struct req *r)
     while (*tok == ' ')
         tok++;
     int64_t uid;
-    if (jwt_verify(r->app->secret_key, tok, JWT_ACCESS, now_us() / 1000000, &uid) != ERR_OK) {
+    if (jwt_verify(r->app->secret_key, tok, JWT_ACCESS, r->now / 1000000, &uid) != ERR_OK) {
         r->extra_code = "token_not_valid";
         return ERR_TOKEN_INVALID;
     }
@@ -241,6 +241,33 @@ static enum err url_buffers(struct req *r, const char *url)
     return ERR_OK;
 }
 
+/* Cuts the {token} segment in s to its first 8 characters and "...". */
+static void mask_in(char *s, const char *tok, size_t n)
+{
+    char *at = s ? strstr(s, tok) : NULL;
+    if (!at || n <= 8)
+        return;
+    size_t dots = n - 8 < 3 ? n - 8 : 3;
+    memset(at + 8, '.', dots);
+    memmove(at + 8 + dots, at + n, strlen(at + n) + 1);
+}
+
+/* Upload tokens are credentials: once the route has captured the {token}
+ * segment, the path and the access-log target keep only a short prefix. */
+static void mask_token(struct req *r)
+{
+    const char *pat = r->route->pattern, *tp = strstr(pat, "{token}");
+    if (!tp)
+        return;
+    size_t idx = 0;
+    for (const char *p = pat; p < tp; p++)
+        idx += *p == '{';
+    const char *tok = req_param(r, idx);
+    size_t n = strlen(tok);
+    mask_in(r->target, tok, n);
+    mask_in(r->path, tok, n);
+}
+
 /* Everything decided from the request head, before any body byte. */
 static enum err begin(struct req *r, const char *url)
 {
@@ -260,10 +287,14 @@ static enum err begin(struct req *r, const char *url)
     while (n > 1 && r->path[n - 1] == '/')
         r->path[--n] = 0;
 
-    if (hs.content_length > 1 || (hs.content_length && hs.chunked))
+    if (hs.content_length > 1 || (hs.content_length && (hs.chunked || hs.te_other)))
         return req_fail(r, ERR_BAD_REQUEST,
                         "Conflicting Content-Length / Transfer-Encoding headers.");
-    if (!host_ok(r))
+    if (hs.te_other)
+        return req_fail(r, ERR_NOT_IMPLEMENTED,
+                        "Only the chunked transfer coding is supported; send the body with "
+                        "Content-Length or Transfer-Encoding: chunked.");
+    if (!host_ok(r, &hs))
         return ERR_BAD_HOST;
 
     r->method = method_parse(r->method_str);
@@ -282,6 +313,7 @@ static enum err begin(struct req *r, const char *url)
         req_add_header(r, "Allow", "%s", allow);
         return req_fail(r, ERR_METHOD, "Method \"%s\" not allowed.", r->method_str);
     }
+    mask_token(r);
 
     enum err e = authenticate(r);
     if (e)
@@ -446,6 +478,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->app = srv->app;
         r->start_mono = mono_us();
+        r->now = now_us();
         r->method_str = method;
         r->version = version;
         enum err e = begin(r, url);
@@ -542,6 +575,24 @@ static void access_log(struct req *r, enum MHD_RequestTerminationCode toe)
     log_raw(line);
 }
 
+static const char *termination_text(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return "completed";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return "dropped after IDLE_TIMEOUT without a byte";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return "cut by the server shutting down";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+        return "client went away";
+    case MHD_REQUEST_TERMINATED_WITH_ERROR:
+    default:
+        return "ended by a connection error";
+    }
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -551,11 +602,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     access_log(r, toe);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->answered)
+        r->ended = termination_text(toe);
     if (r->route && r->route->body == BODY_STREAM && r->route->stream->abort &&
         (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || r->stream_failed || r->status >= 400))
         r->route->stream->abort(r);
     if (r->state_free)
         r->state_free(r->state);
+    req_release(r);
     json_decref(r->json);
     json_decref(r->field_errors);
     free(r->body);
@@ -596,7 +650,46 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         connlimit_close(srv->per_ip, sa);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Percent-decodes a URL path or query part in place, as libmicrohttpd's own
+ * MHD_http_unescape does (a '%' without two hex digits stays as it is), except
+ * that an encoded NUL ("%00") is dropped: a C string cannot carry it, and
+ * decoding it would silently cut the rest ("a%00b.txt" would name "a"). Control
+ * characters other than NUL are kept for the handlers to judge.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *p = s; *p; p++) {
+        int hi, lo;
+        if (*p == '%' && (hi = hex_value(p[1])) >= 0 && (lo = hex_value(p[2])) >= 0) {
+            char c = (char)(hi * 16 + lo);
+            p += 2;
+            if (c != 0)
+                *w++ = c;
+            continue;
+        }
+        *w++ = *p;
+    }
+    *w = 0;
+    return (size_t)(w - s);
+}
+
+/* libmicrohttpd's own messages (its format strings are its own). */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char buf[1024];
@@ -625,29 +718,31 @@ static enum err resolve_bind(const struct config *c, struct sockaddr_storage *ss
     return ERR_OK;
 }
 
-enum err server_run(struct app *a)
+/*
+ * Starts the daemon on a->cfg's BIND address. Signals must already be blocked
+ * by the caller if it wants them taken synchronously (server_run does): every
+ * thread started here inherits the caller's mask. On success *ret owns the
+ * server; release it with server_stop.
+ */
+enum err server_start(struct app *a, struct server **ret)
 {
-    struct server srv = {.app = a};
     struct sockaddr_storage ss = {0};
     enum err e = resolve_bind(&a->cfg, &ss);
     if (e)
         return e;
-
-    /* Signals are taken synchronously by this thread; every thread started from
-     * here on (MHD's, the workers) inherits the blocked mask. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    srv.per_ip = connlimit_new(a->cfg.max_conn_per_ip, LIMIT_RATE_SLOTS);
-    if (!srv.per_ip)
+    struct server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
         return ERR_NOMEM;
+    srv->app = a;
+    srv->per_ip = connlimit_new(a->cfg.max_conn_per_ip, LIMIT_RATE_SLOTS);
+    if (!srv->per_ip) {
+        free(srv);
+        return ERR_NOMEM;
+    }
     e = work_start(LIMIT_WORKERS, LIMIT_WORK_QUEUE);
     if (e) {
-        connlimit_free(srv.per_ip);
+        connlimit_free(srv->per_ip);
+        free(srv);
         return e;
     }
 
@@ -661,44 +756,78 @@ enum err server_run(struct app *a)
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    srv.daemon = MHD_start_daemon(
-        flags, (uint16_t)a->cfg.bind_port, accept_policy, &srv, on_request, &srv,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv, MHD_OPTION_SOCK_ADDR,
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)a->cfg.bind_port, accept_policy, srv, on_request, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_SOCK_ADDR,
         (const struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->cfg.threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a->cfg.idle_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_END);
-    if (!srv.daemon) {
+        (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    if (!srv->daemon) {
         log_error("BIND: cannot listen on %s:%d (address in use or not permitted)",
                   a->cfg.bind_host, a->cfg.bind_port);
         work_stop();
-        connlimit_free(srv.per_ip);
+        connlimit_free(srv->per_ip);
+        free(srv);
         return ERR_CONFIG;
     }
-    log_info("listening on http://%s%s%s:%d with %d threads", ss.ss_family == AF_INET6 ? "[" : "",
-             a->cfg.bind_host, ss.ss_family == AF_INET6 ? "]" : "", a->cfg.bind_port,
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : (uint16_t)a->cfg.bind_port;
+    log_info("listening on http://%s%s%s:%u with %d threads", ss.ss_family == AF_INET6 ? "[" : "",
+             a->cfg.bind_host, ss.ss_family == AF_INET6 ? "]" : "", (unsigned)srv->port,
              a->cfg.threads);
+    *ret = srv;
+    return ERR_OK;
+}
 
+uint16_t server_port(const struct server *srv)
+{
+    return srv->port;
+}
+
+void server_stop(struct server *srv)
+{
+    if (!srv)
+        return;
+    MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    int64_t deadline = mono_us() + (int64_t)LIMIT_SHUTDOWN_GRACE * 1000000;
+    while (atomic_load(&srv->active) > 0 && mono_us() < deadline) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    int left = atomic_load(&srv->active);
+    if (left > 0)
+        log_warn("stopping with %d request(s) still in flight", left);
+    work_stop();
+    MHD_stop_daemon(srv->daemon);
+    connlimit_free(srv->per_ip);
+    free(srv);
+    log_info("stopped");
+}
+
+enum err server_run(struct app *a)
+{
+    /* Signals are taken synchronously by this thread; every thread started from
+     * here on (MHD's, the workers) inherits the blocked mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct server *srv;
+    enum err e = server_start(a, &srv);
+    if (e)
+        return e;
     int sig = 0;
     sigwait(&set, &sig);
     log_info("received %s: no new connections, finishing in-flight requests (up to %d s)",
              sig == SIGTERM ? "SIGTERM" : "SIGINT", LIMIT_SHUTDOWN_GRACE);
-    MHD_socket lfd = MHD_quiesce_daemon(srv.daemon);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
-    int64_t deadline = mono_us() + (int64_t)LIMIT_SHUTDOWN_GRACE * 1000000;
-    while (atomic_load(&srv.active) > 0 && mono_us() < deadline) {
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    int left = atomic_load(&srv.active);
-    if (left > 0)
-        log_warn("stopping with %d request(s) still in flight", left);
-    work_stop();
-    MHD_stop_daemon(srv.daemon);
-    connlimit_free(srv.per_ip);
-    log_info("stopped");
+    server_stop(srv);
     return ERR_OK;
 }

@@ -11,6 +11,15 @@
  */
 enum err server_run(struct app *a);
 
+/* The parts of server_run, for harnesses that drive the real pipeline in-process
+ * (fuzz/): server_start listens on BIND (port 0: any free port, see
+ * server_port) and returns at once; server_stop waits for in-flight requests
+ * like a SIGTERM would, then frees srv (NULL-safe). */
+struct server;
+enum err server_start(struct app *a, struct server **ret);
+uint16_t server_port(const struct server *srv);
+void server_stop(struct server *srv);
+
 /* Matches a decoded, slash-trimmed path against the route table.
  * Returns the route for method, or NULL; *ret_allowed gets the mask of methods
  * the path supports (0: unknown path). Captured segments go to params/nparams,
