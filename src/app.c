@@ -35,13 +35,26 @@ static int mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
-static enum err prepare_data_dir(const char *dir)
+/* Said when a maintenance command finds no data where it looked. */
+static void not_here(const char *what, const char *path)
 {
+    char cwd[1024];
+    log_error("DATA_DIR: %s %s does not exist (working directory %s). Run the command where "
+              "the server runs, or point at its data: DATA_DIR=/path/to/data logs-collector ...",
+              what, path, getcwd(cwd, sizeof(cwd)) ? cwd : "?");
+}
+
+static enum err prepare_data_dir(const char *dir, bool create)
+{
+    struct stat st;
+    if (!create && stat(dir, &st) != 0) {
+        not_here("the data directory", dir);
+        return ERR_CONFIG;
+    }
     if (mkdir_p(dir, 0750) != 0) {
         log_error("DATA_DIR: cannot create %s: %s", dir, strerror(errno));
         return ERR_CONFIG;
     }
-    struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         log_error("DATA_DIR: %s is not a directory", dir);
         return ERR_CONFIG;
@@ -87,7 +100,7 @@ static enum err read_secret(struct app *a, const char *path, bool *ret_missing)
  * never replaces, so of several processes starting together on one DATA_DIR
  * exactly one key wins, and nobody ever reads a half-written file.
  */
-static enum err load_secret(struct app *a)
+static enum err load_secret(struct app *a, bool create)
 {
     if (a->cfg.secret_key[0]) {
         if (strlen(a->cfg.secret_key) < 32)
@@ -101,6 +114,8 @@ static enum err load_secret(struct app *a)
     enum err e = read_secret(a, path, &missing);
     if (e || !missing)
         return e;
+    if (!create)
+        return ERR_OK; /* maintenance commands sign nothing; serve makes the key */
 
     snprintf(tmp, sizeof(tmp), "%s/.secret_key.XXXXXX", a->cfg.data_dir);
     int fd = mkostemp(tmp, O_CLOEXEC);
@@ -131,7 +146,22 @@ static enum err load_secret(struct app *a)
     return e;
 }
 
-enum err app_open(struct app *a, const struct config *cfg, int migrate)
+/* Without APP_CREATE, the default SQLite file must be there: a command run
+ * from the wrong directory would otherwise make an empty database. */
+static enum err check_database(const struct config *cfg)
+{
+    const char *path;
+    if (!config_sqlite_path(cfg->db_url, &path))
+        return ERR_OK;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        not_here("the database", path);
+        return ERR_CONFIG;
+    }
+    return ERR_OK;
+}
+
+enum err app_open(struct app *a, const struct config *cfg, unsigned flags)
 {
     memset(a, 0, sizeof(*a));
     a->cfg = *cfg;
@@ -145,9 +175,11 @@ enum err app_open(struct app *a, const struct config *cfg, int migrate)
     }
     enum err e = password_init(LIMIT_WORKERS);
     if (!e)
-        e = prepare_data_dir(cfg->data_dir);
+        e = prepare_data_dir(cfg->data_dir, flags & APP_CREATE);
+    if (!e && !(flags & APP_CREATE))
+        e = check_database(cfg);
     if (!e)
-        e = load_secret(a);
+        e = load_secret(a, flags & APP_CREATE);
     if (!e)
         e = blob_open(cfg->data_dir, &a->blobs);
     if (!e)
@@ -155,7 +187,7 @@ enum err app_open(struct app *a, const struct config *cfg, int migrate)
                        &(struct store_options){.connect_wait = (int)cfg->db_wait,
                                                .pool_size = cfg->threads + LIMIT_WORKERS},
                        &a->store);
-    if (!e && migrate) {
+    if (!e && (flags & APP_MIGRATE)) {
         int applied = 0;
         e = store_migrate(a->store, &applied);
         if (!e && applied)
@@ -164,8 +196,9 @@ enum err app_open(struct app *a, const struct config *cfg, int migrate)
     if (e)
         return e;
     a->login_rl = ratelimit_new(LIMIT_LOGIN_FAILS, LIMIT_LOGIN_WINDOW, LIMIT_RATE_SLOTS);
+    a->login_user_rl = ratelimit_new(LIMIT_LOGIN_USER_FAILS, LIMIT_LOGIN_WINDOW, LIMIT_RATE_SLOTS);
     a->token_rl = ratelimit_new(LIMIT_TOKEN_MISSES, LIMIT_TOKEN_WINDOW, LIMIT_RATE_SLOTS);
-    if (!a->login_rl || !a->token_rl)
+    if (!a->login_rl || !a->login_user_rl || !a->token_rl)
         return ERR_NOMEM;
     return ERR_OK;
 }
@@ -176,10 +209,11 @@ void app_close(struct app *a)
     blob_close(a->blobs);
     a->blobs = NULL;
     ratelimit_free(a->login_rl);
+    ratelimit_free(a->login_user_rl);
     ratelimit_free(a->token_rl);
     sodium_memzero(a->secret_key, sizeof(a->secret_key));
     a->store = NULL;
-    a->login_rl = a->token_rl = NULL;
+    a->login_rl = a->login_user_rl = a->token_rl = NULL;
 }
 
 void app_initial_password_path(const struct app *a, char *out, size_t outlen)

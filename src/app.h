@@ -11,19 +11,28 @@
 struct app {
     struct config cfg;
     struct store *store;
-    struct blob_store *blobs;   /* archive bytes under DATA_DIR */
-    char secret_key[256];       /* effective SECRET_KEY (from env or DATA_DIR/secret_key) */
-    struct ratelimit *login_rl; /* failed logins per client */
-    struct ratelimit *token_rl; /* unknown upload-token look-ups per client */
+    struct blob_store *blobs;        /* archive bytes under DATA_DIR */
+    char secret_key[256];            /* effective SECRET_KEY (from env or DATA_DIR/secret_key) */
+    struct ratelimit *login_rl;      /* failed (and in-flight) logins per client address */
+    struct ratelimit *login_user_rl; /* failed (and in-flight) logins per username */
+    struct ratelimit *token_rl;      /* unknown upload-token look-ups per client */
+};
+
+enum app_flags {
+    APP_MIGRATE = 1 << 0, /* apply pending migrations */
+    APP_CREATE = 1 << 1,  /* a missing DATA_DIR, secret key or SQLite file is made */
 };
 
 /*
- * Prepares the data directory (created 0750 if missing; refused when world-
- * writable), sets TZ, loads or generates the secret key, opens the store and
- * migrates it. Logs the reason and returns an error on failure; `app_close`
- * releases whatever was set up (NULL-safe members).
+ * Prepares the data directory (refused when world-writable), sets TZ, loads
+ * the secret key, opens the store (migrating it with APP_MIGRATE). With
+ * APP_CREATE (serve, migrate) a missing DATA_DIR is created 0750, the secret
+ * key generated and the SQLite file made; without it (the maintenance
+ * commands) they must exist: ERR_CONFIG with a line saying which DATA_DIR was
+ * looked at and how to point at the right one. Logs the reason and returns an
+ * error on failure; `app_close` releases whatever was set up (NULL-safe).
  */
-enum err app_open(struct app *a, const struct config *cfg, int migrate);
+enum err app_open(struct app *a, const struct config *cfg, unsigned flags);
 void app_close(struct app *a);
 
 /* Ensures there is a first administrator when the user table is empty (see

@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "auth/password.h"
+#include "auth/rules.h"
 #include "cli.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -37,27 +38,66 @@ static const char usage_main[] =
     "  version                print the version\n"
     "\n"
     "Configuration comes from the environment and .env (see docs/configuration.md).\n"
+    "Commands other than serve and migrate work on an existing DATA_DIR only.\n"
     "Run 'logs-collector COMMAND --help' for a command's options.\n";
 
 static const char usage_serve[] =
     "Usage: logs-collector serve\n"
     "\n"
     "Runs the HTTP server on BIND (default 127.0.0.1:8000) until SIGTERM or SIGINT.\n"
-    "Migrates the database first. With no users, creates the first administrator\n"
-    "(ADMIN_USERNAME/ADMIN_PASSWORD, or 'admin' with a random password printed once).\n";
+    "Creates DATA_DIR and migrates the database first. With no users, creates the\n"
+    "first administrator (ADMIN_USERNAME/ADMIN_PASSWORD, or 'admin' with a random\n"
+    "password printed once and kept in DATA_DIR/initial-admin-password).\n";
 
-static const char usage_migrate[] = "Usage: logs-collector migrate\n"
+static const char usage_migrate[] =
+    "Usage: logs-collector migrate\n"
+    "\n"
+    "Applies pending database migrations to DB_URL and exits (creating DATA_DIR\n"
+    "and the SQLite file when missing).\n";
+
+static const char usage_version[] = "Usage: logs-collector version\n"
                                     "\n"
-                                    "Applies pending database migrations to DB_URL and exits.\n";
+                                    "Prints the version and exits.\n";
 
 static const char usage_user[] =
     "Usage: logs-collector user COMMAND\n"
     "\n"
-    "  create NAME [--admin] [--password-stdin]   create a user (password prompted twice,\n"
-    "                                             or read from the first line of stdin)\n"
+    "  create NAME [--admin] [--password-stdin]   create a user\n"
     "  passwd NAME [--password-stdin]             set a new password\n"
     "  list                                       list users\n"
-    "  delete NAME                                delete a user; their tickets are kept\n";
+    "  delete NAME                                delete a user; their tickets are kept\n"
+    "\n"
+    "Run 'logs-collector user COMMAND --help' for the details of one.\n";
+
+#define PASSWORD_HELP                                                                              \
+    "The password is asked twice on the terminal, or read from the first line of\n"                \
+    "standard input with --password-stdin. It has at least 8 characters and at most\n"             \
+    "4096 bytes.\n"
+
+static const char usage_user_create[] =
+    "Usage: logs-collector user create NAME [--admin] [--password-stdin]\n"
+    "\n"
+    "Creates a staff user; --admin makes an administrator.\n"
+    "NAME has 1 to 150 characters: letters, digits and @ . + - _\n" PASSWORD_HELP
+    "Exit code 0 when created, 1 when the user exists or the database fails, 2 for\n"
+    "a bad name, password or argument.\n";
+
+static const char usage_user_passwd[] =
+    "Usage: logs-collector user passwd NAME [--password-stdin]\n"
+    "\n"
+    "Sets a new password for NAME.\n" PASSWORD_HELP
+    "Exit code 0 when changed, 1 when there is no such user, 2 for a bad password or\n"
+    "argument.\n";
+
+static const char usage_user_list[] = "Usage: logs-collector user list\n"
+                                      "\n"
+                                      "Lists the users: id, name, admin, active, last login.\n";
+
+static const char usage_user_delete[] =
+    "Usage: logs-collector user delete NAME\n"
+    "\n"
+    "Deletes the user NAME. The tickets they created are kept (their creator\n"
+    "becomes empty).\n";
 
 static const char usage_cleanup[] =
     "Usage: logs-collector cleanup [--dry-run]\n"
@@ -86,13 +126,13 @@ static bool load_config(struct config *c)
     return true;
 }
 
-/* 0 ok, else an exit code; the reason is already logged. */
-static int open_app(struct app *a, int migrate)
+/* 0 ok, else an exit code; the reason is already logged. flags: APP_*. */
+static int open_app(struct app *a, unsigned flags)
 {
     struct config c;
     if (!load_config(&c))
         return EXIT_USAGE;
-    enum err e = app_open(a, &c, migrate);
+    enum err e = app_open(a, &c, flags);
     if (e) {
         app_close(a);
         return e == ERR_CONFIG ? EXIT_USAGE : 1;
@@ -100,10 +140,15 @@ static int open_app(struct app *a, int migrate)
     return 0;
 }
 
-static int cmd_serve(void)
+static int cmd_serve(int argc, char **argv)
 {
+    (void)argv;
+    if (argc) {
+        fprintf(stderr, "logs-collector: serve takes no arguments\n%s", usage_serve);
+        return EXIT_USAGE;
+    }
     struct app a;
-    int rc = open_app(&a, 1);
+    int rc = open_app(&a, APP_MIGRATE | APP_CREATE);
     if (rc)
         return rc;
     int swept = 0;
@@ -120,10 +165,15 @@ static int cmd_serve(void)
     return 0;
 }
 
-static int cmd_migrate(void)
+static int cmd_migrate(int argc, char **argv)
 {
+    (void)argv;
+    if (argc) {
+        fprintf(stderr, "logs-collector: migrate takes no arguments\n%s", usage_migrate);
+        return EXIT_USAGE;
+    }
     struct app a;
-    int rc = open_app(&a, 1);
+    int rc = open_app(&a, APP_MIGRATE | APP_CREATE);
     if (rc)
         return rc;
     int version = 0;
@@ -180,37 +230,14 @@ static bool read_password(bool from_stdin, char *out, size_t outlen)
     return ok;
 }
 
+/* Checks a password against the rules of src/auth/rules.c; prints why not. */
 static bool password_acceptable(const char *pw)
 {
-    size_t n = strlen(pw);
-    if (n < 8) {
-        fprintf(stderr, "logs-collector: the password must have at least 8 characters\n");
-        return false;
-    }
-    if (n > LIMIT_PASSWORD) {
-        fprintf(stderr, "logs-collector: the password is longer than %d bytes\n", LIMIT_PASSWORD);
-        return false;
-    }
-    return true;
-}
-
-static bool username_acceptable(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > LIMIT_USERNAME) {
-        fprintf(stderr, "logs-collector: a username has 1 to %d characters\n", LIMIT_USERNAME);
-        return false;
-    }
-    for (const char *p = name; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (!(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || strchr("@.+-_", c))) {
-            fprintf(stderr, "logs-collector: a username may contain letters, digits and "
-                            "@ . + - _ only\n");
-            return false;
-        }
-    }
-    return true;
+    char why[160];
+    if (auth_password_valid(pw, why, sizeof(why)))
+        return true;
+    fprintf(stderr, "logs-collector: %s\n", why);
+    return false;
 }
 
 /* The initial-admin-password file describes the bootstrap admin's password:
@@ -225,13 +252,39 @@ static void forget_initial_password(struct app *a, const char *username)
         printf("removed %s\n", path);
 }
 
-static int user_create(struct app *a, const char *name, bool admin, bool from_stdin)
+/* The password for create/passwd: 0, or an exit code (2 when it breaks the
+ * rules, 1 when none could be read). */
+static int get_password(bool from_stdin, char *pw, size_t cap)
 {
-    char pw[LIMIT_PASSWORD + 2];
-    struct user u = {.is_admin = admin, .is_active = true};
-    if (!username_acceptable(name) || !read_password(from_stdin, pw, sizeof(pw)) ||
-        !password_acceptable(pw))
+    if (!read_password(from_stdin, pw, cap))
         return 1;
+    if (!password_acceptable(pw)) {
+        sodium_memzero(pw, cap);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* What `user SUB` was given. */
+struct user_args {
+    const char *name;
+    bool admin;      /* --admin */
+    bool from_stdin; /* --password-stdin */
+};
+
+static int user_create(struct app *a, const struct user_args *ua)
+{
+    const char *name = ua->name;
+    bool admin = ua->admin, from_stdin = ua->from_stdin;
+    char pw[LIMIT_PASSWORD + 2], why[160];
+    struct user u = {.is_admin = admin, .is_active = true};
+    if (!auth_username_valid(name, why, sizeof(why))) {
+        fprintf(stderr, "logs-collector: %s\n", why);
+        return EXIT_USAGE;
+    }
+    int rc = get_password(from_stdin, pw, sizeof(pw));
+    if (rc)
+        return rc;
     str_copy(u.username, sizeof(u.username), name);
     enum err e = password_hash(pw, u.password_hash, sizeof(u.password_hash));
     sodium_memzero(pw, sizeof(pw));
@@ -250,17 +303,24 @@ static int user_create(struct app *a, const char *name, bool admin, bool from_st
     return 0;
 }
 
-static int user_passwd(struct app *a, const char *name, bool from_stdin)
+static int user_passwd(struct app *a, const struct user_args *ua)
 {
+    const char *name = ua->name;
+    bool from_stdin = ua->from_stdin;
     struct user u;
     enum err e = store_user_get(a->store, name, &u);
     if (e == ERR_NOT_FOUND) {
         fprintf(stderr, "logs-collector: no user \"%s\"\n", name);
         return 1;
     }
-    char pw[LIMIT_PASSWORD + 2], hash[PASSWORD_HASH_MAX];
-    if (e || !read_password(from_stdin, pw, sizeof(pw)) || !password_acceptable(pw))
+    if (e) {
+        fprintf(stderr, "logs-collector: cannot read user: %s\n", err_info(e)->detail);
         return 1;
+    }
+    char pw[LIMIT_PASSWORD + 2], hash[PASSWORD_HASH_MAX];
+    int rc = get_password(from_stdin, pw, sizeof(pw));
+    if (rc)
+        return rc;
     e = password_hash(pw, hash, sizeof(hash));
     sodium_memzero(pw, sizeof(pw));
     if (!e)
@@ -274,8 +334,9 @@ static int user_passwd(struct app *a, const char *name, bool from_stdin)
     return 0;
 }
 
-static int user_list(struct app *a)
+static int user_list(struct app *a, const struct user_args *ua)
 {
+    (void)ua;
     struct user *users = NULL;
     size_t n = 0;
     if (store_user_list(a->store, &users, &n) != ERR_OK) {
@@ -294,8 +355,9 @@ static int user_list(struct app *a)
     return 0;
 }
 
-static int user_delete(struct app *a, const char *name)
+static int user_delete(struct app *a, const struct user_args *ua)
 {
+    const char *name = ua->name;
     enum err e = store_user_delete(a->store, name);
     if (e == ERR_NOT_FOUND) {
         fprintf(stderr, "logs-collector: no user \"%s\"\n", name);
@@ -361,10 +423,6 @@ static void cleanup_row(const struct archive *ar, void *ctx)
 
 static int cmd_cleanup(int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
-        fputs(usage_cleanup, stdout);
-        return 0;
-    }
     struct cleanup c = {0};
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--dry-run") == 0) {
@@ -376,7 +434,7 @@ static int cmd_cleanup(int argc, char **argv)
         }
     }
     struct app a;
-    int rc = open_app(&a, 1);
+    int rc = open_app(&a, APP_MIGRATE);
     if (rc)
         return rc;
     c.a = &a;
@@ -393,92 +451,121 @@ static int cmd_cleanup(int argc, char **argv)
     return 0;
 }
 
+static int cmd_version(int argc, char **argv)
+{
+    (void)argv;
+    if (argc) {
+        fprintf(stderr, "logs-collector: version takes no arguments\n%s", usage_version);
+        return EXIT_USAGE;
+    }
+    printf("logs-collector %s\n", LC_VERSION);
+    return 0;
+}
+
+/* A `user` subcommand: its usage, whether it takes a NAME, which options. */
+struct user_command {
+    const char *name;
+    const char *usage;
+    int (*run)(struct app *a, const struct user_args *ua);
+    bool takes_name;
+    bool takes_admin;    /* --admin */
+    bool takes_password; /* --password-stdin */
+};
+
+static const struct user_command user_commands[] = {
+    {"create", usage_user_create, user_create, true, true, true},
+    {"passwd", usage_user_passwd, user_passwd, true, false, true},
+    {"list", usage_user_list, user_list, false, false, false},
+    {"delete", usage_user_delete, user_delete, true, false, false},
+};
+
 static int cmd_user(int argc, char **argv)
 {
-    if (argc < 1 || wants_help(argc, argv)) {
-        fputs(usage_user, argc < 1 ? stderr : stdout);
-        return argc < 1 ? EXIT_USAGE : 0;
+    if (argc < 1) {
+        fputs(usage_user, stderr);
+        return EXIT_USAGE;
     }
-    const char *sub = argv[0];
-    const char *name = NULL;
-    bool admin = false, from_stdin = false;
+    const struct user_command *uc = NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(user_commands); i++)
+        if (strcmp(argv[0], user_commands[i].name) == 0)
+            uc = &user_commands[i];
+    if (!uc) {
+        if (wants_help(argc, argv)) {
+            fputs(usage_user, stdout);
+            return 0;
+        }
+        fprintf(stderr, "logs-collector: unknown user command \"%s\"\n%s", argv[0], usage_user);
+        return EXIT_USAGE;
+    }
+    if (wants_help(argc - 1, argv + 1)) {
+        fputs(uc->usage, stdout);
+        return 0;
+    }
+    struct user_args ua = {0};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--admin") == 0 && strcmp(sub, "create") == 0)
-            admin = true;
-        else if (strcmp(argv[i], "--password-stdin") == 0)
-            from_stdin = true;
-        else if (argv[i][0] != '-' && !name)
-            name = argv[i];
+        if (uc->takes_admin && strcmp(argv[i], "--admin") == 0)
+            ua.admin = true;
+        else if (uc->takes_password && strcmp(argv[i], "--password-stdin") == 0)
+            ua.from_stdin = true;
+        else if (uc->takes_name && argv[i][0] != '-' && !ua.name)
+            ua.name = argv[i];
         else {
-            fprintf(stderr, "logs-collector: user %s: unexpected argument \"%s\"\n%s", sub, argv[i],
-                    usage_user);
+            fprintf(stderr, "logs-collector: user %s: unexpected argument \"%s\"\n%s", uc->name,
+                    argv[i], uc->usage);
             return EXIT_USAGE;
         }
     }
-    bool needs_name = strcmp(sub, "list") != 0;
-    if (strcmp(sub, "create") && strcmp(sub, "passwd") && strcmp(sub, "list") &&
-        strcmp(sub, "delete")) {
-        fprintf(stderr, "logs-collector: unknown user command \"%s\"\n%s", sub, usage_user);
-        return EXIT_USAGE;
-    }
-    if (needs_name != (name != NULL)) {
-        fprintf(stderr, "logs-collector: user %s: %s\n%s", sub,
-                needs_name ? "a user name is required" : "takes no name", usage_user);
+    if (uc->takes_name && !ua.name) {
+        fprintf(stderr, "logs-collector: user %s: a user name is required\n%s", uc->name,
+                uc->usage);
         return EXIT_USAGE;
     }
     struct app a;
-    int rc = open_app(&a, 1);
+    int rc = open_app(&a, APP_MIGRATE);
     if (rc)
         return rc;
-    if (strcmp(sub, "create") == 0)
-        rc = user_create(&a, name, admin, from_stdin);
-    else if (strcmp(sub, "passwd") == 0)
-        rc = user_passwd(&a, name, from_stdin);
-    else if (strcmp(sub, "list") == 0)
-        rc = user_list(&a);
-    else
-        rc = user_delete(&a, name);
+    rc = uc->run(&a, &ua);
     app_close(&a);
     return rc;
 }
 
+/* The commands: `COMMAND --help` prints usage; otherwise run gets the
+ * arguments after the command's name and returns the exit code. `user`
+ * prints its subcommands' usages itself. */
+static const struct command {
+    const char *name;
+    const char *usage;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"serve", usage_serve, cmd_serve},
+    {"migrate", usage_migrate, cmd_migrate},
+    {"user", NULL, cmd_user},
+    {"cleanup", usage_cleanup, cmd_cleanup},
+    {"migrate-data", cli_migrate_usage, cli_migrate_data},
+    {"version", usage_version, cmd_version},
+};
+
 int cli_main(int argc, char **argv)
 {
-    const char *cmd = argc > 1 ? argv[1] : "serve";
+    const char *name = argc > 1 ? argv[1] : "serve";
     int rest = argc > 2 ? argc - 2 : 0;
     char **rargv = argv + 2;
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         fputs(usage_main, stdout);
         return 0;
     }
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("logs-collector %s\n", LC_VERSION);
-        return 0;
-    }
-    if (strcmp(cmd, "serve") == 0) {
-        if (wants_help(rest, rargv)) {
-            fputs(usage_serve, stdout);
+    if (strcmp(name, "--version") == 0)
+        name = "version";
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        const struct command *c = &commands[i];
+        if (strcmp(name, c->name) != 0)
+            continue;
+        if (c->usage && wants_help(rest, rargv)) {
+            fputs(c->usage, stdout);
             return 0;
         }
-        if (rest) {
-            fprintf(stderr, "logs-collector: serve takes no arguments\n%s", usage_serve);
-            return EXIT_USAGE;
-        }
-        return cmd_serve();
+        return c->run(rest, rargv);
     }
-    if (strcmp(cmd, "migrate") == 0) {
-        if (wants_help(rest, rargv)) {
-            fputs(usage_migrate, stdout);
-            return 0;
-        }
-        return cmd_migrate();
-    }
-    if (strcmp(cmd, "user") == 0)
-        return cmd_user(rest, rargv);
-    if (strcmp(cmd, "cleanup") == 0)
-        return cmd_cleanup(rest, rargv);
-    if (strcmp(cmd, "migrate-data") == 0)
-        return cli_migrate_data(rest, rargv);
-    fprintf(stderr, "logs-collector: unknown command \"%s\"\n\n%s", cmd, usage_main);
+    fprintf(stderr, "logs-collector: unknown command \"%s\"\n\n%s", name, usage_main);
     return EXIT_USAGE;
 }

@@ -8,3 +8,5 @@ int cli_main(int argc, char **argv);
 /* `migrate-data --from URL --to URL` (cli_migrate.c): argv holds the arguments
  * after the command name; returns the exit code. */
 int cli_migrate_data(int argc, char **argv);
+/* Its usage text. */
+extern const char cli_migrate_usage[];

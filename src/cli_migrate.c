@@ -12,7 +12,7 @@
 
 #define EXIT_USAGE 2
 
-static const char usage_migrate_data[] =
+const char cli_migrate_usage[] =
     "Usage: logs-collector migrate-data --from URL --to URL\n"
     "\n"
     "Copies all metadata (users with their password hashes, platforms, tickets with\n"
@@ -282,31 +282,27 @@ static bool option(int argc, char **argv, int *i, const char *name, const char *
     return true;
 }
 
-/* migrate-data --from URL --to URL: see usage_migrate_data. Returns the exit code. */
+/* migrate-data --from URL --to URL: see cli_migrate_usage. Returns the exit code. */
 int cli_migrate_data(int argc, char **argv)
 {
     const char *from_url = NULL, *to_url = NULL;
     for (int i = 0; i < argc; i++) {
         bool bad = false;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage_migrate_data, stdout);
-            return 0;
-        }
         if (option(argc, argv, &i, "--from", &from_url, &bad) ||
             option(argc, argv, &i, "--to", &to_url, &bad)) {
             if (!bad)
                 continue;
             fprintf(stderr, "logs-collector: migrate-data: %s needs a URL\n%s", argv[i],
-                    usage_migrate_data);
+                    cli_migrate_usage);
             return EXIT_USAGE;
         }
         fprintf(stderr, "logs-collector: migrate-data: unexpected argument \"%s\"\n%s", argv[i],
-                usage_migrate_data);
+                cli_migrate_usage);
         return EXIT_USAGE;
     }
     if (!from_url || !*from_url || !to_url || !*to_url) {
         fprintf(stderr, "logs-collector: migrate-data: --from and --to are required\n%s",
-                usage_migrate_data);
+                cli_migrate_usage);
         return EXIT_USAGE;
     }
     if (strcmp(from_url, to_url) == 0) {

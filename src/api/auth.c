@@ -46,7 +46,7 @@ static void login_work(struct req *r)
 static enum err issue_pair(struct req *r, int64_t user_id)
 {
     char access[JWT_MAX], refresh[JWT_MAX];
-    int64_t now = now_us() / 1000000;
+    int64_t now = r->now / 1000000;
     enum err e = jwt_issue(r->app->secret_key, JWT_REFRESH, user_id, now, refresh, sizeof(refresh));
     if (!e)
         e = jwt_issue(r->app->secret_key, JWT_ACCESS, user_id, now, access, sizeof(access));
@@ -55,19 +55,44 @@ static enum err issue_pair(struct req *r, int64_t user_id)
     return req_reply_json(r, 200, json_pack("{s:s,s:s}", "refresh", refresh, "access", access));
 }
 
+/* The attempt was counted against the address and the username when it
+ * started (login_take); a failure leaves both counts, a success gives the
+ * address its attempt back and clears that username's failures only, so one
+ * good password does not buy more guesses at other accounts. */
 static enum err login_done(struct req *r)
 {
     struct login *l = r->state;
-    int64_t now = now_us() / 1000000;
     if (!l->ok) {
-        ratelimit_hit(r->app->login_rl, r->client_ip, now);
         log_warn("failed login for user \"%s\" from %s", l->user.username, r->client_ip);
         return ERR_BAD_CREDENTIALS;
     }
-    ratelimit_reset(r->app->login_rl, r->client_ip);
-    (void)store_user_touch_login(r->app->store, l->user.id, now_us());
+    ratelimit_untake(r->app->login_rl, r->client_ip);
+    ratelimit_reset(r->app->login_user_rl, l->user.username);
+    (void)store_user_touch_login(r->app->store, l->user.id, r->now);
     log_info("user \"%s\" logged in from %s", l->user.username, r->client_ip);
     return issue_pair(r, l->user.id);
+}
+
+/* Counts the attempt now, before the password is checked, against the client
+ * address and the username: parallel guesses cannot all pass the check before
+ * any failure is counted. ERR_RATE_LIMITED (with Retry-After) when either is
+ * used up; then nothing is counted. */
+static enum err login_take(struct req *r, const char *username)
+{
+    int64_t now = r->now / 1000000;
+    int retry = 0;
+    const char *why = "this address";
+    if (ratelimit_take(r->app->login_rl, r->client_ip, now, &retry)) {
+        if (ratelimit_take(r->app->login_user_rl, username, now, &retry))
+            return ERR_OK;
+        ratelimit_untake(r->app->login_rl, r->client_ip);
+        why = "this user";
+    }
+    req_add_header(r, "Retry-After", "%d", retry);
+    log_warn("login refused for user \"%s\" from %s: too many failures for %s", username,
+             r->client_ip, why);
+    return req_fail(r, ERR_RATE_LIMITED, "Too many failed login attempts. Try again in %d seconds.",
+                    retry);
 }
 
 enum err api_auth_token(struct req *r)
@@ -77,21 +102,16 @@ enum err api_auth_token(struct req *r)
         return ERR_NOMEM;
     r->state = l;
     r->state_free = login_free;
-    char username[LIMIT_USERNAME + 1];
+    char username[UTF8_BYTES(LIMIT_USERNAME) + 1];
     int u = required_string(r, "username", username, sizeof(username), LIMIT_USERNAME);
     int p = required_string(r, "password", l->password, sizeof(l->password), LIMIT_PASSWORD);
     if (u < 0 || p < 0)
         return ERR_VALIDATION;
 
-    int retry = 0;
-    if (ratelimit_blocked(r->app->login_rl, r->client_ip, now_us() / 1000000, &retry)) {
-        req_add_header(r, "Retry-After", "%d", retry);
-        log_warn("login refused for user \"%s\" from %s: too many failures", username,
-                 r->client_ip);
-        return req_fail(r, ERR_RATE_LIMITED,
-                        "Too many failed login attempts. Try again in %d seconds.", retry);
-    }
-    enum err e = store_user_get(r->app->store, username, &l->user);
+    enum err e = login_take(r, username);
+    if (e)
+        return e;
+    e = store_user_get(r->app->store, username, &l->user);
     if (e && e != ERR_NOT_FOUND)
         return e;
     l->found = e == ERR_OK;
@@ -126,7 +146,7 @@ enum err api_auth_refresh(struct req *r)
     int64_t uid;
     struct user u;
     r->extra_code = "token_not_valid";
-    if (jwt_verify(r->app->secret_key, tok, JWT_REFRESH, now_us() / 1000000, &uid) != ERR_OK)
+    if (jwt_verify(r->app->secret_key, tok, JWT_REFRESH, r->now / 1000000, &uid) != ERR_OK)
         return ERR_JWT_INVALID;
     e = store_user_get_by_id(r->app->store, uid, &u);
     if (e == ERR_NOT_FOUND || (e == ERR_OK && !u.is_active))
@@ -135,7 +155,7 @@ enum err api_auth_refresh(struct req *r)
         return e;
     r->extra_code = NULL;
     char access[JWT_MAX];
-    e = jwt_issue(r->app->secret_key, JWT_ACCESS, uid, now_us() / 1000000, access, sizeof(access));
+    e = jwt_issue(r->app->secret_key, JWT_ACCESS, uid, r->now / 1000000, access, sizeof(access));
     if (e)
         return e;
     return req_reply_json(r, 200, json_pack("{s:s}", "access", access));
@@ -148,7 +168,7 @@ enum err api_auth_verify(struct req *r)
     if (e)
         return e;
     int64_t uid;
-    if (jwt_verify(r->app->secret_key, tok, JWT_ANY, now_us() / 1000000, &uid) != ERR_OK) {
+    if (jwt_verify(r->app->secret_key, tok, JWT_ANY, r->now / 1000000, &uid) != ERR_OK) {
         r->extra_code = "token_not_valid";
         return ERR_JWT_INVALID;
     }

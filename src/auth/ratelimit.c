@@ -120,35 +120,67 @@ static struct slot *claim(struct ratelimit *rl, const char *key, int64_t now)
     return victim;
 }
 
+/* Whether s is at its limit at now; *ret_retry gets the seconds left (>= 1).
+ * Caller holds rl->mu. */
+static bool at_limit(const struct ratelimit *rl, const struct slot *s, int64_t now, int *ret_retry)
+{
+    if (!s || expired(rl, s, now) || s->count < rl->max)
+        return false;
+    int64_t left = s->window_start + rl->window - now;
+    *ret_retry = left < 1 ? 1 : (int)left;
+    return true;
+}
+
 /* See ratelimit.h. Retry-after is at least 1 second while blocked. */
 bool ratelimit_blocked(struct ratelimit *rl, const char *key, int64_t now, int *ret_retry_after)
 {
-    bool blocked = false;
     int retry = 0;
     pthread_mutex_lock(&rl->mu);
-    struct slot *s = find(rl, key);
-    if (s && !expired(rl, s, now) && s->count >= rl->max) {
-        blocked = true;
-        int64_t left = s->window_start + rl->window - now;
-        retry = left < 1 ? 1 : (int)left;
-    }
+    bool blocked = at_limit(rl, find(rl, key), now, &retry);
     pthread_mutex_unlock(&rl->mu);
     if (blocked && ret_retry_after)
         *ret_retry_after = retry;
     return blocked;
 }
 
-/* Counts one event; a window that has run out starts afresh at now. */
-void ratelimit_hit(struct ratelimit *rl, const char *key, int64_t now)
+/* Counts one event in s; a window that has run out starts afresh at now.
+ * Caller holds rl->mu. */
+static void add_event(struct ratelimit *rl, struct slot *s, int64_t now)
 {
-    pthread_mutex_lock(&rl->mu);
-    struct slot *s = claim(rl, key, now);
     if (expired(rl, s, now)) {
         s->window_start = now;
         s->count = 0;
     }
     if (s->count < rl->max)
         s->count++;
+}
+
+bool ratelimit_take(struct ratelimit *rl, const char *key, int64_t now, int *ret_retry_after)
+{
+    int retry = 0;
+    pthread_mutex_lock(&rl->mu);
+    bool blocked = at_limit(rl, find(rl, key), now, &retry);
+    if (!blocked)
+        add_event(rl, claim(rl, key, now), now);
+    pthread_mutex_unlock(&rl->mu);
+    if (blocked && ret_retry_after)
+        *ret_retry_after = retry;
+    return !blocked;
+}
+
+void ratelimit_untake(struct ratelimit *rl, const char *key)
+{
+    pthread_mutex_lock(&rl->mu);
+    struct slot *s = find(rl, key);
+    if (s && s->count > 0)
+        s->count--;
+    pthread_mutex_unlock(&rl->mu);
+}
+
+void ratelimit_hit(struct ratelimit *rl, const char *key, int64_t now)
+{
+    pthread_mutex_lock(&rl->mu);
+    add_event(rl, claim(rl, key, now), now);
     pthread_mutex_unlock(&rl->mu);
 }
 

@@ -512,11 +512,41 @@ static enum err get_data_dir(const struct src *s, char *out, size_t outlen)
     return ERR_OK;
 }
 
+static const struct {
+    const char *scheme;
+    enum db_kind kind;
+} db_schemes[] = {
+    {"sqlite", DB_SQLITE}, {"postgres", DB_POSTGRES}, {"postgresql", DB_POSTGRES},
+    {"psql", DB_POSTGRES}, {"pgsql", DB_POSTGRES},
+};
+
+enum db_kind config_db_kind(const char *url)
+{
+    const char *sep = url ? strstr(url, "://") : NULL;
+    if (!sep)
+        return DB_UNKNOWN;
+    size_t n = (size_t)(sep - url);
+    for (size_t i = 0; i < sizeof(db_schemes) / sizeof(db_schemes[0]); i++)
+        if (strlen(db_schemes[i].scheme) == n && strncasecmp(url, db_schemes[i].scheme, n) == 0)
+            return db_schemes[i].kind;
+    return DB_UNKNOWN;
+}
+
+bool config_sqlite_path(const char *url, const char **ret_path)
+{
+    if (config_db_kind(url) != DB_SQLITE)
+        return false;
+    const char *p = strstr(url, "://") + 3;
+    if (*p != '/' || !p[1])
+        return false;
+    *ret_path = p + 1; /* sqlite:///rel -> "rel", sqlite:////abs -> "/abs" */
+    return true;
+}
+
 /* DB_URL: the default SQLite file in data_dir, or a checked sqlite/postgres URL.
  * The URL may carry a password: only its scheme is ever echoed. */
 static enum err get_db_url(const struct src *s, const char *data_dir, char *out, size_t outlen)
 {
-    static const char *const schemes[] = {"sqlite", "postgres", "postgresql", "psql"};
     const char *v = look(s, "DB_URL");
     if (!v) {
         int n = snprintf(out, outlen, "sqlite:///%s/db.sqlite3", data_dir);
@@ -530,11 +560,8 @@ static enum err get_db_url(const struct src *s, const char *data_dir, char *out,
     if (!sep || sep == v || sep - v > 32)
         return fail(s->err, s->errlen, "DB_URL: expected sqlite:///path or postgres://...");
     size_t n = (size_t)(sep - v);
-    size_t i = 0;
-    for (; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-        if (strlen(schemes[i]) == n && strncasecmp(v, schemes[i], n) == 0)
-            break;
-    if (i == sizeof(schemes) / sizeof(schemes[0])) {
+    enum db_kind kind = config_db_kind(v);
+    if (kind == DB_UNKNOWN) {
         char scheme[33];
         memcpy(scheme, v, n);
         scheme[n] = '\0';
@@ -543,9 +570,10 @@ static enum err get_db_url(const struct src *s, const char *data_dir, char *out,
         return fail(s->err, s->errlen,
                     "DB_URL: unknown scheme \"%s\" (use sqlite:///path or postgres://...)", sh);
     }
-    if (i == 0 && (sep[3] != '/' || !sep[4]))
+    const char *path;
+    if (kind == DB_SQLITE && !config_sqlite_path(v, &path))
         return fail(s->err, s->errlen, "DB_URL: sqlite needs a path: sqlite:///path/db.sqlite3");
-    if (i > 0 && !sep[3])
+    if (kind == DB_POSTGRES && !sep[3])
         return fail(s->err, s->errlen, "DB_URL: postgres needs a host or database");
     strcpy(out, v);
     return ERR_OK;

@@ -63,6 +63,18 @@ bool config_parse_duration(const char *s, int64_t *ret);
 /* "host:port", "[v6]:port", ":port", "port", "unix:" is refused. */
 bool config_parse_bind(const char *s, char *host, size_t hostlen, int *port);
 
+/* The kinds of database a DB_URL can name, by its scheme. */
+enum db_kind {
+    DB_UNKNOWN = 0,
+    DB_SQLITE,   /* sqlite:///relative/path, sqlite:////absolute/path */
+    DB_POSTGRES, /* postgres://, postgresql://, and the reference's psql:// and pgsql:// */
+};
+/* The kind of database url names (case-insensitive scheme); DB_UNKNOWN for a
+ * scheme no backend takes or a string without "://". The one list of schemes. */
+enum db_kind config_db_kind(const char *url);
+/* For a sqlite URL, true with *ret_path pointing at its file path inside url. */
+bool config_sqlite_path(const char *url, const char **ret_path);
+
 /* True when host (port already stripped) matches an ALLOWED_HOSTS entry:
  * exact (case-insensitive), ".example.com" for the domain and subdomains, "*". */
 bool config_host_allowed(const struct config *c, const char *host);

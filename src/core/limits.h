@@ -16,16 +16,20 @@
 #define LIMIT_USERNAME      150           /* as Django's auth user */
 #define LIMIT_PASSWORD      4096          /* longest accepted password, bytes */
 #define LIMIT_PLATFORM_NAME 20
-#define LIMIT_PRETTY_NAME   100
-#define LIMIT_EMAIL         254
-#define LIMIT_ATTEMPTS      100               /* ticket attempts are 0..LIMIT_ATTEMPTS */
-#define LIMIT_WORK_QUEUE    LIMIT_CONNECTIONS /* waiting slow jobs: at most one per connection */
-#define LIMIT_WORKERS       2    /* worker threads: also caps concurrent argon2 hashes */
-#define LIMIT_LOGIN_FAILS   5    /* failed logins per client per window ... */
-#define LIMIT_LOGIN_WINDOW  300  /* ... of this many seconds */
-#define LIMIT_TOKEN_MISSES  30   /* unknown-token look-ups per client per window ... */
-#define LIMIT_TOKEN_WINDOW  60   /* ... of this many seconds */
-#define LIMIT_RATE_SLOTS    4096 /* client addresses tracked by each rate limiter */
+/* Text limits count characters (as Django's max_length does); a buffer for
+ * one holds up to 4 UTF-8 bytes a character. */
+#define UTF8_BYTES(chars)      ((chars)*4)
+#define LIMIT_PRETTY_NAME      100
+#define LIMIT_EMAIL            254
+#define LIMIT_ATTEMPTS         100               /* ticket attempts are 0..LIMIT_ATTEMPTS */
+#define LIMIT_WORK_QUEUE       LIMIT_CONNECTIONS /* waiting slow jobs: at most one per connection */
+#define LIMIT_WORKERS          2    /* worker threads: also caps concurrent argon2 hashes */
+#define LIMIT_LOGIN_FAILS      5    /* failed logins per client address per window ... */
+#define LIMIT_LOGIN_USER_FAILS 10   /* ... and per username (from any address) ... */
+#define LIMIT_LOGIN_WINDOW     300  /* ... of this many seconds */
+#define LIMIT_TOKEN_MISSES     30   /* unknown-token look-ups per client per window ... */
+#define LIMIT_TOKEN_WINDOW     60   /* ... of this many seconds */
+#define LIMIT_RATE_SLOTS       4096 /* client addresses tracked by each rate limiter */
 #define LIMIT_DRAIN                                                                                \
     ((int64_t)1 << 30)          /* body bytes read and dropped after a refusal so                  \
                                   the client (or proxy) gets the answer instead                    \

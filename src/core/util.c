@@ -128,3 +128,11 @@ bool parse_int64(const char *s, int64_t *ret)
     *ret = v;
     return true;
 }
+
+size_t utf8_chars(const char *s, size_t n)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return chars;
+}

@@ -53,5 +53,9 @@ bool time_parse(const char *s, int64_t *ret);
  * src did not fit (dst then holds a truncated copy). */
 bool str_copy(char *dst, size_t dstlen, const char *src);
 
+/* Characters (code points) in the UTF-8 text s[0..n): bytes that do not
+ * continue a sequence. */
+size_t utf8_chars(const char *s, size_t n);
+
 /* Parses a whole decimal int64 (optional leading '-'); false on junk/overflow. */
 bool parse_int64(const char *s, int64_t *ret);

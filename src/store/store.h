@@ -31,11 +31,11 @@ struct store;
 
 struct user {
     int64_t id;
-    char username[LIMIT_USERNAME + 1];
+    char username[UTF8_BYTES(LIMIT_USERNAME) + 1];
     char password_hash[160]; /* libsodium crypto_pwhash_str output */
     bool is_admin;
     bool is_active;
-    char name[LIMIT_USERNAME + 1];
+    char name[UTF8_BYTES(LIMIT_USERNAME) + 1];
     char email[LIMIT_EMAIL + 1];
     int64_t created;
     int64_t last_login; /* 0: never */
@@ -44,7 +44,7 @@ struct user {
 struct platform {
     int64_t id;
     char name[LIMIT_PLATFORM_NAME + 1];
-    char pretty_name[LIMIT_PRETTY_NAME + 1];
+    char pretty_name[UTF8_BYTES(LIMIT_PRETTY_NAME) + 1];
 };
 
 #define TOKEN_LEN 36 /* canonical UUID text */
@@ -53,9 +53,9 @@ struct ticket {
     int64_t id;
     int64_t number;
     int64_t platform_id;
-    char platform[LIMIT_PLATFORM_NAME + 1]; /* platform name (joined) */
-    int64_t user_id;                        /* 0: creator deleted */
-    char user[LIMIT_USERNAME + 1];          /* creator's username (joined), "" if none */
+    char platform[LIMIT_PLATFORM_NAME + 1];    /* platform name (joined) */
+    int64_t user_id;                           /* 0: creator deleted */
+    char user[UTF8_BYTES(LIMIT_USERNAME) + 1]; /* creator's username (joined), "" if none */
     bool resolved;
     char *note; /* heap, may be NULL meaning "" */
     char token[TOKEN_LEN + 1];

@@ -194,6 +194,61 @@ static void test_threads(void **state)
     ratelimit_free(rl);
 }
 
+/* ratelimit_take: check and count in one step, so concurrent takers can never
+ * pass more than max in a window; untake gives one back. */
+static void test_take(void **state)
+{
+    (void)state;
+    struct ratelimit *rl = ratelimit_new(3, 60, 64);
+    assert_non_null(rl);
+    int retry = 0;
+    assert_true(ratelimit_take(rl, "k", 100, &retry));
+    assert_true(ratelimit_take(rl, "k", 100, &retry));
+    assert_true(ratelimit_take(rl, "k", 100, &retry));
+    assert_false(ratelimit_take(rl, "k", 110, &retry));
+    assert_int_equal(retry, 50);
+    ratelimit_untake(rl, "k");
+    assert_true(ratelimit_take(rl, "k", 110, NULL));
+    assert_false(ratelimit_take(rl, "k", 110, NULL));
+    assert_true(ratelimit_take(rl, "k", 160, NULL)); /* a new window */
+    ratelimit_untake(rl, "absent");                  /* harmless */
+    ratelimit_free(rl);
+}
+
+struct taker {
+    struct ratelimit *rl;
+    int passed;
+};
+
+static void *take_many(void *arg)
+{
+    struct taker *t = arg;
+    for (int i = 0; i < 1000; i++)
+        if (ratelimit_take(t->rl, "shared", 10, NULL))
+            t->passed++;
+    return NULL;
+}
+
+static void test_take_threads(void **state)
+{
+    (void)state;
+    struct ratelimit *rl = ratelimit_new(5, 60, 64);
+    assert_non_null(rl);
+    pthread_t th[4];
+    struct taker t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (struct taker){rl, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, take_many, &t[i]), 0);
+    }
+    int passed = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        passed += t[i].passed;
+    }
+    assert_int_equal(passed, 5);
+    ratelimit_free(rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +259,8 @@ int main(void)
         cmocka_unit_test(test_bounded_recycling),
         cmocka_unit_test(test_clock_backwards),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_take),
+        cmocka_unit_test(test_take_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
