@@ -56,7 +56,8 @@ json_t *api_time(int64_t t);
 
 /* Reads the optional string field `name` of r->json into out (size outlen).
  * Returns 1 when present and valid, 0 when absent, -1 after recording a field
- * error (wrong type, empty when !allow_empty, longer than maxlen bytes). */
+ * error (wrong type, empty when !allow_empty, more than maxlen characters, or
+ * more bytes than out holds). */
 int api_field_string(struct req *r, const char *name, char *out, size_t outlen, size_t maxlen,
                      bool allow_empty);
 

@@ -126,7 +126,7 @@ static enum err upload_begin(struct req *r, const char *token)
         enum token_state st = TOKEN_UNKNOWN;
         enum err e = ERR_OK;
         if (token_is_uuid(token))
-            e = store_token_check(r->app->store, token, now_us(), &st, &u->ticket);
+            e = store_token_check(r->app->store, token, r->now, &st, &u->ticket);
         if (e)
             return e;
         e = token_refusal(r, st, token);
@@ -155,7 +155,7 @@ static enum err upload_start(struct req *r, struct upload *u)
     if (!u->staff && !u->consumed) {
         enum token_state st;
         struct ticket t = {0};
-        enum err e = store_token_consume(r->app->store, u->token, now_us(), &st, &t);
+        enum err e = store_token_consume(r->app->store, u->token, r->now, &st, &t);
         if (e)
             return e;
         if (st != TOKEN_OK)
@@ -276,15 +276,18 @@ static enum err upload_end(struct req *r, struct upload *u)
     return req_defer(r, finish_work, finish_done);
 }
 
+/* The upload ends without an archive: remove the temp file, and say why in the
+ * log as the client saw it (refused, client gone, timeout, shutdown). */
 static void upload_abort(struct req *r)
 {
     struct upload *u = r->state;
     if (!u || !u->blob)
         return;
-    log_warn("upload to ticket %lld from %s ended after %lld bytes without completing "
-             "(status %d); temp file removed",
-             (long long)u->ticket.number, r->client_ip, (long long)blob_upload_size(u->blob),
-             r->status);
+    char ticket[32] = "(ticket not given)", outcome[640];
+    if (u->ticket.number)
+        snprintf(ticket, sizeof(ticket), "to ticket %lld", (long long)u->ticket.number);
+    log_warn("upload %s from %s %s after %lld bytes; temp file removed", ticket, r->client_ip,
+             req_outcome(r, outcome, sizeof(outcome)), (long long)blob_upload_size(u->blob));
     blob_upload_abort(TAKE_PTR(u->blob));
 }
 
@@ -330,6 +333,11 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
     (void)kind;
     (void)content_type;
     (void)transfer_encoding;
+    /* libmicrohttpd hands over a NULL key for a part without a quoted
+     * Content-Disposition name (name=file, no name, no header at all): such a
+     * part is not a form field; skip it like any unknown field. */
+    if (!key)
+        key = "";
     if (strcmp(key, "file") == 0) {
         if (u->file_closed || (u->saw_file && off == 0)) {
             u->err = ERR_VALIDATION;
@@ -346,8 +354,7 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
                 if (!parse_int64(u->field_ticket, &number))
                     e = req_invalid(r, "ticket", "This field is required before the file.");
                 else if ((e = store_ticket_get(r->app->store, number, &u->ticket)) == ERR_NOT_FOUND)
-                    e = req_invalid(r, "ticket", "Invalid pk \"%lld\" - object does not exist.",
-                                    (long long)number);
+                    e = req_invalid(r, "ticket", "Ticket %lld does not exist.", (long long)number);
                 if (e) {
                     u->err = e;
                     return MHD_NO;
@@ -499,8 +506,7 @@ enum err api_archive_patch(struct req *r)
     struct ticket t;
     e = store_ticket_get(r->app->store, number, &t);
     if (e == ERR_NOT_FOUND)
-        return req_invalid(r, "ticket", "Invalid pk \"%lld\" - object does not exist.",
-                           (long long)number);
+        return req_invalid(r, "ticket", "Ticket %lld does not exist.", (long long)number);
     if (e)
         return e;
     ticket_clear(&t);

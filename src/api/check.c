@@ -37,8 +37,11 @@ enum err api_check_storage(struct req *r)
                                     pct, "status", "mount"));
 }
 
+/* 303 to the customer's upload page, where a token can be typed in; the body
+ * says how to ask the API. */
 enum err api_check_token_hint(struct req *r)
 {
+    req_add_header(r, "Location", "/upload/");
     return req_reply_json(
         r, 303,
         json_pack("{s:s}", "detail",

@@ -31,8 +31,12 @@ int api_field_string(struct req *r, const char *name, char *out, size_t outlen, 
         req_invalid(r, name, "This field may not be blank.");
         return -1;
     }
-    if (n > maxlen || n >= outlen) {
+    if (utf8_chars(s, n) > maxlen) {
         req_invalid(r, name, "Ensure this field has no more than %zu characters.", maxlen);
+        return -1;
+    }
+    if (n >= outlen) {
+        req_invalid(r, name, "Ensure this field has no more than %zu bytes.", outlen - 1);
         return -1;
     }
     memcpy(out, s, n);
@@ -132,7 +136,7 @@ enum err api_reply_list(struct req *r, json_t *items, bool paginated, int64_t to
 enum err api_token_guard(struct req *r)
 {
     int retry = 0;
-    if (!ratelimit_blocked(r->app->token_rl, r->client_ip, now_us() / 1000000, &retry))
+    if (!ratelimit_blocked(r->app->token_rl, r->client_ip, r->now / 1000000, &retry))
         return ERR_OK;
     req_add_header(r, "Retry-After", "%d", retry);
     return req_fail(r, ERR_RATE_LIMITED, "Too many unknown tokens tried. Try again in %d seconds.",
@@ -141,6 +145,6 @@ enum err api_token_guard(struct req *r)
 
 void api_token_miss(struct req *r, const char *what)
 {
-    ratelimit_hit(r->app->token_rl, r->client_ip, now_us() / 1000000);
+    ratelimit_hit(r->app->token_rl, r->client_ip, r->now / 1000000);
     log_info("unknown upload token (%s) from %s", what, r->client_ip);
 }

@@ -1,5 +1,6 @@
 /* query.c - list filters and pagination from query arguments. */
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -155,6 +156,24 @@ enum err query_page(query_get_fn get, void *ctx, bool *ret_paginated, int64_t *r
     return ERR_OK;
 }
 
+/* Reads a run of digits at *p as a non-negative number that saturates at
+ * INT64_MAX (a position past any file is as good as the largest one); moves
+ * *p past it. False when there is no digit. */
+static bool range_number(const char **p, int64_t *ret)
+{
+    const char *s = *p;
+    int64_t v = 0;
+    if (*s < '0' || *s > '9')
+        return false;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        int d = *s - '0';
+        v = v > (INT64_MAX - d) / 10 ? INT64_MAX : v * 10 + d;
+    }
+    *p = s;
+    *ret = v;
+    return true;
+}
+
 enum range_result query_range(const char *h, int64_t size, int64_t *start, int64_t *end)
 {
     if (!h || strncasecmp(h, "bytes=", 6) != 0)
@@ -163,48 +182,27 @@ enum range_result query_range(const char *h, int64_t size, int64_t *start, int64
     while (*p == ' ')
         p++;
     if (strchr(p, ','))
+        return RANGE_NONE; /* several ranges: the whole file, as RFC 9110 allows */
+    int64_t s = -1, e = -1;
+    bool has_s = range_number(&p, &s);
+    if (*p++ != '-')
         return RANGE_NONE;
-    const char *dash = strchr(p, '-');
-    if (!dash)
+    bool has_e = range_number(&p, &e);
+    while (*p == ' ')
+        p++;
+    if (*p || (!has_s && !has_e) || (has_s && has_e && e < s))
         return RANGE_NONE;
-    char a[24] = "", b[24] = "";
-    size_t la = (size_t)(dash - p), lb = strlen(dash + 1);
-    while (lb && dash[lb] == ' ')
-        lb--;
-    if (la >= sizeof(a) || lb >= sizeof(b))
-        return RANGE_NONE;
-    memcpy(a, p, la);
-    memcpy(b, dash + 1, lb);
-    int64_t s, e;
-    for (const char *c = a; *c; c++)
-        if (*c < '0' || *c > '9')
-            return RANGE_NONE;
-    for (const char *c = b; *c; c++)
-        if (*c < '0' || *c > '9')
-            return RANGE_NONE;
-    if (!*a) {
-        if (!*b || !parse_int64(b, &e))
-            return RANGE_NONE;
+    if (!has_s) { /* suffix: the last e bytes */
         if (e == 0 || size == 0)
             return RANGE_UNSATISFIABLE;
         *start = e >= size ? 0 : size - e;
         *end = size - 1;
         return RANGE_OK;
     }
-    if (!parse_int64(a, &s))
-        return RANGE_NONE;
-    if (*b) {
-        if (!parse_int64(b, &e) || e < s)
-            return RANGE_NONE;
-    } else {
-        e = size - 1;
-    }
     if (s >= size)
         return RANGE_UNSATISFIABLE;
-    if (e >= size)
-        e = size - 1;
     *start = s;
-    *end = e;
+    *end = !has_e || e >= size ? size - 1 : e;
     return RANGE_OK;
 }
 

@@ -134,9 +134,15 @@ static enum err read_ticket(struct req *r, struct ticket *t, bool partial)
         int64_t when;
         if (json_is_null(exp))
             t->expires_at = 0;
-        else if (json_is_string(exp) && time_parse(json_string_value(exp), &when))
-            t->expires_at = when;
-        else
+        else if (json_is_string(exp) && time_parse(json_string_value(exp), &when)) {
+            /* 0 (the epoch) stands for "never" in the store, and no token was
+             * made before 1970; a time in the past is fine: it expires the
+             * token at once, which staff use to stop uploads now. */
+            if (when <= 0)
+                req_invalid(r, "expires_at", "Ensure this time is after 1970-01-01T00:00:00Z.");
+            else
+                t->expires_at = when;
+        } else
             req_invalid(r, "expires_at", "Datetime has wrong format. Use RFC 3339.");
     }
     return r->field_errors ? ERR_VALIDATION : ERR_OK;
@@ -211,7 +217,7 @@ enum err api_ticket_create(struct req *r)
     struct ticket t = {0}, out = {0};
     const struct config *c = &r->app->cfg;
     t.attempts = c->upload_attempts;
-    t.expires_at = c->upload_token_ttl ? now_us() + c->upload_token_ttl * 1000000 : 0;
+    t.expires_at = c->upload_token_ttl ? r->now + c->upload_token_ttl * 1000000 : 0;
     enum err e = read_ticket(r, &t, false);
     if (e) {
         ticket_clear(&t);
@@ -295,7 +301,7 @@ enum err api_ticket_new_token(struct req *r)
     int64_t ttl = r->app->cfg.upload_token_ttl;
     struct ticket out;
     enum err e = store_ticket_set_token(r->app->store, number, token, (int)attempts,
-                                        ttl ? now_us() + ttl * 1000000 : 0, &out);
+                                        ttl ? r->now + ttl * 1000000 : 0, &out);
     if (e)
         return e;
     log_info("ticket %lld: new upload token issued by %s", (long long)number, r->user.username);

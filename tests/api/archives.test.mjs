@@ -219,7 +219,7 @@ test('PATCH {"ticket": M} moves the row and the file; unknown ticket 400', async
     assert.ok(fs.existsSync(oldPath));
 
     const bad = await staff(ctx, 'PATCH', `/api/v1/archives/${a.id}/`, { ticket: 987654321 });
-    expectJson(bad, 400, { ticket: ['Invalid pk "987654321" - object does not exist.'] });
+    expectJson(bad, 400, { ticket: ['Ticket 987654321 does not exist.'] });
     assert.ok(fs.existsSync(oldPath), 'a refused move leaves the file');
 
     const r = await staff(ctx, 'PATCH', `/api/v1/archives/${a.id}/`, { ticket: B.number });
