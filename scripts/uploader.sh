@@ -92,21 +92,48 @@ detail=$(printf '%s' "$body" | sed -n 's/.*"detail" *: *"\([^"]*\)".*/\1/p')
 
 if [ "$rc" -ne 0 ] && [ "${code:-000}" = "000" ]; then
     echo "error: could not reach the server at $URL (curl exit code $rc)." >&2
-    [ "$rc" -eq 60 ] && echo "The TLS certificate was not accepted; use --insecure if you trust this server." >&2
+    case "$rc" in
+    35)
+        echo "The TLS handshake failed: the server may speak plain HTTP. If so, give the address with http://, e.g.:" >&2
+        host=${URL#*://}
+        echo "  $0 -f '$FILE' -t TOKEN -d http://${host%%/*}" >&2
+        ;;
+    60) echo "The TLS certificate was not accepted; use --insecure if you trust this server." >&2 ;;
+    esac
     exit 1
 fi
+
+# The SHA-256 of what was sent, when this machine has a tool for it.
+local_sha() {
+    if command -v sha256sum >/dev/null 2>&1; then
+        sha256sum -- "$FILE" | cut -d' ' -f1
+    elif command -v shasum >/dev/null 2>&1; then
+        shasum -a 256 -- "$FILE" | cut -d' ' -f1
+    fi
+}
 
 case "$code" in
 201)
     echo "Done: the archive was received."
     sha=$(printf '%s' "$body" | sed -n 's/.*"sha256" *: *"\([0-9a-f]*\)".*/\1/p')
-    [ -n "$sha" ] && echo "SHA-256 on the server: $sha"
+    mine=$(local_sha)
+    if [ -n "$sha" ]; then
+        echo "SHA-256 on the server: $sha"
+        if [ -n "$mine" ] && [ "$mine" != "$sha" ]; then
+            echo "error: the file here has SHA-256 $mine: it changed while it was sent, or was damaged on the way. Send it again." >&2
+            exit 1
+        fi
+    elif [ -n "$mine" ]; then
+        # the form upload (--url .../api/v1/archives/) answers, as the original
+        # product did, without a checksum: give the local one to compare
+        echo "SHA-256 of the file sent: $mine (the form upload does not report the server's; your support engineer sees it on the ticket)"
+    fi
     exit 0
     ;;
 401) msg="the upload token is missing." ;;
 403) msg="the upload token is not valid. Check it with your support engineer." ;;
 413) msg="the file is larger than the server accepts." ;;
-423) msg="the token can no longer be used (ticket resolved, attempts used up or expired). Ask for a new token." ;;
+423) msg="the upload link can no longer be used (the ticket is closed, its uploads are used up, or it expired). Ask your support engineer to reopen the ticket or send a new link." ;;
 429) msg="too many attempts with unknown tokens; wait a minute and try again." ;;
 507) msg="the server does not have enough free space right now." ;;
 *) msg="the server answered with HTTP status $code." ;;
