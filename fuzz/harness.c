@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "fuzz/harness.h"
+#include "api/api.h"
 #include "http/server.h"
 
 static struct harness h;
@@ -83,7 +84,7 @@ const struct harness *harness_get(void)
     if (jwt_issue(app.secret_key, JWT_ACCESS, uid, now_us() / 1000000, h.jwt, sizeof(h.jwt)) !=
         ERR_OK)
         die("jwt");
-    if (server_start(&app, &srv) != ERR_OK)
+    if (server_start(&app, &api_routes, &srv) != ERR_OK)
         die("server_start");
     h.port = server_port(srv);
     atexit(stop);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "api/api.h"
 #include "http/server.h"
 
 #define EXIT_USAGE 2
@@ -158,7 +159,7 @@ static int cmd_serve(int argc, char **argv)
     if (!e)
         e = app_bootstrap_admin(&a);
     if (!e)
-        e = server_run(&a);
+        e = server_run(&a, &api_routes);
     app_close(&a);
     if (e)
         return e == ERR_CONFIG ? EXIT_USAGE : 1;

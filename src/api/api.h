@@ -27,6 +27,9 @@ enum err api_ticket_patch(struct req *r);
 enum err api_ticket_delete(struct req *r);
 enum err api_ticket_new_token(struct req *r);
 
+/* routes.c: the route table */
+extern const struct route_table api_routes;
+
 /* archives.c, download.c */
 extern const struct stream_ops api_upload_put_ops;
 extern const struct stream_ops api_upload_post_ops;
@@ -35,6 +38,8 @@ enum err api_archive_get(struct req *r);
 enum err api_archive_patch(struct req *r);
 enum err api_archive_delete(struct req *r);
 enum err api_archive_download(struct req *r);
+/* An archive as the API renders it (the staff view). NULL on out of memory. */
+json_t *api_archive_json(struct req *r, const struct archive *a);
 /* The archive named by the request's {id}: ERR_NOT_FOUND for a bad id. */
 enum err api_archive_load(struct req *r, struct archive *ret);
 /* Deletes the bytes of archives whose rows a cascade removed; frees paths. */
@@ -65,14 +70,6 @@ int api_field_string(struct req *r, const char *name, char *out, size_t outlen, 
  * previous, results} when the request gave limit/offset. Takes `items`. */
 enum err api_reply_list(struct req *r, json_t *items, bool paginated, int64_t total, int64_t limit,
                         int64_t offset);
-
-/* ERR_RATE_LIMITED (429 with Retry-After) when this client has tried too many
- * unknown upload tokens lately (LIMIT_TOKEN_MISSES per LIMIT_TOKEN_WINDOW),
- * so tokens cannot be guessed; ERR_OK otherwise. */
-enum err api_token_guard(struct req *r);
-/* Counts (and logs) an unknown upload token tried by this client; `what` says
- * where ("upload", "look-up"). */
-void api_token_miss(struct req *r, const char *what);
 
 /* query_get_fn over a request's query arguments (ctx is the struct req). */
 const char *api_query_get(void *ctx, const char *name);

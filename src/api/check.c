@@ -50,7 +50,7 @@ enum err api_check_token_hint(struct req *r)
 
 enum err api_check_token(struct req *r)
 {
-    enum err ge = api_token_guard(r);
+    enum err ge = auth_token_guard(r);
     if (ge)
         return ge;
     const char *token = req_param(r, 0);
@@ -58,7 +58,7 @@ enum err api_check_token(struct req *r)
     enum err e =
         token_is_uuid(token) ? store_ticket_get_by_token(r->app->store, token, &t) : ERR_NOT_FOUND;
     if (e == ERR_NOT_FOUND)
-        api_token_miss(r, "look-up");
+        auth_token_miss(r, "look-up");
     if (e)
         return e;
     json_t *j = json_pack("{s:s,s:i,s:b,s:o}", "token", t.token, "attempts", t.attempts, "resolved",

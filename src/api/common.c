@@ -78,18 +78,16 @@ static void qs_put(struct qs *q, const char *s, bool encode)
     q->buf[q->len] = 0;
 }
 
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+static bool collect_arg(void *cls, const char *key, const char *value)
 {
     struct qs *q = cls;
-    (void)kind;
     if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0)
-        return MHD_YES;
+        return true;
     qs_put(q, key, true);
     qs_put(q, "=", false);
-    qs_put(q, value ? value : "", true);
+    qs_put(q, value, true);
     qs_put(q, "&", false);
-    return MHD_YES;
+    return true;
 }
 
 /* The list URL with every other argument kept and limit/offset set (offset
@@ -103,7 +101,7 @@ static json_t *page_url(struct req *r, int64_t limit, int64_t offset)
     qs_put(&q, base, false);
     qs_put(&q, r->path, false);
     qs_put(&q, "/?", false);
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
+    req_query_each(r, collect_arg, &q);
     char tail[64];
     if (offset > 0)
         snprintf(tail, sizeof(tail), "limit=%lld&offset=%lld", (long long)limit, (long long)offset);
@@ -131,20 +129,4 @@ enum err api_reply_list(struct req *r, json_t *items, bool paginated, int64_t to
     if (!body)
         return ERR_NOMEM;
     return req_reply_json(r, 200, body);
-}
-
-enum err api_token_guard(struct req *r)
-{
-    int retry = 0;
-    if (!ratelimit_blocked(r->app->token_rl, r->client_ip, r->now / 1000000, &retry))
-        return ERR_OK;
-    req_add_header(r, "Retry-After", "%d", retry);
-    return req_fail(r, ERR_RATE_LIMITED, "Too many unknown tokens tried. Try again in %d seconds.",
-                    retry);
-}
-
-void api_token_miss(struct req *r, const char *what)
-{
-    ratelimit_hit(r->app->token_rl, r->client_ip, r->now / 1000000);
-    log_info("unknown upload token (%s) from %s", what, r->client_ip);
 }

@@ -80,22 +80,14 @@ enum err api_archive_download(struct req *r)
         }
     }
     uint64_t len = size ? (uint64_t)(end - start + 1) : 0;
-    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, (uint64_t)start);
-    if (!resp) {
-        close(fd);
-        return ERR_NOMEM;
-    }
     char cd[LIMIT_FILENAME * 4 + 128]; /* ascii fallback + percent-encoded form */
     content_disposition(a.name, cd, sizeof(cd));
-    MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
-    MHD_add_response_header(resp, "Content-Disposition", cd);
-    MHD_add_response_header(resp, "ETag", etag);
-    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    if (status == 206) {
-        char cr[96];
-        snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)start, (long long)end,
-                 (long long)size);
-        MHD_add_response_header(resp, "Content-Range", cr);
-    }
-    return req_reply_response(r, status, resp, len);
+    req_add_header(r, "Content-Type", "application/octet-stream");
+    req_add_header(r, "Content-Disposition", "%s", cd);
+    req_add_header(r, "ETag", "%s", etag);
+    req_add_header(r, "Accept-Ranges", "bytes");
+    if (status == 206)
+        req_add_header(r, "Content-Range", "bytes %lld-%lld/%lld", (long long)start, (long long)end,
+                       (long long)size);
+    return req_reply_file(r, status, fd, (uint64_t)start, len);
 }

@@ -82,7 +82,7 @@ enum err api_platform_create(struct req *r)
     e = store_platform_create(r->app->store, &p, &out);
     if (e)
         return store_error(r, e);
-    log_info("platform \"%s\" created by %s", out.name, r->user.username);
+    log_info("platform \"%s\" created by %s", out.name, r->principal.user.username);
     return req_reply_json(r, 201, platform_json(&out));
 }
 
@@ -128,6 +128,6 @@ enum err api_platform_delete(struct req *r)
     if (e)
         return e;
     api_delete_blobs(r, &paths);
-    log_info("platform \"%s\" deleted by %s", req_param(r, 0), r->user.username);
+    log_info("platform \"%s\" deleted by %s", req_param(r, 0), r->principal.user.username);
     return req_reply_empty(r, 204);
 }

@@ -223,7 +223,7 @@ enum err api_ticket_create(struct req *r)
         ticket_clear(&t);
         return e;
     }
-    t.user_id = r->user.id;
+    t.user_id = r->principal.user.id;
     token_uuid4(t.token);
     e = store_ticket_create(r->app->store, &t, &out);
     if (e) {
@@ -232,7 +232,7 @@ enum err api_ticket_create(struct req *r)
         return e;
     }
     ticket_clear(&t);
-    log_info("ticket %lld created by %s", (long long)out.number, r->user.username);
+    log_info("ticket %lld created by %s", (long long)out.number, r->principal.user.username);
     return reply_ticket(r, 201, &out);
 }
 
@@ -285,7 +285,7 @@ enum err api_ticket_delete(struct req *r)
     if (e)
         return e;
     api_delete_blobs(r, &paths);
-    log_info("ticket %lld deleted by %s", (long long)number, r->user.username);
+    log_info("ticket %lld deleted by %s", (long long)number, r->principal.user.username);
     return req_reply_empty(r, 204);
 }
 
@@ -304,6 +304,7 @@ enum err api_ticket_new_token(struct req *r)
                                         ttl ? r->now + ttl * 1000000 : 0, &out);
     if (e)
         return e;
-    log_info("ticket %lld: new upload token issued by %s", (long long)number, r->user.username);
+    log_info("ticket %lld: new upload token issued by %s", (long long)number,
+             r->principal.user.username);
     return reply_ticket(r, 200, &out);
 }

@@ -54,7 +54,7 @@ const struct err_info *err_info(enum err e);
 
 /* The error whose table row has HTTP status `status` (the first such row; 500
  * gives ERR_INTERNAL); ERR_INTERNAL when no row has it. For answers we did not
- * make ourselves (libmicrohttpd's own refusals). */
+ * make ourselves (the HTTP engine's own refusals). */
 enum err err_for_status(int status);
 
 static inline int err_status(enum err e)

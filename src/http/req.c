@@ -1,5 +1,6 @@
 /* req.c - request accessors and the answer helpers handlers use. */
 #include <dlfcn.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/headers.h"
+#include "http/internal.h"
 #include "http/req.h"
 #include "http/work.h"
 
@@ -86,6 +88,26 @@ const char *req_query(struct req *r, const char *name)
     return v;
 }
 
+struct each_arg {
+    bool (*fn)(void *ctx, const char *name, const char *value);
+    void *ctx;
+};
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    struct each_arg *ea = cls;
+    (void)kind;
+    return ea->fn(ea->ctx, key ? key : "", value ? value : "") ? MHD_YES : MHD_NO;
+}
+
+void req_query_each(struct req *r, bool (*fn)(void *ctx, const char *name, const char *value),
+                    void *ctx)
+{
+    struct each_arg ea = {fn, ctx};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &ea);
+}
+
 const char *req_param(struct req *r, size_t i)
 {
     return i < r->nparams ? r->params[i] : "";
@@ -147,6 +169,10 @@ const char *req_outcome(const struct req *r, char *out, size_t outlen)
 
 void req_release(struct req *r)
 {
+    if (r->resp)
+        MHD_destroy_response(r->resp);
+    r->resp = NULL;
+    principal_clear(&r->principal);
     for (size_t i = 0; i < r->nheaders; i++)
         free(r->headers[i].value);
     free(r->headers);
@@ -188,15 +214,35 @@ enum err req_invalid(struct req *r, const char *field, const char *fmt, ...)
     return ERR_VALIDATION;
 }
 
-/* Security headers on every answer: JSON never renders, never frames, never sniffs. */
-static void add_security_headers(struct MHD_Response *resp)
+/* The fixed headers of each response profile (route.h). Every answer is
+ * nosniff and unframeable; the profile decides what may render and be cached. */
+static const struct {
+    const char *csp;
+    const char *cache;
+    const char *extra_name, *extra_value;
+} profiles[PROFILE__MAX] = {
+    [PROFILE_API] = {"default-src 'none'; frame-ancestors 'none'", "no-store", NULL, NULL},
+    [PROFILE_ASSET] = {"default-src 'none'; frame-ancestors 'none'",
+                       "public, max-age=31536000, immutable", NULL, NULL},
+    [PROFILE_PAGE] = {"default-src 'none'; script-src 'self'; style-src 'self'; "
+                      "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+                      "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+                      "no-cache", NULL, NULL},
+    [PROFILE_TUS] = {"default-src 'none'; frame-ancestors 'none'", "no-store", "Tus-Resumable",
+                     "1.0.0"},
+};
+
+static void add_profile_headers(struct MHD_Response *resp, enum profile p)
 {
+    if ((unsigned)p >= PROFILE__MAX)
+        p = PROFILE_API;
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
-    MHD_add_response_header(resp, "Content-Security-Policy",
-                            "default-src 'none'; frame-ancestors 'none'");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Content-Security-Policy", profiles[p].csp);
+    MHD_add_response_header(resp, "Cache-Control", profiles[p].cache);
+    if (profiles[p].extra_name)
+        MHD_add_response_header(resp, profiles[p].extra_name, profiles[p].extra_value);
 }
 
 typedef enum MHD_Result (*queue_fn)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
@@ -242,34 +288,47 @@ enum MHD_Result MHD_queue_response(struct MHD_Connection *connection, unsigned i
         text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
     if (!mine) {
         free(text);
-        add_security_headers(response); /* at least the headers, on its page */
+        add_profile_headers(response, PROFILE_API); /* at least the headers, on its page */
         return real_queue(connection, status_code, response);
     }
     MHD_add_response_header(mine, "Content-Type", "application/json");
-    add_security_headers(mine);
+    add_profile_headers(mine, PROFILE_API);
     enum MHD_Result ok = real_queue(connection, status_code, mine);
     MHD_destroy_response(mine);
     return ok;
 }
 
-static enum err queue(struct req *r, int status, struct MHD_Response *resp, uint64_t len)
+/* Keeps resp as the request's one answer (req_send queues it). */
+static enum err keep(struct req *r, int status, struct MHD_Response *resp, uint64_t len)
 {
-    add_security_headers(resp);
-    for (size_t i = 0; i < r->nheaders; i++)
-        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-    enum MHD_Result ok = real_queue(r->conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    if (ok != MHD_YES)
+    if (r->resp) {
+        MHD_destroy_response(resp);
+        log_error("%s %s: a second answer (%d after %d)", r->method_str, r->path ? r->path : "-",
+                  status, r->resp_status);
         return ERR_INTERNAL;
-    r->status = status;
+    }
+    r->resp = resp;
+    r->resp_status = status;
     r->resp_bytes = len;
-    r->answered = true;
     return ERR_OK;
 }
 
-enum err req_reply_response(struct req *r, int status, struct MHD_Response *resp, uint64_t len)
+enum MHD_Result req_send(struct req *r)
 {
-    return queue(r, status, resp, len);
+    struct MHD_Response *resp = r->resp;
+    if (!resp)
+        return MHD_YES;
+    r->resp = NULL;
+    add_profile_headers(resp, r->route ? r->route->profile : PROFILE_API);
+    for (size_t i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    enum MHD_Result ok = real_queue(r->conn, (unsigned)r->resp_status, resp);
+    MHD_destroy_response(resp);
+    if (ok == MHD_YES) {
+        r->status = r->resp_status;
+        r->answered = true;
+    }
+    return ok;
 }
 
 enum err req_reply_bytes(struct req *r, int status, const char *content_type, const void *data,
@@ -281,7 +340,29 @@ enum err req_reply_bytes(struct req *r, int status, const char *content_type, co
         return ERR_NOMEM;
     if (content_type)
         MHD_add_response_header(resp, "Content-Type", content_type);
-    return queue(r, status, resp, len);
+    return keep(r, status, resp, len);
+}
+
+enum err req_reply_static(struct req *r, int status, const char *content_type, const void *data,
+                          size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return ERR_NOMEM;
+    if (content_type)
+        MHD_add_response_header(resp, "Content-Type", content_type);
+    return keep(r, status, resp, len);
+}
+
+enum err req_reply_file(struct req *r, int status, int fd, uint64_t offset, uint64_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+    if (!resp) {
+        close(fd);
+        return ERR_NOMEM;
+    }
+    return keep(r, status, resp, len);
 }
 
 enum err req_reply_json(struct req *r, int status, json_t *body)
@@ -299,7 +380,7 @@ enum err req_reply_json(struct req *r, int status, json_t *body)
         return ERR_NOMEM;
     }
     MHD_add_response_header(resp, "Content-Type", "application/json");
-    return queue(r, status, resp, len);
+    return keep(r, status, resp, len);
 }
 
 enum err req_reply_empty(struct req *r, int status)
@@ -307,7 +388,7 @@ enum err req_reply_empty(struct req *r, int status)
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return ERR_NOMEM;
-    return queue(r, status, resp, 0);
+    return keep(r, status, resp, 0);
 }
 
 enum err req_defer(struct req *r, void (*work)(struct req *r), enum err (*done)(struct req *r))

@@ -2,60 +2,19 @@
 #pragma once
 
 #include <jansson.h>
-#include <microhttpd.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "app.h"
+#include "auth/principal.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "http/route.h"
 #include "store/store.h"
 
-enum method {
-    M_GET = 1 << 0,
-    M_HEAD = 1 << 1,
-    M_POST = 1 << 2,
-    M_PUT = 1 << 3,
-    M_PATCH = 1 << 4,
-    M_DELETE = 1 << 5,
-    M_OPTIONS = 1 << 6,
-};
-
-enum body_kind {
-    BODY_NONE = 0, /* a body, if any, is read and ignored (bounded by LIMIT_JSON_BODY) */
-    BODY_JSON,     /* application/json up to LIMIT_JSON_BODY, parsed before the handler */
-    BODY_STREAM,   /* raw chunks handed to route->stream as they arrive */
-};
-
-#define ROUTE_AUTH 1u /* staff only: a valid access JWT (or, later, a session) */
-
-struct req;
-typedef enum err (*handler_fn)(struct req *r);
-
-/* Streamed bodies (archive uploads). begin() runs on the first callback, before a
- * single body byte is read, so a refusal reaches `Expect: 100-continue` clients
- * before they send anything; data() gets each chunk; end() runs once the body is
- * complete and answers like a handler; abort() runs when the connection ends
- * without end() having answered (client gone, idle timeout, error), and must
- * leave nothing behind. */
-struct stream_ops {
-    enum err (*begin)(struct req *r);
-    enum err (*data)(struct req *r, const char *buf, size_t len);
-    enum err (*end)(struct req *r);
-    void (*abort)(struct req *r);
-};
-
-struct route {
-    enum method method;
-    const char *pattern; /* "/api/v1/tickets/{number}" - no trailing slash */
-    handler_fn handler;  /* NULL for BODY_STREAM routes */
-    unsigned flags;      /* ROUTE_* */
-    enum body_kind body;
-    const struct stream_ops *stream;
-};
-
-extern const struct route routes[];
-extern const size_t routes_count;
+/* The HTTP engine's own types stay opaque outside src/http/. */
+struct MHD_Connection;
+struct MHD_Response;
 
 #define REQ_MAX_PARAMS      4
 #define REQ_FORWARDED_LINES 16 /* X-Forwarded-* lines read; more: the peer's own address */
@@ -99,14 +58,15 @@ struct req {
     size_t body_len, body_cap;
     json_t *json; /* parsed body; an object for BODY_JSON routes */
 
-    /* authentication */
-    bool authed;
-    struct user user;
+    /* who is calling (the principal stage; see auth/principal.h) */
+    struct principal principal;
 
-    /* answer */
+    /* answer: prepared by the req_reply_* helpers (on any thread), sent by the server */
+    struct MHD_Response *resp; /* prepared, not yet queued */
+    int resp_status;
     int status;                 /* sent status, for the access log */
     uint64_t resp_bytes;        /* body bytes of the answer */
-    bool answered;              /* a response is queued */
+    bool answered;              /* the answer is queued (req_send) */
     char detail[512];           /* custom detail for the error being returned, "" = table default */
     json_t *field_errors;       /* ERR_VALIDATION body */
     const char *extra_code;     /* "code" member added to an error body (simplejwt style) */
@@ -149,17 +109,38 @@ const char *req_param(struct req *r, size_t i);
 /* "http" or "https" (X-Forwarded-Proto from a trusted proxy) + "://" + Host. */
 void req_base_url(struct req *r, char *out, size_t outlen);
 
-/* --- answering --- */
+/* Calls fn(ctx, name, value) for every query argument in order (value "" when
+ * absent); stops early when fn returns false. */
+void req_query_each(struct req *r, bool (*fn)(void *ctx, const char *name, const char *value),
+                    void *ctx);
 
-/* Queues status with body as JSON; takes ownership of body (NULL: empty body). */
+/* True when the caller is a staff user (via JWT or session), whatever
+ * authorised the request. */
+static inline bool req_staff(const struct req *r)
+{
+    return r->principal.staff;
+}
+
+/* --- answering ---
+ * Each reply_* prepares the one answer of the request (a second one is
+ * ERR_INTERNAL); the server sends it with the headers of the route's profile
+ * once the handler returns. They may run on a worker thread. */
+
+/* Answers status with body as JSON; takes ownership of body. A NULL body (a
+ * json_pack that failed) is ERR_NOMEM, never an empty answer. */
 enum err req_reply_json(struct req *r, int status, json_t *body);
-/* Queues an empty answer (204 and the like). */
+/* Answers with no body (204 and the like). */
 enum err req_reply_empty(struct req *r, int status);
-/* Queues raw bytes with a content type (copied). */
+/* Answers raw bytes with a content type; the bytes are copied. */
 enum err req_reply_bytes(struct req *r, int status, const char *content_type, const void *data,
                          size_t len);
-/* Queues a prepared libmicrohttpd response (takes it); len is for the access log. */
-enum err req_reply_response(struct req *r, int status, struct MHD_Response *resp, uint64_t len);
+/* Answers bytes that outlive the request (static assets); not copied. */
+enum err req_reply_static(struct req *r, int status, const char *content_type, const void *data,
+                          size_t len);
+/* Answers len bytes of the open file fd from offset, sent with sendfile();
+ * takes fd (closed when sent, or now on failure). Headers (Content-Type,
+ * Content-Range...) via req_add_header. */
+enum err req_reply_file(struct req *r, int status, int fd, uint64_t offset, uint64_t len);
 /* Adds a response header to whatever answer follows (error or success). The
  * value is formatted into heap memory of any length; on out of memory the
  * header is dropped and logged. */
@@ -174,14 +155,16 @@ enum err req_invalid(struct req *r, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
- * Runs work(r) on the worker pool with the connection suspended, then done(r) on
- * a server thread to answer. From a stream's data() (done NULL): data() takes
- * none of the bytes it was given; after work(r) libmicrohttpd hands the same
- * bytes to data() again, and an error work() left in r->work_err fails the
- * stream as if data() had returned it. For slow, blocking work (password hashing, fsync)
- * so no polling thread stalls. work() must only touch r's own fields and
- * thread-safe modules (store, password). Returns ERR_BUSY when the queue is
- * full. The handler returns ERR_OK after a successful req_defer.
+ * Runs work(r) on the worker pool with the connection suspended, then done(r)
+ * on a server thread to answer. From a stream's data() (done NULL): data() has
+ * taken its bytes; the stream goes on (next data() or end()) after work(r),
+ * and an error work() left in r->work_err fails the stream as if data() had
+ * returned it. For slow, blocking work (password hashing, fsync) so no polling
+ * thread stalls. work() must only touch r's own fields and thread-safe modules
+ * (store, blob, password); it may answer with req_reply_*. Returns ERR_OK; the
+ * handler returns ERR_OK after it. A full queue fails the request with
+ * ERR_BUSY. Handlers of ROUTE_WORKER rows already run on a worker and must not
+ * defer.
  */
 enum err req_defer(struct req *r, void (*work)(struct req *r), enum err (*done)(struct req *r));
 

@@ -11,12 +11,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "auth/jwt.h"
+#include "auth/principal.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/connlimit.h"
 #include "http/headers.h"
+#include "http/internal.h"
 #include "http/req.h"
 #include "http/server.h"
 #include "http/work.h"
@@ -24,6 +25,7 @@
 struct server {
     struct MHD_Daemon *daemon;
     struct app *app;
+    const struct route_table *routes;
     atomic_int active; /* requests between first callback and completion */
     struct connlimit *per_ip;
     uint16_t port; /* the bound port (BIND may say 0: any free one) */
@@ -57,7 +59,8 @@ static void allow_header(unsigned mask, char *out, size_t outlen)
     }
 }
 
-/* Queues the error answer for e: {"detail": ...} or the field errors. */
+/* Prepares the error answer for e ({"detail": ...} or the field errors) in
+ * place of any answer the handler prepared, and sends it. */
 static enum MHD_Result answer_error(struct req *r, enum err e)
 {
     const struct err_info *info = err_info(e);
@@ -70,14 +73,19 @@ static enum MHD_Result answer_error(struct req *r, enum err e)
         r->field_errors = NULL;
     } else {
         body = json_pack("{s:s}", "detail", r->detail[0] ? r->detail : info->detail);
-        if (body && r->extra_code)
+        /* the "code" of simplejwt's 401s; a 500 met on the way has none */
+        if (body && r->extra_code && info->status == 401)
             json_object_set_new(body, "code", json_string(r->extra_code));
     }
     if (info->status == 401)
         req_add_header(r, "WWW-Authenticate", "Bearer realm=\"api\"");
+    if (r->resp) {
+        MHD_destroy_response(r->resp);
+        r->resp = NULL;
+    }
     if (!body || req_reply_json(r, info->status, body) != ERR_OK)
         return MHD_NO;
-    return MHD_YES;
+    return req_send(r);
 }
 
 static void sockaddr_text(const struct sockaddr *sa, char *out, size_t outlen)
@@ -153,44 +161,14 @@ static bool host_ok(struct req *r, const struct header_scan *hs)
     return config_host_allowed(&r->app->cfg, h);
 }
 
-static bool is_json_type(const char *ct)
+/* Whether Content-Type ct names media type `type` (case-insensitive; its
+ * parameters, "; charset=..." or "; boundary=...", are not judged here). */
+static bool media_type_is(const char *ct, const char *type)
 {
     if (!ct)
         return false;
-    while (*ct == ' ')
-        ct++;
-    size_t n = strlen("application/json");
-    return strncasecmp(ct, "application/json", n) == 0 &&
-           (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
-
-/* Bearer JWT -> r->user. ERR_OK with r->authed false when no credentials. */
-static enum err authenticate(struct req *r)
-{
-    const char *h = req_header(r, "Authorization");
-    if (!h)
-        return ERR_OK;
-    if (strncasecmp(h, "Bearer ", 7) != 0) {
-        r->extra_code = "token_not_valid";
-        return ERR_TOKEN_INVALID;
-    }
-    const char *tok = h + 7;
-    while (*tok == ' ')
-        tok++;
-    int64_t uid;
-    if (jwt_verify(r->app->secret_key, tok, JWT_ACCESS, r->now / 1000000, &uid) != ERR_OK) {
-        r->extra_code = "token_not_valid";
-        return ERR_TOKEN_INVALID;
-    }
-    enum err e = store_user_get_by_id(r->app->store, uid, &r->user);
-    if (e == ERR_NOT_FOUND || (e == ERR_OK && !r->user.is_active)) {
-        r->extra_code = "user_not_found";
-        return ERR_USER_NOT_FOUND;
-    }
-    if (e)
-        return e;
-    r->authed = true;
-    return ERR_OK;
+    size_t n = strlen(type);
+    return strncasecmp(ct, type, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
 }
 
 struct target_buf {
@@ -268,81 +246,94 @@ static void mask_token(struct req *r)
     mask_in(r->path, tok, n);
 }
 
-/* Everything decided from the request head, before any body byte. */
-static enum err begin(struct req *r, const char *url)
+/* Stage 1, framing: one Content-Length or chunked, nothing else. */
+static enum err stage_framing(struct req *r, const struct header_scan *hs)
+{
+    if (hs->content_length > 1 || (hs->content_length && (hs->chunked || hs->te_other)))
+        return req_fail(r, ERR_BAD_REQUEST,
+                        "Conflicting Content-Length / Transfer-Encoding headers.");
+    if (hs->te_other)
+        return req_fail(r, ERR_NOT_IMPLEMENTED,
+                        "Only the chunked transfer coding is supported; send the body with "
+                        "Content-Length or Transfer-Encoding: chunked.");
+    const char *cl = req_header(r, "Content-Length");
+    r->content_length = -1;
+    if (cl && !parse_int64(cl, &r->content_length))
+        return req_fail(r, ERR_BAD_REQUEST, "Invalid Content-Length.");
+    r->chunked = hs->chunked;
+    return ERR_OK;
+}
+
+/* Stage 3, route: the row for path and method. OPTIONS on a path without a
+ * row of its own is answered here with Allow; a protocol that answers OPTIONS
+ * itself (tus) has an OPTIONS row. */
+static enum err stage_route(struct server *srv, struct req *r, size_t buflen)
+{
+    unsigned allowed = 0;
+    r->method = method_parse(r->method_str);
+    r->route = route_match(srv->routes, r->path, r->method, &allowed, r->params, &r->nparams,
+                           r->param_buf, buflen);
+    if (!allowed)
+        return ERR_NO_ROUTE;
+    if (r->route) {
+        mask_token(r);
+        return ERR_OK;
+    }
+    char allow[128];
+    allow_header(allowed, allow, sizeof(allow));
+    req_add_header(r, "Allow", "%s", allow);
+    if (r->method == M_OPTIONS)
+        return req_reply_empty(r, 200);
+    return req_fail(r, ERR_METHOD, "Method \"%s\" not allowed.", r->method_str);
+}
+
+/* Stage 5, body: what the row takes, by content type and declared size. */
+static enum err stage_body(struct req *r)
+{
+    const struct route *rt = r->route;
+    int64_t declared = r->content_length;
+    bool has_body = declared > 0 || r->chunked;
+    const char *ct = req_header(r, "Content-Type");
+    const char *want = rt->types ? rt->types : rt->body == BODY_JSON ? "application/json" : NULL;
+    if (has_body && want && rt->body != BODY_NONE && !media_type_is(ct, want))
+        return req_fail(r, ERR_MEDIA_TYPE, "Unsupported media type \"%s\" in request.",
+                        ct ? ct : "");
+    int64_t cap = rt->body == BODY_JSON && rt->max_body ? rt->max_body : LIMIT_JSON_BODY;
+    if (rt->body != BODY_STREAM && declared > cap)
+        return ERR_TOO_LARGE;
+    if (rt->body == BODY_STREAM)
+        return rt->stream->begin(r);
+    return ERR_OK;
+}
+
+/* Everything decided from the request head, before any body byte: the
+ * stages framing, host, route, principal (auth_resolve) and body, in this
+ * order; the handler runs once the body is in (complete). */
+static enum err begin(struct server *srv, struct req *r, const char *url)
 {
     client_address(r);
     struct header_scan hs = {0};
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_header, &hs);
-    r->chunked = hs.chunked;
-    r->content_length = -1;
-    const char *cl = req_header(r, "Content-Length");
-    bool cl_ok = !cl || parse_int64(cl, &r->content_length);
     if (strlen(url) >= LIMIT_URL)
         return req_fail(r, ERR_BAD_REQUEST, "Request URL is too long.");
-    enum err ue = url_buffers(r, url);
-    if (ue)
-        return ue;
+    enum err e = url_buffers(r, url);
+    if (e)
+        return e;
     size_t n = strlen(r->path);
     while (n > 1 && r->path[n - 1] == '/')
         r->path[--n] = 0;
 
-    if (hs.content_length > 1 || (hs.content_length && (hs.chunked || hs.te_other)))
-        return req_fail(r, ERR_BAD_REQUEST,
-                        "Conflicting Content-Length / Transfer-Encoding headers.");
-    if (hs.te_other)
-        return req_fail(r, ERR_NOT_IMPLEMENTED,
-                        "Only the chunked transfer coding is supported; send the body with "
-                        "Content-Length or Transfer-Encoding: chunked.");
-    if (!host_ok(r, &hs))
-        return ERR_BAD_HOST;
-
-    r->method = method_parse(r->method_str);
-    unsigned allowed = 0;
-    r->route = route_match(r->path, r->method, &allowed, r->params, &r->nparams, r->param_buf,
-                           strlen(url) + 1);
-    if (!allowed)
-        return ERR_NO_ROUTE;
-    char allow[128];
-    allow_header(allowed, allow, sizeof(allow));
-    if (r->method == M_OPTIONS) {
-        req_add_header(r, "Allow", "%s", allow);
-        return req_reply_empty(r, 200);
-    }
-    if (!r->route) {
-        req_add_header(r, "Allow", "%s", allow);
-        return req_fail(r, ERR_METHOD, "Method \"%s\" not allowed.", r->method_str);
-    }
-    mask_token(r);
-
-    enum err e = authenticate(r);
-    if (e)
+    e = stage_framing(r, &hs);
+    if (!e && !host_ok(r, &hs))
+        e = ERR_BAD_HOST;
+    if (!e)
+        e = stage_route(srv, r, strlen(url) + 1);
+    if (e || r->resp)
         return e;
-    if ((r->route->flags & ROUTE_AUTH) && !r->authed)
-        return ERR_UNAUTHENTICATED;
-
-    if (!cl_ok)
-        return req_fail(r, ERR_BAD_REQUEST, "Invalid Content-Length.");
-    int64_t declared = r->content_length;
-    switch (r->route->body) {
-    case BODY_JSON: {
-        const char *ct = req_header(r, "Content-Type");
-        bool has_body = declared > 0 || hs.chunked;
-        if (has_body && !is_json_type(ct))
-            return req_fail(r, ERR_MEDIA_TYPE, "Unsupported media type \"%s\" in request.",
-                            ct ? ct : "");
-        if (declared > LIMIT_JSON_BODY)
-            return ERR_TOO_LARGE;
-        break;
-    }
-    case BODY_NONE:
-        if (declared > LIMIT_JSON_BODY)
-            return ERR_TOO_LARGE;
-        break;
-    case BODY_STREAM:
-        return r->route->stream->begin(r);
-    }
-    return ERR_OK;
+    e = auth_resolve(r);
+    if (!e)
+        e = stage_body(r);
+    return e;
 }
 
 static enum err consume(struct req *r, const char *data, size_t len)
@@ -356,17 +347,18 @@ static enum err consume(struct req *r, const char *data, size_t len)
     case BODY_JSON:
         break;
     }
-    if (r->body_len + len > LIMIT_JSON_BODY)
+    int64_t cap = r->route->max_body ? r->route->max_body : LIMIT_JSON_BODY;
+    if ((int64_t)(r->body_len + len) > cap)
         return ERR_TOO_LARGE;
     if (r->body_len + len + 1 > r->body_cap) {
-        size_t cap = r->body_cap ? r->body_cap : 4096;
-        while (cap < r->body_len + len + 1)
-            cap *= 2;
-        char *nb = realloc(r->body, cap);
+        size_t bcap = r->body_cap ? r->body_cap : 4096;
+        while (bcap < r->body_len + len + 1)
+            bcap *= 2;
+        char *nb = realloc(r->body, bcap);
         if (!nb)
             return ERR_NOMEM;
         r->body = nb;
-        r->body_cap = cap;
+        r->body_cap = bcap;
     }
     memcpy(r->body + r->body_len, data, len);
     r->body_len += len;
@@ -374,17 +366,21 @@ static enum err consume(struct req *r, const char *data, size_t len)
     return ERR_OK;
 }
 
-/* The body is complete: parse it and run the handler. */
+/* Worker thread: a ROUTE_WORKER handler, run whole off the polling threads. */
+static void handler_work(struct req *r)
+{
+    enum err e = r->route->handler(r);
+    if (e)
+        r->work_err = e;
+}
+
+/* Stage 6: the body is complete: parse it and run the handler (on the worker
+ * pool for ROUTE_WORKER rows). */
 static enum err complete(struct req *r)
 {
     if (r->route->body == BODY_STREAM)
         return r->route->stream->end(r);
     if (r->route->body == BODY_JSON) {
-        if (r->body_len > 0 && !is_json_type(req_header(r, "Content-Type"))) {
-            const char *ct = req_header(r, "Content-Type");
-            return req_fail(r, ERR_MEDIA_TYPE, "Unsupported media type \"%s\" in request.",
-                            ct ? ct : "");
-        }
         enum err e = json_parse_body(r->body ? r->body : "", r->body_len, &r->json, r->detail,
                                      sizeof(r->detail));
         if (e)
@@ -393,6 +389,8 @@ static enum err complete(struct req *r)
             return req_fail(r, ERR_BAD_REQUEST, "Invalid data. Expected a dictionary, but got %s.",
                             json_type_pyname(r->json));
     }
+    if (r->route->flags & ROUTE_WORKER)
+        return req_defer(r, handler_work, NULL);
     return r->route->handler(r);
 }
 
@@ -437,13 +435,14 @@ static void suspend_for_work(struct req *r)
     }
 }
 
-/* After a handler step: queue the error, or hand deferred work to the pool. */
+/* After a handler step: send the error or the answer, or hand deferred work
+ * to the pool. */
 static enum MHD_Result finish(struct req *r, enum err e)
 {
     if (e)
         return answer_error(r, e);
-    if (r->answered)
-        return MHD_YES;
+    if (r->resp)
+        return req_send(r);
     if (r->work && !r->suspended && !r->work_done) {
         suspend_for_work(r);
         return MHD_YES;
@@ -461,6 +460,17 @@ static void stream_failed(struct req *r, enum err e)
         if (r->route->stream->abort)
             r->route->stream->abort(r); /* free the temp file now, not at the end */
     }
+}
+
+/* A stream's slow work (req_defer from data()) is done: the stream goes on,
+ * or fails with the work's error. */
+static void resumed_stream(struct req *r)
+{
+    r->suspended = r->work_done = false;
+    r->work = NULL;
+    if (r->work_err && !r->pending_err)
+        stream_failed(r, r->work_err);
+    r->work_err = ERR_OK;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -481,14 +491,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->now = now_us();
         r->method_str = method;
         r->version = version;
-        enum err e = begin(r, url);
+        enum err e = begin(srv, r, url);
         if (e && must_drain(r)) {
             r->pending_err = e; /* answered once the body is in */
             return MHD_YES;
         }
         if (e)
             return answer_error(r, e);
-        return MHD_YES;
+        return req_send(r); /* an answer of the head alone (OPTIONS), else nothing yet */
     }
     if (r->answered) {
         *upload_data_size = 0; /* answer already queued: drop the rest of the body */
@@ -497,14 +507,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         if (r->suspended) {
-            /* back from slow work a stream asked for before taking these bytes */
+            /* back from slow work a stream asked for after its last bytes */
             if (!r->work_done)
                 return MHD_YES;
-            r->suspended = r->work_done = false;
-            r->work = NULL;
-            if (r->work_err && !r->pending_err)
-                stream_failed(r, r->work_err);
-            r->work_err = ERR_OK;
+            resumed_stream(r);
         }
         if (r->pending_err) {
             /* libmicrohttpd cannot answer in the middle of a body: read and drop
@@ -519,27 +525,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         enum err e = consume(r, upload_data, n);
+        *upload_data_size = 0;
         if (!e && r->work) {
-            /* The stream wants slow work done (database, file system) before it
-             * takes any byte: suspend with the data unread; libmicrohttpd hands
-             * the same bytes over again after the resume. */
+            /* The stream took the bytes and wants slow work done (database,
+             * file system) before the next ones: the connection waits. */
             suspend_for_work(r);
             return MHD_YES;
         }
-        *upload_data_size = 0;
         if (e)
             stream_failed(r, e);
         return MHD_YES;
     }
+    if (r->suspended && !r->work_done)
+        return MHD_YES;
+    if (r->suspended && !r->done && r->route->body == BODY_STREAM)
+        resumed_stream(r); /* the body ended while the stream's work ran */
     if (r->pending_err)
         return answer_error(r, r->pending_err);
     if (r->suspended) {
-        if (!r->work_done)
-            return MHD_YES;
         r->suspended = false;
         if (r->work_err)
             return answer_error(r, r->work_err);
-        return finish(r, r->done(r));
+        return finish(r, r->done ? r->done(r) : ERR_OK);
     }
     return finish(r, complete(r));
 }
@@ -560,12 +567,12 @@ static void access_log(struct req *r, enum MHD_RequestTerminationCode toe)
     int status = r->status;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !status)
         status = 499; /* client went away before an answer */
-    snprintf(line, sizeof(line),
-             "%s - %s [%s] \"%s %.1024s %s\" %d %llu \"%.256s\" \"%.256s\" %.6f",
-             r->client_ip[0] ? r->client_ip : "-", r->authed ? r->user.username : "-", when,
-             r->method_str ? r->method_str : "-", r->target ? r->target : "-",
-             r->version ? r->version : "-", status, (unsigned long long)r->resp_bytes,
-             ref ? ref : "-", agent ? agent : "-", secs);
+    snprintf(
+        line, sizeof(line), "%s - %s [%s] \"%s %.1024s %s\" %d %llu \"%.256s\" \"%.256s\" %.6f",
+        r->client_ip[0] ? r->client_ip : "-", r->principal.staff ? r->principal.user.username : "-",
+        when, r->method_str ? r->method_str : "-", r->target ? r->target : "-",
+        r->version ? r->version : "-", status, (unsigned long long)r->resp_bytes, ref ? ref : "-",
+        agent ? agent : "-", secs);
     for (char *p = line; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
@@ -724,7 +731,7 @@ static enum err resolve_bind(const struct config *c, struct sockaddr_storage *ss
  * thread started here inherits the caller's mask. On success *ret owns the
  * server; release it with server_stop.
  */
-enum err server_start(struct app *a, struct server **ret)
+enum err server_start(struct app *a, const struct route_table *routes, struct server **ret)
 {
     struct sockaddr_storage ss = {0};
     enum err e = resolve_bind(&a->cfg, &ss);
@@ -734,6 +741,7 @@ enum err server_start(struct app *a, struct server **ret)
     if (!srv)
         return ERR_NOMEM;
     srv->app = a;
+    srv->routes = routes;
     srv->per_ip = connlimit_new(a->cfg.max_conn_per_ip, LIMIT_RATE_SLOTS);
     if (!srv->per_ip) {
         free(srv);
@@ -809,7 +817,7 @@ void server_stop(struct server *srv)
     log_info("stopped");
 }
 
-enum err server_run(struct app *a)
+enum err server_run(struct app *a, const struct route_table *routes)
 {
     /* Signals are taken synchronously by this thread; every thread started from
      * here on (MHD's, the workers) inherits the blocked mask. */
@@ -821,7 +829,7 @@ enum err server_run(struct app *a)
     signal(SIGPIPE, SIG_IGN);
 
     struct server *srv;
-    enum err e = server_start(a, &srv);
+    enum err e = server_start(a, routes, &srv);
     if (e)
         return e;
     int sig = 0;

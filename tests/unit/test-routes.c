@@ -9,6 +9,7 @@
 
 #include "core/embedded.h"
 #include "http/req.h"
+#include "api/api.h"
 #include "http/server.h"
 
 static const char *method_name(enum method m)
@@ -56,12 +57,13 @@ static void test_every_route_documented(void **state)
     json_t *doc = load_doc();
     json_t *paths = json_object_get(doc, "paths");
     assert_non_null(paths);
-    for (size_t i = 0; i < routes_count; i++) {
+    for (size_t i = 0; i < api_routes.n; i++) {
         char p[256];
-        doc_path(routes[i].pattern, p, sizeof(p));
+        doc_path(api_routes.rows[i].pattern, p, sizeof(p));
         json_t *item = json_object_get(paths, p);
-        if (!item || !json_object_get(item, method_name(routes[i].method)))
-            fail_msg("route %s %s is not in docs/openapi.json", method_name(routes[i].method), p);
+        if (!item || !json_object_get(item, method_name(api_routes.rows[i].method)))
+            fail_msg("route %s %s is not in docs/openapi.json",
+                     method_name(api_routes.rows[i].method), p);
     }
     json_decref(doc);
 }
@@ -81,10 +83,11 @@ static void test_every_documented_operation_routed(void **state)
             if (strcmp(m, "parameters") == 0)
                 continue;
             bool found = false;
-            for (size_t i = 0; i < routes_count && !found; i++) {
+            for (size_t i = 0; i < api_routes.n && !found; i++) {
                 char p[256];
-                doc_path(routes[i].pattern, p, sizeof(p));
-                found = strcmp(p, path) == 0 && strcasecmp(method_name(routes[i].method), m) == 0;
+                doc_path(api_routes.rows[i].pattern, p, sizeof(p));
+                found = strcmp(p, path) == 0 &&
+                        strcasecmp(method_name(api_routes.rows[i].method), m) == 0;
             }
             if (!found)
                 fail_msg("docs/openapi.json documents %s %s which the server lacks", m, path);
@@ -100,27 +103,31 @@ static void test_match(void **state)
     size_t n = 0;
     char buf[LIMIT_URL];
     unsigned allowed;
-    const struct route *r =
-        route_match("/api/v1/tickets/42", M_GET, &allowed, params, &n, buf, sizeof(buf));
+    const struct route *r = route_match(&api_routes, "/api/v1/tickets/42", M_GET, &allowed, params,
+                                        &n, buf, sizeof(buf));
     assert_non_null(r);
     assert_int_equal(n, 1);
     assert_string_equal(params[0], "42");
     assert_true(allowed & M_DELETE);
     assert_true(allowed & M_HEAD);
-    r = route_match("/api/v1/tickets/42/token", M_POST, &allowed, params, &n, buf, sizeof(buf));
+    r = route_match(&api_routes, "/api/v1/tickets/42/token", M_POST, &allowed, params, &n, buf,
+                    sizeof(buf));
     assert_non_null(r);
     assert_string_equal(params[0], "42");
-    r = route_match("/api/v1/tickets/42", M_HEAD, &allowed, params, &n, buf, sizeof(buf));
+    r = route_match(&api_routes, "/api/v1/tickets/42", M_HEAD, &allowed, params, &n, buf,
+                    sizeof(buf));
     assert_non_null(r);
     assert_int_equal(r->method, M_GET);
-    assert_null(
-        route_match("/api/v1/check/health", M_DELETE, &allowed, params, &n, buf, sizeof(buf)));
+    assert_null(route_match(&api_routes, "/api/v1/check/health", M_DELETE, &allowed, params, &n,
+                            buf, sizeof(buf)));
     assert_true(allowed & M_GET);
-    assert_null(route_match("/api/v1/nope", M_GET, &allowed, params, &n, buf, sizeof(buf)));
-    assert_int_equal(allowed, 0);
     assert_null(
-        route_match("/api/v1/tickets//token", M_POST, &allowed, params, &n, buf, sizeof(buf)));
-    r = route_match("/upload/abc/dir/file.tgz", M_PUT, &allowed, params, &n, buf, sizeof(buf));
+        route_match(&api_routes, "/api/v1/nope", M_GET, &allowed, params, &n, buf, sizeof(buf)));
+    assert_int_equal(allowed, 0);
+    assert_null(route_match(&api_routes, "/api/v1/tickets//token", M_POST, &allowed, params, &n,
+                            buf, sizeof(buf)));
+    r = route_match(&api_routes, "/upload/abc/dir/file.tgz", M_PUT, &allowed, params, &n, buf,
+                    sizeof(buf));
     assert_non_null(r);
     assert_int_equal(n, 2);
     assert_string_equal(params[0], "abc");

@@ -1,0 +1,48 @@
+/* routes.c - the route table: every endpoint's whole contract, one row each. */
+#include "api/api.h"
+
+#define MULTIPART "multipart/form-data"
+
+/*
+ * A row says who may call the route, what body it takes, how its answers are
+ * served and where its handler runs; the server's stages enforce all of it
+ * before the handler sees the request (see http/route.h and docs/pipeline.md).
+ * Adding an endpoint is one handler and one row here (and its operation in
+ * docs/openapi.json: tests/unit/test-routes.c holds the two together).
+ */
+/* clang-format off */
+static const struct route rows[] = {
+/*   method    pattern                              auth                 body         types      max profile      flags                    handler                  stream */
+    {M_POST,   "/api/v1/auth/token",                AUTH_OPTIONAL,       BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_WORKER,            api_auth_token,          NULL},
+    {M_POST,   "/api/v1/auth/token/refresh",        AUTH_OPTIONAL,       BODY_JSON,   NULL,      0,  PROFILE_API, 0,                       api_auth_refresh,        NULL},
+    {M_POST,   "/api/v1/auth/token/verify",         AUTH_OPTIONAL,       BODY_JSON,   NULL,      0,  PROFILE_API, 0,                       api_auth_verify,         NULL},
+    {M_GET,    "/api/v1/platforms",                 AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_platform_list,       NULL},
+    {M_POST,   "/api/v1/platforms",                 AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF,              api_platform_create,     NULL},
+    {M_GET,    "/api/v1/platforms/{name}",          AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_platform_get,        NULL},
+    {M_PUT,    "/api/v1/platforms/{name}",          AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF,              api_platform_put,        NULL},
+    {M_PATCH,  "/api/v1/platforms/{name}",          AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF,              api_platform_patch,      NULL},
+    {M_DELETE, "/api/v1/platforms/{name}",          AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, ROUTE_CSRF|ROUTE_WORKER, api_platform_delete,     NULL},
+    {M_GET,    "/api/v1/tickets",                   AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_ticket_list,         NULL},
+    {M_POST,   "/api/v1/tickets",                   AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF,              api_ticket_create,       NULL},
+    {M_GET,    "/api/v1/tickets/{number}",          AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_ticket_get,          NULL},
+    {M_PUT,    "/api/v1/tickets/{number}",          AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF,              api_ticket_put,          NULL},
+    {M_PATCH,  "/api/v1/tickets/{number}",          AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF,              api_ticket_patch,        NULL},
+    {M_DELETE, "/api/v1/tickets/{number}",          AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, ROUTE_CSRF|ROUTE_WORKER, api_ticket_delete,       NULL},
+    {M_POST,   "/api/v1/tickets/{number}/token",    AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF,              api_ticket_new_token,    NULL},
+    {M_POST,   "/api/v1/archives",                  AUTH_TOKEN_OR_STAFF, BODY_STREAM, MULTIPART, 0,  PROFILE_API, ROUTE_CSRF,              NULL,                    &api_upload_post_ops},
+    {M_GET,    "/api/v1/archives",                  AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_archive_list,        NULL},
+    {M_GET,    "/api/v1/archives/{id}",             AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_archive_get,         NULL},
+    {M_PATCH,  "/api/v1/archives/{id}",             AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF|ROUTE_WORKER, api_archive_patch,       NULL},
+    {M_DELETE, "/api/v1/archives/{id}",             AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, ROUTE_CSRF|ROUTE_WORKER, api_archive_delete,      NULL},
+    {M_GET,    "/api/v1/archives/{id}/download",    AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_archive_download,    NULL},
+    {M_PUT,    "/upload/{token}/{*filename}",       AUTH_UPLOAD_TOKEN,   BODY_STREAM, NULL,      0,  PROFILE_API, 0,                       NULL,                    &api_upload_put_ops},
+    {M_PUT,    "/upload/{token}",                   AUTH_UPLOAD_TOKEN,   BODY_STREAM, NULL,      0,  PROFILE_API, 0,                       NULL,                    &api_upload_put_ops},
+    {M_GET,    "/api/v1/check/health",              AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_check_health,        NULL},
+    {M_GET,    "/api/v1/check/storage",             AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_check_storage,       NULL},
+    {M_GET,    "/api/v1/check/token",               AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_check_token_hint,    NULL},
+    {M_GET,    "/api/v1/check/token/{token}",       AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_check_token,         NULL},
+    {M_GET,    "/api/v1/schema",                    AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_schema,              NULL},
+};
+/* clang-format on */
+
+const struct route_table api_routes = {rows, sizeof(rows) / sizeof(rows[0])};

@@ -1,0 +1,166 @@
+/* principal.c - the principal stage: credentials -> one principal, refused as the route says. */
+#include <string.h>
+#include <strings.h>
+
+#include "auth/jwt.h"
+#include "auth/principal.h"
+#include "auth/ratelimit.h"
+#include "auth/token.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/req.h"
+
+void principal_clear(struct principal *p)
+{
+    ticket_clear(&p->ticket);
+}
+
+enum err auth_token_guard(struct req *r)
+{
+    int retry = 0;
+    if (!ratelimit_blocked(r->app->token_rl, r->client_ip, r->now / 1000000, &retry))
+        return ERR_OK;
+    req_add_header(r, "Retry-After", "%d", retry);
+    return req_fail(r, ERR_RATE_LIMITED, "Too many unknown tokens tried. Try again in %d seconds.",
+                    retry);
+}
+
+void auth_token_miss(struct req *r, const char *what)
+{
+    ratelimit_hit(r->app->token_rl, r->client_ip, r->now / 1000000);
+    log_info("unknown upload token (%s) from %s", what, r->client_ip);
+}
+
+enum err auth_check_upload_token(struct req *r, const char *token, struct ticket *ret)
+{
+    enum err e = auth_token_guard(r);
+    if (e)
+        return e;
+    enum token_state st = TOKEN_UNKNOWN;
+    struct ticket t = {0};
+    if (token_is_uuid(token)) {
+        e = store_token_check(r->app->store, token, r->now, &st, &t);
+        if (e)
+            return e;
+    }
+    switch (st) {
+    case TOKEN_OK:
+        *ret = t;
+        return ERR_OK;
+    case TOKEN_UNKNOWN:
+        auth_token_miss(r, "upload");
+        e = req_fail(r, ERR_FORBIDDEN, "token %.36s is not valid", token);
+        break;
+    case TOKEN_RESOLVED:
+        e = req_fail(r, ERR_LOCKED, "ticket of token %.36s already resolved", token);
+        break;
+    case TOKEN_USED_UP:
+        e = req_fail(r, ERR_LOCKED, "token %.36s has no upload attempts left", token);
+        break;
+    case TOKEN_EXPIRED:
+        e = req_fail(r, ERR_LOCKED, "token %.36s expired", token);
+        break;
+    }
+    ticket_clear(&t);
+    return e;
+}
+
+/* A bearer JWT -> the staff user it names. ERR_OK without credentials. The
+ * reference answers a bad token with "code": "token_not_valid" and a deleted
+ * or deactivated user with "user_not_found". */
+static enum err staff_from_jwt(struct req *r, struct principal *p)
+{
+    const char *h = req_header(r, "Authorization");
+    if (!h)
+        return ERR_OK;
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        r->extra_code = "token_not_valid";
+        return ERR_TOKEN_INVALID;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    int64_t uid;
+    if (jwt_verify(r->app->secret_key, tok, JWT_ACCESS, r->now / 1000000, &uid) != ERR_OK) {
+        r->extra_code = "token_not_valid";
+        return ERR_TOKEN_INVALID;
+    }
+    enum err e = store_user_get_by_id(r->app->store, uid, &p->user);
+    if (e == ERR_NOT_FOUND || (e == ERR_OK && !p->user.is_active)) {
+        r->extra_code = "user_not_found";
+        return ERR_USER_NOT_FOUND;
+    }
+    if (e)
+        return e;
+    p->staff = true;
+    p->via = VIA_JWT;
+    return ERR_OK;
+}
+
+/* The upload token the route takes: its {token} segment, else the header. */
+static const char *route_token(struct req *r)
+{
+    const char *tp = strstr(r->route->pattern, "{token}");
+    if (!tp)
+        return req_header(r, "Upload-Token");
+    size_t idx = 0;
+    for (const char *q = r->route->pattern; q < tp; q++)
+        idx += *q == '{';
+    return req_param(r, idx);
+}
+
+static bool unsafe_method(enum method m)
+{
+    return !(m & (M_GET | M_HEAD | M_OPTIONS));
+}
+
+enum err auth_resolve(struct req *r)
+{
+    struct principal *p = &r->principal;
+    enum route_auth need = r->route->auth;
+    if (need == AUTH_NONE)
+        return ERR_OK;
+    enum err e = staff_from_jwt(r, p);
+    if (e)
+        return e;
+    if (p->staff)
+        p->kind = PRINCIPAL_STAFF;
+    /* Sessions (VIA_SESSION) arrive with the console; their unsafe requests
+     * must carry the CSRF token wherever the route asks for it. */
+    if (p->via == VIA_SESSION && unsafe_method(r->method) && (r->route->flags & ROUTE_CSRF) &&
+        !p->csrf_ok)
+        return req_fail(r, ERR_FORBIDDEN, "CSRF token missing or incorrect.");
+
+    switch (need) {
+    case AUTH_NONE:
+    case AUTH_OPTIONAL:
+        return ERR_OK;
+    case AUTH_UPLOAD_TOKEN:
+    case AUTH_TOKEN_OR_STAFF: {
+        const char *token = route_token(r);
+        if (!token || !*token) {
+            if (need == AUTH_TOKEN_OR_STAFF && p->staff)
+                return ERR_OK;
+            return req_fail(r, ERR_UNAUTHENTICATED, "Header Upload-Token is required");
+        }
+        e = auth_check_upload_token(r, token, &p->ticket);
+        if (e)
+            return e;
+        str_copy(p->token, sizeof(p->token), token);
+        p->kind = PRINCIPAL_UPLOAD_TOKEN;
+        return ERR_OK;
+    }
+    case AUTH_STAFF:
+    case AUTH_STAFF_2FA:
+    case AUTH_ADMIN:
+        if (!p->staff)
+            return ERR_UNAUTHENTICATED;
+        if (need == AUTH_STAFF_2FA && r->app->cfg.require_2fa && !p->second_factor)
+            return req_fail(r, ERR_FORBIDDEN,
+                            "This needs a second factor: log in with your one-time code.");
+        if (need == AUTH_ADMIN && !p->user.is_admin)
+            return ERR_FORBIDDEN;
+        return ERR_OK;
+    }
+    return ERR_INTERNAL;
+}
