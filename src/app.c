@@ -66,6 +66,17 @@ static enum err prepare_data_dir(const char *dir, bool create)
     return ERR_OK;
 }
 
+/* Flushes a directory's entries (a file just created or linked in it) to disk. */
+static bool fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
 /* Reads DATA_DIR/secret_key (the key on its first line) into a->secret_key. */
 static enum err read_secret(struct app *a, const char *path, bool *ret_missing)
 {
@@ -136,6 +147,12 @@ static enum err load_secret(struct app *a, bool create)
         return ERR_IO;
     }
     unlink(tmp);
+    /* the link must survive a crash, or the next start makes a new key and
+     * every token issued with this one dies */
+    if (mine && !fsync_dir(a->cfg.data_dir)) {
+        log_error("SECRET_KEY: cannot flush %s: %s", a->cfg.data_dir, strerror(errno));
+        return ERR_IO;
+    }
     e = read_secret(a, path, &missing); /* ours, or the one another process linked first */
     if (!e && missing) {
         log_error("SECRET_KEY: %s vanished while starting", path);
@@ -265,9 +282,11 @@ enum err app_bootstrap_admin(struct app *a)
     if (fd >= 0) {
         char line[32];
         int len = snprintf(line, sizeof(line), "%s\n", password);
-        if (write(fd, line, (size_t)len) != len)
+        if (write(fd, line, (size_t)len) != len || fsync(fd) != 0)
             log_warn("could not write %s", path);
         close(fd);
+        if (!fsync_dir(a->cfg.data_dir))
+            log_warn("could not flush %s", a->cfg.data_dir);
     } else {
         log_warn("could not create %s: %s", path, strerror(errno));
     }

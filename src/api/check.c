@@ -1,6 +1,4 @@
 /* check.c - /api/v1/check/: health, storage and upload-token look-ups. */
-#include <sys/statvfs.h>
-
 #include "api/api.h"
 #include "auth/token.h"
 #include "core/log.h"
@@ -16,25 +14,21 @@ enum err api_check_health(struct req *r)
     return req_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* The archives' file system: the same measure the uploads' 507 is decided by. */
 enum err api_check_storage(struct req *r)
 {
-    struct statvfs st;
-    if (statvfs(r->app->cfg.data_dir, &st) != 0) {
-        log_error("statvfs %s failed", r->app->cfg.data_dir);
+    struct blob_space sp;
+    if (blob_space(r->app->blobs, &sp) != ERR_OK)
         return req_reply_json(r, 200,
                               json_pack("{s:i,s:i,s:i,s:f,s:s}", "total", 0, "used", 0, "free", 0,
                                         "used_percent", 0.0, "status", "error"));
-    }
-    uint64_t total = (uint64_t)st.f_blocks * st.f_frsize;
-    uint64_t avail = (uint64_t)st.f_bavail * st.f_frsize;
-    uint64_t used = total - (uint64_t)st.f_bfree * st.f_frsize;
     /* as df does: used / (used + available) */
-    double pct = used + avail ? (double)used * 100.0 / (double)(used + avail) : 0.0;
+    double pct = sp.used + sp.free ? (double)sp.used * 100.0 / (double)(sp.used + sp.free) : 0.0;
     pct = (double)(int64_t)(pct * 10.0 + 0.5) / 10.0;
     return req_reply_json(r, 200,
-                          json_pack("{s:I,s:I,s:I,s:f,s:s}", "total", (json_int_t)total, "used",
-                                    (json_int_t)used, "free", (json_int_t)avail, "used_percent",
-                                    pct, "status", "mount"));
+                          json_pack("{s:I,s:I,s:I,s:f,s:s}", "total", (json_int_t)sp.total, "used",
+                                    (json_int_t)sp.used, "free", (json_int_t)sp.free,
+                                    "used_percent", pct, "status", "mount"));
 }
 
 /* 303 to the customer's upload page, where a token can be typed in; the body

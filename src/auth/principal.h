@@ -23,11 +23,11 @@ enum principal_via {
 
 struct principal {
     enum principal_kind kind;
-    enum principal_via via;  /* staff credentials, also kept when a token authorises */
-    bool staff;              /* a valid staff user is known (user is set) */
-    struct user user;        /* when staff */
-    bool second_factor;      /* staff: the session or JWT passed a second factor */
-    bool csrf_ok;            /* VIA_SESSION: the request carried the session's CSRF token */
+    enum principal_via via;    /* staff credentials, also kept when a token authorises */
+    bool staff;                /* a valid staff user is known (user is set) */
+    struct user user;          /* when staff */
+    bool second_factor;        /* staff: the session or JWT passed a second factor */
+    bool csrf_ok;              /* VIA_SESSION: the request carried the session's CSRF token */
     char token[TOKEN_LEN + 1]; /* PRINCIPAL_UPLOAD_TOKEN: the token given */
     struct ticket ticket;      /* PRINCIPAL_UPLOAD_TOKEN: its ticket, as checked; note owned */
 };

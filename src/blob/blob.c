@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+/* The low-level digest API: its contexts are plain structs, so a partial
+ * upload's digest state can be saved beside its bytes and resumed in another
+ * process (EVP_MD_CTX cannot be serialized). Same code paths, same speed. */
+#define OPENSSL_API_COMPAT 0x10100000L
+#include <openssl/md5.h>
+#include <openssl/sha.h>
 
 #include "blob/blob.h"
 #include "core/limits.h"
@@ -40,6 +46,9 @@
 #define MAX_EXT       16    /* bytes of an extension after its dot */
 #define KEY_MAX       511   /* bytes of a key, as promised in blob.h */
 #define TMP_PREFIX    "upload-"
+#define DATA_SUFFIX   ".data"  /* partial/<id>.data: a resumable upload's bytes */
+#define STATE_SUFFIX  ".state" /* partial/<id>.state: its offset and digest state */
+#define FNAME_MAX     48
 #define PLACE_RETRIES 8 /* a concurrent blob_delete may rmdir the ticket dir under us */
 #define MD5_LAG       ((int64_t)4 * 1024 * 1024)  /* unhashed bytes that wake the hasher */
 #define MD5_CHUNK     (256 * 1024)                /* hasher read size */
@@ -49,14 +58,17 @@ struct blob_store {
     char *tmp_path; /* DATA_DIR/tmp, for mkostemp */
     int archives_fd;
     int tmp_fd;
+    int partial_fd; /* DATA_DIR/partial: resumable uploads */
 };
 
 struct blob_upload {
     struct blob_store *b;
     int fd;
-    char tmp_name[sizeof(TMP_PREFIX "XXXXXX")];
-    EVP_MD_CTX *md5;
-    EVP_MD_CTX *sha256;
+    int dir_fd;                   /* where the file lives: tmp/ or partial/ (not owned) */
+    char fname[FNAME_MAX];        /* its name there; "" once renamed away */
+    char id[BLOB_PARTIAL_ID + 1]; /* a partial upload's id, "" for a one-shot upload */
+    MD5_CTX md5;
+    SHA256_CTX sha256;
     int64_t size;
     int64_t max_size;
     int64_t window;  /* start of the sync window being filled */
@@ -75,18 +87,6 @@ struct blob_upload {
     enum err md5_err;         /* read-back failure */
     struct blob_upload *next; /* hasher queue link */
 };
-
-/* --- digests, fetched once per process --- */
-
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static EVP_MD *md_md5;
-static EVP_MD *md_sha256;
-
-static void md_fetch(void)
-{
-    md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
 
 /* --- helpers --- */
 
@@ -305,6 +305,9 @@ enum err blob_open(const char *data_dir, struct blob_store **ret)
     _cleanup_close_ int tfd = dir_open(root, "tmp", "DATA_DIR/tmp");
     if (tfd < 0)
         return ERR_IO;
+    _cleanup_close_ int pfd = dir_open(root, "partial", "DATA_DIR/partial");
+    if (pfd < 0)
+        return ERR_IO;
     struct blob_store *b = calloc(1, sizeof(*b));
     if (!b)
         return ERR_NOMEM;
@@ -318,6 +321,7 @@ enum err blob_open(const char *data_dir, struct blob_store **ret)
     memcpy(b->tmp_path + n, "/tmp", sizeof("/tmp"));
     b->archives_fd = TAKE_FD(afd);
     b->tmp_fd = TAKE_FD(tfd);
+    b->partial_fd = TAKE_FD(pfd);
     *ret = b;
     return ERR_OK;
 }
@@ -328,6 +332,7 @@ void blob_close(struct blob_store *b)
         return;
     close(b->archives_fd);
     close(b->tmp_fd);
+    close(b->partial_fd);
     free(b->tmp_path);
     free(b);
 }
@@ -406,13 +411,25 @@ enum err blob_sweep_tmp(struct blob_store *b, int *ret_removed)
     return ERR_OK;
 }
 
-enum err blob_free_space(struct blob_store *b, uint64_t *ret_free)
+enum err blob_space(struct blob_store *b, struct blob_space *ret)
 {
     struct statvfs sv;
     if (fstatvfs(b->archives_fd, &sv) < 0)
         return fs_fail("statvfs", "DATA_DIR/archives", errno);
-    *ret_free = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    uint64_t unit = sv.f_frsize;
+    ret->total = (uint64_t)sv.f_blocks * unit;
+    ret->used = ret->total - (uint64_t)sv.f_bfree * unit;
+    ret->free = (uint64_t)sv.f_bavail * unit;
     return ERR_OK;
+}
+
+enum err blob_free_space(struct blob_store *b, uint64_t *ret_free)
+{
+    struct blob_space sp;
+    enum err e = blob_space(b, &sp);
+    if (!e)
+        *ret_free = sp.free;
+    return e;
 }
 
 /* --- the MD5 hasher: one thread, a FIFO of uploads that have bytes to hash --- */
@@ -462,7 +479,7 @@ static bool hasher_turn(struct blob_upload *u, unsigned char *buf)
         enum err e = ERR_OK;
         if (got <= 0)
             e = got < 0 && errno == EINTR ? ERR_OK : ERR_IO;
-        else if (!EVP_DigestUpdate(u->md5, buf, (size_t)got))
+        else if (!MD5_Update(&u->md5, buf, (size_t)got))
             e = ERR_INTERNAL;
         pthread_mutex_lock(&u->lock);
         if (e)
@@ -529,8 +546,8 @@ static enum err md5_catch_up(struct blob_upload *u)
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
-            return fs_fail("read back tmp/", u->tmp_name, got < 0 ? errno : EIO);
-        if (!EVP_DigestUpdate(u->md5, buf, (size_t)got))
+            return fs_fail("read back", u->fname, got < 0 ? errno : EIO);
+        if (!MD5_Update(&u->md5, buf, (size_t)got))
             return ERR_INTERNAL;
         u->md5_done += got;
     }
@@ -549,62 +566,60 @@ static void upload_free(struct blob_upload *u)
     pthread_cond_destroy(&u->idle);
     if (u->fd >= 0)
         close(u->fd);
-    EVP_MD_CTX_free(u->md5);
-    EVP_MD_CTX_free(u->sha256);
     free(u);
 }
 
-enum err blob_upload_begin(struct blob_store *b, int64_t max_size, struct blob_upload **ret)
+/* A new upload handle with fresh digests, no file yet. */
+static enum err upload_new(struct blob_store *b, int64_t max_size, struct blob_upload **ret)
 {
-    pthread_once(&md_once, md_fetch);
-    if (!md_md5 || !md_sha256)
-        return ERR_INTERNAL; /* e.g. a FIPS-only provider without MD5 */
-
     struct blob_upload *u = calloc(1, sizeof(*u));
     if (!u)
         return ERR_NOMEM;
     u->b = b;
     u->fd = -1;
+    u->dir_fd = b->tmp_fd;
     pthread_mutex_init(&u->lock, NULL);
     pthread_cond_init(&u->idle, NULL);
     pthread_once(&hasher.once, hasher_start);
     u->max_size = max_size > 0 ? max_size : 0;
-    u->md5 = EVP_MD_CTX_new();
-    u->sha256 = EVP_MD_CTX_new();
-    if (!u->md5 || !u->sha256) {
-        upload_free(u);
-        return ERR_NOMEM;
-    }
-    if (!EVP_DigestInit_ex2(u->md5, md_md5, NULL) ||
-        !EVP_DigestInit_ex2(u->sha256, md_sha256, NULL)) {
+    if (!MD5_Init(&u->md5) || !SHA256_Init(&u->sha256)) {
         upload_free(u);
         return ERR_INTERNAL;
     }
+    *ret = u;
+    return ERR_OK;
+}
 
+enum err blob_upload_begin(struct blob_store *b, int64_t max_size, struct blob_upload **ret)
+{
+    struct blob_upload *u;
+    enum err e = upload_new(b, max_size, &u);
+    if (e)
+        return e;
     size_t pl = strlen(b->tmp_path);
-    _cleanup_free_ char *tmpl = malloc(pl + 1 + sizeof(u->tmp_name));
+    _cleanup_free_ char *tmpl = malloc(pl + 1 + sizeof(TMP_PREFIX "XXXXXX"));
     if (!tmpl) {
         upload_free(u);
         return ERR_NOMEM;
     }
     memcpy(tmpl, b->tmp_path, pl);
     tmpl[pl] = '/';
-    memcpy(tmpl + pl + 1, TMP_PREFIX "XXXXXX", sizeof(u->tmp_name));
+    memcpy(tmpl + pl + 1, TMP_PREFIX "XXXXXX", sizeof(TMP_PREFIX "XXXXXX"));
     u->fd = mkostemp(tmpl, O_CLOEXEC);
     if (u->fd < 0) {
-        enum err e = fs_fail("create temp file in", b->tmp_path, errno);
+        e = fs_fail("create temp file in", b->tmp_path, errno);
         upload_free(u);
         return e;
     }
-    memcpy(u->tmp_name, tmpl + pl + 1, sizeof(u->tmp_name));
+    str_copy(u->fname, sizeof(u->fname), tmpl + pl + 1);
     /* "in progress" for blob_sweep_tmp in any process sharing this DATA_DIR */
     if (flock(u->fd, LOCK_EX | LOCK_NB) < 0) {
-        enum err e = fs_fail("lock tmp/", u->tmp_name, errno);
+        e = fs_fail("lock tmp/", u->fname, errno);
         blob_upload_abort(u);
         return e;
     }
     if (fchmod(u->fd, 0640) < 0) {
-        enum err e = fs_fail("chmod tmp/", u->tmp_name, errno);
+        e = fs_fail("chmod tmp/", u->fname, errno);
         blob_upload_abort(u);
         return e;
     }
@@ -628,13 +643,13 @@ enum err blob_upload_write(struct blob_upload *u, const void *buf, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            u->failed = fs_fail("write tmp/", u->tmp_name, errno);
+            u->failed = fs_fail("write", u->fname, errno);
             return u->failed;
         }
         p += n;
         left -= (size_t)n;
     }
-    if (!EVP_DigestUpdate(u->sha256, buf, len)) {
+    if (!SHA256_Update(&u->sha256, buf, len)) {
         u->failed = ERR_INTERNAL;
         return u->failed;
     }
@@ -671,8 +686,13 @@ void blob_upload_abort(struct blob_upload *u)
 {
     if (!u)
         return;
-    if (u->tmp_name[0])
-        (void)unlinkat(u->b->tmp_fd, u->tmp_name, 0); /* the start-up sweep catches a failure */
+    if (u->fname[0])
+        (void)unlinkat(u->dir_fd, u->fname, 0); /* the sweeps catch a failure */
+    if (u->id[0]) {
+        char state[FNAME_MAX];
+        snprintf(state, sizeof(state), "%s" STATE_SUFFIX, u->id);
+        (void)unlinkat(u->dir_fd, state, 0);
+    }
     upload_free(u);
 }
 
@@ -698,16 +718,9 @@ enum err blob_upload_finish(struct blob_upload *u, int64_t ticket_number, const 
         e = md5_catch_up(u);
     }
     if (!e && fsync(u->fd) < 0)
-        e = fs_fail("fsync tmp/", u->tmp_name, errno);
-    if (!e) {
-        int fd = TAKE_FD(u->fd);
-        if (close(fd) < 0 && errno != EINTR)
-            e = fs_fail("close tmp/", u->tmp_name, errno);
-    }
-    unsigned char d5[EVP_MAX_MD_SIZE], d256[EVP_MAX_MD_SIZE];
-    unsigned int l5 = 0, l256 = 0;
-    if (!e && (!EVP_DigestFinal_ex(u->md5, d5, &l5) ||
-               !EVP_DigestFinal_ex(u->sha256, d256, &l256) || l5 != 16 || l256 != 32))
+        e = fs_fail("fsync", u->fname, errno);
+    unsigned char d5[MD5_DIGEST_LENGTH], d256[SHA256_DIGEST_LENGTH];
+    if (!e && (!MD5_Final(d5, &u->md5) || !SHA256_Final(d256, &u->sha256)))
         e = ERR_INTERNAL;
     if (e) {
         blob_upload_abort(u);
@@ -717,7 +730,7 @@ enum err blob_upload_finish(struct blob_upload *u, int64_t ticket_number, const 
     char clean[LIMIT_FILENAME + 1], final[LIMIT_FILENAME + 1];
     blob_sanitize_name(name, strlen(name), "archive", clean, sizeof(clean));
     int tfd = -1;
-    e = place(b, b->tmp_fd, u->tmp_name, ticket_number, clean, final, &tfd);
+    e = place(b, u->dir_fd, u->fname, ticket_number, clean, final, &tfd);
     if (e) {
         if (tfd >= 0) { /* in place but not durable: take it out again */
             (void)unlinkat(tfd, final, 0);
@@ -726,13 +739,311 @@ enum err blob_upload_finish(struct blob_upload *u, int64_t ticket_number, const 
         blob_upload_abort(u);
         return e;
     }
-    u->tmp_name[0] = '\0'; /* renamed away: nothing left to remove */
-    upload_free(u);
+    u->fname[0] = '\0'; /* renamed away: nothing left to remove but a partial's state */
+    blob_upload_abort(u);
 
     snprintf(ret_key, keylen, "%" PRId64 "/%s", ticket_number, final);
     (void)str_copy(ret_name, namelen, final);
     hex_encode(d5, 16, md5);
     hex_encode(d256, 32, sha256);
+    return ERR_OK;
+}
+
+/* --- resumable uploads --- */
+
+#define STATE_MAGIC   "lc-part"
+#define STATE_VERSION 1
+
+/* The state file: plain bytes of this build's layout, checked on reading by
+ * magic, version, sizes and a SHA-256 over everything before it. */
+struct partial_state {
+    char magic[8];
+    uint32_t version;
+    uint32_t md5_size, sha256_size; /* sizeof the contexts: another build's layout is refused */
+    int64_t offset;
+    MD5_CTX md5;
+    SHA256_CTX sha256;
+    unsigned char check[SHA256_DIGEST_LENGTH];
+};
+
+static bool id_valid(const char *id)
+{
+    if (!id || strlen(id) != BLOB_PARTIAL_ID)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+/* Writes u's state at u->size into partial/<id>.state, durably. Caller has
+ * made the MD5 catch up and flushed the bytes. */
+static enum err state_write(struct blob_upload *u)
+{
+    struct partial_state st;
+    memset(&st, 0, sizeof(st));
+    memcpy(st.magic, STATE_MAGIC, sizeof(STATE_MAGIC));
+    st.version = STATE_VERSION;
+    st.md5_size = sizeof(MD5_CTX);
+    st.sha256_size = sizeof(SHA256_CTX);
+    st.offset = u->size;
+    st.md5 = u->md5;
+    st.sha256 = u->sha256;
+    SHA256((const unsigned char *)&st, offsetof(struct partial_state, check), st.check);
+    char tmp[FNAME_MAX], name[FNAME_MAX];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", u->id);
+    snprintf(name, sizeof(name), "%s" STATE_SUFFIX, u->id);
+    _cleanup_close_ int fd =
+        openat(u->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0)
+        return fs_fail("create partial/", tmp, errno);
+    const char *p = (const char *)&st;
+    size_t left = sizeof(st);
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            enum err e = fs_fail("write partial/", tmp, errno);
+            (void)unlinkat(u->dir_fd, tmp, 0);
+            return e;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fsync(fd) < 0 || renameat(u->dir_fd, tmp, u->dir_fd, name) < 0 || fsync(u->dir_fd) < 0) {
+        enum err e = fs_fail("save partial/", name, errno);
+        (void)unlinkat(u->dir_fd, tmp, 0);
+        return e;
+    }
+    return ERR_OK;
+}
+
+/* Reads and checks partial/<id>.state. ERR_NOT_FOUND when missing or not ours. */
+static enum err state_read(struct blob_store *b, const char *id, struct partial_state *st)
+{
+    char name[FNAME_MAX];
+    snprintf(name, sizeof(name), "%s" STATE_SUFFIX, id);
+    _cleanup_close_ int fd = openat(b->partial_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? ERR_NOT_FOUND : fs_fail("open partial/", name, errno);
+    ssize_t n = pread(fd, st, sizeof(*st), 0);
+    unsigned char check[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)st, offsetof(struct partial_state, check), check);
+    if (n != (ssize_t)sizeof(*st) || memcmp(st->magic, STATE_MAGIC, sizeof(STATE_MAGIC)) != 0 ||
+        st->version != STATE_VERSION || st->md5_size != sizeof(MD5_CTX) ||
+        st->sha256_size != sizeof(SHA256_CTX) || memcmp(check, st->check, sizeof(check)) != 0 ||
+        st->offset < 0) {
+        log_error("blob: partial/%s is not a state file of this build; the upload cannot resume",
+                  name);
+        return ERR_NOT_FOUND;
+    }
+    return ERR_OK;
+}
+
+enum err blob_partial_create(struct blob_store *b, const char *id, int64_t max_size,
+                             struct blob_upload **ret)
+{
+    if (!id_valid(id))
+        return ERR_INTERNAL;
+    struct blob_upload *u;
+    enum err e = upload_new(b, max_size, &u);
+    if (e)
+        return e;
+    u->dir_fd = b->partial_fd;
+    snprintf(u->fname, sizeof(u->fname), "%s" DATA_SUFFIX, id);
+    u->fd =
+        openat(b->partial_fd, u->fname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (u->fd < 0) {
+        e = errno == EEXIST ? ERR_EXISTS : fs_fail("create partial/", u->fname, errno);
+        u->fname[0] = '\0'; /* not ours to remove */
+        upload_free(u);
+        return e;
+    }
+    str_copy(u->id, sizeof(u->id), id);
+    if (flock(u->fd, LOCK_EX | LOCK_NB) < 0) {
+        e = fs_fail("lock partial/", u->fname, errno);
+        blob_upload_abort(u);
+        return e;
+    }
+    e = state_write(u);
+    if (e) {
+        blob_upload_abort(u);
+        return e;
+    }
+    *ret = u;
+    return ERR_OK;
+}
+
+enum err blob_partial_open(struct blob_store *b, const char *id, int64_t max_size,
+                           struct blob_upload **ret, int64_t *ret_offset)
+{
+    if (!id_valid(id))
+        return ERR_NOT_FOUND;
+    struct blob_upload *u;
+    enum err e = upload_new(b, max_size, &u);
+    if (e)
+        return e;
+    u->dir_fd = b->partial_fd;
+    char name[FNAME_MAX];
+    snprintf(name, sizeof(name), "%s" DATA_SUFFIX, id);
+    u->fd = openat(b->partial_fd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (u->fd < 0) {
+        e = errno == ENOENT ? ERR_NOT_FOUND : fs_fail("open partial/", name, errno);
+        upload_free(u);
+        return e;
+    }
+    if (flock(u->fd, LOCK_EX | LOCK_NB) < 0) {
+        e = errno == EWOULDBLOCK ? ERR_LOCKED : fs_fail("lock partial/", name, errno);
+        upload_free(u);
+        return e;
+    }
+    struct partial_state st;
+    e = state_read(b, id, &st);
+    struct stat sb;
+    if (!e && fstat(u->fd, &sb) < 0)
+        e = fs_fail("stat partial/", name, errno);
+    if (!e && sb.st_size < st.offset) {
+        log_error("blob: partial/%s holds %lld bytes, its state says %lld", name,
+                  (long long)sb.st_size, (long long)st.offset);
+        e = ERR_NOT_FOUND;
+    }
+    /* bytes written after the last save have no digest state: cut them */
+    if (!e && sb.st_size > st.offset && ftruncate(u->fd, st.offset) < 0)
+        e = fs_fail("truncate partial/", name, errno);
+    if (!e && lseek(u->fd, st.offset, SEEK_SET) < 0)
+        e = fs_fail("seek partial/", name, errno);
+    if (e) {
+        upload_free(u);
+        return e;
+    }
+    str_copy(u->fname, sizeof(u->fname), name);
+    str_copy(u->id, sizeof(u->id), id);
+    u->md5 = st.md5;
+    u->sha256 = st.sha256;
+    u->size = u->written = u->md5_done = st.offset;
+    u->window = st.offset - st.offset % WINDOW;
+    if (u->max_size > 0 && u->size > u->max_size) {
+        upload_free(u);
+        return ERR_TOO_LARGE;
+    }
+    *ret = u;
+    *ret_offset = st.offset;
+    return ERR_OK;
+}
+
+enum err blob_partial_save(struct blob_upload *u)
+{
+    if (!u || !u->id[0])
+        return ERR_INTERNAL;
+    if (u->failed)
+        return u->failed;
+    hasher_wait(u);
+    enum err e = md5_catch_up(u);
+    if (!e && fdatasync(u->fd) < 0)
+        e = fs_fail("fdatasync partial/", u->fname, errno);
+    if (!e)
+        e = state_write(u);
+    return e;
+}
+
+void blob_partial_close(struct blob_upload *u)
+{
+    if (u)
+        upload_free(u);
+}
+
+enum err blob_partial_offset(struct blob_store *b, const char *id, int64_t *ret_offset)
+{
+    if (!id_valid(id))
+        return ERR_NOT_FOUND;
+    struct partial_state st;
+    enum err e = state_read(b, id, &st);
+    if (!e)
+        *ret_offset = st.offset;
+    return e;
+}
+
+/* Removes <id>.data and <id>.state unless someone holds the upload. */
+static enum err partial_unlink(struct blob_store *b, const char *id)
+{
+    char data[FNAME_MAX], state[FNAME_MAX];
+    snprintf(data, sizeof(data), "%s" DATA_SUFFIX, id);
+    snprintf(state, sizeof(state), "%s" STATE_SUFFIX, id);
+    _cleanup_close_ int fd = openat(b->partial_fd, data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+        return ERR_LOCKED;
+    if (fd >= 0 && unlinkat(b->partial_fd, data, 0) < 0 && errno != ENOENT)
+        return fs_fail("unlink partial/", data, errno);
+    if (unlinkat(b->partial_fd, state, 0) < 0 && errno != ENOENT)
+        return fs_fail("unlink partial/", state, errno);
+    return ERR_OK;
+}
+
+enum err blob_partial_remove(struct blob_store *b, const char *id)
+{
+    if (!id_valid(id))
+        return ERR_OK;
+    return partial_unlink(b, id);
+}
+
+enum err blob_partial_sweep(struct blob_store *b, int64_t max_age, int *ret_removed)
+{
+    DIR *d = dir_list(b->partial_fd, ".");
+    if (!d)
+        return fs_fail("open", "DATA_DIR/partial", errno);
+    int removed = 0;
+    enum err e = ERR_OK;
+    int64_t now = (int64_t)time(NULL);
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de) {
+            if (errno)
+                e = fs_fail("read", "DATA_DIR/partial", errno);
+            break;
+        }
+        /* one decision per upload, taken at its data file; a state file
+         * without one (half-created, or its bytes were finished) and a
+         * leftover .tmp go once they are as old */
+        const char *dot = strchr(de->d_name, '.');
+        if (dot_or_dotdot(de->d_name) || !dot || dot - de->d_name != BLOB_PARTIAL_ID)
+            continue;
+        char id[BLOB_PARTIAL_ID + 1];
+        memcpy(id, de->d_name, BLOB_PARTIAL_ID);
+        id[BLOB_PARTIAL_ID] = '\0';
+        if (!id_valid(id))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (now - (int64_t)st.st_mtime < max_age)
+            continue;
+        bool is_data = strcmp(dot, DATA_SUFFIX) == 0;
+        char data[FNAME_MAX];
+        snprintf(data, sizeof(data), "%s" DATA_SUFFIX, id);
+        if (!is_data && faccessat(dirfd(d), data, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+            continue; /* decided at its data file */
+        if (!is_data) {
+            (void)unlinkat(dirfd(d), de->d_name, 0);
+            continue;
+        }
+        char state[FNAME_MAX];
+        snprintf(state, sizeof(state), "%s" STATE_SUFFIX, id);
+        struct stat ss;
+        if (fstatat(dirfd(d), state, &ss, AT_SYMLINK_NOFOLLOW) == 0 &&
+            now - (int64_t)ss.st_mtime < max_age)
+            continue; /* saved lately: still alive */
+        if (partial_unlink(b, id) == ERR_OK) {
+            log_info("blob: removed expired partial upload %s (%lld bytes)", id,
+                     (long long)st.st_size);
+            removed++;
+        }
+    }
+    closedir(d);
+    if (e)
+        return e;
+    *ret_removed = removed;
     return ERR_OK;
 }
 

@@ -11,7 +11,10 @@
  * Layout under DATA_DIR:
  *   archives/<ticket-number>/<stored-name>   finished archives ("keys" are the
  *                                            path relative to archives/)
- *   tmp/upload-XXXXXX                         uploads in progress
+ *   tmp/upload-XXXXXX                         one-shot uploads in progress
+ *   partial/<id>.data, partial/<id>.state     resumable uploads: the bytes so far,
+ *                                            and the offset and digest state
+ *                                            they were last saved at
  * Every path is built here and nowhere else. Keys handed in from the database
  * are checked (no "..", no absolute paths, no NUL) before use.
  */
@@ -19,7 +22,7 @@
 struct blob_store;
 struct blob_upload;
 
-/* Opens the blob store rooted at data_dir, creating archives/ and tmp/ (0750).
+/* Opens the blob store rooted at data_dir, creating archives/, tmp/ and partial/ (0750).
  * ERR_IO with a logged reason when that fails. */
 enum err blob_open(const char *data_dir, struct blob_store **ret);
 void blob_close(struct blob_store *b);
@@ -28,6 +31,15 @@ void blob_close(struct blob_store *b);
  * how many went in *ret_removed. Call before serving. */
 enum err blob_sweep_tmp(struct blob_store *b, int *ret_removed);
 
+/* The file system holding the archives, as df shows it. */
+struct blob_space {
+    uint64_t total; /* bytes */
+    uint64_t used;  /* bytes in use (total minus free, root's reserve included) */
+    uint64_t free;  /* bytes an unprivileged writer may still use (f_bavail) */
+};
+/* Measures the archives' file system: the one measure behind the 507 of
+ * uploads and /api/v1/check/storage/. */
+enum err blob_space(struct blob_store *b, struct blob_space *ret);
 /* Free bytes for an unprivileged writer on the store's file system. */
 enum err blob_free_space(struct blob_store *b, uint64_t *ret_free);
 
@@ -56,8 +68,49 @@ int64_t blob_upload_size(const struct blob_upload *u);
 enum err blob_upload_finish(struct blob_upload *u, int64_t ticket_number, const char *name,
                             char *ret_key, size_t keylen, char *ret_name, size_t namelen,
                             char md5[33], char sha256[65]);
-/* Removes the temp file and frees u. NULL-safe. */
+/* Removes the upload's file (a partial upload's state too) and frees u.
+ * NULL-safe. */
 void blob_upload_abort(struct blob_upload *u);
+
+/* --- resumable uploads ---
+ * A partial upload lives under partial/ across requests, restarts and
+ * processes sharing DATA_DIR. Its state file holds the offset up to which the
+ * bytes are on disk and the MD5 and SHA-256 state at that offset, so resuming
+ * costs a file open, not a re-read of what arrived. One request at a time holds
+ * it (an exclusive flock, dropped by the kernel if its process dies). The
+ * state is in the binary layout of this build: every process sharing DATA_DIR
+ * runs the same build. */
+
+#define BLOB_PARTIAL_ID 32 /* id: 32 lower-case hex characters, chosen by the caller */
+
+/* Creates partial upload `id` (empty, saved at offset 0) and returns it held
+ * by the caller. ERR_EXISTS when the id is taken, ERR_INTERNAL for a bad id. */
+enum err blob_partial_create(struct blob_store *b, const char *id, int64_t max_size,
+                             struct blob_upload **ret);
+/* Takes up partial upload `id` where it was last saved: the bytes after the
+ * saved offset (a crash in the middle of a write) are cut off and the digests
+ * restored; *ret_offset gets the offset. ERR_NOT_FOUND when there is no such
+ * upload (or its state is unreadable), ERR_LOCKED while another request or
+ * process holds it. */
+enum err blob_partial_open(struct blob_store *b, const char *id, int64_t max_size,
+                           struct blob_upload **ret, int64_t *ret_offset);
+/* Saves u's progress: the MD5 catches up, the bytes are flushed (fdatasync),
+ * then the state is written beside them (temp file, fsync, rename, directory
+ * fsync). Slow: call from a worker. */
+enum err blob_partial_save(struct blob_upload *u);
+/* Lets go of a partial upload, keeping it on disk as last saved (not what came
+ * after: save first). NULL-safe. */
+void blob_partial_close(struct blob_upload *u);
+/* The offset partial upload `id` was last saved at, without taking it (a
+ * request may be adding to it right now). ERR_NOT_FOUND as for open. */
+enum err blob_partial_offset(struct blob_store *b, const char *id, int64_t *ret_offset);
+/* Removes partial upload `id` (bytes and state). ERR_LOCKED while a request
+ * holds it; a missing upload is ERR_OK. */
+enum err blob_partial_remove(struct blob_store *b, const char *id);
+/* Removes the partial uploads not saved for max_age seconds and not held by
+ * anyone, and stray files of half-created or finished ones; *ret_removed
+ * counts uploads removed. */
+enum err blob_partial_sweep(struct blob_store *b, int64_t max_age, int *ret_removed);
 
 /* --- finished archives --- */
 

@@ -1,9 +1,10 @@
 /* limits.h - every limit on a resource a client controls, in one place. */
 #pragma once
 
-#define LIMIT_CONN_MEMORY (128 * 1024) /* per-connection memory of the HTTP engine: headers + URL  \
-                                        */
-#define LIMIT_URL           4096       /* request target, bytes */
+#define LIMIT_CONN_MEMORY                                                                          \
+    (128 * 1024)                 /* per-connection memory of the HTTP engine: headers + URL        \
+                                  */
+#define LIMIT_URL           4096 /* request target, bytes */
 #define LIMIT_JSON_BODY     (1024 * 1024) /* JSON request body, bytes */
 #define LIMIT_JSON_DEPTH    32            /* nesting of arrays/objects in a JSON body */
 #define LIMIT_FILENAME      255           /* stored archive name, bytes */

@@ -45,8 +45,9 @@ enum profile {
     PROFILE__MAX
 };
 
-#define ROUTE_WORKER 1u /* the handler runs on the worker pool (it may block: fsync, unlink, hash) */
-#define ROUTE_CSRF   2u /* unsafe methods through a session cookie need the CSRF token */
+#define ROUTE_WORKER                                                                               \
+    1u                /* the handler runs on the worker pool (it may block: fsync, unlink, hash) */
+#define ROUTE_CSRF 2u /* unsafe methods through a session cookie need the CSRF token */
 
 struct req;
 typedef enum err (*handler_fn)(struct req *r);

@@ -942,6 +942,148 @@ static void test_sanitize(void **state)
     assert_string_equal(again, out);
 }
 
+/* ------------------------------------------------------ partial uploads -- */
+
+#define PID1 "0123456789abcdef0123456789abcdef"
+
+static unsigned char *random_bytes(size_t n, uint64_t seed)
+{
+    unsigned char *d = malloc(n);
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        d[i] = (unsigned char)seed;
+    }
+    return d;
+}
+
+/* Sent in three requests with a close (and a reopen) between them, with bytes
+ * written after the last save cut off on reopen: the archive's digests equal a
+ * one-shot hash of the whole, and the state made it through every step. */
+static void test_partial_resume(void **state)
+{
+    struct fx *f = *state;
+    size_t total = 9u * 1024 * 1024 + 12345;
+    unsigned char *data = random_bytes(total, 42);
+    struct blob_upload *u = NULL;
+    assert_int_equal(blob_partial_create(f->b, PID1, 0, &u), ERR_OK);
+    assert_true(exists(f, "partial/" PID1 ".data") && exists(f, "partial/" PID1 ".state"));
+    int64_t off = -1;
+    assert_int_equal(blob_partial_offset(f->b, PID1, &off), ERR_OK);
+    assert_int_equal(off, 0);
+    size_t first = 5u * 1024 * 1024 + 7;
+    assert_int_equal(blob_upload_write(u, data, first), ERR_OK);
+    assert_int_equal(blob_partial_save(u), ERR_OK);
+    /* bytes after the save, then "a crash": they must not count */
+    assert_int_equal(blob_upload_write(u, data + first, 1000), ERR_OK);
+    blob_partial_close(u);
+    assert_int_equal(blob_partial_offset(f->b, PID1, &off), ERR_OK);
+    assert_int_equal(off, (int64_t)first);
+
+    u = NULL;
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_OK);
+    assert_int_equal(off, (int64_t)first);
+    assert_int_equal(blob_upload_size(u), (int64_t)first);
+    /* while held, nobody else takes it or removes it */
+    struct blob_upload *other = NULL;
+    int64_t o2;
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &other, &o2), ERR_LOCKED);
+    assert_int_equal(blob_partial_remove(f->b, PID1), ERR_LOCKED);
+    size_t second = 3u * 1024 * 1024;
+    assert_int_equal(blob_upload_write(u, data + first, second), ERR_OK);
+    assert_int_equal(blob_partial_save(u), ERR_OK);
+    blob_partial_close(u);
+
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_OK);
+    assert_int_equal(off, (int64_t)(first + second));
+    assert_int_equal(blob_upload_write(u, data + first + second, total - first - second), ERR_OK);
+    struct result r;
+    assert_int_equal(blob_upload_finish(u, 7, "big.bin", r.key, sizeof(r.key), r.name,
+                                        sizeof(r.name), r.md5, r.sha256),
+                     ERR_OK);
+    char want[65];
+    one_shot("SHA256", data, total, want);
+    assert_string_equal(r.sha256, want);
+    one_shot("MD5", data, total, want);
+    assert_string_equal(r.md5, want);
+    int64_t size;
+    char *back = read_key(f->b, r.key, &size);
+    assert_int_equal(size, (int64_t)total);
+    assert_memory_equal(back, data, total);
+    free(back);
+    assert_int_equal(count_entries(f, "partial"), 0); /* state gone with the bytes */
+    free(data);
+}
+
+static void test_partial_errors(void **state)
+{
+    struct fx *f = *state;
+    struct blob_upload *u = NULL;
+    int64_t off;
+    assert_int_equal(blob_partial_create(f->b, "not-an-id", 0, &u), ERR_INTERNAL);
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_NOT_FOUND);
+    assert_int_equal(blob_partial_open(f->b, "../../etc/passwd", 0, &u, &off), ERR_NOT_FOUND);
+    assert_int_equal(blob_partial_offset(f->b, PID1, &off), ERR_NOT_FOUND);
+    assert_int_equal(blob_partial_create(f->b, PID1, 4, &u), ERR_OK);
+    struct blob_upload *dup = NULL;
+    assert_int_equal(blob_partial_create(f->b, PID1, 0, &dup), ERR_EXISTS);
+    assert_int_equal(blob_upload_write(u, "12345", 5), ERR_TOO_LARGE);
+    blob_partial_close(u);
+    /* a state file that is not ours (another build, or damaged) */
+    write_file(f, "partial/" PID1 ".state", "garbage");
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_NOT_FOUND);
+    assert_int_equal(blob_partial_remove(f->b, PID1), ERR_OK);
+    assert_int_equal(count_entries(f, "partial"), 0);
+    assert_int_equal(blob_partial_remove(f->b, PID1), ERR_OK); /* already gone */
+}
+
+/* Abort removes bytes and state; the tmp sweep at start leaves partials be;
+ * the partial sweep removes only what was not saved for max_age. */
+static void test_partial_abort_and_sweep(void **state)
+{
+    struct fx *f = *state;
+    struct blob_upload *u = NULL;
+    assert_int_equal(blob_partial_create(f->b, PID1, 0, &u), ERR_OK);
+    blob_upload_abort(u);
+    assert_int_equal(count_entries(f, "partial"), 0);
+
+    static const char *const ids[] = {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                      "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(blob_partial_create(f->b, ids[i], 0, &u), ERR_OK);
+        assert_int_equal(blob_upload_write(u, "abc", 3), ERR_OK);
+        assert_int_equal(blob_partial_save(u), ERR_OK);
+        blob_partial_close(u);
+    }
+    int removed = -1;
+    assert_int_equal(blob_sweep_tmp(f->b, &removed), ERR_OK);
+    assert_int_equal(count_entries(f, "partial"), 4);
+    /* make the first one old */
+    struct timespec old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
+    char p[PATH_MAX];
+    path_of(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.data", p, sizeof(p));
+    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+    path_of(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.state", p, sizeof(p));
+    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+    /* held: not swept however old */
+    int64_t off;
+    assert_int_equal(blob_partial_open(f->b, ids[0], 0, &u, &off), ERR_OK);
+    assert_int_equal(blob_partial_sweep(f->b, 3600, &removed), ERR_OK);
+    assert_int_equal(removed, 0);
+    blob_partial_close(u);
+    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+    assert_int_equal(blob_partial_sweep(f->b, 3600, &removed), ERR_OK);
+    assert_int_equal(removed, 1);
+    assert_false(exists(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.data"));
+    assert_true(exists(f, "partial/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.data"));
+    /* a stray state without its bytes goes once it is as old */
+    write_file(f, "partial/cccccccccccccccccccccccccccccccc.state", "x");
+    path_of(f, "partial/cccccccccccccccccccccccccccccccc.state", p, sizeof(p));
+    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+    assert_int_equal(blob_partial_sweep(f->b, 3600, &removed), ERR_OK);
+    assert_false(exists(f, "partial/cccccccccccccccccccccccccccccccc.state"));
+}
+
 int main(void)
 {
     log_set_level(LOG_CRITICAL); /* the I/O error tests log by design */
@@ -968,6 +1110,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_space, setup, teardown),
         cmocka_unit_test(test_sanitize),
+        cmocka_unit_test_setup_teardown(test_partial_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_abort_and_sweep, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
