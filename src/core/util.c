@@ -27,6 +27,11 @@ void time_format(int64_t t, char out[40])
     int usec = (int)(t - (int64_t)secs * 1000000);
     struct tm tm;
     localtime_r(&secs, &tm);
+    /* RFC 3339 offsets are whole minutes; a zone's local mean time before
+     * standard time (Moscow until 1919: +02:30:17) is not: show such a time
+     * in UTC rather than an offset that reads back as another instant */
+    if (tm.tm_gmtoff % 60 != 0)
+        gmtime_r(&secs, &tm);
     long off = tm.tm_gmtoff;
     char sign = off < 0 ? '-' : '+';
     if (off < 0)
