@@ -1,4 +1,5 @@
-/* fuzz-range.c - Range headers: any answer stays inside the file. Input: 8 bytes of size, then the header. */
+/* fuzz-range.c - Range headers: any answer stays inside the file. Input: 8 bytes of size, then the
+ * header. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
-/* fuzz-time.c - RFC 3339 times and date filters: a parsed time formats and parses back to itself. */
+/* fuzz-time.c - RFC 3339 times and date filters: a parsed time formats and parses back to itself.
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@ set -eu
 BUILD_PKGS="gcc make meson ninja-build pkg-config python3 tzdata ca-certificates
 libmicrohttpd-dev libsqlite3-dev libpq-dev libjansson-dev libsodium-dev libssl-dev
 libjwt-dev"
-TEST_PKGS="libcmocka-dev curl clang-format postgresql clang libclang-rt-dev"
+TEST_PKGS="libcmocka-dev curl clang-format postgresql clang libclang-rt-dev strace"
 
 want="$BUILD_PKGS"
 if [ "${1:-build}" = test ]; then

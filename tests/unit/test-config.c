@@ -203,6 +203,17 @@ static void test_db_url(void **state)
     assert_string_equal(cfg.db_url, "postgres://u:p@db:5432/lc");
     expect_ok("DB_URL", "postgresql://localhost/lc");
     expect_ok("DB_URL", "psql://u:p@localhost/lc");
+    expect_ok("DB_URL", "pgsql://u:p@localhost/lc"); /* refused at start-up before */
+    expect_ok("DB_URL", "PGSQL://localhost/lc");
+    assert_int_equal(config_db_kind("pgsql://x/y"), DB_POSTGRES);
+    assert_int_equal(config_db_kind("SQLite:///x"), DB_SQLITE);
+    assert_int_equal(config_db_kind("mysql://x"), DB_UNKNOWN);
+    const char *path = NULL;
+    assert_true(config_sqlite_path("sqlite:///data/db.sqlite3", &path));
+    assert_string_equal(path, "data/db.sqlite3");
+    assert_true(config_sqlite_path("sqlite:////abs/db", &path));
+    assert_string_equal(path, "/abs/db");
+    assert_false(config_sqlite_path("postgres://h/db", &path));
     expect_ok("DB_URL", "sqlite:////var/lib/lc/db.sqlite3");
     assert_string_equal(cfg.db_url, "sqlite:////var/lib/lc/db.sqlite3");
 

@@ -134,10 +134,76 @@ static void test_match(void **state)
     assert_string_equal(params[1], "dir/file.tgz");
 }
 
+/* The table's contract where it matters: rows that delete or move bytes, or
+ * hash passwords, run on the workers; unsafe staff rows need the CSRF token;
+ * uploads take tokens. */
+static void test_table_contract(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < api_routes.n; i++) {
+        const struct route *r = &api_routes.rows[i];
+        bool deletes = r->method == M_DELETE;
+        bool moves = r->method == M_PATCH && strcmp(r->pattern, "/api/v1/archives/{id}") == 0;
+        bool hashes = strcmp(r->pattern, "/api/v1/auth/token") == 0;
+        if ((deletes || moves || hashes) && !(r->flags & ROUTE_WORKER))
+            fail_msg("%s must run on a worker (ROUTE_WORKER)", r->pattern);
+        bool unsafe = !(r->method & (M_GET | M_HEAD | M_OPTIONS));
+        if (unsafe && r->auth >= AUTH_STAFF && !(r->flags & ROUTE_CSRF))
+            fail_msg("%s: an unsafe staff route needs ROUTE_CSRF", r->pattern);
+        if ((r->body == BODY_STREAM) != (r->stream != NULL) || (r->handler == NULL) == !r->stream)
+            fail_msg("%s: a stream row has stream ops and no handler, others the reverse",
+                     r->pattern);
+        if (strncmp(r->pattern, "/upload/", 8) == 0 && r->auth != AUTH_UPLOAD_TOKEN)
+            fail_msg("%s: uploads need the token", r->pattern);
+    }
+}
+
+static enum err noop(struct req *r)
+{
+    (void)r;
+    return ERR_OK;
+}
+
+/* A protocol that answers OPTIONS itself has an OPTIONS row, found before the
+ * generic Allow answer (the server answers only when no row matches). */
+static void test_options_row(void **state)
+{
+    (void)state;
+    static const struct route rows[] = {
+        {M_POST, "/x", AUTH_OPTIONAL, BODY_NONE, NULL, 0, PROFILE_TUS, 0, noop, NULL},
+        {M_OPTIONS, "/x", AUTH_NONE, BODY_NONE, NULL, 0, PROFILE_TUS, 0, noop, NULL},
+    };
+    const struct route_table t = {rows, 2};
+    const char *params[REQ_MAX_PARAMS];
+    size_t n;
+    char buf[16];
+    unsigned allowed;
+    const struct route *r =
+        route_match(&t, "/x", M_OPTIONS, &allowed, params, &n, buf, sizeof(buf));
+    assert_ptr_equal(r, &rows[1]);
+    assert_true(allowed & M_POST);
+    assert_null(route_match(&api_routes, "/api/v1/tickets", M_OPTIONS, &allowed, params, &n, buf,
+                            sizeof(buf)));
+    assert_true(allowed & M_OPTIONS);
+}
+
+/* A json_pack that failed for lack of memory hands NULL to req_reply_json:
+ * that is an error, never an empty 200. */
+static void test_reply_null_json(void **state)
+{
+    (void)state;
+    struct req r = {0};
+    assert_int_equal(req_reply_json(&r, 200, NULL), ERR_NOMEM);
+    assert_null(r.resp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_route_documented),
+        cmocka_unit_test(test_table_contract),
+        cmocka_unit_test(test_options_row),
+        cmocka_unit_test(test_reply_null_json),
         cmocka_unit_test(test_every_documented_operation_routed),
         cmocka_unit_test(test_match),
     };
