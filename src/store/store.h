@@ -1,5 +1,5 @@
 /* store.h - the only door to metadata: domain operations over users, platforms,
- * tickets and archives, implemented by a backend (SQLite now, PostgreSQL next). */
+ * tickets and archives, on SQLite or PostgreSQL (store.c over the backends' db.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -125,6 +125,48 @@ struct archive_filter {
 };
 
 void archive_filter_init(struct archive_filter *f);
+
+/*
+ * Every list filter, described once as data: the query parameter that sets
+ * it (api/query.c parses it by kind), the field of the filter struct it
+ * fills, and the SQL column it is matched against (store.c builds the WHERE
+ * clause from the same rows for both backends).
+ */
+enum store_filter_kind {
+    FILTER_IN,       /* struct int_set, "1,2,3": the column is one of them */
+    FILTER_INT,      /* struct int_bound, a whole number, compared by op */
+    FILTER_YEAR,     /* struct int_bound: the local year of the time column, by op */
+    FILTER_MONTH,    /* struct int_bound: its local month (1-12), by op */
+    FILTER_TIME,     /* struct int_bound (microseconds), an RFC 3339 instant or a local
+                      * date; as FILTER_EQ a date means that whole day, so it sets the
+                      * FILTER_GTE and FILTER_LTE fields of the same column instead */
+    FILTER_BOOL,     /* int (-1: any, 0: false, 1: true): the column equals it */
+    FILTER_CONTAINS, /* const char *: the column's decimal text contains it literally */
+    FILTER_USER,     /* const char *: the column holds the id of the user so named */
+};
+
+enum store_filter_op {
+    FILTER_EQ,
+    FILTER_LTE,
+    FILTER_GTE,
+};
+
+struct store_filter_field {
+    const char *param;           /* query parameter */
+    enum store_filter_kind kind; /* how its value is parsed and matched */
+    enum store_filter_op op;     /* for FILTER_INT, _YEAR, _MONTH, _TIME */
+    const char *column;          /* SQL expression matched (used by store/ only) */
+    size_t offset;               /* of the field in struct ticket_filter / archive_filter */
+};
+
+struct store_filter_table {
+    const struct store_filter_field *fields;
+    size_t n;
+};
+
+/* The filters of struct ticket_filter and of struct archive_filter. */
+extern const struct store_filter_table store_ticket_filters;
+extern const struct store_filter_table store_archive_filters;
 
 /* A list of archive paths removed by a cascading delete; the caller deletes the
  * bytes after the rows are gone (a crash in between leaves files without rows,
