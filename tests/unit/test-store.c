@@ -1,5 +1,5 @@
-/* test-store.c - the store layer over a temporary SQLite file and, when LC_TEST_PG_URL names a
- * PostgreSQL server, over a fresh PostgreSQL database per test: schema, CRUD, filters, threads. */
+/* test-store.c - the store's contract, every test run from one fixture on a temporary SQLite file
+ * and, when LC_TEST_PG_URL names a PostgreSQL server, on a fresh PostgreSQL database per test. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "store/db.h"
 #include "store/store.h"
 
 struct fixture {
@@ -96,7 +97,8 @@ static void remove_db_files(const char *db)
     }
 }
 
-static int setup(void **state)
+/* A fixture on a new SQLite file, migrated when migrate is true. */
+static int fixture_sqlite(void **state, bool migrate)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
@@ -107,8 +109,10 @@ static int setup(void **state)
     snprintf(fx->url, sizeof(fx->url), "sqlite:///%s", fx->db);
     assert_int_equal(store_open(fx->url, NULL, &fx->s), ERR_OK);
     int applied = -1;
-    assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
-    assert_true(applied >= 1);
+    if (migrate) {
+        assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
+        assert_true(applied >= 1);
+    }
     assert_int_equal(sqlite3_open(fx->db, &fx->raw), SQLITE_OK);
     sqlite3_busy_timeout(fx->raw, 5000);
     assert_int_equal(sqlite3_exec(fx->raw, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
@@ -117,8 +121,8 @@ static int setup(void **state)
     return 0;
 }
 
-/* As setup, on a new PostgreSQL database. */
-static int setup_pg(void **state)
+/* As fixture_sqlite, on a new PostgreSQL database. */
+static int fixture_pg(void **state, bool migrate)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
@@ -126,11 +130,34 @@ static int setup_pg(void **state)
     pg_create_db(fx->db, fx->url, sizeof(fx->url));
     assert_int_equal(store_open(fx->url, NULL, &fx->s), ERR_OK);
     int applied = -1;
-    assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
-    assert_true(applied >= 1);
+    if (migrate) {
+        assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
+        assert_true(applied >= 1);
+    }
     fx->pgraw = pg_connect(fx->url);
     *state = fx;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return fixture_sqlite(state, true);
+}
+
+/* Not migrated. */
+static int setup_new(void **state)
+{
+    return fixture_sqlite(state, false);
+}
+
+static int setup_pg(void **state)
+{
+    return fixture_pg(state, true);
+}
+
+static int setup_pg_new(void **state)
+{
+    return fixture_pg(state, false);
 }
 
 static int teardown(void **state)
@@ -397,16 +424,11 @@ static void test_open_relative_and_absolute(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* A new database: version 0, a database error (not a crash) before migrating. */
 static void test_unmigrated(void **state)
 {
-    (void)state;
-    char dir[64] = "/tmp/lc-test-store-new-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char url[128], path[96];
-    snprintf(path, sizeof(path), "%s/db.sqlite3", dir);
-    snprintf(url, sizeof(url), "sqlite:///%s", path);
-    struct store *s = NULL;
-    assert_int_equal(store_open(url, NULL, &s), ERR_OK);
+    struct fixture *fx = *state;
+    struct store *s = fx->s;
     int v = -1;
     assert_int_equal(store_schema_version(s, &v), ERR_OK);
     assert_int_equal(v, 0);
@@ -422,9 +444,56 @@ static void test_unmigrated(void **state)
     assert_int_equal(store_user_count(s, &n), ERR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(store_migrate(s, NULL), ERR_OK); /* ret_applied may be NULL */
+}
+
+#define MIGRATORS 4
+
+struct migrator {
+    const char *url;
+    pthread_barrier_t *start;
+    enum err result;
+    int applied;
+};
+
+static void *migrator_main(void *arg)
+{
+    struct migrator *m = arg;
+    struct store *s = NULL;
+    m->result = store_open(m->url, NULL, &s);
+    pthread_barrier_wait(m->start);
+    if (!m->result)
+        m->result = store_migrate(s, &m->applied);
     store_close(s);
-    remove_db_files(path);
-    assert_int_equal(rmdir(dir), 0);
+    return NULL;
+}
+
+/* Stores (as separate processes would) migrating one new database at once:
+ * exactly one applies each migration. */
+static void test_migrate_race(void **state)
+{
+    struct fixture *fx = *state;
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, MIGRATORS), 0);
+    pthread_t th[MIGRATORS];
+    struct migrator m[MIGRATORS];
+    for (int i = 0; i < MIGRATORS; i++) {
+        m[i] = (struct migrator){fx->url, &start, ERR_INTERNAL, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, migrator_main, &m[i]), 0);
+    }
+    int applied = 0;
+    for (int i = 0; i < MIGRATORS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(m[i].result, ERR_OK);
+        applied += m[i].applied;
+    }
+    pthread_barrier_destroy(&start);
+    struct store *s = NULL;
+    assert_int_equal(store_open(fx->url, NULL, &s), ERR_OK);
+    int v = 0;
+    assert_int_equal(store_schema_version(s, &v), ERR_OK);
+    assert_int_equal(applied, v);
+    assert_true(v >= 1);
+    store_close(s);
 }
 
 static void test_migrate_twice(void **state)
@@ -2081,6 +2150,68 @@ static void test_archive_cascade_created(void **state)
     assert_int_equal(store_archive_create(fx->s, &a, NULL), ERR_REFERENCE);
 }
 
+/* --- token forms and times --- */
+
+/* Tokens that are not canonical lower-case UUIDs name no ticket (and are no
+ * database error): the store writes no other form. */
+static void test_token_forms(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    token_ticket(fx, 1, 3, 0, false);
+    char token[TOKEN_LEN + 1] = "abcdef01-0000-4000-8000-00000000beef"; /* has letters */
+    assert_int_equal(store_ticket_set_token(fx->s, 1, token, 3, 0, NULL), ERR_OK);
+    char upper[TOKEN_LEN + 1];
+    for (size_t i = 0; i <= TOKEN_LEN; i++)
+        upper[i] = (char)(token[i] >= 'a' && token[i] <= 'f' ? token[i] - 32 : token[i]);
+    static const char *const odd[] = {"", "x", "{00000000-0000-4000-8000-000000000001}",
+                                      "00000000000040008000000000000001", "' OR 1=1 --"};
+    enum token_state st;
+    struct ticket got;
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]) + 1; i++) {
+        const char *t = i < sizeof(odd) / sizeof(odd[0]) ? odd[i] : upper;
+        st = (enum token_state)99;
+        assert_int_equal(store_token_check(fx->s, t, T_NOW, &st, NULL), ERR_OK);
+        assert_int_equal(st, TOKEN_UNKNOWN);
+        st = (enum token_state)99;
+        assert_int_equal(store_token_consume(fx->s, t, T_NOW, &st, NULL), ERR_OK);
+        assert_int_equal(st, TOKEN_UNKNOWN);
+        assert_int_equal(store_ticket_get_by_token(fx->s, t, &got), ERR_NOT_FOUND);
+    }
+    assert_int_equal(attempts_of(fx, 1), 3);
+    assert_int_equal(store_token_consume(fx->s, token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+}
+
+/* Times survive the round trip (PostgreSQL: through timestamptz) to the
+ * microsecond, including far past and far future ones. */
+static void test_times(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    /* INT64_MAX itself reads back 7 µs early (PostgreSQL's extract() rounds at
+     * the very top of its range); no store caller writes it. */
+    static const int64_t times[] = {
+        1, -1, 1700000000123457LL, 253402300799999999LL, INT64_MAX - 1, -62135596800000000LL};
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        struct ticket t, got;
+        make_ticket(&t, 100 + (int64_t)i, "vm6", 0);
+        t.expires_at = times[i];
+        assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+        assert_int_equal(got.expires_at, times[i]);
+        ticket_clear(&got);
+    }
+    /* "now" far beyond any expiry: every ticket with one is expired. */
+    char token[TOKEN_LEN + 1];
+    enum token_state st;
+    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX, &st, NULL),
+                     ERR_OK);
+    assert_int_equal(st, TOKEN_EXPIRED);
+    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX - 2, &st, NULL),
+                     ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+}
+
 /* --- PostgreSQL only --- */
 
 /* The database refuses us (unknown database or role): ERR_CONFIG at once,
@@ -2133,85 +2264,6 @@ static void test_pg_open(void **state)
     assert_int_equal(store_open(bad, &(struct store_options){.connect_wait = 10}, &s), ERR_CONFIG);
     assert_true(mono_us() - t0 < 2000000);
     assert_ptr_equal(s, (struct store *)0x1);
-    pg_drop_db(name);
-}
-
-/* A new database: version 0, a database error (not a crash) before migrating. */
-static void test_pg_unmigrated(void **state)
-{
-    (void)state;
-    char name[64], url[512];
-    pg_create_db(name, url, sizeof(url));
-    struct store *s = NULL;
-    assert_int_equal(store_open(url, NULL, &s), ERR_OK);
-    int v = -1;
-    assert_int_equal(store_schema_version(s, &v), ERR_OK);
-    assert_int_equal(v, 0);
-    int64_t n = 42;
-    assert_int_equal(store_user_count(s, &n), ERR_DB);
-    assert_int_equal(n, 42);
-    int applied = 0;
-    assert_int_equal(store_migrate(s, &applied), ERR_OK);
-    assert_true(applied >= 1);
-    assert_int_equal(store_schema_version(s, &v), ERR_OK);
-    assert_int_equal(v, applied);
-    assert_int_equal(store_user_count(s, &n), ERR_OK);
-    assert_int_equal(n, 0);
-    assert_int_equal(store_migrate(s, NULL), ERR_OK);
-    store_close(s);
-    pg_drop_db(name);
-}
-
-#define MIGRATORS 4
-
-struct migrator {
-    const char *url;
-    pthread_barrier_t *start;
-    enum err result;
-    int applied;
-};
-
-static void *migrator_main(void *arg)
-{
-    struct migrator *m = arg;
-    struct store *s = NULL;
-    m->result = store_open(m->url, NULL, &s);
-    pthread_barrier_wait(m->start);
-    if (!m->result)
-        m->result = store_migrate(s, &m->applied);
-    store_close(s);
-    return NULL;
-}
-
-/* Stores (as separate processes would) migrating one new database at once:
- * the advisory lock lets exactly one apply each migration. */
-static void test_pg_migrate_race(void **state)
-{
-    (void)state;
-    char name[64], url[512];
-    pg_create_db(name, url, sizeof(url));
-    pthread_barrier_t start;
-    assert_int_equal(pthread_barrier_init(&start, NULL, MIGRATORS), 0);
-    pthread_t th[MIGRATORS];
-    struct migrator m[MIGRATORS];
-    for (int i = 0; i < MIGRATORS; i++) {
-        m[i] = (struct migrator){url, &start, ERR_INTERNAL, 0};
-        assert_int_equal(pthread_create(&th[i], NULL, migrator_main, &m[i]), 0);
-    }
-    int applied = 0;
-    for (int i = 0; i < MIGRATORS; i++) {
-        assert_int_equal(pthread_join(th[i], NULL), 0);
-        assert_int_equal(m[i].result, ERR_OK);
-        applied += m[i].applied;
-    }
-    pthread_barrier_destroy(&start);
-    struct store *s = NULL;
-    assert_int_equal(store_open(url, NULL, &s), ERR_OK);
-    int v = 0;
-    assert_int_equal(store_schema_version(s, &v), ERR_OK);
-    assert_int_equal(applied, v);
-    assert_true(v >= 1);
-    store_close(s);
     pg_drop_db(name);
 }
 
@@ -2280,66 +2332,6 @@ static void test_pg_pool(void **state)
     assert_int_equal(wk.n, 70);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
     store_close(s);
-}
-
-/* Tokens that are not canonical lower-case UUIDs name no ticket (and are no
- * database error), as on SQLite where no stored token looks like them. */
-static void test_pg_token_forms(void **state)
-{
-    struct fixture *fx = *state;
-    add_platform(fx, "vm6");
-    token_ticket(fx, 1, 3, 0, false);
-    char token[TOKEN_LEN + 1] = "abcdef01-0000-4000-8000-00000000beef"; /* has letters */
-    assert_int_equal(store_ticket_set_token(fx->s, 1, token, 3, 0, NULL), ERR_OK);
-    char upper[TOKEN_LEN + 1];
-    for (size_t i = 0; i <= TOKEN_LEN; i++)
-        upper[i] = (char)(token[i] >= 'a' && token[i] <= 'f' ? token[i] - 32 : token[i]);
-    static const char *const odd[] = {"", "x", "{00000000-0000-4000-8000-000000000001}",
-                                      "00000000000040008000000000000001", "' OR 1=1 --"};
-    enum token_state st;
-    struct ticket got;
-    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]) + 1; i++) {
-        const char *t = i < sizeof(odd) / sizeof(odd[0]) ? odd[i] : upper;
-        st = (enum token_state)99;
-        assert_int_equal(store_token_check(fx->s, t, T_NOW, &st, NULL), ERR_OK);
-        assert_int_equal(st, TOKEN_UNKNOWN);
-        st = (enum token_state)99;
-        assert_int_equal(store_token_consume(fx->s, t, T_NOW, &st, NULL), ERR_OK);
-        assert_int_equal(st, TOKEN_UNKNOWN);
-        assert_int_equal(store_ticket_get_by_token(fx->s, t, &got), ERR_NOT_FOUND);
-    }
-    assert_int_equal(attempts_of(fx, 1), 3);
-    assert_int_equal(store_token_consume(fx->s, token, T_NOW, &st, NULL), ERR_OK);
-    assert_int_equal(st, TOKEN_OK);
-}
-
-/* Times survive the round trip through timestamptz to the microsecond,
- * including far past and far future ones. */
-static void test_pg_times(void **state)
-{
-    struct fixture *fx = *state;
-    add_platform(fx, "vm6");
-    /* INT64_MAX itself reads back 7 µs early (PostgreSQL's extract() rounds at
-     * the very top of its range); no store caller writes it. */
-    static const int64_t times[] = {
-        1, -1, 1700000000123457LL, 253402300799999999LL, INT64_MAX - 1, -62135596800000000LL};
-    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        struct ticket t, got;
-        make_ticket(&t, 100 + (int64_t)i, "vm6", 0);
-        t.expires_at = times[i];
-        assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
-        assert_int_equal(got.expires_at, times[i]);
-        ticket_clear(&got);
-    }
-    /* "now" far beyond any expiry: every ticket with one is expired. */
-    char token[TOKEN_LEN + 1];
-    enum token_state st;
-    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX, &st, NULL),
-                     ERR_OK);
-    assert_int_equal(st, TOKEN_EXPIRED);
-    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX - 2, &st, NULL),
-                     ERR_OK);
-    assert_int_equal(st, TOKEN_OK);
 }
 
 /* --- bulk copy (store_import_*, store_counts) --- */
@@ -2631,9 +2623,22 @@ static void test_import_rollback(void **state)
     assert_true(add_user(fx, "later") > 70);
 }
 
-/* The store tests that do not depend on the backend, as one list per backend. */
-#define SHARED_TESTS(setup_fn)                                                                     \
-    cmocka_unit_test_setup_teardown(test_migrate_twice, setup_fn, teardown),                       \
+/* Every statement has a text in both backends (the portable one or their own). */
+static void test_statements_complete(void **state)
+{
+    (void)state;
+    for (int i = 0; i < ST__MAX; i++) {
+        assert_non_null(db_stmt_sql(&sqlite_db_ops, (enum stmt_id)i));
+        assert_non_null(db_stmt_sql(&pg_db_ops, (enum stmt_id)i));
+        assert_non_null(db_stmts[i].name);
+    }
+}
+
+/* The store's contract, one list run against each backend. */
+#define SHARED_TESTS(setup_fn, setup_new_fn)                                                       \
+    cmocka_unit_test_setup_teardown(test_unmigrated, setup_new_fn, teardown),                      \
+        cmocka_unit_test_setup_teardown(test_migrate_race, setup_new_fn, teardown),                \
+        cmocka_unit_test_setup_teardown(test_migrate_twice, setup_fn, teardown),                   \
         cmocka_unit_test_setup_teardown(test_users, setup_fn, teardown),                           \
         cmocka_unit_test_setup_teardown(test_platforms, setup_fn, teardown),                       \
         cmocka_unit_test_setup_teardown(test_tickets, setup_fn, teardown),                         \
@@ -2643,6 +2648,8 @@ static void test_import_rollback(void **state)
         cmocka_unit_test_setup_teardown(test_token_check, setup_fn, teardown),                     \
         cmocka_unit_test_setup_teardown(test_token_consume, setup_fn, teardown),                   \
         cmocka_unit_test_setup_teardown(test_token_consume_threads, setup_fn, teardown),           \
+        cmocka_unit_test_setup_teardown(test_token_forms, setup_fn, teardown),                     \
+        cmocka_unit_test_setup_teardown(test_times, setup_fn, teardown),                           \
         cmocka_unit_test_setup_teardown(test_archive_create_get, setup_fn, teardown),              \
         cmocka_unit_test_setup_teardown(test_archive_move, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_delete_exists, setup_fn, teardown),           \
@@ -2660,12 +2667,12 @@ int main(void)
     setenv("TZ", "JST-9", 1);
     tzset();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_statements_complete),
         cmocka_unit_test(test_open_bad_urls),
         cmocka_unit_test(test_pg_unreachable),
         cmocka_unit_test(test_open_relative_and_absolute),
-        cmocka_unit_test(test_unmigrated),
         cmocka_unit_test(test_archive_filter_init),
-        SHARED_TESTS(setup),
+        SHARED_TESTS(setup, setup_new),
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
@@ -2678,13 +2685,9 @@ int main(void)
     }
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test(test_pg_open),
-        cmocka_unit_test(test_pg_unmigrated),
-        cmocka_unit_test(test_pg_migrate_race),
-        SHARED_TESTS(setup_pg),
+        SHARED_TESTS(setup_pg, setup_pg_new),
         cmocka_unit_test_setup_teardown(test_pg_reconnect, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_pg_pool, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_pg_token_forms, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_pg_times, setup_pg, teardown),
     };
     return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }
