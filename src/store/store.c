@@ -91,6 +91,11 @@ const struct db_stmt db_stmts[ST__MAX] = {
     [ST_PLATFORM_PATHS] = {"platform paths",
                            "SELECT a.path" ARCHIVE_FROM " WHERE t.platform_id = ? ORDER BY a.id"},
     [ST_PLATFORM_DELETE] = {"platform delete", "DELETE FROM platforms WHERE id = ?"},
+    [ST_PLATFORM_COUNTS] = {"platform counts",
+                            "SELECT (SELECT count(*) FROM tickets t WHERE t.platform_id = p.id),"
+                            " (SELECT count(*)" ARCHIVE_FROM " WHERE t.platform_id = p.id),"
+                            " (SELECT CAST(coalesce(sum(a.size), 0) AS bigint)" ARCHIVE_FROM
+                            " WHERE t.platform_id = p.id) FROM platforms p WHERE p.name = ?"},
     [ST_TICKET_BY_NUMBER] = {"ticket get", TICKET_SELECT " WHERE t.number = ?"},
     [ST_TICKET_BY_TOKEN] = {"ticket get", TICKET_SELECT " WHERE t.token = ?"},
     [ST_TICKET_BY_ID] = {"ticket get", TICKET_SELECT " WHERE t.id = ?"},
@@ -336,6 +341,15 @@ static enum err read_counts(const struct db_row *r, void *dst)
     return ERR_OK;
 }
 
+/* Columns 0, 1 and 2 into an int64_t[3]. */
+static enum err read_int64x3(const struct db_row *r, void *dst)
+{
+    int64_t *v = dst;
+    for (int i = 0; i < 3; i++)
+        v[i] = col_int(r, i);
+    return ERR_OK;
+}
+
 /* Column 0, a path, into a char[sizeof(struct archive.path)]. */
 static enum err read_path(const struct db_row *r, void *dst)
 {
@@ -359,6 +373,7 @@ static const struct row_type PLATFORM_ROW = {sizeof(struct platform), read_platf
 static const struct row_type TICKET_ROW = {sizeof(struct ticket), read_ticket, clear_ticket};
 static const struct row_type ARCHIVE_ROW = {sizeof(struct archive), read_archive, NULL};
 static const struct row_type INT64_ROW = {sizeof(int64_t), read_int64, NULL};
+static const struct row_type INT64X3_ROW = {3 * sizeof(int64_t), read_int64x3, NULL};
 static const struct row_type BOOL_ROW = {sizeof(bool), read_bool, NULL};
 static const struct row_type COUNTS_ROW = {sizeof(struct store_counts), read_counts, NULL};
 static const struct row_type PATH_ROW = {sizeof(((struct archive *)0)->path), read_path, NULL};
@@ -371,7 +386,7 @@ union row_buf {
     struct ticket t;
     struct archive a;
     struct store_counts n;
-    int64_t i;
+    int64_t i, i3[3];
     bool b;
     char path[sizeof(((struct archive *)0)->path)];
 };
@@ -822,6 +837,22 @@ enum err store_platform_delete(struct store *s, const char *name, struct path_li
                      .del = ST_PLATFORM_DELETE,
                      .key = arg_text(name)};
     return delete_tree(s, &t, ret_paths);
+}
+
+enum err store_platform_counts(struct store *s, const char *name, int64_t *ret_tickets,
+                               int64_t *ret_archives, int64_t *ret_bytes)
+{
+    if (!s || !name || !ret_tickets || !ret_archives || !ret_bytes)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(name)};
+    int64_t n[3];
+    enum err e = get_row(s, ST_PLATFORM_COUNTS, args, 1, &INT64X3_ROW, n);
+    if (e)
+        return e;
+    *ret_tickets = n[0];
+    *ret_archives = n[1];
+    *ret_bytes = n[2];
+    return ERR_OK;
 }
 
 /* --- tickets --- */

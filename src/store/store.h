@@ -227,6 +227,11 @@ enum err store_platform_update(struct store *s, const char *name, const struct p
 /* Deletes the platform, its tickets and their archives in one transaction; the
  * archives' paths go to *ret_paths (may be NULL). ERR_NOT_FOUND. */
 enum err store_platform_delete(struct store *s, const char *name, struct path_list *ret_paths);
+/* What deleting the platform `name` would take with it (the console's delete
+ * warning): its tickets, their archives and the archives' bytes, counted in
+ * one statement. ERR_NOT_FOUND when there is no such platform. */
+enum err store_platform_counts(struct store *s, const char *name, int64_t *ret_tickets,
+                               int64_t *ret_archives, int64_t *ret_bytes);
 
 /* --- tickets --- */
 

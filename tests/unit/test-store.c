@@ -2150,6 +2150,61 @@ static void test_archive_cascade_created(void **state)
     assert_int_equal(store_archive_create(fx->s, &a, NULL), ERR_REFERENCE);
 }
 
+/* What deleting a platform takes with it, counted before: exactly what the
+ * cascade then removes. */
+static void test_platform_counts(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    add_platform(fx, "bill");
+    add_platform(fx, "empty");
+    int64_t t1 = add_ticket(fx, 1, "vm6", 0);
+    int64_t t2 = add_ticket(fx, 2, "vm6", 0);
+    add_ticket(fx, 3, "vm6", 0); /* no archives */
+    int64_t tb = add_ticket(fx, 4, "bill", 0);
+    add_archive(fx, t1, "1/a", 10);
+    add_archive(fx, t1, "1/b", 20);
+    add_archive(fx, t2, "2/c", 5);
+    add_archive(fx, tb, "4/d", 1000);
+
+    int64_t tickets = -1, archives = -1, bytes = -1;
+    assert_int_equal(store_platform_counts(fx->s, "vm6", &tickets, &archives, &bytes), ERR_OK);
+    assert_int_equal(tickets, 3);
+    assert_int_equal(archives, 3);
+    assert_int_equal(bytes, 35);
+    assert_int_equal(store_platform_counts(fx->s, "bill", &tickets, &archives, &bytes), ERR_OK);
+    assert_int_equal(tickets, 1);
+    assert_int_equal(archives, 1);
+    assert_int_equal(bytes, 1000);
+    assert_int_equal(store_platform_counts(fx->s, "empty", &tickets, &archives, &bytes), ERR_OK);
+    assert_int_equal(tickets, 0);
+    assert_int_equal(archives, 0);
+    assert_int_equal(bytes, 0);
+
+    /* Unknown: nothing written. */
+    tickets = archives = bytes = -7;
+    assert_int_equal(store_platform_counts(fx->s, "nope", &tickets, &archives, &bytes),
+                     ERR_NOT_FOUND);
+    assert_int_equal(tickets, -7);
+    assert_int_equal(archives, -7);
+    assert_int_equal(bytes, -7);
+
+    /* The delete takes what was counted. */
+    struct path_list paths = {0, NULL};
+    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(paths.n, 3);
+    path_list_free(&paths);
+    assert_int_equal(store_platform_counts(fx->s, "vm6", &tickets, &archives, &bytes),
+                     ERR_NOT_FOUND);
+
+    assert_int_equal(store_platform_counts(NULL, "bill", &tickets, &archives, &bytes),
+                     ERR_INTERNAL);
+    assert_int_equal(store_platform_counts(fx->s, NULL, &tickets, &archives, &bytes), ERR_INTERNAL);
+    assert_int_equal(store_platform_counts(fx->s, "bill", NULL, &archives, &bytes), ERR_INTERNAL);
+    assert_int_equal(store_platform_counts(fx->s, "bill", &tickets, NULL, &bytes), ERR_INTERNAL);
+    assert_int_equal(store_platform_counts(fx->s, "bill", &tickets, &archives, NULL), ERR_INTERNAL);
+}
+
 /* --- token forms and times --- */
 
 /* Tokens that are not canonical lower-case UUIDs name no ticket (and are no
@@ -2656,6 +2711,7 @@ static void test_statements_complete(void **state)
         cmocka_unit_test_setup_teardown(test_archive_list, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_each, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_cascade_created, setup_fn, teardown),         \
+        cmocka_unit_test_setup_teardown(test_platform_counts, setup_fn, teardown),                 \
         cmocka_unit_test_setup_teardown(test_threads, setup_fn, teardown),                         \
         cmocka_unit_test_setup_teardown(test_import_outside, setup_fn, teardown),                  \
         cmocka_unit_test_setup_teardown(test_import_copy, setup_fn, teardown),                     \
