@@ -344,6 +344,8 @@ static enum err db_err(struct conn *c, const PGresult *res, const char *what)
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     log_error("postgresql: %s: %s (SQLSTATE %s)", what,
               first_line(msg ? msg : PQresultErrorMessage(res), line, sizeof(line)), state);
+    if (strcmp(state, "53100") == 0) /* disk_full */
+        return ERR_NO_SPACE;
     /* Too many connections, serialization failure, deadlock: try later. */
     if (strcmp(state, "53300") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
         return ERR_UNAVAILABLE;

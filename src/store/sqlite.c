@@ -141,7 +141,8 @@ static struct sqlite_store *to_ss(struct store *s)
     return (struct sqlite_store *)s;
 }
 
-/* Maps an SQLite result code to an enum err; logs what is not a plain
+/* Maps an SQLite result code to an enum err (a full disk, as SQLITE_FULL or an
+ * I/O error from ENOSPC, is ERR_NO_SPACE); logs what is not a plain
  * constraint outcome. Call it before the statement is reset so that
  * sqlite3_errmsg still describes the failure. */
 static enum err db_err(struct conn *c, int rc, const char *what)
@@ -154,6 +155,12 @@ static enum err db_err(struct conn *c, int rc, const char *what)
         return ERR_REFERENCE;
     default:
         break;
+    }
+    int sys = sqlite3_system_errno(c->db);
+    if ((rc & 0xff) == SQLITE_FULL ||
+        ((rc & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT))) {
+        log_error("sqlite: %s: the disk is full: %s", what, sqlite3_errmsg(c->db));
+        return ERR_NO_SPACE;
     }
     switch (rc & 0xff) {
     case SQLITE_BUSY:
