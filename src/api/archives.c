@@ -236,6 +236,11 @@ static void finish_work(struct req *r)
     e = store_archive_create(r->app->store, &a, &u->out);
     if (e) {
         (void)blob_delete(r->app->blobs, key);
+        /* the bytes came but cannot be kept: the attempt was not really used */
+        if (u->consumed && e != ERR_REFERENCE &&
+            store_token_refund(r->app->store, u->token) == ERR_OK)
+            log_info("upload to ticket %lld not stored: attempt given back",
+                     (long long)u->ticket.number);
         r->work_err = e == ERR_REFERENCE ? ERR_NOT_FOUND : e;
         if (e == ERR_REFERENCE)
             str_copy(r->detail, sizeof(r->detail), "The ticket was deleted during the upload.");

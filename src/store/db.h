@@ -67,6 +67,7 @@ enum stmt_id {
     ST_TICKET_PATHS,
     ST_TICKET_DELETE,
     ST_TOKEN_CONSUME,
+    ST_TOKEN_REFUND,
     ST_ARCHIVE_INSERT,
     ST_ARCHIVE_BY_ID,
     ST_ARCHIVE_BY_PATH,
@@ -242,7 +243,7 @@ struct db_ops {
 /* The part of every store handle that store.c owns. */
 struct store {
     const struct db_ops *ops;
-    int archive_wait; /* seconds store_archive_create waits for the database */
+    int archive_wait; /* seconds store_archive_create waits for the database (>= 0) */
     /* The bulk copy (store_import_*), guarded by lock: while importing, the
      * connection import (NULL while being taken) belongs to import_owner. */
     pthread_mutex_t lock;

@@ -1,6 +1,7 @@
 /* store.c - every store.h operation, written once over the backends' db.h layer. */
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -122,6 +123,9 @@ const struct db_stmt db_stmts[ST__MAX] = {
                           "UPDATE tickets SET attempts = attempts - 1, time_update = ?"
                           " WHERE token = ? AND attempts > 0 AND NOT resolved"
                           " AND (expires_at IS NULL OR expires_at > ?) RETURNING id"},
+    [ST_TOKEN_REFUND] = {"token refund",
+                         "UPDATE tickets SET attempts = CASE WHEN attempts < ? THEN attempts + 1"
+                         " ELSE attempts END, time_update = ? WHERE token = ?"},
     [ST_ARCHIVE_INSERT] = {"archive create",
                            "INSERT INTO archives (ticket_id, name, path, size, md5, sha256,"
                            " uploader_ip, uploader_agent, time_create, time_update)"
@@ -558,6 +562,8 @@ enum err store_open(const char *url, const struct store_options *opt, struct sto
         if (e)
             return e;
         pthread_mutex_init(&s->lock, NULL);
+        int wait = opt ? opt->archive_wait : 0;
+        s->archive_wait = wait < 0 ? 0 : wait ? wait : LIMIT_ARCHIVE_ROW_WAIT;
         *ret_store = s;
         return ERR_OK;
     }
@@ -1139,6 +1145,16 @@ enum err store_token_consume(struct store *s, const char *token, int64_t now,
     return token_run(s, DB_WRITE, token_take, token, now, ret_state, ret);
 }
 
+enum err store_token_refund(struct store *s, const char *token)
+{
+    if (!s || !token)
+        return ERR_INTERNAL;
+    if (!is_token(token))
+        return ERR_NOT_FOUND;
+    struct db_arg args[] = {arg_int(LIMIT_ATTEMPTS), arg_time(now_us()), arg_text(token)};
+    return write_row(s, ST_TOKEN_REFUND, args, ARRAY_SIZE(args));
+}
+
 /* --- archives --- */
 
 enum err store_archive_get(struct store *s, int64_t id, struct archive *ret)
@@ -1152,6 +1168,7 @@ enum err store_archive_get(struct store *s, int64_t id, struct archive *ret)
 /* The arguments and the result of the archive writes. */
 struct archive_write {
     const struct archive *a; /* create */
+    bool again;              /* create: an earlier try failed, unavailable */
     int64_t id, ticket_number;
     const char *path, *name; /* move */
     bool want;
@@ -1185,6 +1202,19 @@ static enum err archive_insert(struct db_conn *c, void *ctx)
         arg_time(now),
         arg_time(now),
     };
+    if (w->again) {
+        /* The earlier try may have committed with its answer lost: its row is ours. */
+        struct archive had;
+        struct db_arg path[] = {arg_text(a->path)};
+        enum err e = get_in(c, ST_ARCHIVE_BY_PATH, path, 1, &ARCHIVE_ROW, &had);
+        if (!e && had.ticket_id == a->ticket_id && had.size == a->size &&
+            strcmp(had.sha256, a->sha256) == 0) {
+            w->out = had;
+            return ERR_OK;
+        }
+        if (e && e != ERR_NOT_FOUND)
+            return e;
+    }
     enum err e = get_in(c, ST_ARCHIVE_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, &id);
     if (e)
         return e == ERR_NOT_FOUND ? ERR_DB : e;
@@ -1215,12 +1245,38 @@ static enum err archive_write(struct store *s, db_fn *fn, struct archive_write *
     return e;
 }
 
+/* Waits us microseconds (< 0: none). */
+static void pause_us(int64_t us)
+{
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    while (us > 0 && nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Tries again while the database is unavailable, for s->archive_wait seconds:
+ * after 0.1 s, then twice as long each time up to 1 s, a last try at the end. */
 enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret)
 {
     if (!s || !a)
         return ERR_INTERNAL;
     struct archive_write w = {.a = a};
-    return archive_write(s, archive_insert, &w, ret);
+    int64_t deadline = mono_us() + (int64_t)s->archive_wait * 1000000, pause = 100000;
+    for (;;) {
+        enum err e = archive_write(s, archive_insert, &w, ret);
+        int64_t left = deadline - mono_us();
+        if (e != ERR_UNAVAILABLE || left <= 0) {
+            if (w.again)
+                log_info("%s: the row of archive \"%s\" %s", s->ops->name, a->path,
+                         e ? "was not stored in time" : "was stored after the wait");
+            return e;
+        }
+        if (!w.again)
+            log_warn("%s: the database is unavailable: the row of archive \"%s\" waits up to %d s",
+                     s->ops->name, a->path, s->archive_wait);
+        w.again = true;
+        pause_us(pause < left ? pause : left);
+        pause = pause * 2 < 1000000 ? pause * 2 : 1000000;
+    }
 }
 
 enum err store_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,

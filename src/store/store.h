@@ -184,6 +184,8 @@ void path_list_free(struct path_list *l);
 struct store_options {
     int connect_wait; /* seconds to keep retrying an unreachable database at open, 0: try once */
     int pool_size;    /* connections a server backend may keep open (>= 1), 0: backend default */
+    int archive_wait; /* seconds store_archive_create waits for an unavailable database,
+                         0: LIMIT_ARCHIVE_ROW_WAIT, < 0: none */
 };
 
 /* Opens the store named by url ("sqlite:///abs/or/rel/path", "postgres://...").
@@ -287,9 +289,22 @@ enum err store_token_check(struct store *s, const char *token, int64_t now,
 enum err store_token_consume(struct store *s, const char *token, int64_t now,
                              enum token_state *ret_state, struct ticket *ret);
 
+/* Gives back one attempt that store_token_consume took, to the ticket that
+ * has this token now (attempts + 1, at most LIMIT_ATTEMPTS; time_update =
+ * now): for an upload whose bytes arrived but could not be stored. Resolved
+ * and expiry are not touched. ERR_NOT_FOUND when no ticket has the token (it
+ * was replaced, or the ticket deleted). */
+enum err store_token_refund(struct store *s, const char *token);
+
 /* Inserts an archive row (id, times and ticket_number ignored; time_create =
  * time_update = now) for a->ticket_id. ERR_REFERENCE when the ticket is gone
- * (deleted during the upload); ERR_EXISTS when path is taken. */
+ * (deleted during the upload); ERR_EXISTS when path is taken.
+ * The archive's bytes are on disk by then, so while the database is
+ * unavailable (ERR_UNAVAILABLE: unreachable, or busy) this keeps trying, with
+ * the backend's reconnect, for store_options.archive_wait seconds: the calling
+ * thread blocks meanwhile, call it from a worker. A try after one whose commit
+ * may have gone through unanswered takes the row it finds with the same path,
+ * ticket, size and SHA-256 as its own. */
 enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret);
 enum err store_archive_get(struct store *s, int64_t id, struct archive *ret);
 /* Archives matching f, newest first (time_create desc, id desc). */

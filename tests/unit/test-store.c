@@ -1653,6 +1653,52 @@ static void test_token_consume_threads(void **state)
     assert_int_equal(attempts_of(fx, 77), 0);
 }
 
+/* A refund gives one attempt back to the ticket that has the token now, up to
+ * the limit, touching nothing else. */
+static void test_token_refund(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    token_ticket(fx, 1, 2, T_EXPIRES, false);
+    token_ticket(fx, 2, LIMIT_ATTEMPTS, 0, false);
+    token_ticket(fx, 3, 0, 0, true);
+    char one[TOKEN_LEN + 1], full[TOKEN_LEN + 1], resolved[TOKEN_LEN + 1];
+    token_of(1, one);
+    token_of(2, full);
+    token_of(3, resolved);
+    enum token_state st;
+
+    assert_int_equal(store_token_consume(fx->s, one, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+    assert_int_equal(attempts_of(fx, 1), 1);
+    assert_int_equal(store_token_refund(fx->s, one), ERR_OK);
+    assert_int_equal(attempts_of(fx, 1), 2);
+    assert_int_equal(attempts_of(fx, 2), LIMIT_ATTEMPTS); /* only that token's ticket */
+    assert_int_equal(attempts_of(fx, 3), 0);
+
+    /* Never past the limit; resolved and expiry stay as they are. */
+    assert_int_equal(store_token_refund(fx->s, full), ERR_OK);
+    assert_int_equal(attempts_of(fx, 2), LIMIT_ATTEMPTS);
+    assert_int_equal(store_token_refund(fx->s, resolved), ERR_OK);
+    assert_int_equal(attempts_of(fx, 3), 1);
+    assert_int_equal(store_token_check(fx->s, resolved, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_RESOLVED);
+    assert_int_equal(store_token_check(fx->s, one, T_EXPIRES, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_EXPIRED);
+
+    /* A replaced token, an unknown one, one of another form: nothing to give back. */
+    assert_int_equal(
+        store_ticket_set_token(fx->s, 1, "00000000-0000-4000-8000-00000000beef", 5, 0, NULL),
+        ERR_OK);
+    assert_int_equal(store_token_refund(fx->s, one), ERR_NOT_FOUND);
+    assert_int_equal(attempts_of(fx, 1), 5);
+    assert_int_equal(store_token_refund(fx->s, "ffffffff-ffff-4fff-bfff-ffffffffffff"),
+                     ERR_NOT_FOUND);
+    assert_int_equal(store_token_refund(fx->s, "x"), ERR_NOT_FOUND);
+    assert_int_equal(store_token_refund(NULL, one), ERR_INTERNAL);
+    assert_int_equal(store_token_refund(fx->s, NULL), ERR_INTERNAL);
+}
+
 /* --- archives --- */
 
 static void make_archive(struct archive *a, int64_t ticket_id, const char *path, int64_t size)
@@ -2205,6 +2251,39 @@ static void test_platform_counts(void **state)
     assert_int_equal(store_platform_counts(fx->s, "bill", &tickets, &archives, NULL), ERR_INTERNAL);
 }
 
+/* Ends the raw connection's transaction after 6.5 s: longer than SQLite's
+ * busy timeout (5 s). */
+static void *rollback_later(void *arg)
+{
+    struct fixture *fx = arg;
+    struct timespec ts = {6, 500000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(sqlite3_exec(fx->raw, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    return NULL;
+}
+
+/* The database stays locked past the busy timeout while a received upload's
+ * row is written: the row waits for it (archive_wait), where a platform
+ * create gives up with ERR_UNAVAILABLE. */
+static void test_archive_create_waits(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    int64_t t1 = add_ticket(fx, 1, "vm6", 0);
+    assert_int_equal(sqlite3_exec(fx->raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, rollback_later, fx), 0);
+    struct archive a, got;
+    make_archive(&a, t1, "1/late.tar.gz", 7);
+    int64_t t0 = mono_us();
+    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    assert_true(mono_us() - t0 >= 6000000);
+    assert_int_equal(got.size, 7);
+    assert_string_equal(got.path, "1/late.tar.gz");
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_archive_stored(fx, &got);
+}
+
 /* --- token forms and times --- */
 
 /* Tokens that are not canonical lower-case UUIDs name no ticket (and are no
@@ -2704,6 +2783,7 @@ static void test_statements_complete(void **state)
         cmocka_unit_test_setup_teardown(test_token_consume, setup_fn, teardown),                   \
         cmocka_unit_test_setup_teardown(test_token_consume_threads, setup_fn, teardown),           \
         cmocka_unit_test_setup_teardown(test_token_forms, setup_fn, teardown),                     \
+        cmocka_unit_test_setup_teardown(test_token_refund, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_times, setup_fn, teardown),                           \
         cmocka_unit_test_setup_teardown(test_archive_create_get, setup_fn, teardown),              \
         cmocka_unit_test_setup_teardown(test_archive_move, setup_fn, teardown),                    \
@@ -2730,6 +2810,7 @@ int main(void)
         cmocka_unit_test(test_archive_filter_init),
         SHARED_TESTS(setup, setup_new),
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_create_waits, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 
