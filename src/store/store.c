@@ -433,6 +433,18 @@ static enum err write_in(struct db_conn *c, enum stmt_id id, const struct db_arg
     return e ? e : changed ? ERR_OK : ERR_NOT_FOUND;
 }
 
+/* After a write in the same transaction: when want, reads row id with the
+ * statement by_id into out; the row must be there. */
+static enum err written(struct db_conn *c, enum stmt_id by_id, const struct row_type *type,
+                        int64_t id, bool want, void *out)
+{
+    if (!want)
+        return ERR_OK;
+    struct db_arg args[] = {arg_int(id)};
+    enum err e = get_in(c, by_id, args, 1, type, out);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
 /* Rows collected into a growing array of type->size entries. */
 struct collect {
     const struct row_type *type;
@@ -922,16 +934,6 @@ static enum err ticket_id(struct db_conn *c, int64_t number, int64_t *ret_id)
     return get_in(c, ST_TICKET_ID, args, 1, &INT64_ROW, ret_id);
 }
 
-/* After a write in the same transaction: ticket id into w->out when wanted. */
-static enum err ticket_out(struct db_conn *c, int64_t id, struct ticket_write *w)
-{
-    if (!w->want)
-        return ERR_OK;
-    struct db_arg args[] = {arg_int(id)};
-    enum err e = get_in(c, ST_TICKET_BY_ID, args, 1, &TICKET_ROW, &w->out);
-    return e == ERR_NOT_FOUND ? ERR_DB : e;
-}
-
 static enum err ticket_insert(struct db_conn *c, void *ctx)
 {
     struct ticket_write *w = ctx;
@@ -950,7 +952,7 @@ static enum err ticket_insert(struct db_conn *c, void *ctx)
     e = get_in(c, ST_TICKET_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, &id);
     if (e)
         return e == ERR_NOT_FOUND ? ERR_DB : e;
-    return ticket_out(c, id, w);
+    return written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, w->want, &w->out);
 }
 
 static enum err ticket_change(struct db_conn *c, void *ctx)
@@ -969,7 +971,7 @@ static enum err ticket_change(struct db_conn *c, void *ctx)
         arg_int(t->attempts), arg_opt_time(t->expires_at), arg_time(now_us()),    arg_int(id),
     };
     e = write_in(c, ST_TICKET_UPDATE, args, ARRAY_SIZE(args));
-    return e ? e : ticket_out(c, id, w);
+    return e ? e : written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, w->want, &w->out);
 }
 
 static enum err ticket_new_token(struct db_conn *c, void *ctx)
@@ -983,7 +985,7 @@ static enum err ticket_new_token(struct db_conn *c, void *ctx)
     struct db_arg args[] = {arg_text(w->token), arg_int(w->attempts), arg_opt_time(w->expires_at),
                             arg_time(now_us()), arg_int(id)};
     e = write_in(c, ST_TICKET_SET_TOKEN, args, ARRAY_SIZE(args));
-    return e ? e : ticket_out(c, id, w);
+    return e ? e : written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, w->want, &w->out);
 }
 
 /* Runs the ticket write fn in a write transaction; *ret (may be NULL) gets the ticket after it. */
@@ -1091,11 +1093,8 @@ static enum err token_take(struct db_conn *c, void *ctx)
     ticket_clear(&x->t);
     enum err e = get_in(c, ST_TOKEN_CONSUME, args, 3, &INT64_ROW, &id);
     if (!e) {
-        struct db_arg by_id[] = {arg_int(id)};
         x->state = TOKEN_OK;
-        if (x->want && (e = get_in(c, ST_TICKET_BY_ID, by_id, 1, &TICKET_ROW, &x->t)))
-            return e == ERR_NOT_FOUND ? ERR_DB : e;
-        return ERR_OK;
+        return written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, x->want, &x->t);
     }
     if (e != ERR_NOT_FOUND)
         return e;
@@ -1175,16 +1174,6 @@ struct archive_write {
     struct archive out;
 };
 
-/* After a write in the same transaction: archive id into w->out when wanted. */
-static enum err archive_out(struct db_conn *c, int64_t id, struct archive_write *w)
-{
-    if (!w->want)
-        return ERR_OK;
-    struct db_arg args[] = {arg_int(id)};
-    enum err e = get_in(c, ST_ARCHIVE_BY_ID, args, 1, &ARCHIVE_ROW, &w->out);
-    return e == ERR_NOT_FOUND ? ERR_DB : e;
-}
-
 static enum err archive_insert(struct db_conn *c, void *ctx)
 {
     struct archive_write *w = ctx;
@@ -1218,7 +1207,7 @@ static enum err archive_insert(struct db_conn *c, void *ctx)
     enum err e = get_in(c, ST_ARCHIVE_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, &id);
     if (e)
         return e == ERR_NOT_FOUND ? ERR_DB : e;
-    return archive_out(c, id, w);
+    return written(c, ST_ARCHIVE_BY_ID, &ARCHIVE_ROW, id, w->want, &w->out);
 }
 
 static enum err archive_relink(struct db_conn *c, void *ctx)
@@ -1231,7 +1220,7 @@ static enum err archive_relink(struct db_conn *c, void *ctx)
     struct db_arg args[] = {arg_int(ticket), arg_text(w->path), arg_text(w->name),
                             arg_time(now_us()), arg_int(w->id)};
     e = write_in(c, ST_ARCHIVE_MOVE, args, ARRAY_SIZE(args));
-    return e ? e : archive_out(c, w->id, w);
+    return e ? e : written(c, ST_ARCHIVE_BY_ID, &ARCHIVE_ROW, w->id, w->want, &w->out);
 }
 
 /* Runs the archive write fn in a write transaction; *ret (may be NULL) gets the row after it. */
