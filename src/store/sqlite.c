@@ -106,6 +106,9 @@ static const char *const ctl_sql[CTL__MAX] = {
 
 struct sqlite_store;
 
+/* One-off statements each connection keeps prepared. */
+#define RECENT 4
+
 /* One thread's connection. Used only by that thread; linked into the store's
  * registry (under its lock) so that store_close can close it. */
 struct conn {
@@ -115,6 +118,13 @@ struct conn {
     struct conn *prev, *next;
     sqlite3_stmt *stmts[ST__MAX]; /* prepared on first use */
     sqlite3_stmt *ctl[CTL__MAX];
+    /* The last one-off statements (filtered lists), kept prepared: the same
+     * filters give the same text. Round robin. */
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+    } recent[RECENT];
+    unsigned next_recent;
 };
 
 struct sqlite_store {
@@ -184,6 +194,10 @@ static void conn_free(struct conn *c)
         sqlite3_finalize(c->stmts[i]);
     for (int i = 0; i < CTL__MAX; i++)
         sqlite3_finalize(c->ctl[i]);
+    for (int i = 0; i < RECENT; i++) {
+        sqlite3_finalize(c->recent[i].st);
+        free(c->recent[i].sql);
+    }
     int rc = sqlite3_close(c->db);
     if (rc != SQLITE_OK)
         log_error("sqlite: close: %s", sqlite3_errstr(rc));
@@ -387,13 +401,24 @@ static enum err sqlite_exec_sql(struct db_conn *dc, const char *what, const char
                                 int64_t *ret_n)
 {
     struct conn *c = (struct conn *)dc;
+    for (unsigned i = 0; i < RECENT; i++)
+        if (c->recent[i].sql && strcmp(c->recent[i].sql, sql) == 0)
+            return step_all(c, c->recent[i].st, args, nargs, fn, ctx, ret_n, what);
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v3(c->db, sql, -1, 0, &st, NULL);
-    if (rc != SQLITE_OK)
+    char *copy = strdup(sql);
+    if (!copy)
+        return ERR_NOMEM;
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        free(copy);
         return db_err(c, rc, what);
-    enum err e = step_all(c, st, args, nargs, fn, ctx, ret_n, what);
-    sqlite3_finalize(st);
-    return e;
+    }
+    unsigned slot = c->next_recent++ % RECENT;
+    sqlite3_finalize(c->recent[slot].st);
+    free(c->recent[slot].sql);
+    c->recent[slot].sql = copy;
+    c->recent[slot].st = st;
+    return step_all(c, st, args, nargs, fn, ctx, ret_n, what);
 }
 
 static enum err sqlite_script(struct db_conn *dc, const char *sql)
