@@ -18,13 +18,15 @@
  * - Strings inside structs are fixed arrays (always NUL-terminated) except
  *   ticket.note, which is heap memory owned by the struct: release it with
  *   ticket_clear() / ticket_list_free().
- * - Lists are returned as one malloc'ed array the caller frees with the
- *   matching *_free function (NULL-safe).
- * - A store handle is shared by all threads; the backend keeps one database
- *   connection per thread internally.
+ * - Lists are returned as one malloc'ed array the caller frees with free() or,
+ *   for tickets, ticket_list_free() (NULL-safe).
+ * - A store handle is shared by all threads: SQLite keeps one connection per
+ *   thread, PostgreSQL a pool. A NULL store or mandatory pointer is ERR_INTERNAL.
  * - Errors: ERR_NOT_FOUND (no such row), ERR_EXISTS (unique key taken),
- *   ERR_REFERENCE (foreign key target missing), ERR_DB (anything else; the
- *   backend logs the database's message), ERR_NOMEM.
+ *   ERR_REFERENCE (foreign key target missing), ERR_NO_SPACE (the database's
+ *   disk is full), ERR_UNAVAILABLE (the database cannot be reached or stays
+ *   busy), ERR_DB (anything else; the backend logs the database's message),
+ *   ERR_NOMEM.
  */
 
 struct store;
