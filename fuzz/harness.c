@@ -79,7 +79,7 @@ const struct harness *harness_get(void)
     token_uuid4(t.token);
     if (store_ticket_create(app.store, &t, &tout) != ERR_OK)
         die("ticket");
-    ticket_clear(&tout);
+    store_ticket_clear(&tout);
     str_copy(h.token, sizeof(h.token), t.token);
     if (jwt_issue(app.secret_key, JWT_ACCESS, uid, now_us() / 1000000, h.jwt, sizeof(h.jwt)) !=
         ERR_OK)

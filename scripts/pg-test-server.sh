@@ -1,5 +1,5 @@
 #!/bin/bash
-# pg-test-server.sh start|stop|url|admin-url DIR - a throwaway PostgreSQL for the tests.
+# pg-test-server.sh start|stop|pause|resume|url|admin-url DIR - a throwaway PostgreSQL for the tests.
 #
 #   start DIR      creates DIR (if needed), initdb's a cluster in DIR/data (trust auth,
 #                  superuser "postgres"), starts it on 127.0.0.1 on a free port with its
@@ -7,6 +7,10 @@
 #                  until it accepts connections and prints the admin URL.
 #   stop DIR       stops the server (pg_ctl stop -m fast, then SIGKILL by its pid if it
 #                  is still there) and removes DIR. Quiet and successful when nothing runs.
+#   pause DIR      stops the server (pg_ctl stop -m fast) but keeps its cluster and port:
+#                  a database outage, for tests.
+#   resume DIR     starts a paused server again on its port and waits (30 s at most)
+#                  until it accepts connections.
 #   url DIR        prints postgres://postgres@127.0.0.1:PORT (append /DATABASE).
 #   admin-url DIR  prints postgres://postgres@127.0.0.1:PORT/postgres.
 #
@@ -22,7 +26,7 @@ die() {
     exit 1
 }
 
-[ $# -eq 2 ] || die "usage: pg-test-server.sh start|stop|url|admin-url DIR"
+[ $# -eq 2 ] || die "usage: pg-test-server.sh start|stop|pause|resume|url|admin-url DIR"
 cmd=$1
 case "$2" in
     /*) dir=$2 ;;
@@ -107,17 +111,40 @@ EOF
             die "the server did not start (log above)"
         fi
     done
-    # pg_ctl -w already waited; pg_isready confirms TCP on 127.0.0.1 (30 s at most).
-    for i in $(seq 1 60); do
-        if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; then
-            echo "postgres://postgres@127.0.0.1:$port/postgres"
-            return 0
-        fi
-        sleep 0.5
-    done
+    if ready "$bin" "$port"; then
+        echo "postgres://postgres@127.0.0.1:$port/postgres"
+        return 0
+    fi
     tail -n 30 "$dir/server.log" >&2 2>/dev/null || true
     stop >/dev/null 2>&1 || true
     die "the server does not accept connections on 127.0.0.1:$port after 30 s"
+}
+
+# ready BIN PORT: pg_ctl -w already waited; pg_isready confirms TCP on 127.0.0.1 (30 s at most).
+ready() {
+    local i
+    for i in $(seq 1 60); do
+        "$1/pg_isready" -q -h 127.0.0.1 -p "$2" -U postgres -d postgres && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+pause() {
+    [ -f "$data/postmaster.pid" ] || die "no server runs in $dir"
+    as_pg "$(pgbin)/pg_ctl" -D "$data" stop -m fast -w -t 30 >/dev/null 2>&1 || die "pg_ctl stop failed"
+}
+
+resume() {
+    local bin port
+    bin=$(pgbin)
+    port=$(port_of)
+    [ -e "$data/PG_VERSION" ] || die "no cluster in $dir"
+    as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -o "-p $port" -w -t 30 start >/dev/null 2>&1 &&
+        ready "$bin" "$port" || {
+        tail -n 30 "$dir/server.log" >&2 2>/dev/null || true
+        die "the server did not start again on 127.0.0.1:$port"
+    }
 }
 
 stop() {
@@ -148,6 +175,8 @@ stop() {
 case "$cmd" in
     start) start ;;
     stop) stop ;;
+    pause) pause ;;
+    resume) resume ;;
     url)
         port=$(port_of)
         echo "postgres://postgres@127.0.0.1:$port"
@@ -156,5 +185,5 @@ case "$cmd" in
         port=$(port_of)
         echo "postgres://postgres@127.0.0.1:$port/postgres"
         ;;
-    *) die "unknown command \"$cmd\" (start|stop|url|admin-url)" ;;
+    *) die "unknown command \"$cmd\" (start|stop|pause|resume|url|admin-url)" ;;
 esac

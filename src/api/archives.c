@@ -281,7 +281,7 @@ enum err api_archive_patch(struct req *r)
         return req_invalid(r, "ticket", "Ticket %lld does not exist.", (long long)number);
     if (e)
         return e;
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     char key[512];
     e = blob_move(r->app->blobs, a.path, number, key, sizeof(key));
     if (e)
@@ -310,7 +310,7 @@ void api_delete_blobs(struct req *r, struct path_list *paths)
     for (size_t i = 0; i < paths->n; i++)
         if (blob_delete(r->app->blobs, paths->paths[i]) != ERR_OK)
             log_error("could not delete %s; `logs-collector cleanup` will", paths->paths[i]);
-    path_list_free(paths);
+    store_path_list_free(paths);
 }
 
 enum err api_archive_delete(struct req *r)

@@ -64,67 +64,98 @@ bool query_bool(const char *v, bool *ret)
     return false;
 }
 
-static void int_list(query_get_fn get, void *ctx, const char *name, struct int_set *s,
-                     json_t **errs)
+/* Sets the bound b to v unless it already is tighter (upper: a maximum). */
+static void tighten(struct int_bound *b, int64_t v, bool upper)
 {
-    const char *v = get(ctx, name);
-    if (v && *v && !query_int_list(v, s))
-        add_error(errs, name, "Enter a comma-separated list of whole numbers.");
-}
-
-static void bound(query_get_fn get, void *ctx, const char *name, struct int_bound *b, json_t **errs)
-{
-    const char *v = get(ctx, name);
-    if (!v || !*v)
-        return;
-    if (!parse_int64(v, &b->v)) {
-        add_error(errs, name, "Enter a number.");
-        return;
-    }
+    if (!b->set || (upper ? v < b->v : v > b->v))
+        b->v = v;
     b->set = true;
 }
 
-static void text(query_get_fn get, void *ctx, const char *name, const char **out, json_t **errs)
+/* A FILTER_TIME value of field f: an instant sets its own field (for FILTER_EQ
+ * exactly that time); a date is that whole day in TZ, so it tightens the
+ * start bound (FILTER_GTE fields of the column) and the end bound (FILTER_LTE
+ * fields), as the field's op says, FILTER_EQ both. */
+static void parse_time(const struct store_filter_table *t, const struct store_filter_field *f,
+                       const char *v, void *filter, json_t **errs)
 {
-    const char *v = get(ctx, name);
-    if (!v || !*v)
-        return;
-    if (strlen(v) > LIMIT_FILTER_TEXT) {
-        add_error(errs, name, "Ensure this value has at most 64 characters.");
+    int64_t from, to;
+    if (!query_time(v, &from, &to)) {
+        add_error(errs, f->param, "Enter a valid date/time.");
         return;
     }
-    *out = v;
+    if (f->op == FILTER_EQ && from == to) {
+        struct int_bound *b = (struct int_bound *)((char *)filter + f->offset);
+        b->set = true;
+        b->v = from;
+        return;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        const struct store_filter_field *g = &t->fields[i];
+        struct int_bound *b = (struct int_bound *)((char *)filter + g->offset);
+        if (g->kind != FILTER_TIME || strcmp(g->column, f->column) != 0)
+            continue;
+        if (g->op == FILTER_GTE && f->op != FILTER_LTE)
+            tighten(b, from, false);
+        if (g->op == FILTER_LTE && f->op != FILTER_GTE)
+            tighten(b, to, true);
+    }
+}
+
+/* Parses every parameter of table t that get() finds (empty values are
+ * ignored) into its field of filter, by kind; each bad value adds its message
+ * to *errs (created when NULL). */
+static void parse_filters(const struct store_filter_table *t, query_get_fn get, void *ctx,
+                          void *filter, json_t **errs)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct store_filter_field *f = &t->fields[i];
+        void *field = (char *)filter + f->offset;
+        const char *v = get(ctx, f->param);
+        bool b;
+        if (!v || !*v)
+            continue;
+        switch (f->kind) {
+        case FILTER_IN:
+            if (!query_int_list(v, field))
+                add_error(errs, f->param, "Enter a comma-separated list of whole numbers.");
+            break;
+        case FILTER_INT:
+        case FILTER_YEAR:
+        case FILTER_MONTH:
+            if (parse_int64(v, &((struct int_bound *)field)->v))
+                ((struct int_bound *)field)->set = true;
+            else
+                add_error(errs, f->param, "Enter a number.");
+            break;
+        case FILTER_TIME:
+            parse_time(t, f, v, filter, errs);
+            break;
+        case FILTER_BOOL:
+            if (query_bool(v, &b))
+                *(int *)field = b;
+            else
+                add_error(
+                    errs, f->param,
+                    "Select a valid choice. That choice is not one of the available choices.");
+            break;
+        case FILTER_CONTAINS:
+        case FILTER_USER:
+            if (strlen(v) > LIMIT_FILTER_TEXT)
+                add_error(errs, f->param, "Ensure this value has at most 64 characters.");
+            else
+                *(const char **)field = v;
+            break;
+        }
+    }
 }
 
 enum err query_ticket_filter(query_get_fn get, void *ctx, struct ticket_filter *f,
                              json_t **ret_errors)
 {
     json_t *errs = NULL;
-    ticket_filter_init(f);
-    int_list(get, ctx, "number", &f->number, &errs);
-    int_list(get, ctx, "number__in", &f->number_in, &errs);
-    text(get, ctx, "number__contains", &f->number_contains, &errs);
-    bound(get, ctx, "number__lte", &f->number_lte, &errs);
-    bound(get, ctx, "number__gte", &f->number_gte, &errs);
-    int_list(get, ctx, "id", &f->id, &errs);
-    int_list(get, ctx, "id__in", &f->id_in, &errs);
-    bound(get, ctx, "id__lte", &f->id_lte, &errs);
-    bound(get, ctx, "id__gte", &f->id_gte, &errs);
-    const char *res = get(ctx, "resolved");
-    if (res && *res) {
-        bool b;
-        if (query_bool(res, &b))
-            f->resolved = b;
-        else
-            add_error(&errs, "resolved",
-                      "Select a valid choice. That choice is not one of the available choices.");
-    }
-    text(get, ctx, "user", &f->user, &errs);
-    bound(get, ctx, "year__lte", &f->year_lte, &errs);
-    bound(get, ctx, "year__gte", &f->year_gte, &errs);
-    bound(get, ctx, "month__lte", &f->month_lte, &errs);
-    bound(get, ctx, "month__gte", &f->month_gte, &errs);
-    text(get, ctx, "search", &f->search, &errs);
+    store_ticket_filter_init(f);
+    parse_filters(&store_ticket_filters, get, ctx, f, &errs);
     if (errs) {
         *ret_errors = errs;
         return ERR_VALIDATION;
@@ -227,47 +258,12 @@ bool query_time(const char *v, int64_t *ret_start, int64_t *ret_end)
     return true;
 }
 
-static void tighten(struct int_bound *b, int64_t v, bool upper)
-{
-    if (!b->set || (upper ? v < b->v : v > b->v))
-        b->v = v;
-    b->set = true;
-}
-
 enum err query_archive_filter(query_get_fn get, void *ctx, struct archive_filter *f,
                               json_t **ret_errors)
 {
-    json_t *before = *ret_errors;
-    size_t nbefore = before ? json_object_size(before) : 0;
-    archive_filter_init(f);
-    int_list(get, ctx, "id", &f->id, ret_errors);
-    int_list(get, ctx, "id__in", &f->id_in, ret_errors);
-    int_list(get, ctx, "ticket", &f->ticket, ret_errors);
-    int_list(get, ctx, "ticket__in", &f->ticket_in, ret_errors);
-    bound(get, ctx, "id__lte", &f->id_lte, ret_errors);
-    bound(get, ctx, "id__gte", &f->id_gte, ret_errors);
-    bound(get, ctx, "ticket__lte", &f->ticket_lte, ret_errors);
-    bound(get, ctx, "ticket__gte", &f->ticket_gte, ret_errors);
-    static const char *const times[] = {"time_create", "time_create__gte", "time_create__lte"};
-    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        const char *v = get(ctx, times[i]);
-        int64_t from, to;
-        if (!v || !*v)
-            continue;
-        if (!query_time(v, &from, &to)) {
-            add_error(ret_errors, times[i], "Enter a valid date/time.");
-            continue;
-        }
-        if (i == 0 && from == to) { /* an instant: exactly then */
-            f->time_create.set = true;
-            f->time_create.v = from;
-            continue;
-        }
-        if (i != 2)
-            tighten(&f->time_create_gte, from, false);
-        if (i != 1)
-            tighten(&f->time_create_lte, to, true);
-    }
-    bool grew = *ret_errors && json_object_size(*ret_errors) > nbefore;
+    size_t before = *ret_errors ? json_object_size(*ret_errors) : 0;
+    store_archive_filter_init(f);
+    parse_filters(&store_archive_filters, get, ctx, f, ret_errors);
+    bool grew = *ret_errors && json_object_size(*ret_errors) > before;
     return grew ? ERR_VALIDATION : ERR_OK;
 }

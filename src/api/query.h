@@ -10,7 +10,8 @@
 typedef const char *(*query_get_fn)(void *ctx, const char *name);
 
 /*
- * Fills f from the query arguments of GET /api/v1/tickets/ (see docs/api.md).
+ * Fills f from the query arguments of GET /api/v1/tickets/ (see docs/api.md),
+ * one per row of store_ticket_filters, parsed by its kind.
  * Strings in f point into the values get() returned. On a malformed value
  * returns ERR_VALIDATION and *ret_errors (a new object) holds
  * {"param": ["message"]} for every bad parameter.
@@ -28,10 +29,10 @@ enum err query_page(query_get_fn get, void *ctx, bool *ret_paginated, int64_t *r
                     int64_t *ret_offset, json_t **ret_errors);
 
 /*
- * Fills f from the query arguments of GET /api/v1/archives/: id, id__in,
- * ticket, ticket__in (numbers), their __lte/__gte bounds, and time_create with
- * __lte/__gte (see query_time). Bad values are added to *ret_errors as
- * query_page does; ERR_VALIDATION when this call added any.
+ * Fills f from the query arguments of GET /api/v1/archives/, one per row of
+ * store_archive_filters: id, id__in, ticket, ticket__in (numbers), their
+ * __lte/__gte bounds, and time_create with __lte/__gte (see query_time). Bad values are added to
+ * *ret_errors as query_page does; ERR_VALIDATION when this call added any.
  */
 enum err query_archive_filter(query_get_fn get, void *ctx, struct archive_filter *f,
                               json_t **ret_errors);

@@ -58,7 +58,7 @@ enum err upload_target(struct req *r, struct upload *u, int64_t number)
         return req_invalid(r, "ticket", "Ticket %lld does not exist.", (long long)number);
     if (e)
         return e;
-    ticket_clear(&u->ticket);
+    store_ticket_clear(&u->ticket);
     u->ticket = t;
     return ERR_OK;
 }
@@ -103,11 +103,11 @@ static void start_work(struct req *r)
                 e = req_fail(r, ERR_LOCKED, "token %.36s has no upload attempts left", u->token);
         }
         if (!e) {
-            ticket_clear(&u->ticket);
+            store_ticket_clear(&u->ticket);
             u->ticket = t;
             u->consumed = true;
         } else {
-            ticket_clear(&t);
+            store_ticket_clear(&t);
         }
     }
     if (!e)
@@ -173,9 +173,15 @@ static void finish_work(struct req *r)
     str_copy(a.uploader_ip, sizeof(a.uploader_ip), r->client_ip);
     const char *agent = req_header(r, "User-Agent");
     str_copy(a.uploader_agent, sizeof(a.uploader_agent), agent ? agent : "");
+    /* the store waits for the database for a while (store_options.archive_wait) */
     e = store_archive_create(r->app->store, &a, &u->out);
     if (e) {
         (void)blob_delete(r->app->blobs, key);
+        /* the bytes came but cannot be kept: the attempt was not really used */
+        if (u->consumed && e != ERR_REFERENCE &&
+            store_token_refund(r->app->store, u->token) == ERR_OK)
+            log_info("upload to ticket %lld not stored: attempt given back",
+                     (long long)u->ticket.number);
         r->work_err = e == ERR_REFERENCE ? ERR_NOT_FOUND : e;
         if (e == ERR_REFERENCE)
             str_copy(r->detail, sizeof(r->detail), "The ticket was deleted during the upload.");
@@ -223,5 +229,5 @@ void upload_clear(struct upload *u)
     u->blob = NULL;
     free(u->pending);
     u->pending = NULL;
-    ticket_clear(&u->ticket);
+    store_ticket_clear(&u->ticket);
 }

@@ -12,7 +12,7 @@
 
 void principal_clear(struct principal *p)
 {
-    ticket_clear(&p->ticket);
+    store_ticket_clear(&p->ticket);
 }
 
 enum err auth_token_guard(struct req *r)
@@ -61,7 +61,7 @@ enum err auth_check_upload_token(struct req *r, const char *token, struct ticket
         e = req_fail(r, ERR_LOCKED, "token %.36s expired", token);
         break;
     }
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     return e;
 }
 

@@ -37,3 +37,6 @@
                                   the client (or proxy) gets the answer instead                    \
                                   of a reset; past this the connection closes */
 #define LIMIT_SHUTDOWN_GRACE 30 /* seconds in-flight requests get on SIGTERM */
+#define LIMIT_ARCHIVE_ROW_WAIT                                                                     \
+    30 /* seconds the row of a received upload waits for an unavailable                            \
+          database (its bytes are on disk) before the upload fails */

@@ -1,4 +1,6 @@
-/* pg.c - the PostgreSQL store backend (libpq): a bounded connection pool, prepared statements. */
+/* pg.c - the PostgreSQL store backend (libpq): a bounded pool with reconnect and retry, binary
+ * times. */
+#include <endian.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -11,27 +13,34 @@
 
 #include "core/log.h"
 #include "core/util.h"
-#include "store/backend.h"
+#include "core/config.h"
+#include "store/db.h"
 
-#define POOL_DEFAULT      8  /* connections when store_options.pool_size is 0 */
-#define POOL_WAIT_S       30 /* longest wait for a free connection before ERR_UNAVAILABLE */
-#define CONNECT_RETRY_S   2  /* pause between tries while the database is unreachable at open */
-#define CONNECT_TIMEOUT   "10"
-#define ADVISORY_KEY      "7486400713552097281" /* pg_advisory_lock key of the migrations */
-#define TIMESTAMPTZ_OID   1184
-#define ARCHIVE_EACH_PAGE 64
+#define POOL_DEFAULT    8  /* connections when store_options.pool_size is 0 */
+#define POOL_WAIT_S     30 /* longest wait for a free connection before ERR_UNAVAILABLE */
+#define CONNECT_RETRY_S 2  /* pause between tries while the database is unreachable at open */
+#define CONNECT_TIMEOUT "10"
+#define ADVISORY_KEY    "7486400713552097281" /* pg_advisory_xact_lock key of the migrations */
+
+/* The type oids of the columns and parameters read or written here. */
+#define BOOL_OID        16
+#define INT8_OID        20
+#define INT2_OID        21
+#define INT4_OID        23
+#define TIMESTAMP_OID   1114
+#define TIMESTAMPTZ_OID 1184
+#define UUID_OID        2950
 
 /*
  * Times. The store speaks int64 microseconds since the Unix epoch; the columns
- * are timestamptz. Values go to the server as binary timestamptz parameters
- * (int64 microseconds since 2000-01-01, exact for every int64 the store can be
- * given) and come back through US(), which is exact too: extract() returns
- * numeric since PostgreSQL 14.
+ * are timestamptz. Both ways they travel in binary (int64 microseconds since
+ * 2000-01-01): exact for every time the store can be given, and no parsing.
+ * Every result is binary (resultFormat 1); parameters other than times go as
+ * text and take their type from the statement.
  */
 #define PG_EPOCH_OFFSET_US 946684800000000LL /* 2000-01-01 - 1970-01-01 */
 /* PostgreSQL's earliest timestamp (4714-11-24 BC) in Unix microseconds. */
 #define PG_MIN_US (-211813488000000000LL + PG_EPOCH_OFFSET_US)
-#define US(col)   "(extract(epoch from " col ") * 1000000)::bigint"
 
 /*
  * Migrations, applied in order, each in its own transaction together with its
@@ -94,278 +103,149 @@ static const char *const migrations[] = {
     "CREATE INDEX archives_time_create ON archives (time_create);",
 };
 
-#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-#define USER_COLS                                                                                  \
-    "SELECT id, username, password_hash, is_admin, is_active, name, email, " US(                   \
-        "created") ", coalesce(" US("last_login") ", 0) FROM users"
-
-#define PLATFORM_COLS "SELECT id, name, pretty_name FROM platforms"
-
-/* The archive count and size are correlated subqueries: with ORDER BY and
- * LIMIT the planner evaluates them only for the rows of the returned page. */
-#define TICKET_SELECT                                                                              \
-    "SELECT t.id, t.number, t.platform_id, coalesce(p.name, ''), coalesce(t.user_id, 0),"          \
-    " coalesce(u.username, ''), t.resolved, t.note, t.token, t.attempts,"                          \
-    " coalesce(" US("t.expires_at") ", 0), " US("t.time_create") ", " US(                          \
-        "t.time_update") ","                                                                       \
-                         " (SELECT count(*) FROM archives a WHERE a.ticket_id = t.id),"            \
-                         " (SELECT coalesce(sum(a.size), 0)::bigint FROM archives a WHERE "        \
-                         "a.ticket_id = t.id)"                                                     \
-                         " FROM tickets t LEFT JOIN platforms p ON p.id = t.platform_id"           \
-                         " LEFT JOIN users u ON u.id = t.user_id"
-
-#define ARCHIVE_FROM " FROM archives a JOIN tickets t ON t.id = a.ticket_id"
-#define ARCHIVE_SELECT                                                                             \
-    "SELECT a.id, a.ticket_id, t.number, a.name, a.path, a.size, a.md5, a.sha256,"                 \
-    " a.uploader_ip, a.uploader_agent, " US("a.time_create") ", " US("a.time_update") ARCHIVE_FROM
-
-/* Every fixed statement; each connection prepares one lazily (named "lc<N>"). */
-enum stmt_id {
-    ST_PING,
-    ST_USER_INSERT,
-    ST_USER_BY_NAME,
-    ST_USER_BY_ID,
-    ST_USER_SET_PASSWORD,
-    ST_USER_TOUCH,
-    ST_USER_DELETE,
-    ST_USER_LIST,
-    ST_USER_COUNT,
-    ST_PLATFORM_LIST,
-    ST_PLATFORM_GET,
-    ST_PLATFORM_ID,
-    ST_PLATFORM_LOCK,
-    ST_PLATFORM_LOCK_TICKETS,
-    ST_PLATFORM_INSERT,
-    ST_PLATFORM_UPDATE,
-    ST_PLATFORM_PATHS,
-    ST_PLATFORM_DELETE,
-    ST_TICKET_BY_NUMBER,
-    ST_TICKET_BY_TOKEN,
-    ST_TICKET_BY_ID,
-    ST_TICKET_ID,
-    ST_TICKET_LOCK,
-    ST_TICKET_INSERT,
-    ST_TICKET_UPDATE,
-    ST_TICKET_SET_TOKEN,
-    ST_TICKET_PATHS,
-    ST_TICKET_DELETE,
-    ST_TOKEN_CONSUME,
-    ST_ARCHIVE_INSERT,
-    ST_ARCHIVE_BY_ID,
-    ST_ARCHIVE_MOVE,
-    ST_ARCHIVE_DELETE,
-    ST_ARCHIVE_PATH_EXISTS,
-    ST_ARCHIVE_PAGE,
-    ST_COUNTS,
-    ST_IMPORT_USER,
-    ST_IMPORT_PLATFORM,
-    ST_IMPORT_TICKET,
-    ST_IMPORT_ARCHIVE,
-    ST__MAX,
-    ST_NONE = -1 /* an ad-hoc statement: sql given by the caller */
-};
-
-static const struct {
-    const char *sql;
-    bool write; /* changes data: decides whether a lost connection may be retried */
-} stmts[ST__MAX] = {
-    [ST_PING] = {"SELECT 1", false},
-    [ST_USER_INSERT] = {"INSERT INTO users (username, password_hash, is_admin, is_active, name,"
-                        " email, created, last_login) VALUES ($1, $2, $3, $4, $5, $6,"
-                        " $7::timestamptz, $8::timestamptz) RETURNING id",
-                        true},
-    [ST_USER_BY_NAME] = {USER_COLS " WHERE username = $1", false},
-    [ST_USER_BY_ID] = {USER_COLS " WHERE id = $1::bigint", false},
-    [ST_USER_SET_PASSWORD] = {"UPDATE users SET password_hash = $1 WHERE username = $2", true},
-    [ST_USER_TOUCH] = {"UPDATE users SET last_login = $1::timestamptz WHERE id = $2::bigint", true},
-    [ST_USER_DELETE] = {"DELETE FROM users WHERE username = $1", true},
-    [ST_USER_LIST] = {USER_COLS " ORDER BY id", false},
-    [ST_USER_COUNT] = {"SELECT count(*) FROM users", false},
-    [ST_PLATFORM_LIST] = {PLATFORM_COLS " ORDER BY id", false},
-    [ST_PLATFORM_GET] = {PLATFORM_COLS " WHERE name = $1", false},
-    [ST_PLATFORM_ID] = {"SELECT id FROM platforms WHERE name = $1", false},
+/* Where PostgreSQL's SQL differs from the portable text of store.c. */
+static const char *const dialect[ST__MAX] = {
+    [ST_SCHEMA_EXISTS] = "SELECT to_regclass('schema_migrations') IS NOT NULL",
+    [ST_SCHEMA_CREATE] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         " version integer PRIMARY KEY,"
+                         " applied_at timestamptz NOT NULL)",
+    /* Held until the migration's transaction ends: processes starting
+     * together migrate one after the other. */
+    [ST_MIGRATE_LOCK] = "SELECT pg_advisory_xact_lock(" ADVISORY_KEY ")",
     /* The deletes lock what they remove first, so that an archive inserted
      * meanwhile waits and then fails its foreign key instead of vanishing in
      * the cascade without its path being returned. */
-    [ST_PLATFORM_LOCK] = {"SELECT id FROM platforms WHERE name = $1 FOR UPDATE", false},
-    [ST_PLATFORM_LOCK_TICKETS] = {"SELECT count(*) FROM (SELECT 1 FROM tickets"
-                                  " WHERE platform_id = $1::bigint FOR UPDATE) l",
-                                  false},
-    [ST_PLATFORM_INSERT] = {"INSERT INTO platforms (name, pretty_name) VALUES ($1, $2)"
-                            " RETURNING id, name, pretty_name",
-                            true},
-    [ST_PLATFORM_UPDATE] = {"UPDATE platforms SET name = $1, pretty_name = $2 WHERE name = $3"
-                            " RETURNING id, name, pretty_name",
-                            true},
-    [ST_PLATFORM_PATHS] = {"SELECT a.path FROM archives a JOIN tickets t ON t.id = a.ticket_id"
-                           " WHERE t.platform_id = $1::bigint ORDER BY a.id",
-                           false},
-    [ST_PLATFORM_DELETE] = {"DELETE FROM platforms WHERE id = $1::bigint", true},
-    [ST_TICKET_BY_NUMBER] = {TICKET_SELECT " WHERE t.number = $1::bigint", false},
-    [ST_TICKET_BY_TOKEN] = {TICKET_SELECT " WHERE t.token = $1::uuid", false},
-    [ST_TICKET_BY_ID] = {TICKET_SELECT " WHERE t.id = $1::bigint", false},
-    [ST_TICKET_ID] = {"SELECT id FROM tickets WHERE number = $1::bigint", false},
-    [ST_TICKET_LOCK] = {"SELECT id FROM tickets WHERE number = $1::bigint FOR UPDATE", false},
-    [ST_TICKET_INSERT] = {"INSERT INTO tickets (number, platform_id, user_id, resolved, note,"
-                          " token, attempts, expires_at, time_create, time_update)"
-                          " VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, $6::uuid,"
-                          " $7::integer, $8::timestamptz, $9::timestamptz, $9::timestamptz)"
-                          " RETURNING id",
-                          true},
-    [ST_TICKET_UPDATE] = {"UPDATE tickets SET number = $1::bigint, platform_id = $2::bigint,"
-                          " resolved = $3, note = $4, attempts = $5::integer,"
-                          " expires_at = $6::timestamptz, time_update = $7::timestamptz"
-                          " WHERE id = $8::bigint",
-                          true},
-    [ST_TICKET_SET_TOKEN] = {"UPDATE tickets SET token = $1::uuid, attempts = $2::integer,"
-                             " expires_at = $3::timestamptz, time_update = $4::timestamptz"
-                             " WHERE id = $5::bigint",
-                             true},
-    [ST_TICKET_PATHS] = {"SELECT path FROM archives WHERE ticket_id = $1::bigint ORDER BY id",
-                         false},
-    [ST_TICKET_DELETE] = {"DELETE FROM tickets WHERE id = $1::bigint", true},
-    /* The whole token rule in the WHERE clause: the row lock taken by the
-     * UPDATE serializes concurrent consumers (in any process), and each one
-     * re-checks the condition on the row as the previous one left it. */
-    [ST_TOKEN_CONSUME] = {"UPDATE tickets SET attempts = attempts - 1,"
-                          " time_update = $1::timestamptz"
-                          " WHERE token = $2::uuid AND attempts > 0 AND NOT resolved"
-                          " AND (expires_at IS NULL OR expires_at > $3::timestamptz) RETURNING id",
-                          true},
-    [ST_ARCHIVE_INSERT] = {"INSERT INTO archives (ticket_id, name, path, size, md5, sha256,"
-                           " uploader_ip, uploader_agent, time_create, time_update)"
-                           " VALUES ($1::bigint, $2, $3, $4::bigint, $5, $6, $7, $8,"
-                           " $9::timestamptz, $9::timestamptz) RETURNING id",
-                           true},
-    [ST_ARCHIVE_BY_ID] = {ARCHIVE_SELECT " WHERE a.id = $1::bigint", false},
-    [ST_ARCHIVE_MOVE] = {"UPDATE archives SET ticket_id = $1::bigint, path = $2, name = $3,"
-                         " time_update = $4::timestamptz WHERE id = $5::bigint",
-                         true},
-    [ST_ARCHIVE_DELETE] = {"DELETE FROM archives WHERE id = $1::bigint RETURNING path", true},
-    [ST_ARCHIVE_PATH_EXISTS] = {"SELECT EXISTS (SELECT 1 FROM archives WHERE path = $1)", false},
-    /* Keyset paging: each page is a short read, nothing stays open between pages. */
-    [ST_ARCHIVE_PAGE] = {ARCHIVE_SELECT " WHERE a.id > $1::bigint ORDER BY a.id LIMIT $2::bigint",
-                         false},
-    [ST_COUNTS] = {"SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM platforms),"
-                   " (SELECT count(*) FROM tickets), (SELECT count(*) FROM archives)",
-                   false},
-    /* The bulk copy: every column given, ids included (the identities are BY
-     * DEFAULT); import_finish then moves the sequences past them. */
-    [ST_IMPORT_USER] = {"INSERT INTO users (id, username, password_hash, is_admin, is_active,"
-                        " name, email, created, last_login) VALUES ($1::bigint, $2, $3, $4, $5,"
-                        " $6, $7, $8::timestamptz, $9::timestamptz)",
-                        true},
-    [ST_IMPORT_PLATFORM] = {"INSERT INTO platforms (id, name, pretty_name)"
-                            " VALUES ($1::bigint, $2, $3)",
-                            true},
-    [ST_IMPORT_TICKET] = {"INSERT INTO tickets (id, number, platform_id, user_id, resolved, note,"
-                          " token, attempts, expires_at, time_create, time_update)"
-                          " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5, $6,"
-                          " $7::uuid, $8::integer, $9::timestamptz, $10::timestamptz,"
-                          " $11::timestamptz)",
-                          true},
-    [ST_IMPORT_ARCHIVE] = {"INSERT INTO archives (id, ticket_id, name, path, size, md5, sha256,"
-                           " uploader_ip, uploader_agent, time_create, time_update)"
-                           " VALUES ($1::bigint, $2::bigint, $3, $4, $5::bigint, $6, $7, $8, $9,"
-                           " $10::timestamptz, $11::timestamptz)",
-                           true},
+    [ST_PLATFORM_LOCK] = "SELECT id FROM platforms WHERE name = ? FOR UPDATE",
+    [ST_PLATFORM_LOCK_TICKETS] = "SELECT count(*) FROM (SELECT 1 FROM tickets"
+                                 " WHERE platform_id = ? FOR UPDATE) l",
+    [ST_TICKET_LOCK] = "SELECT id FROM tickets WHERE number = ? FOR UPDATE",
+/* Rows inserted with explicit ids do not advance an identity's sequence: set
+ * each one so that the next generated id is one past the largest. (setval is
+ * not undone by a rollback; after one the tables are empty again and the
+ * sequences merely skip some ids.) */
+#define SETVAL(t)                                                                                  \
+    "setval(pg_get_serial_sequence('" t "', 'id'), coalesce((SELECT max(id) FROM " t "), 0) + 1,"  \
+    " false)"
+    [ST_IMPORT_FINISH] = "SELECT " SETVAL("users") ", " SETVAL("platforms") ", " SETVAL(
+        "tickets") ", " SETVAL("archives"),
+#undef SETVAL
 };
 
-/* --- parameters: text, except times (binary timestamptz) --- */
+/* --- statement texts and arguments --- */
 
-#define PARAM_BUF 24
+/* A new copy of sql with every "?" outside a quoted literal numbered $1, $2,
+ * ...; NULL when out of memory. */
+static char *number_placeholders(const char *sql)
+{
+    size_t marks = 0;
+    for (const char *p = sql; *p; p++)
+        marks += *p == '?';
+    char *out = malloc(strlen(sql) + 6 * marks + 1), *o = out;
+    if (!out)
+        return NULL;
+    bool quoted = false;
+    int n = 0;
+    for (const char *p = sql; *p; p++) {
+        quoted ^= *p == '\'';
+        if (*p == '?' && !quoted)
+            o += sprintf(o, "$%d", ++n);
+        else
+            *o++ = *p;
+    }
+    *o = 0;
+    return out;
+}
 
+/* True for a statement that may change data (anything but a SELECT): it
+ * decides whether a lost connection may be retried. */
+static bool is_write(const char *sql)
+{
+    return strncasecmp(sql, "SELECT", 6) != 0;
+}
+
+#define PARAM_BUF    24
+#define PARAM_INLINE 16
+
+/* The arguments of one statement as libpq takes them: text, except times
+ * (binary timestamptz). Up to PARAM_INLINE in place, more on the heap. */
 struct params {
-    int n, cap;
-    bool overflow; /* more than cap values: a bug */
+    int n;
     const char **v;
-    int *len;
-    int *fmt;
+    int *len, *fmt;
     Oid *type;
     char (*buf)[PARAM_BUF];
+    void *heap;
+    const char *v_in[PARAM_INLINE];
+    int len_in[PARAM_INLINE], fmt_in[PARAM_INLINE];
+    Oid type_in[PARAM_INLINE];
+    char buf_in[PARAM_INLINE][PARAM_BUF];
 };
 
-/* Declares a struct params `name` with room for n values, backed by arrays on the stack. */
-#define PARAMS(name, n)                                                                            \
-    const char *name##_v[n];                                                                       \
-    int name##_len[n], name##_fmt[n];                                                              \
-    Oid name##_type[n];                                                                            \
-    char name##_buf[n][PARAM_BUF];                                                                 \
-    struct params name = {0, n, false, name##_v, name##_len, name##_fmt, name##_type, name##_buf}
-
-/* The index of the next slot (set to NULL), or -1 (overflow recorded) when there is none. */
-static int p_next(struct params *p)
+/* A time in Unix microseconds as a binary timestamptz into buf: big-endian
+ * int64 microseconds since 2000-01-01. Earlier than PostgreSQL's first
+ * timestamp is clamped to it; every later int64 is in range. */
+static void put_time(char *buf, int64_t us)
 {
-    if (p->n >= p->cap) {
-        p->overflow = true;
-        return -1;
+    uint64_t v = htobe64((uint64_t)((us < PG_MIN_US ? PG_MIN_US : us) - PG_EPOCH_OFFSET_US));
+    memcpy(buf, &v, sizeof(v));
+}
+
+/* Fills p from args (which must outlive p's use). ERR_NOMEM; release with params_free. */
+static enum err params_set(struct params *p, const struct db_arg *args, size_t nargs)
+{
+    p->n = (int)nargs;
+    p->heap = NULL;
+    p->v = p->v_in;
+    p->len = p->len_in;
+    p->fmt = p->fmt_in;
+    p->type = p->type_in;
+    p->buf = p->buf_in;
+    if (nargs > PARAM_INLINE) {
+        /* pointers, then ints and oids, then bytes: each part stays aligned */
+        char *h = malloc(nargs * (sizeof(char *) + 2 * sizeof(int) + sizeof(Oid) + PARAM_BUF));
+        if (!h)
+            return ERR_NOMEM;
+        p->heap = h;
+        p->v = (const char **)(void *)h;
+        p->len = (int *)(void *)(h += nargs * sizeof(char *));
+        p->fmt = (int *)(void *)(h += nargs * sizeof(int));
+        p->type = (Oid *)(void *)(h += nargs * sizeof(int));
+        p->buf = (char(*)[PARAM_BUF])(void *)(h + nargs * sizeof(Oid));
     }
-    int i = p->n++;
-    p->v[i] = NULL;
-    p->len[i] = 0;
-    p->fmt[i] = 0;
-    p->type[i] = 0; /* inferred from the statement's casts and context */
-    return i;
+    for (size_t i = 0; i < nargs; i++) {
+        const struct db_arg *a = &args[i];
+        p->v[i] = NULL; /* ARG_NULL */
+        p->len[i] = 0;
+        p->fmt[i] = 0;
+        p->type[i] = 0; /* from the statement */
+        switch (a->kind) {
+        case ARG_NULL:
+            break;
+        case ARG_INT64:
+            snprintf(p->buf[i], PARAM_BUF, "%lld", (long long)a->i);
+            p->v[i] = p->buf[i];
+            break;
+        case ARG_TEXT:
+            p->v[i] = a->s;
+            break;
+        case ARG_BOOL:
+            p->v[i] = a->b ? "t" : "f";
+            break;
+        case ARG_TIME:
+            put_time(p->buf[i], a->i);
+            p->v[i] = p->buf[i];
+            p->len[i] = 8;
+            p->fmt[i] = 1;
+            p->type[i] = TIMESTAMPTZ_OID;
+            break;
+        }
+    }
+    return ERR_OK;
 }
 
-static void p_int(struct params *p, int64_t v)
+static void params_free(struct params *p)
 {
-    int i = p_next(p);
-    if (i < 0)
-        return;
-    snprintf(p->buf[i], PARAM_BUF, "%lld", (long long)v);
-    p->v[i] = p->buf[i];
-}
-
-/* 0 goes as NULL: optional references. */
-static void p_opt_int(struct params *p, int64_t v)
-{
-    if (v)
-        p_int(p, v);
-    else
-        (void)p_next(p);
-}
-
-static void p_bool(struct params *p, bool v)
-{
-    int i = p_next(p);
-    if (i >= 0)
-        p->v[i] = v ? "true" : "false";
-}
-
-/* s (NULL: "") must outlive the call that sends p. */
-static void p_text(struct params *p, const char *s)
-{
-    int i = p_next(p);
-    if (i >= 0)
-        p->v[i] = s ? s : "";
-}
-
-/* A time in Unix microseconds as a binary timestamptz: big-endian int64
- * microseconds since 2000-01-01. Earlier than PostgreSQL's first timestamp
- * is clamped to it; every later int64 is in range. */
-static void p_time(struct params *p, int64_t us)
-{
-    int i = p_next(p);
-    if (i < 0)
-        return;
-    uint64_t v = (uint64_t)((us < PG_MIN_US ? PG_MIN_US : us) - PG_EPOCH_OFFSET_US);
-    for (int k = 0; k < 8; k++)
-        p->buf[i][k] = (char)(v >> (56 - 8 * k));
-    p->v[i] = p->buf[i];
-    p->len[i] = 8;
-    p->fmt[i] = 1;
-    p->type[i] = TIMESTAMPTZ_OID;
-}
-
-/* 0 goes as NULL: "no time". */
-static void p_opt_time(struct params *p, int64_t us)
-{
-    if (us)
-        p_time(p, us);
-    else
-        (void)p_next(p);
+    free(p->heap);
 }
 
 /* --- the store and its connections --- */
@@ -375,6 +255,8 @@ struct pg_store;
 /* One connection. Used by one thread at a time: taken from the pool by
  * acquire() and given back by release(). */
 struct conn {
+    struct db_conn base; /* first: store.c sees only this */
+    struct pg_store *owner;
     PGconn *pg;
     struct conn *next; /* in the idle list */
     bool prepared[ST__MAX];
@@ -392,14 +274,10 @@ struct pg_store {
     bool tz_unknown;   /* the server refused tz (set while opening, single-threaded) */
     pthread_mutex_t lock;
     pthread_cond_t freed;
-    struct conn *idle; /* connections not in use */
-    int open, max;     /* connections existing, allowed */
-    /* The bulk copy (store_import_*), guarded by lock: while importing, the
-     * connection import (NULL while it is being acquired) belongs to the
-     * thread import_owner and holds the import's transaction. */
-    bool importing;
-    pthread_t import_owner;
-    struct conn *import;
+    struct conn *idle;   /* connections not in use */
+    int open, max;       /* connections existing, allowed */
+    char *sql[ST__MAX];  /* every statement's text, placeholders numbered */
+    bool write[ST__MAX]; /* the statement may change data */
 };
 
 static struct pg_store *to_ps(struct store *s)
@@ -467,6 +345,8 @@ static enum err db_err(struct conn *c, const PGresult *res, const char *what)
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     log_error("postgresql: %s: %s (SQLSTATE %s)", what,
               first_line(msg ? msg : PQresultErrorMessage(res), line, sizeof(line)), state);
+    if (strcmp(state, "53100") == 0) /* disk_full */
+        return ERR_NO_SPACE;
     /* Too many connections, serialization failure, deadlock: try later. */
     if (strcmp(state, "53300") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
         return ERR_UNAVAILABLE;
@@ -520,6 +400,8 @@ static enum err conn_new(struct pg_store *ps, struct conn **ret, bool *ret_fatal
     struct conn *c = calloc(1, sizeof(*c));
     if (!c)
         return ERR_NOMEM;
+    c->base.ops = &pg_db_ops;
+    c->owner = ps;
     c->pg = connect_uri(ps->uri);
     if (!c->pg) {
         free(c);
@@ -652,30 +534,28 @@ static enum err acquire(struct pg_store *ps, struct conn **ret)
 /* --- statements --- */
 
 /*
- * Sends one statement and waits for its result: the fixed statement id
- * (prepared on this connection at first use) or, with id ST_NONE, sql (with
- * p, or as a simple-protocol script when p is NULL). On ERR_OK *ret is a
- * successful result the caller PQclear()s; on error nothing is returned.
+ * Sends one statement and waits for its result: the statement id (prepared
+ * on this connection at its first use, with the parameter types of p), the
+ * one-off text sql with p (id ST__MAX), or, without p, the text sql as a
+ * simple-protocol script (control statements, migrations; text results).
+ * Results of statements with p are binary. On ERR_OK *ret is a successful
+ * result the caller PQclear()s; on error nothing is returned.
  *
- * Retry bookkeeping (see run_op): c->maybe_sent becomes true when a change may
- * have reached the server, i.e. a writing statement was handed to the socket
- * outside a transaction, or a COMMIT of a writing transaction was. A statement
- * inside a transaction is never applied unless its COMMIT is.
+ * Retry bookkeeping (see pg_retryable): c->maybe_sent becomes true when a
+ * change may have reached the server, i.e. a writing statement was handed to
+ * the socket outside a transaction, or a COMMIT of a writing transaction was.
+ * A statement inside a transaction is never applied unless its COMMIT is.
  */
-static enum err exec(struct conn *c, enum stmt_id id, const char *sql, const struct params *p,
-                     const char *what, PGresult **ret)
+static enum err send_query(struct conn *c, enum stmt_id id, const char *sql, const struct params *p,
+                           const char *what, PGresult **ret)
 {
-    if (p && p->overflow) {
-        log_error("postgresql: %s: too many parameters", what);
-        return ERR_INTERNAL;
-    }
-    bool write = false;
+    bool write;
     int ok;
-    if (id != ST_NONE) {
+    if (id != ST__MAX) {
+        char name[16];
+        snprintf(name, sizeof(name), "lc%d", (int)id);
         if (!c->prepared[id]) {
-            char name[16];
-            snprintf(name, sizeof(name), "lc%d", (int)id);
-            PGresult *res = PQprepare(c->pg, name, stmts[id].sql, 0, NULL);
+            PGresult *res = PQprepare(c->pg, name, c->owner->sql[id], p->n, p->type);
             if (PQresultStatus(res) != PGRES_COMMAND_OK) {
                 enum err e = db_err(c, res, what);
                 PQclear(res);
@@ -684,20 +564,18 @@ static enum err exec(struct conn *c, enum stmt_id id, const char *sql, const str
             PQclear(res);
             c->prepared[id] = true;
         }
-        char name[16];
-        snprintf(name, sizeof(name), "lc%d", (int)id);
-        write = stmts[id].write;
-        ok = PQsendQueryPrepared(c->pg, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
-                                 p ? p->fmt : NULL, 0);
+        write = c->owner->write[id];
+        ok = PQsendQueryPrepared(c->pg, name, p->n, p->v, p->len, p->fmt, 1);
     } else if (p) {
-        ok = PQsendQueryParams(c->pg, sql, p->n, p->type, p->v, p->len, p->fmt, 0);
+        write = is_write(sql);
+        ok = PQsendQueryParams(c->pg, sql, p->n, p->type, p->v, p->len, p->fmt, 1);
     } else {
         write = strncmp(sql, "COMMIT", 6) == 0 && c->tx_write;
         ok = PQsendQuery(c->pg, sql);
     }
     if (!ok) /* not sent: nothing can have been applied */
         return db_err(c, NULL, what);
-    if (write && (!c->in_tx || id == ST_NONE))
+    if (write && (!c->in_tx || !p))
         c->maybe_sent = true;
 
     /* The statement's result; for a script, the first error or else the last result. */
@@ -724,207 +602,203 @@ static enum err exec(struct conn *c, enum stmt_id id, const char *sql, const str
     return ERR_OK;
 }
 
-/* Runs a statement whose result is not needed. */
-static enum err run(struct conn *c, enum stmt_id id, const char *sql, const struct params *p,
-                    const char *what)
+/* Runs a script or control statement whose result is not needed. */
+static enum err simple(struct conn *c, const char *sql, const char *what)
 {
     PGresult *res;
-    enum err e = exec(c, id, sql, p, what, &res);
+    enum err e = send_query(c, ST__MAX, sql, NULL, what, &res);
     if (!e)
         PQclear(res);
     return e;
 }
 
-/* Begins a transaction: a writing one (READ COMMITTED), or a read-only
- * REPEATABLE READ one whose statements share one snapshot. */
-static enum err tx_begin(struct conn *c, bool write)
+/* The current row of a binary result. */
+struct row {
+    struct db_row base;
+    const PGresult *res;
+    int row;
+};
+
+/* Runs statement id (or, for ST__MAX, the one-off numbered text sql) with
+ * args and hands every row to fn; see db_ops.exec. */
+static enum err run_rows(struct conn *c, enum stmt_id id, const char *sql,
+                         const struct db_arg *args, size_t nargs, db_row_fn *fn, void *ctx,
+                         int64_t *ret_n, const char *what)
 {
-    enum err e =
-        run(c, ST_NONE, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL,
-            "begin");
+    struct params p;
+    PGresult *res = NULL;
+    enum err e = params_set(&p, args, nargs);
+    if (e)
+        return e;
+    e = send_query(c, id, sql, &p, what, &res);
+    params_free(&p);
+    if (e)
+        return e;
+    struct row r = {{&pg_db_ops}, res, 0};
+    int rows = PQntuples(res);
+    for (r.row = 0; fn && !e && r.row < rows; r.row++)
+        e = fn(&r.base, ctx);
+    if (!e && ret_n)
+        *ret_n = PQnfields(res) > 0 ? rows : strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return e;
+}
+
+static enum err pg_exec(struct db_conn *dc, enum stmt_id id, const struct db_arg *args,
+                        size_t nargs, db_row_fn *fn, void *ctx, int64_t *ret_n)
+{
+    struct conn *c = (struct conn *)dc;
+    if (!*c->owner->sql[id]) { /* DB_SKIP */
+        if (ret_n)
+            *ret_n = 0;
+        return ERR_OK;
+    }
+    return run_rows(c, id, NULL, args, nargs, fn, ctx, ret_n, db_stmts[id].name);
+}
+
+static enum err pg_exec_sql(struct db_conn *dc, const char *what, const char *sql,
+                            const struct db_arg *args, size_t nargs, db_row_fn *fn, void *ctx,
+                            int64_t *ret_n)
+{
+    char *numbered = number_placeholders(sql);
+    if (!numbered)
+        return ERR_NOMEM;
+    enum err e = run_rows((struct conn *)dc, ST__MAX, numbered, args, nargs, fn, ctx, ret_n, what);
+    free(numbered);
+    return e;
+}
+
+static enum err pg_script(struct db_conn *dc, const char *sql)
+{
+    return simple((struct conn *)dc, sql, "script");
+}
+
+static enum err pg_take(struct store *s, struct db_conn **ret)
+{
+    struct conn *c;
+    enum err e = acquire(to_ps(s), &c);
+    if (!e)
+        *ret = &c->base;
+    return e;
+}
+
+static void pg_give(struct store *s, struct db_conn *dc)
+{
+    release(to_ps(s), (struct conn *)dc);
+}
+
+/* A writing transaction (READ COMMITTED; its row locks serialize writers), or
+ * a read-only REPEATABLE READ one whose statements share one snapshot. */
+static enum err pg_begin(struct db_conn *dc, enum db_mode mode)
+{
+    struct conn *c = (struct conn *)dc;
+    if (mode == DB_AUTO)
+        return ERR_OK;
+    enum err e = simple(
+        c, mode == DB_WRITE ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin");
     if (!e) {
         c->in_tx = true;
-        c->tx_write = write;
+        c->tx_write = mode == DB_WRITE;
     }
     return e;
 }
 
-/* Ends the transaction: commits when e is ERR_OK (and returns the commit's
- * result), otherwise rolls back and returns e. */
-static enum err tx_end(struct conn *c, enum err e)
+static enum err pg_end(struct db_conn *dc, enum db_mode mode, enum err e)
 {
+    struct conn *c = (struct conn *)dc;
+    if (mode == DB_AUTO)
+        return e;
     if (!e)
-        e = run(c, ST_NONE, "COMMIT", NULL, "commit");
+        e = simple(c, "COMMIT", "commit");
     else if (!c->lost)
-        (void)run(c, ST_NONE, "ROLLBACK", NULL, "rollback");
+        (void)simple(c, "ROLLBACK", "rollback");
     c->in_tx = false;
     return e;
 }
 
-/* A body of a store operation, run on one connection; it may run twice (see
- * run_op), so it writes its results only once it has succeeded. */
-typedef enum err op_fn(struct conn *c, void *ctx);
-
-/*
- * Runs fn on a pooled connection. When the connection turns out lost, fn is
- * run once more on a re-established connection, but only when that cannot
- * apply a change twice: always for reads; for writes only when no change can
- * have reached the server (c->maybe_sent false: the failure came before a
- * writing statement was sent, or inside a transaction before its COMMIT was
- * sent — the server rolls back a transaction whose connection dies).
- * Otherwise ERR_UNAVAILABLE.
- */
-static enum err run_op(struct store *s, op_fn *fn, void *ctx)
+/* Work may run again when the connection was lost and no change can have
+ * reached the server: always for reads; for writes when the failure came
+ * before a writing statement was sent, or inside a transaction before its
+ * COMMIT was sent (the server rolls back a transaction whose connection dies). */
+static bool pg_retryable(struct db_conn *dc, enum err e)
 {
-    struct pg_store *ps = to_ps(s);
-    for (int attempt = 0;; attempt++) {
-        struct conn *c;
-        enum err e = acquire(ps, &c);
-        if (e)
-            return e;
-        e = fn(c, ctx);
-        bool again = e && c->lost && !c->maybe_sent && attempt == 0;
-        release(ps, c);
-        if (!again)
-            return e;
-        log_info("postgresql: retrying once after the lost connection");
+    struct conn *c = (struct conn *)dc;
+    return e && c->lost && !c->maybe_sent;
+}
+
+/* --- reading binary results --- */
+
+/* The binary value of column col (NULL for SQL NULL), its type and length. */
+static const char *value(const struct db_row *dr, int col, Oid *ret_type, int *ret_len)
+{
+    const struct row *r = (const struct row *)dr;
+    if (PQgetisnull(r->res, r->row, col))
+        return NULL;
+    *ret_type = PQftype(r->res, col);
+    *ret_len = PQgetlength(r->res, r->row, col);
+    return PQgetvalue(r->res, r->row, col);
+}
+
+/* A big-endian integer of 1, 2, 4 or 8 bytes; 0 for another length. */
+static int64_t be_int(const char *v, int len)
+{
+    uint64_t u = 0;
+    if (len != 1 && len != 2 && len != 4 && len != 8)
+        return 0;
+    for (int i = 0; i < len; i++)
+        u = u << 8 | (unsigned char)v[i];
+    if (len < 8 && (u >> (8 * len - 1)) & 1) /* sign-extend */
+        u |= ~(uint64_t)0 << (8 * len);
+    return (int64_t)u;
+}
+
+static int64_t pg_col_int64(const struct db_row *r, int col)
+{
+    Oid type;
+    int len;
+    const char *v = value(r, col, &type, &len);
+    return v ? be_int(v, len) : 0;
+}
+
+static bool pg_col_bool(const struct db_row *r, int col)
+{
+    return pg_col_int64(r, col) != 0;
+}
+
+static int64_t pg_col_time(const struct db_row *r, int col)
+{
+    Oid type;
+    int len;
+    const char *v = value(r, col, &type, &len);
+    if (!v)
+        return 0;
+    int64_t t = be_int(v, len);
+    if (type != TIMESTAMPTZ_OID && type != TIMESTAMP_OID)
+        return t;
+    return t > INT64_MAX - PG_EPOCH_OFFSET_US ? INT64_MAX : t + PG_EPOCH_OFFSET_US;
+}
+
+/* Text columns are their bytes (libpq ends every value with a NUL); a uuid is
+ * formatted in its canonical lower-case form into buf. */
+static const char *pg_col_text(const struct db_row *r, int col, char buf[DB_TEXT_BUF])
+{
+    Oid type;
+    int len;
+    const char *v = value(r, col, &type, &len);
+    if (!v)
+        return "";
+    if (type != UUID_OID || len != 16)
+        return v;
+    static const char hex[] = "0123456789abcdef";
+    char *o = buf;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[(unsigned char)v[i] >> 4];
+        *o++ = hex[(unsigned char)v[i] & 15];
     }
-}
-
-/* --- reading results --- */
-
-typedef enum err row_reader(const PGresult *r, int row, void *dst);
-
-static int64_t col_int(const PGresult *r, int row, int col)
-{
-    return strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-static bool col_bool(const PGresult *r, int row, int col)
-{
-    return PQgetvalue(r, row, col)[0] == 't';
-}
-
-static void col_text(const PGresult *r, int row, int col, char *dst, size_t cap)
-{
-    (void)str_copy(dst, cap, PQgetvalue(r, row, col));
-}
-
-static enum err read_int64(const PGresult *r, int row, void *dst)
-{
-    *(int64_t *)dst = col_int(r, row, 0);
-    return ERR_OK;
-}
-
-static enum err read_bool(const PGresult *r, int row, void *dst)
-{
-    *(bool *)dst = col_bool(r, row, 0);
-    return ERR_OK;
-}
-
-/* Runs a statement and reads its first row into dst. ERR_NOT_FOUND when
- * there is no row (dst untouched). */
-static enum err get_one(struct conn *c, enum stmt_id id, const char *sql, const struct params *p,
-                        row_reader *read, void *dst, const char *what)
-{
-    PGresult *res;
-    enum err e = exec(c, id, sql, p, what, &res);
-    if (e)
-        return e;
-    e = PQntuples(res) > 0 ? read(res, 0, dst) : ERR_NOT_FOUND;
-    PQclear(res);
-    return e;
-}
-
-/* Runs a write; ERR_NOT_FOUND when it changed no row. */
-static enum err write_one(struct conn *c, enum stmt_id id, const struct params *p, const char *what)
-{
-    PGresult *res;
-    enum err e = exec(c, id, NULL, p, what, &res);
-    if (e)
-        return e;
-    if (strcmp(PQcmdTuples(res), "0") == 0)
-        e = ERR_NOT_FOUND;
-    PQclear(res);
-    return e;
-}
-
-typedef void items_free(void *items, size_t n);
-
-static void free_plain(void *items, size_t n)
-{
-    (void)n;
-    free(items);
-}
-
-/* Reads every row of res with read into a new array of elem-sized entries
- * (never NULL, even for no rows). On error what was read is freed. */
-static enum err collect_rows(const PGresult *res, size_t elem, row_reader *read,
-                             items_free *free_items, void **ret_items, size_t *ret_n)
-{
-    size_t rows = (size_t)PQntuples(res);
-    void *items = calloc(rows ? rows : 1, elem);
-    if (!items)
-        return ERR_NOMEM;
-    for (size_t i = 0; i < rows; i++) {
-        enum err e = read(res, (int)i, (char *)items + i * elem);
-        if (e) {
-            free_items(items, i);
-            return e;
-        }
-    }
-    *ret_items = items;
-    *ret_n = rows;
-    return ERR_OK;
-}
-
-/* All rows of a fixed statement without parameters. */
-struct list_ctx {
-    enum stmt_id id;
-    size_t elem;
-    row_reader *read;
-    const char *what;
-    void **ret_items;
-    size_t *ret_n;
-};
-
-static enum err list_body(struct conn *c, void *ctx)
-{
-    struct list_ctx *l = ctx;
-    PGresult *res;
-    enum err e = exec(c, l->id, NULL, NULL, l->what, &res);
-    if (e)
-        return e;
-    e = collect_rows(res, l->elem, l->read, free_plain, l->ret_items, l->ret_n);
-    PQclear(res);
-    return e;
-}
-
-static enum err list_fixed(struct store *s, enum stmt_id id, size_t elem, row_reader *read,
-                           const char *what, void **ret_items, size_t *ret_n)
-{
-    struct list_ctx l = {id, elem, read, what, ret_items, ret_n};
-    return run_op(s, list_body, &l);
-}
-
-/* A write of one fixed statement with parameters p; ERR_NOT_FOUND when no row changed. */
-struct write_ctx {
-    enum stmt_id id;
-    const struct params *p;
-    const char *what;
-};
-
-static enum err write_body(struct conn *c, void *ctx)
-{
-    struct write_ctx *w = ctx;
-    return write_one(c, w->id, w->p, w->what);
-}
-
-static enum err write_fixed(struct store *s, enum stmt_id id, const struct params *p,
-                            const char *what)
-{
-    struct write_ctx w = {id, p, what};
-    return run_op(s, write_body, &w);
+    *o = 0;
+    return buf;
 }
 
 /* --- lifecycle --- */
@@ -940,13 +814,30 @@ static void pg_close(struct store *s)
         ps->idle = c->next;
         conn_free(c);
     }
-    conn_free(ps->import); /* an import never ended: the server rolls it back */
-    ps->import = NULL;
     pthread_mutex_unlock(&ps->lock);
     pthread_cond_destroy(&ps->freed);
     pthread_mutex_destroy(&ps->lock);
+    for (int i = 0; i < ST__MAX; i++)
+        free(ps->sql[i]);
     free(ps->uri);
     free(ps);
+}
+
+/* Numbers the placeholders of every statement text once, for all connections.
+ * ERR_INTERNAL (logged) for a statement without text, a bug. */
+static enum err statements_init(struct pg_store *ps)
+{
+    for (int i = 0; i < ST__MAX; i++) {
+        const char *sql = db_stmt_sql(&pg_db_ops, (enum stmt_id)i);
+        if (!sql) {
+            log_error("postgresql: no text for the statement \"%s\"", db_stmts[i].name);
+            return ERR_INTERNAL;
+        }
+        ps->write[i] = is_write(sql);
+        if (!(ps->sql[i] = number_placeholders(sql)))
+            return ERR_NOMEM;
+    }
+    return ERR_OK;
 }
 
 /* The session time zone: the process TZ (":Area/City" and zoneinfo paths
@@ -987,20 +878,13 @@ static void describe(struct pg_store *ps)
     PQfreemem(err);
 }
 
-/* Turns "postgres://", "postgresql://", "psql://", "pgsql://" (any case) into
- * the "postgresql://" URI libpq parses. NULL for another scheme or no memory. */
+/* Turns any PostgreSQL scheme of config_db_kind (postgres://, psql://, ...)
+ * into the "postgresql://" URI libpq parses. NULL for another scheme or no memory. */
 static char *libpq_uri(const char *url)
 {
+    if (config_db_kind(url) != DB_POSTGRES)
+        return NULL;
     const char *sep = strstr(url, "://");
-    if (!sep)
-        return NULL;
-    size_t n = (size_t)(sep - url);
-    static const char *const schemes[] = {"postgres", "postgresql", "psql", "pgsql"};
-    bool known = false;
-    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-        known |= strlen(schemes[i]) == n && strncasecmp(url, schemes[i], n) == 0;
-    if (!known)
-        return NULL;
     char *uri = NULL;
     if (asprintf(&uri, "postgresql%s", sep) < 0)
         return NULL;
@@ -1045,13 +929,18 @@ static enum err pg_open(const char *url, const struct store_options *opt, struct
         free(uri);
         return ERR_NOMEM;
     }
-    ps->base.ops = &pg_store_ops;
+    ps->base.ops = &pg_db_ops;
     ps->uri = uri;
     ps->max = opt->pool_size > 0 ? opt->pool_size : POOL_DEFAULT;
     zone_name(ps->tz, sizeof(ps->tz));
     describe(ps);
     pthread_mutex_init(&ps->lock, NULL);
     pthread_cond_init(&ps->freed, NULL);
+    enum err se = statements_init(ps);
+    if (se) {
+        pg_close(&ps->base);
+        return se;
+    }
 
     int64_t deadline =
         mono_us() + (int64_t)(opt->connect_wait > 0 ? opt->connect_wait : 0) * 1000000;
@@ -1092,1516 +981,10 @@ static enum err pg_open(const char *url, const struct store_options *opt, struct
     }
 }
 
-/* A fixed statement with parameters p (may be NULL) whose first row is read into dst. */
-struct get_ctx {
-    enum stmt_id id;
-    const struct params *p;
-    row_reader *read;
-    void *dst;
-    const char *what;
-};
-
-static enum err get_body(struct conn *c, void *ctx)
-{
-    struct get_ctx *g = ctx;
-    return get_one(c, g->id, NULL, g->p, g->read, g->dst, g->what);
-}
-
-static enum err get_fixed(struct store *s, enum stmt_id id, const struct params *p,
-                          row_reader *read, void *dst, const char *what)
-{
-    struct get_ctx g = {id, p, read, dst, what};
-    return run_op(s, get_body, &g);
-}
-
-/* --- schema --- */
-
-/* Number of rows in schema_migrations; 0 when the table does not exist yet. */
-static enum err applied_count(struct conn *c, int *ret)
-{
-    bool exists = false;
-    int64_t n = 0;
-    enum err e = get_one(c, ST_NONE, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL,
-                         read_bool, &exists, "schema version");
-    if (!e && exists)
-        e = get_one(c, ST_NONE, "SELECT count(*) FROM schema_migrations", NULL, read_int64, &n,
-                    "schema version");
-    if (e)
-        return e == ERR_NOT_FOUND ? ERR_DB : e;
-    *ret = (int)n;
-    return ERR_OK;
-}
-
-static enum err version_body(struct conn *c, void *ctx)
-{
-    return applied_count(c, ctx);
-}
-
-static enum err pg_schema_version(struct store *s, int *ret_version)
-{
-    return run_op(s, version_body, ret_version);
-}
-
-/* Applies migration v (1-based) unless it already is, in one transaction with
- * its schema_migrations row. *ret_done tells whether it ran here. */
-static enum err migrate_one(struct conn *c, int v, bool *ret_done)
-{
-    enum err e = tx_begin(c, true);
-    if (e)
-        return e;
-    PARAMS(p, 1);
-    p_int(&p, v);
-    bool present = false;
-    e = get_one(c, ST_NONE, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
-                &p, read_bool, &present, "migrate");
-    if (!e && !present) {
-        e = run(c, ST_NONE, migrations[v - 1], NULL, "migrate");
-        if (e)
-            log_error("postgresql: migration %d failed", v);
-    }
-    if (!e && !present)
-        e = run(c, ST_NONE,
-                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", &p,
-                "migrate");
-    e = tx_end(c, e);
-    if (!e)
-        *ret_done = !present;
-    return e;
-}
-
-/* The migrations under the advisory lock: see pg_migrate. */
-static enum err migrate_locked(struct conn *c, int *ret_applied)
-{
-    enum err e = run(c, ST_NONE,
-                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                     " version integer PRIMARY KEY,"
-                     " applied_at timestamptz NOT NULL)",
-                     NULL, "migrate");
-    int have = 0;
-    if (!e)
-        e = applied_count(c, &have);
-    if (e)
-        return e;
-    if (have > NMIGRATIONS) {
-        log_error("postgresql: the database schema (version %d) is newer than this program (%d)",
-                  have, NMIGRATIONS);
-        return ERR_DB;
-    }
-    int applied = 0;
-    for (int v = have + 1; v <= NMIGRATIONS; v++) {
-        bool done = false;
-        e = migrate_one(c, v, &done);
-        if (e)
-            return e;
-        applied += done;
-    }
-    *ret_applied = applied;
-    return ERR_OK;
-}
-
-/* Applies pending migrations while holding a session advisory lock, so that
- * processes starting together migrate one after the other (the later ones
- * find nothing to do). Not retried on a lost connection: the lock and the
- * transactions die with it, and the next start migrates again. */
-static enum err pg_migrate(struct store *s, int *ret_applied)
-{
-    struct pg_store *ps = to_ps(s);
-    struct conn *c;
-    enum err e = acquire(ps, &c);
-    if (e)
-        return e;
-    int applied = 0;
-    e = run(c, ST_NONE, "SELECT pg_advisory_lock(" ADVISORY_KEY ")", NULL, "migrate lock");
-    if (!e) {
-        e = migrate_locked(c, &applied);
-        if (!c->lost)
-            (void)run(c, ST_NONE, "SELECT pg_advisory_unlock(" ADVISORY_KEY ")", NULL,
-                      "migrate unlock");
-    }
-    release(ps, c);
-    if (!e && ret_applied)
-        *ret_applied = applied;
-    return e;
-}
-
-static enum err pg_ping(struct store *s)
-{
-    int64_t one;
-    enum err e = get_fixed(s, ST_PING, NULL, read_int64, &one, "ping");
-    return e ? ERR_UNAVAILABLE : ERR_OK;
-}
-
-/* --- users --- */
-
-/* Reads a USER_COLS row into a struct user. */
-static enum err read_user(const PGresult *r, int row, void *dst)
-{
-    struct user *u = dst;
-    memset(u, 0, sizeof(*u));
-    u->id = col_int(r, row, 0);
-    col_text(r, row, 1, u->username, sizeof(u->username));
-    col_text(r, row, 2, u->password_hash, sizeof(u->password_hash));
-    u->is_admin = col_bool(r, row, 3);
-    u->is_active = col_bool(r, row, 4);
-    col_text(r, row, 5, u->name, sizeof(u->name));
-    col_text(r, row, 6, u->email, sizeof(u->email));
-    u->created = col_int(r, row, 7);
-    u->last_login = col_int(r, row, 8);
-    return ERR_OK;
-}
-
-static enum err pg_user_create(struct store *s, const struct user *u, int64_t *ret_id)
-{
-    PARAMS(p, 8);
-    p_text(&p, u->username);
-    p_text(&p, u->password_hash);
-    p_bool(&p, u->is_admin);
-    p_bool(&p, u->is_active);
-    p_text(&p, u->name);
-    p_text(&p, u->email);
-    p_time(&p, now_us());
-    p_opt_time(&p, u->last_login);
-    int64_t id;
-    enum err e = get_fixed(s, ST_USER_INSERT, &p, read_int64, &id, "user create");
-    if (e == ERR_NOT_FOUND)
-        e = ERR_DB;
-    if (!e && ret_id)
-        *ret_id = id;
-    return e;
-}
-
-/* A fixed single-row query taking one parameter: text when text is not NULL, else num. */
-static enum err fetch(struct store *s, enum stmt_id id, const char *text, int64_t num,
-                      row_reader *read, void *dst, const char *what)
-{
-    PARAMS(p, 1);
-    if (text)
-        p_text(&p, text);
-    else
-        p_int(&p, num);
-    return get_fixed(s, id, &p, read, dst, what);
-}
-
-static enum err pg_user_get(struct store *s, const char *username, struct user *ret)
-{
-    return fetch(s, ST_USER_BY_NAME, username, 0, read_user, ret, "user get");
-}
-
-static enum err pg_user_get_by_id(struct store *s, int64_t id, struct user *ret)
-{
-    return fetch(s, ST_USER_BY_ID, NULL, id, read_user, ret, "user get");
-}
-
-static enum err pg_user_set_password(struct store *s, const char *username, const char *hash)
-{
-    PARAMS(p, 2);
-    p_text(&p, hash);
-    p_text(&p, username);
-    return write_fixed(s, ST_USER_SET_PASSWORD, &p, "user set password");
-}
-
-static enum err pg_user_touch_login(struct store *s, int64_t id, int64_t now)
-{
-    PARAMS(p, 2);
-    p_opt_time(&p, now);
-    p_int(&p, id);
-    return write_fixed(s, ST_USER_TOUCH, &p, "user touch login");
-}
-
-static enum err pg_user_delete(struct store *s, const char *username)
-{
-    PARAMS(p, 1);
-    p_text(&p, username);
-    return write_fixed(s, ST_USER_DELETE, &p, "user delete");
-}
-
-static enum err pg_user_list(struct store *s, struct user **ret_items, size_t *ret_n)
-{
-    void *items = NULL;
-    size_t n;
-    enum err e =
-        list_fixed(s, ST_USER_LIST, sizeof(**ret_items), read_user, "user list", &items, &n);
-    if (!e) {
-        *ret_items = items;
-        *ret_n = n;
-    }
-    return e;
-}
-
-static enum err pg_user_count(struct store *s, int64_t *ret_n)
-{
-    enum err e = get_fixed(s, ST_USER_COUNT, NULL, read_int64, ret_n, "user count");
-    return e == ERR_NOT_FOUND ? ERR_DB : e;
-}
-
-/* --- platforms --- */
-
-/* Reads a PLATFORM_COLS (or RETURNING id, name, pretty_name) row into a struct platform. */
-static enum err read_platform(const PGresult *r, int row, void *dst)
-{
-    struct platform *p = dst;
-    memset(p, 0, sizeof(*p));
-    p->id = col_int(r, row, 0);
-    col_text(r, row, 1, p->name, sizeof(p->name));
-    col_text(r, row, 2, p->pretty_name, sizeof(p->pretty_name));
-    return ERR_OK;
-}
-
-static enum err pg_platform_list(struct store *s, struct platform **ret_items, size_t *ret_n)
-{
-    void *items = NULL;
-    size_t n;
-    enum err e = list_fixed(s, ST_PLATFORM_LIST, sizeof(**ret_items), read_platform,
-                            "platform list", &items, &n);
-    if (!e) {
-        *ret_items = items;
-        *ret_n = n;
-    }
-    return e;
-}
-
-static enum err pg_platform_get(struct store *s, const char *name, struct platform *ret)
-{
-    return fetch(s, ST_PLATFORM_GET, name, 0, read_platform, ret, "platform get");
-}
-
-static enum err pg_platform_create(struct store *s, const struct platform *pl, struct platform *ret)
-{
-    PARAMS(p, 2);
-    p_text(&p, pl->name);
-    p_text(&p, pl->pretty_name);
-    struct platform got;
-    enum err e = get_fixed(s, ST_PLATFORM_INSERT, &p, read_platform, &got, "platform create");
-    if (e == ERR_NOT_FOUND)
-        e = ERR_DB;
-    if (!e && ret)
-        *ret = got;
-    return e;
-}
-
-static enum err pg_platform_update(struct store *s, const char *name, const struct platform *pl,
-                                   struct platform *ret)
-{
-    PARAMS(p, 3);
-    p_text(&p, pl->name);
-    p_text(&p, pl->pretty_name);
-    p_text(&p, name);
-    struct platform got;
-    enum err e = get_fixed(s, ST_PLATFORM_UPDATE, &p, read_platform, &got, "platform update");
-    if (!e && ret)
-        *ret = got;
-    return e;
-}
-
-/* Looks up one id with a fixed statement taking one parameter (text when text
- * is not NULL, else num). ERR_NOT_FOUND when there is no row. */
-static enum err lookup_id(struct conn *c, enum stmt_id id, const char *text, int64_t num,
-                          int64_t *ret)
-{
-    PARAMS(p, 1);
-    if (text)
-        p_text(&p, text);
-    else
-        p_int(&p, num);
-    return get_one(c, id, NULL, &p, read_int64, ret, "lookup");
-}
-
-/* Copies column 0 (a path) into a new heap string at dst (a char *). */
-static enum err read_path_dup(const PGresult *r, int row, void *dst)
-{
-    char *dup = strdup(PQgetvalue(r, row, 0));
-    if (!dup)
-        return ERR_NOMEM;
-    *(char **)dst = dup;
-    return ERR_OK;
-}
-
-static void free_paths(void *items, size_t n)
-{
-    struct path_list l = {n, items};
-    path_list_free(&l);
-}
-
-/* The paths returned by the fixed statement id taking one id, into *ret
- * (ret->paths NULL when there are none). */
-static enum err collect_paths(struct conn *c, enum stmt_id id, int64_t key, struct path_list *ret)
-{
-    PARAMS(p, 1);
-    p_int(&p, key);
-    PGresult *res;
-    enum err e = exec(c, id, NULL, &p, "archive paths", &res);
-    if (e)
-        return e;
-    void *paths = NULL;
-    size_t n = 0;
-    e = collect_rows(res, sizeof(char *), read_path_dup, free_paths, &paths, &n);
-    PQclear(res);
-    if (e)
-        return e;
-    if (n == 0) {
-        free(paths);
-        paths = NULL;
-    }
-    ret->n = n;
-    ret->paths = paths;
-    return ERR_OK;
-}
-
-/* Deletes a platform or a ticket with what lies below it: see delete_tree. */
-struct tree_ctx {
-    enum stmt_id lock; /* finds and locks the row: one parameter, text or num */
-    const char *text;
-    int64_t num;
-    enum stmt_id children; /* locks the rows below (ST__MAX: none) */
-    enum stmt_id paths, del;
-    struct path_list *ret_paths;
-};
-
-static enum err tree_body(struct conn *c, void *ctx)
-{
-    struct tree_ctx *t = ctx;
-    enum err e = tx_begin(c, true);
-    if (e)
-        return e;
-    struct path_list l = {0, NULL};
-    int64_t id = 0;
-    PARAMS(p, 1);
-    e = lookup_id(c, t->lock, t->text, t->num, &id);
-    p_int(&p, id);
-    if (!e && t->children != ST__MAX)
-        e = run(c, t->children, NULL, &p, "delete lock");
-    if (!e && t->ret_paths)
-        e = collect_paths(c, t->paths, id, &l);
-    if (!e)
-        e = write_one(c, t->del, &p, "delete");
-    e = tx_end(c, e);
-    if (e) {
-        path_list_free(&l);
-        return e;
-    }
-    if (t->ret_paths)
-        *t->ret_paths = l;
-    return ERR_OK;
-}
-
-/* Deletes, in one transaction, the row found (and locked) by lock, after
- * locking the rows below it and collecting the paths of the archives that go
- * with it into *ret_paths (may be NULL); the schema cascades. The locks make
- * a concurrent archive insert under it wait and then fail (ERR_REFERENCE), so
- * that the list holds every path the cascade removes. ERR_NOT_FOUND. */
-static enum err delete_tree(struct store *s, enum stmt_id lock, const char *text, int64_t num,
-                            enum stmt_id children, enum stmt_id paths, enum stmt_id del,
-                            struct path_list *ret_paths)
-{
-    struct tree_ctx t = {lock, text, num, children, paths, del, ret_paths};
-    return run_op(s, tree_body, &t);
-}
-
-static enum err pg_platform_delete(struct store *s, const char *name, struct path_list *ret_paths)
-{
-    return delete_tree(s, ST_PLATFORM_LOCK, name, 0, ST_PLATFORM_LOCK_TICKETS, ST_PLATFORM_PATHS,
-                       ST_PLATFORM_DELETE, ret_paths);
-}
-
-/* --- tickets --- */
-
-/* True when s is a token as the store writes them: a canonical lower-case
- * UUID. Anything else names no ticket (and would not parse as uuid). */
-static bool is_token(const char *s)
-{
-    if (strlen(s) != TOKEN_LEN)
-        return false;
-    for (int i = 0; i < TOKEN_LEN; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        char ch = s[i];
-        if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-            return false;
-    }
-    return true;
-}
-
-/* Reads a TICKET_SELECT row into a struct ticket, which then owns its note. */
-static enum err read_ticket(const PGresult *r, int row, void *dst)
-{
-    char *dup = strdup(PQgetvalue(r, row, 7));
-    if (!dup)
-        return ERR_NOMEM;
-    struct ticket *t = dst;
-    memset(t, 0, sizeof(*t));
-    t->note = dup;
-    t->id = col_int(r, row, 0);
-    t->number = col_int(r, row, 1);
-    t->platform_id = col_int(r, row, 2);
-    col_text(r, row, 3, t->platform, sizeof(t->platform));
-    t->user_id = col_int(r, row, 4);
-    col_text(r, row, 5, t->user, sizeof(t->user));
-    t->resolved = col_bool(r, row, 6);
-    col_text(r, row, 8, t->token, sizeof(t->token));
-    t->attempts = (int)col_int(r, row, 9);
-    t->expires_at = col_int(r, row, 10);
-    t->time_create = col_int(r, row, 11);
-    t->time_update = col_int(r, row, 12);
-    t->archives = col_int(r, row, 13);
-    t->size = col_int(r, row, 14);
-    return ERR_OK;
-}
-
-static void free_tickets(void *items, size_t n)
-{
-    ticket_list_free(items, n);
-}
-
-/* Fetches one ticket with a fixed TICKET_SELECT statement taking one parameter
- * (text when text is not NULL, else num). *ret owns its note on success. */
-static enum err ticket_fetch(struct conn *c, enum stmt_id id, const char *text, int64_t num,
-                             struct ticket *ret)
-{
-    PARAMS(p, 1);
-    if (text)
-        p_text(&p, text);
-    else
-        p_int(&p, num);
-    return get_one(c, id, NULL, &p, read_ticket, ret, "ticket get");
-}
-
-static enum err pg_ticket_get(struct store *s, int64_t number, struct ticket *ret)
-{
-    return fetch(s, ST_TICKET_BY_NUMBER, NULL, number, read_ticket, ret, "ticket get");
-}
-
-static enum err pg_ticket_get_by_token(struct store *s, const char *token, struct ticket *ret)
-{
-    if (!is_token(token))
-        return ERR_NOT_FOUND;
-    return fetch(s, ST_TICKET_BY_TOKEN, token, 0, read_ticket, ret, "ticket get");
-}
-
-/* Looks up the platform named by t->platform; ERR_REFERENCE when there is none. */
-static enum err platform_ref(struct conn *c, const struct ticket *t, int64_t *ret_id)
-{
-    enum err e = lookup_id(c, ST_PLATFORM_ID, t->platform, 0, ret_id);
-    return e == ERR_NOT_FOUND ? ERR_REFERENCE : e;
-}
-
-/* Ends the caller's write transaction after fetching row id into *ret (may be
- * NULL) when e is ERR_OK. */
-static enum err ticket_finish(struct conn *c, enum err e, int64_t id, struct ticket *ret)
-{
-    struct ticket t = {0};
-    if (!e && ret) {
-        e = ticket_fetch(c, ST_TICKET_BY_ID, NULL, id, &t);
-        if (e == ERR_NOT_FOUND)
-            e = ERR_DB;
-    }
-    e = tx_end(c, e);
-    if (e) {
-        ticket_clear(&t);
-        return e;
-    }
-    if (ret)
-        *ret = t;
-    return ERR_OK;
-}
-
-/* The arguments of the ticket writes. */
-struct ticket_ctx {
-    int64_t number;
-    const struct ticket *t;
-    const char *token;
-    int attempts;
-    int64_t expires_at;
-    struct ticket *ret;
-};
-
-static enum err ticket_create_body(struct conn *c, void *ctx)
-{
-    struct ticket_ctx *x = ctx;
-    const struct ticket *t = x->t;
-    enum err e = tx_begin(c, true);
-    if (e)
-        return e;
-    int64_t platform_id = 0, id = 0;
-    e = platform_ref(c, t, &platform_id);
-    if (!e) {
-        PARAMS(p, 9);
-        p_int(&p, t->number);
-        p_int(&p, platform_id);
-        p_opt_int(&p, t->user_id);
-        p_bool(&p, t->resolved);
-        p_text(&p, t->note);
-        p_text(&p, t->token);
-        p_int(&p, t->attempts);
-        p_opt_time(&p, t->expires_at);
-        p_time(&p, now_us());
-        e = get_one(c, ST_TICKET_INSERT, NULL, &p, read_int64, &id, "ticket create");
-        if (e == ERR_NOT_FOUND)
-            e = ERR_DB;
-    }
-    return ticket_finish(c, e, id, x->ret);
-}
-
-static enum err pg_ticket_create(struct store *s, const struct ticket *t, struct ticket *ret)
-{
-    struct ticket_ctx x = {.t = t, .ret = ret};
-    return run_op(s, ticket_create_body, &x);
-}
-
-static enum err ticket_update_body(struct conn *c, void *ctx)
-{
-    struct ticket_ctx *x = ctx;
-    const struct ticket *t = x->t;
-    enum err e = tx_begin(c, true);
-    if (e)
-        return e;
-    int64_t id = 0, platform_id = 0;
-    e = lookup_id(c, ST_TICKET_ID, NULL, x->number, &id);
-    if (!e)
-        e = platform_ref(c, t, &platform_id);
-    if (!e) {
-        PARAMS(p, 8);
-        p_int(&p, t->number);
-        p_int(&p, platform_id);
-        p_bool(&p, t->resolved);
-        p_text(&p, t->note);
-        p_int(&p, t->attempts);
-        p_opt_time(&p, t->expires_at);
-        p_time(&p, now_us());
-        p_int(&p, id);
-        e = write_one(c, ST_TICKET_UPDATE, &p, "ticket update");
-    }
-    return ticket_finish(c, e, id, x->ret);
-}
-
-static enum err pg_ticket_update(struct store *s, int64_t number, const struct ticket *t,
-                                 struct ticket *ret)
-{
-    struct ticket_ctx x = {.number = number, .t = t, .ret = ret};
-    return run_op(s, ticket_update_body, &x);
-}
-
-static enum err ticket_set_token_body(struct conn *c, void *ctx)
-{
-    struct ticket_ctx *x = ctx;
-    enum err e = tx_begin(c, true);
-    if (e)
-        return e;
-    int64_t id = 0;
-    e = lookup_id(c, ST_TICKET_ID, NULL, x->number, &id);
-    if (!e) {
-        PARAMS(p, 5);
-        p_text(&p, x->token);
-        p_int(&p, x->attempts);
-        p_opt_time(&p, x->expires_at);
-        p_time(&p, now_us());
-        p_int(&p, id);
-        e = write_one(c, ST_TICKET_SET_TOKEN, &p, "ticket set token");
-    }
-    return ticket_finish(c, e, id, x->ret);
-}
-
-static enum err pg_ticket_set_token(struct store *s, int64_t number, const char *token,
-                                    int attempts, int64_t expires_at, struct ticket *ret)
-{
-    struct ticket_ctx x = {.number = number,
-                           .token = token,
-                           .attempts = attempts,
-                           .expires_at = expires_at,
-                           .ret = ret};
-    return run_op(s, ticket_set_token_body, &x);
-}
-
-static enum err pg_ticket_delete(struct store *s, int64_t number, struct path_list *ret_paths)
-{
-    return delete_tree(s, ST_TICKET_LOCK, NULL, number, ST__MAX, ST_TICKET_PATHS, ST_TICKET_DELETE,
-                       ret_paths);
-}
-
-/* --- upload tokens --- */
-
-/* The token rules of DESIGN.md 6 after "unknown", in their order. */
-/* Reads the ticket of token (a valid token) and classifies it. On ERR_OK
- * *ret_state is set and, only when it is TOKEN_OK, *ret_ticket owns the ticket. */
-static enum err token_lookup(struct conn *c, const char *token, int64_t now,
-                             enum token_state *ret_state, struct ticket *ret_ticket)
-{
-    struct ticket t;
-    enum err e = ticket_fetch(c, ST_TICKET_BY_TOKEN, token, 0, &t);
-    if (e == ERR_NOT_FOUND) {
-        *ret_state = TOKEN_UNKNOWN;
-        return ERR_OK;
-    }
-    if (e)
-        return e;
-    enum token_state state = store_token_classify(&t, now);
-    if (state == TOKEN_OK)
-        *ret_ticket = t;
-    else
-        ticket_clear(&t);
-    *ret_state = state;
-    return ERR_OK;
-}
-
-struct token_ctx {
-    const char *token;
-    int64_t now;
-    enum token_state state; /* out */
-    struct ticket t;        /* out, when state is TOKEN_OK and wanted */
-    bool want;
-};
-
-static enum err token_check_body(struct conn *c, void *ctx)
-{
-    struct token_ctx *x = ctx;
-    return token_lookup(c, x->token, x->now, &x->state, &x->t);
-}
-
-/* Hands the outcome of a token body to the caller: *ret (may be NULL) only on TOKEN_OK. */
-static enum err token_out(enum err e, struct token_ctx *x, enum token_state *ret_state,
-                          struct ticket *ret)
-{
-    if (e)
-        return e;
-    if (x->state == TOKEN_OK) {
-        if (ret)
-            *ret = x->t;
-        else
-            ticket_clear(&x->t);
-    }
-    *ret_state = x->state;
-    return ERR_OK;
-}
-
-static enum err pg_token_check(struct store *s, const char *token, int64_t now,
-                               enum token_state *ret_state, struct ticket *ret)
-{
-    if (!is_token(token)) {
-        *ret_state = TOKEN_UNKNOWN;
-        return ERR_OK;
-    }
-    struct token_ctx x = {.token = token, .now = now, .want = true};
-    return token_out(run_op(s, token_check_body, &x), &x, ret_state, ret);
-}
-
-/* The conditional UPDATE is the whole decision (its row lock serializes
- * concurrent consumers across processes); a refusal is then classified from
- * the row as it is now, and a success reads the ticket after the decrement,
- * both inside the same transaction. */
-static enum err token_consume_body(struct conn *c, void *ctx)
-{
-    struct token_ctx *x = ctx;
-    enum err e = tx_begin(c, true);
-    if (e)
-        return e;
-    struct ticket t = {0};
-    enum token_state state = TOKEN_UNKNOWN;
-    int64_t id = 0;
-    PARAMS(p, 3);
-    p_time(&p, now_us());
-    p_text(&p, x->token);
-    p_time(&p, x->now);
-    e = get_one(c, ST_TOKEN_CONSUME, NULL, &p, read_int64, &id, "token consume");
-    if (!e) {
-        state = TOKEN_OK;
-        if (x->want) {
-            e = ticket_fetch(c, ST_TICKET_BY_ID, NULL, id, &t);
-            if (e == ERR_NOT_FOUND)
-                e = ERR_DB;
-        }
-    } else if (e == ERR_NOT_FOUND) {
-        e = token_lookup(c, x->token, x->now, &state, &t);
-        if (!e && state == TOKEN_OK) {
-            /* The UPDATE and token_classify disagree: a row the store could
-             * not have written (expires_at at the epoch instead of NULL). */
-            log_error("postgresql: token consume: ticket %lld refused but usable",
-                      (long long)t.number);
-            e = ERR_DB;
-        }
-    }
-    e = tx_end(c, e);
-    if (e) {
-        ticket_clear(&t);
-        return e;
-    }
-    x->state = state;
-    x->t = t;
-    return ERR_OK;
-}
-
-static enum err pg_token_consume(struct store *s, const char *token, int64_t now,
-                                 enum token_state *ret_state, struct ticket *ret)
-{
-    if (!is_token(token)) {
-        *ret_state = TOKEN_UNKNOWN;
-        return ERR_OK;
-    }
-    struct token_ctx x = {.token = token, .now = now, .want = ret != NULL};
-    return token_out(run_op(s, token_consume_body, &x), &x, ret_state, ret);
-}
-
-/* --- archives --- */
-
-/* Reads an ARCHIVE_SELECT row into a struct archive. */
-static enum err read_archive(const PGresult *r, int row, void *dst)
-{
-    struct archive *a = dst;
-    memset(a, 0, sizeof(*a));
-    a->id = col_int(r, row, 0);
-    a->ticket_id = col_int(r, row, 1);
-    a->ticket_number = col_int(r, row, 2);
-    col_text(r, row, 3, a->name, sizeof(a->name));
-    col_text(r, row, 4, a->path, sizeof(a->path));
-    a->size = col_int(r, row, 5);
-    col_text(r, row, 6, a->md5, sizeof(a->md5));
-    col_text(r, row, 7, a->sha256, sizeof(a->sha256));
-    col_text(r, row, 8, a->uploader_ip, sizeof(a->uploader_ip));
-    col_text(r, row, 9, a->uploader_agent, sizeof(a->uploader_agent));
-    a->time_create = col_int(r, row, 10);
-    a->time_update = col_int(r, row, 11);
-    return ERR_OK;
-}
-
-/* Column 0 into a char[sizeof(struct archive.path)]. */
-static enum err read_path(const PGresult *r, int row, void *dst)
-{
-    col_text(r, row, 0, dst, sizeof(((struct archive *)0)->path));
-    return ERR_OK;
-}
-
-static enum err pg_archive_get(struct store *s, int64_t id, struct archive *ret)
-{
-    return fetch(s, ST_ARCHIVE_BY_ID, NULL, id, read_archive, ret, "archive get");
-}
-
-struct archive_ctx {
-    const struct archive *a;
-    int64_t id, ticket_number;
-    const char *path, *name;
-    struct archive got; /* out */
-    bool want;
-};
-
-/* Ends the caller's write transaction after fetching archive id into x->got
- * when e is ERR_OK and the row is wanted. */
-static enum err archive_finish(struct conn *c, enum err e, int64_t id, struct archive_ctx *x)
-{
-    if (!e && x->want) {
-        PARAMS(p, 1);
-        p_int(&p, id);
-        e = get_one(c, ST_ARCHIVE_BY_ID, NULL, &p, read_archive, &x->got, "archive get");
-        if (e == ERR_NOT_FOUND)
-            e = ERR_DB;
-    }
-    return tx_end(c, e);
-}
-
-static enum err archive_create_body(struct conn *c, void *ctx)
-{
-    struct archive_ctx *x = ctx;
-    const struct archive *a = x->a;
-    enum err e = tx_begin(c, true);
-    if (e)
-        return e;
-    int64_t id = 0;
-    PARAMS(p, 9);
-    p_int(&p, a->ticket_id);
-    p_text(&p, a->name);
-    p_text(&p, a->path);
-    p_int(&p, a->size);
-    p_text(&p, a->md5);
-    p_text(&p, a->sha256);
-    p_text(&p, a->uploader_ip);
-    p_text(&p, a->uploader_agent);
-    p_time(&p, now_us());
-    e = get_one(c, ST_ARCHIVE_INSERT, NULL, &p, read_int64, &id, "archive create");
-    if (e == ERR_NOT_FOUND)
-        e = ERR_DB;
-    return archive_finish(c, e, id, x);
-}
-
-static enum err pg_archive_create(struct store *s, const struct archive *a, struct archive *ret)
-{
-    struct archive_ctx x = {.a = a, .want = ret != NULL};
-    enum err e = run_op(s, archive_create_body, &x);
-    if (!e && ret)
-        *ret = x.got;
-    return e;
-}
-
-static enum err archive_move_body(struct conn *c, void *ctx)
-{
-    struct archive_ctx *x = ctx;
-    enum err e = tx_begin(c, true);
-    if (e)
-        return e;
-    int64_t ticket_id = 0;
-    e = lookup_id(c, ST_TICKET_ID, NULL, x->ticket_number, &ticket_id);
-    if (e == ERR_NOT_FOUND)
-        e = ERR_REFERENCE;
-    if (!e) {
-        PARAMS(p, 5);
-        p_int(&p, ticket_id);
-        p_text(&p, x->path);
-        p_text(&p, x->name);
-        p_time(&p, now_us());
-        p_int(&p, x->id);
-        e = write_one(c, ST_ARCHIVE_MOVE, &p, "archive move");
-    }
-    return archive_finish(c, e, x->id, x);
-}
-
-static enum err pg_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
-                                const char *new_path, const char *new_name, struct archive *ret)
-{
-    struct archive_ctx x = {.id = id,
-                            .ticket_number = new_ticket_number,
-                            .path = new_path,
-                            .name = new_name,
-                            .want = ret != NULL};
-    enum err e = run_op(s, archive_move_body, &x);
-    if (!e && ret)
-        *ret = x.got;
-    return e;
-}
-
-static enum err pg_archive_delete(struct store *s, int64_t id, char *ret_path)
-{
-    PARAMS(p, 1);
-    p_int(&p, id);
-    char path[sizeof(((struct archive *)0)->path)];
-    enum err e = get_fixed(s, ST_ARCHIVE_DELETE, &p, read_path, path, "archive delete");
-    if (!e && ret_path)
-        memcpy(ret_path, path, sizeof(path));
-    return e;
-}
-
-static enum err pg_archive_path_exists(struct store *s, const char *path, bool *ret)
-{
-    enum err e = fetch(s, ST_ARCHIVE_PATH_EXISTS, path, 0, read_bool, ret, "archive path exists");
-    return e == ERR_NOT_FOUND ? ERR_DB : e;
-}
-
-/* One page of store_archive_each: up to ARCHIVE_EACH_PAGE rows after `after`. */
-struct page_ctx {
-    int64_t after;
-    struct archive *page;
-    size_t n; /* out */
-};
-
-static enum err page_body(struct conn *c, void *ctx)
-{
-    struct page_ctx *x = ctx;
-    PARAMS(p, 2);
-    p_int(&p, x->after);
-    p_int(&p, ARCHIVE_EACH_PAGE);
-    PGresult *res;
-    enum err e = exec(c, ST_ARCHIVE_PAGE, NULL, &p, "archive each", &res);
-    if (e)
-        return e;
-    size_t n = (size_t)PQntuples(res);
-    if (n > ARCHIVE_EACH_PAGE)
-        n = ARCHIVE_EACH_PAGE;
-    for (size_t i = 0; i < n; i++)
-        (void)read_archive(res, (int)i, &x->page[i]);
-    PQclear(res);
-    x->n = n;
-    return ERR_OK;
-}
-
-/* Calls fn for every archive in id order, a page at a time after the last id
- * seen. The connection goes back to the pool before fn runs, so fn may call
- * the store (even with a pool of one) and no transaction stays open. */
-static enum err pg_archive_each(struct store *s, void (*fn)(const struct archive *a, void *ctx),
-                                void *ctx)
-{
-    struct page_ctx x = {0};
-    x.page = calloc(ARCHIVE_EACH_PAGE, sizeof(*x.page));
-    if (!x.page)
-        return ERR_NOMEM;
-    enum err e;
-    for (;;) {
-        e = run_op(s, page_body, &x);
-        if (e)
-            break;
-        for (size_t i = 0; i < x.n; i++)
-            fn(&x.page[i], ctx);
-        if (x.n < ARCHIVE_EACH_PAGE)
-            break;
-        x.after = x.page[x.n - 1].id;
-    }
-    free(x.page);
-    return e;
-}
-
-/* --- filtered lists: a WHERE clause built from the filter, values only as $n --- */
-
-#define QUERY_SQL   8192
-#define QUERY_BINDS (4 * LIMIT_FILTER_IN + 32)
-
-struct query {
-    char where[QUERY_SQL];
-    size_t len;
-    bool overflow; /* where did not fit: a bug, QUERY_SQL bounds every filter */
-    struct params p;
-    const char *v[QUERY_BINDS];
-    int vlen[QUERY_BINDS], fmt[QUERY_BINDS];
-    Oid type[QUERY_BINDS];
-    char buf[QUERY_BINDS][PARAM_BUF];
-    char *texts[2]; /* escaped LIKE patterns, owned */
-};
-
-static struct query *query_new(void)
-{
-    struct query *q = calloc(1, sizeof(*q));
-    if (q)
-        q->p = (struct params){0, QUERY_BINDS, false, q->v, q->vlen, q->fmt, q->type, q->buf};
-    return q;
-}
-
-static void query_free(struct query *q)
-{
-    if (q) {
-        free(q->texts[0]);
-        free(q->texts[1]);
-        free(q);
-    }
-}
-
-static void q_cat(struct query *q, const char *s)
-{
-    size_t n = strlen(s);
-    if (q->overflow || q->len + n >= sizeof(q->where)) {
-        q->overflow = true;
-        return;
-    }
-    memcpy(q->where + q->len, s, n + 1);
-    q->len += n;
-}
-
-/* Appends the placeholder of the next parameter ("$n" plus cast). */
-static void q_ph(struct query *q, const char *cast)
-{
-    char ph[32];
-    snprintf(ph, sizeof(ph), "$%d%s", q->p.n, cast);
-    q_cat(q, ph);
-}
-
-/* Starts a condition: " WHERE " for the first, " AND " after. */
-static void q_and(struct query *q)
-{
-    q_cat(q, q->len ? " AND " : " WHERE ");
-}
-
-/* "col IN ($1, ...)"; a set given with no values matches nothing. */
-static void q_set(struct query *q, const char *col, const struct int_set *set)
-{
-    if (!set->set && set->n == 0)
-        return;
-    q_and(q);
-    if (set->n == 0 || set->n > LIMIT_FILTER_IN) {
-        q_cat(q, "false");
-        if (set->n > LIMIT_FILTER_IN)
-            q->overflow = true;
-        return;
-    }
-    q_cat(q, col);
-    q_cat(q, " IN (");
-    for (size_t i = 0; i < set->n; i++) {
-        if (i)
-            q_cat(q, ", ");
-        p_int(&q->p, set->v[i]);
-        q_ph(q, "::bigint");
-    }
-    q_cat(q, ")");
-}
-
-/* "lhs <op> $n" for an integer bound. */
-static void q_bound(struct query *q, const char *lhs_op, const struct int_bound *b)
-{
-    if (!b->set)
-        return;
-    q_and(q);
-    q_cat(q, lhs_op);
-    p_int(&q->p, b->v);
-    q_ph(q, "::bigint");
-}
-
-/* "lhs <op> $n" for a time bound (microseconds). */
-static void q_time(struct query *q, const char *lhs_op, const struct int_bound *b)
-{
-    if (!b->set)
-        return;
-    q_and(q);
-    q_cat(q, lhs_op);
-    p_time(&q->p, b->v);
-    q_ph(q, "::timestamptz");
-}
-
-/* "the decimal number contains s", with LIKE's wildcards in s escaped. */
-static enum err q_contains(struct query *q, const char *s, int slot)
-{
-    if (!s)
-        return ERR_OK;
-    size_t n = strlen(s);
-    char *pat = malloc(2 * n + 1);
-    if (!pat)
-        return ERR_NOMEM;
-    char *o = pat;
-    for (const char *c = s; *c; c++) {
-        if (*c == '%' || *c == '_' || *c == '\\')
-            *o++ = '\\';
-        *o++ = *c;
-    }
-    *o = 0;
-    q->texts[slot] = pat;
-    q_and(q);
-    q_cat(q, "t.number::text LIKE '%' || ");
-    p_text(&q->p, pat);
-    q_ph(q, "::text");
-    q_cat(q, " || '%' ESCAPE '\\'");
-    return ERR_OK;
-}
-
-/* The session time zone is the process TZ (conn_setup): extract() gives local parts. */
-#define LOCAL_PART(field) "extract(" field " from t.time_create)"
-
-/* Builds the WHERE clause of a ticket list from filter (a struct ticket_filter). */
-static enum err q_build_tickets(struct query *q, const void *filter)
-{
-    const struct ticket_filter *f = filter;
-    q_set(q, "t.number", &f->number);
-    q_set(q, "t.number", &f->number_in);
-    enum err e = q_contains(q, f->number_contains, 0);
-    if (e)
-        return e;
-    q_bound(q, "t.number <= ", &f->number_lte);
-    q_bound(q, "t.number >= ", &f->number_gte);
-    q_set(q, "t.id", &f->id);
-    q_set(q, "t.id", &f->id_in);
-    q_bound(q, "t.id <= ", &f->id_lte);
-    q_bound(q, "t.id >= ", &f->id_gte);
-    if (f->resolved >= 0) {
-        q_and(q);
-        q_cat(q, "t.resolved = ");
-        p_bool(&q->p, f->resolved != 0);
-        q_ph(q, "::boolean");
-    }
-    if (f->user) {
-        q_and(q);
-        q_cat(q, "t.user_id = (SELECT id FROM users WHERE username = ");
-        p_text(&q->p, f->user);
-        q_ph(q, "::text)");
-    }
-    q_bound(q, LOCAL_PART("year") " <= ", &f->year_lte);
-    q_bound(q, LOCAL_PART("year") " >= ", &f->year_gte);
-    q_bound(q, LOCAL_PART("month") " <= ", &f->month_lte);
-    q_bound(q, LOCAL_PART("month") " >= ", &f->month_gte);
-    e = q_contains(q, f->search, 1);
-    if (e)
-        return e;
-    if (q->overflow || q->p.overflow) {
-        log_error("postgresql: ticket filter too large");
-        return ERR_INTERNAL;
-    }
-    return ERR_OK;
-}
-
-/* Builds the WHERE clause of an archive list from filter (a struct archive_filter). */
-static enum err q_build_archives(struct query *q, const void *filter)
-{
-    const struct archive_filter *f = filter;
-    q_set(q, "a.id", &f->id);
-    q_set(q, "a.id", &f->id_in);
-    q_bound(q, "a.id <= ", &f->id_lte);
-    q_bound(q, "a.id >= ", &f->id_gte);
-    q_set(q, "t.number", &f->ticket);
-    q_set(q, "t.number", &f->ticket_in);
-    q_bound(q, "t.number <= ", &f->ticket_lte);
-    q_bound(q, "t.number >= ", &f->ticket_gte);
-    q_time(q, "a.time_create = ", &f->time_create);
-    q_time(q, "a.time_create <= ", &f->time_create_lte);
-    q_time(q, "a.time_create >= ", &f->time_create_gte);
-    if (q->overflow || q->p.overflow) {
-        log_error("postgresql: archive filter too large");
-        return ERR_INTERNAL;
-    }
-    return ERR_OK;
-}
-
-/* What differs between the filtered lists (tickets, archives). */
-struct list_kind {
-    enum err (*build)(struct query *q, const void *filter); /* the WHERE clause */
-    const char *select; /* the page query up to its WHERE clause */
-    const char *order;  /* after it: " ORDER BY ..." */
-    const char *count;  /* "SELECT count(*) FROM ..." up to the WHERE clause */
-    size_t elem;        /* size of one item */
-    row_reader *read;
-    items_free *free_items;
-    const char *what, *what_count; /* for logs */
-};
-
-static const struct list_kind ticket_list_kind = {
-    .build = q_build_tickets,
-    .select = TICKET_SELECT,
-    .order = " ORDER BY t.time_create DESC, t.id DESC",
-    .count = "SELECT count(*) FROM tickets t",
-    .elem = sizeof(struct ticket),
-    .read = read_ticket,
-    .free_items = free_tickets,
-    .what = "ticket list",
-    .what_count = "ticket count",
-};
-
-static const struct list_kind archive_list_kind = {
-    .build = q_build_archives,
-    .select = ARCHIVE_SELECT,
-    .order = " ORDER BY a.time_create DESC, a.id DESC",
-    .count = "SELECT count(*)" ARCHIVE_FROM,
-    .elem = sizeof(struct archive),
-    .read = read_archive,
-    .free_items = free_plain,
-    .what = "archive list",
-    .what_count = "archive count",
-};
-
-struct flist_ctx {
-    const struct list_kind *k;
-    struct query *q;
-    const char *page_sql, *count_sql;
-    bool want_total;
-    void *items; /* out */
-    size_t n;
-    int64_t total;
-};
-
-/* The page and, when wanted, the count, in one REPEATABLE READ snapshot. */
-static enum err flist_body(struct conn *c, void *ctx)
-{
-    struct flist_ctx *x = ctx;
-    enum err e = x->want_total ? tx_begin(c, false) : ERR_OK;
-    if (e)
-        return e;
-    PGresult *res;
-    void *items = NULL;
-    size_t n = 0;
-    int64_t total = 0;
-    e = exec(c, ST_NONE, x->page_sql, &x->q->p, x->k->what, &res);
-    if (!e) {
-        e = collect_rows(res, x->k->elem, x->k->read, x->k->free_items, &items, &n);
-        PQclear(res);
-    }
-    if (!e && x->want_total) {
-        /* The same values without the trailing limit and offset. */
-        struct params cp = x->q->p;
-        cp.n -= 2;
-        e = get_one(c, ST_NONE, x->count_sql, &cp, read_int64, &total, x->k->what_count);
-        if (e == ERR_NOT_FOUND)
-            e = ERR_DB;
-    }
-    if (x->want_total)
-        e = tx_end(c, e);
-    if (e) {
-        if (items)
-            x->k->free_items(items, n);
-        return e;
-    }
-    x->items = items;
-    x->n = n;
-    x->total = total;
-    return ERR_OK;
-}
-
-/* Lists the rows of kind k matching filter, page limit (< 0: no limit) from
- * offset; *ret_total (may be NULL) gets the count ignoring the page. */
-static enum err list_filtered(struct store *s, const struct list_kind *k, const void *filter,
-                              int64_t limit, int64_t offset, void **ret_items, size_t *ret_n,
-                              int64_t *ret_total)
-{
-    struct query *q = query_new();
-    if (!q)
-        return ERR_NOMEM;
-    char *page_sql = NULL, *count_sql = NULL;
-    enum err e = k->build(q, filter);
-    if (!e) {
-        int n = q->p.n;
-        if (asprintf(&page_sql, "%s%s%s LIMIT $%d::bigint OFFSET $%d::bigint", k->select, q->where,
-                     k->order, n + 1, n + 2) < 0)
-            page_sql = NULL;
-        if (asprintf(&count_sql, "%s%s", k->count, q->where) < 0)
-            count_sql = NULL;
-        if (!page_sql || !count_sql)
-            e = ERR_NOMEM;
-        if (limit < 0)
-            (void)p_next(&q->p); /* LIMIT NULL: all rows */
-        else
-            p_int(&q->p, limit);
-        p_int(&q->p, offset < 0 ? 0 : offset);
-    }
-    struct flist_ctx x = {k, q, page_sql, count_sql, ret_total != NULL, NULL, 0, 0};
-    if (!e)
-        e = run_op(s, flist_body, &x);
-    free(page_sql);
-    free(count_sql);
-    query_free(q);
-    if (e)
-        return e;
-    *ret_items = x.items;
-    *ret_n = x.n;
-    if (ret_total)
-        *ret_total = x.total;
-    return ERR_OK;
-}
-
-static enum err pg_ticket_list(struct store *s, const struct ticket_filter *f,
-                               struct ticket **ret_items, size_t *ret_n, int64_t *ret_total)
-{
-    void *items = NULL;
-    size_t n;
-    enum err e = list_filtered(s, &ticket_list_kind, f, f->limit, f->offset, &items, &n, ret_total);
-    if (!e) {
-        *ret_items = items;
-        *ret_n = n;
-    }
-    return e;
-}
-
-static enum err pg_archive_list(struct store *s, const struct archive_filter *f,
-                                struct archive **ret_items, size_t *ret_n, int64_t *ret_total)
-{
-    void *items = NULL;
-    size_t n;
-    enum err e =
-        list_filtered(s, &archive_list_kind, f, f->limit, f->offset, &items, &n, ret_total);
-    if (!e) {
-        *ret_items = items;
-        *ret_n = n;
-    }
-    return e;
-}
-
-/* --- bulk copy --- */
-
-/* Reads the ST_COUNTS row. */
-static enum err read_counts(const PGresult *r, int row, void *dst)
-{
-    struct store_counts *n = dst;
-    n->users = col_int(r, row, 0);
-    n->platforms = col_int(r, row, 1);
-    n->tickets = col_int(r, row, 2);
-    n->archives = col_int(r, row, 3);
-    return ERR_OK;
-}
-
-/* The import's connection when the calling thread has an import open; NULL otherwise. */
-static struct conn *import_conn(struct pg_store *ps)
-{
-    struct conn *c = NULL;
-    pthread_mutex_lock(&ps->lock);
-    if (ps->importing && ps->import && pthread_equal(ps->import_owner, pthread_self()))
-        c = ps->import;
-    pthread_mutex_unlock(&ps->lock);
-    return c;
-}
-
-/* Ends the import: gives its connection back to the pool (release rolls back
- * whatever transaction is still open on it). */
-static void import_end(struct pg_store *ps, struct conn *c)
-{
-    pthread_mutex_lock(&ps->lock);
-    ps->importing = false;
-    ps->import = NULL;
-    pthread_mutex_unlock(&ps->lock);
-    release(ps, c);
-}
-
-/* One statement, so one snapshot; on the importing thread it runs on the
- * import's connection, inside its transaction, and sees its rows. */
-static enum err pg_counts(struct store *s, struct store_counts *ret)
-{
-    struct conn *c = import_conn(to_ps(s));
-    enum err e = c ? get_one(c, ST_COUNTS, NULL, NULL, read_counts, ret, "counts")
-                   : get_fixed(s, ST_COUNTS, NULL, read_counts, ret, "counts");
-    return e == ERR_NOT_FOUND ? ERR_DB : e;
-}
-
-/* Takes a connection out of the pool for the calling thread and begins the
- * import's transaction on it. Not retried: the caller starts over. */
-static enum err pg_import_begin(struct store *s)
-{
-    struct pg_store *ps = to_ps(s);
-    pthread_mutex_lock(&ps->lock);
-    bool busy = ps->importing;
-    if (!busy) {
-        ps->importing = true;
-        ps->import_owner = pthread_self();
-    }
-    pthread_mutex_unlock(&ps->lock);
-    if (busy)
-        return ERR_INTERNAL;
-    struct conn *c;
-    enum err e = acquire(ps, &c);
-    if (!e) {
-        e = tx_begin(c, true);
-        if (e)
-            release(ps, c);
-    }
-    pthread_mutex_lock(&ps->lock);
-    if (e)
-        ps->importing = false;
-    else
-        ps->import = c;
-    pthread_mutex_unlock(&ps->lock);
-    return e;
-}
-
-static enum err pg_import_commit(struct store *s)
-{
-    struct pg_store *ps = to_ps(s);
-    struct conn *c = import_conn(ps);
-    if (!c)
-        return ERR_INTERNAL;
-    enum err e = tx_end(c, ERR_OK);
-    import_end(ps, c);
-    return e;
-}
-
-static void pg_import_rollback(struct store *s)
-{
-    struct pg_store *ps = to_ps(s);
-    struct conn *c = import_conn(ps);
-    if (!c)
-        return;
-    (void)tx_end(c, ERR_INTERNAL); /* any error: roll back */
-    import_end(ps, c);
-}
-
-/* Runs the import statement id with parameters p on the import's connection. */
-static enum err import_row(struct store *s, enum stmt_id id, const struct params *p,
-                           const char *what)
-{
-    struct conn *c = import_conn(to_ps(s));
-    return c ? run(c, id, NULL, p, what) : ERR_INTERNAL;
-}
-
-static enum err pg_import_user(struct store *s, const struct user *u)
-{
-    PARAMS(p, 9);
-    p_int(&p, u->id);
-    p_text(&p, u->username);
-    p_text(&p, u->password_hash);
-    p_bool(&p, u->is_admin);
-    p_bool(&p, u->is_active);
-    p_text(&p, u->name);
-    p_text(&p, u->email);
-    p_time(&p, u->created);
-    p_opt_time(&p, u->last_login);
-    return import_row(s, ST_IMPORT_USER, &p, "import user");
-}
-
-static enum err pg_import_platform(struct store *s, const struct platform *pl)
-{
-    PARAMS(p, 3);
-    p_int(&p, pl->id);
-    p_text(&p, pl->name);
-    p_text(&p, pl->pretty_name);
-    return import_row(s, ST_IMPORT_PLATFORM, &p, "import platform");
-}
-
-static enum err pg_import_ticket(struct store *s, const struct ticket *t)
-{
-    PARAMS(p, 11);
-    p_int(&p, t->id);
-    p_int(&p, t->number);
-    p_int(&p, t->platform_id);
-    p_opt_int(&p, t->user_id);
-    p_bool(&p, t->resolved);
-    p_text(&p, t->note);
-    p_text(&p, t->token);
-    p_int(&p, t->attempts);
-    p_opt_time(&p, t->expires_at);
-    p_time(&p, t->time_create);
-    p_time(&p, t->time_update);
-    return import_row(s, ST_IMPORT_TICKET, &p, "import ticket");
-}
-
-static enum err pg_import_archive(struct store *s, const struct archive *a)
-{
-    PARAMS(p, 11);
-    p_int(&p, a->id);
-    p_int(&p, a->ticket_id);
-    p_text(&p, a->name);
-    p_text(&p, a->path);
-    p_int(&p, a->size);
-    p_text(&p, a->md5);
-    p_text(&p, a->sha256);
-    p_text(&p, a->uploader_ip);
-    p_text(&p, a->uploader_agent);
-    p_time(&p, a->time_create);
-    p_time(&p, a->time_update);
-    return import_row(s, ST_IMPORT_ARCHIVE, &p, "import archive");
-}
-
-/* Rows inserted with explicit ids do not advance an identity's sequence: set
- * each one so that the next generated id is one past the largest. (setval is
- * not undone by a rollback; after one the tables are empty again and the
- * sequences merely skip some ids.) */
-static enum err pg_import_finish(struct store *s)
-{
-    struct conn *c = import_conn(to_ps(s));
-    if (!c)
-        return ERR_INTERNAL;
-#define SETVAL(t)                                                                                  \
-    "setval(pg_get_serial_sequence('" t "', 'id'), coalesce((SELECT max(id) FROM " t "), 0) + 1,"  \
-    " false)"
-    return run(c, ST_NONE,
-               "SELECT " SETVAL("users") ", " SETVAL("platforms") ", " SETVAL(
-                   "tickets") ", " SETVAL("archives"),
-               NULL, "import finish");
-#undef SETVAL
-}
-
-const struct store_ops pg_store_ops = {
+const struct db_ops pg_db_ops = {
     .name = "postgresql",
-    .open = pg_open,
-    .close = pg_close,
-    .migrate = pg_migrate,
-    .schema_version = pg_schema_version,
-    .ping = pg_ping,
-    .user_create = pg_user_create,
-    .user_get = pg_user_get,
-    .user_get_by_id = pg_user_get_by_id,
-    .user_set_password = pg_user_set_password,
-    .user_touch_login = pg_user_touch_login,
-    .user_delete = pg_user_delete,
-    .user_list = pg_user_list,
-    .user_count = pg_user_count,
-    .platform_list = pg_platform_list,
-    .platform_get = pg_platform_get,
-    .platform_create = pg_platform_create,
-    .platform_update = pg_platform_update,
-    .platform_delete = pg_platform_delete,
-    .ticket_list = pg_ticket_list,
-    .ticket_get = pg_ticket_get,
-    .ticket_get_by_token = pg_ticket_get_by_token,
-    .ticket_create = pg_ticket_create,
-    .ticket_update = pg_ticket_update,
-    .ticket_set_token = pg_ticket_set_token,
-    .ticket_delete = pg_ticket_delete,
-    .token_check = pg_token_check,
-    .token_consume = pg_token_consume,
-    .archive_create = pg_archive_create,
-    .archive_get = pg_archive_get,
-    .archive_list = pg_archive_list,
-    .archive_move = pg_archive_move,
-    .archive_delete = pg_archive_delete,
-    .archive_path_exists = pg_archive_path_exists,
-    .archive_each = pg_archive_each,
-    .counts = pg_counts,
-    .import_begin = pg_import_begin,
-    .import_commit = pg_import_commit,
-    .import_rollback = pg_import_rollback,
-    .import_user = pg_import_user,
-    .import_platform = pg_import_platform,
-    .import_ticket = pg_import_ticket,
-    .import_archive = pg_import_archive,
-    .import_finish = pg_import_finish,
+    DB_OPS(pg),
+    /* The session time zone is the process TZ (conn_setup): extract() gives local parts. */
+    .local_year = {"extract(year from ", ")"},
+    .local_month = {"extract(month from ", ")"},
 };

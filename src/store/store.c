@@ -1,306 +1,1817 @@
-/* store.c - picks the backend from the DB_URL scheme, forwards store.h calls, shared helpers. */
+/* store.c - every store.h operation, written once over the backends' db.h layer. */
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "core/config.h"
 #include "core/log.h"
-#include "store/backend.h"
+#include "core/util.h"
+#include "store/db.h"
 
-/* URL schemes and the backend serving them. */
-static const struct {
-    const char *scheme; /* without "://" */
-    const struct store_ops *ops;
-} backends[] = {
-    {"sqlite", &sqlite_store_ops}, /* the embedded default */
-    {"postgres", &pg_store_ops},   /* libpq's URI schemes */
-    {"postgresql", &pg_store_ops}, /* (the canonical one) */
-    {"psql", &pg_store_ops},       /* the reference's spellings */
-    {"pgsql", &pg_store_ops},      /* and its alias */
+/* Rows per page of store_archive_each. */
+#define ARCHIVE_EACH_PAGE 64
+
+/* The backend of each kind of DB_URL (the schemes are listed once, in
+ * core/config.c: config_db_kind). */
+static const struct db_ops *backend_of(enum db_kind kind)
+{
+    switch (kind) {
+    case DB_SQLITE:
+        return &sqlite_db_ops;
+    case DB_POSTGRES:
+        return &pg_db_ops;
+    case DB_UNKNOWN:
+        break;
+    }
+    return NULL;
+}
+
+/* --- the statements: portable SQL, "?" placeholders --- */
+
+/* Times are plain columns: each backend reads them with col_time (SQLite
+ * stores integer microseconds, PostgreSQL timestamptz). */
+#define USER_SELECT                                                                                \
+    "SELECT id, username, password_hash, is_admin, is_active, name, email, created, last_login"    \
+    " FROM users"
+
+#define PLATFORM_SELECT "SELECT id, name, pretty_name FROM platforms"
+
+/* The archive count and size are correlated subqueries over the archives_ticket_id
+ * index: they run only for the rows of the returned page, whereas a LEFT JOIN on
+ * an aggregated subquery makes SQLite aggregate the whole archives table first. */
+#define TICKET_SELECT                                                                              \
+    "SELECT t.id, t.number, t.platform_id, coalesce(p.name, ''), t.user_id,"                       \
+    " coalesce(u.username, ''), t.resolved, t.note, t.token, t.attempts, t.expires_at,"            \
+    " t.time_create, t.time_update,"                                                               \
+    " (SELECT count(*) FROM archives a WHERE a.ticket_id = t.id),"                                 \
+    " (SELECT CAST(coalesce(sum(a.size), 0) AS bigint) FROM archives a WHERE a.ticket_id = t.id)"  \
+    " FROM tickets t LEFT JOIN platforms p ON p.id = t.platform_id"                                \
+    " LEFT JOIN users u ON u.id = t.user_id"
+
+/* ticket_id is NOT NULL with a foreign key, so the join always finds the ticket. */
+#define ARCHIVE_FROM " FROM archives a JOIN tickets t ON t.id = a.ticket_id"
+#define ARCHIVE_SELECT                                                                             \
+    "SELECT a.id, a.ticket_id, t.number, a.name, a.path, a.size, a.md5, a.sha256,"                 \
+    " a.uploader_ip, a.uploader_agent, a.time_create, a.time_update" ARCHIVE_FROM
+
+#define PLATFORM_ID_SQL "SELECT id FROM platforms WHERE name = ?"
+#define TICKET_ID_SQL   "SELECT id FROM tickets WHERE number = ?"
+
+const struct db_stmt db_stmts[ST__MAX] = {
+    [ST_PING] = {"ping", "SELECT 1"},
+    [ST_SCHEMA_EXISTS] = {"schema version", NULL},
+    [ST_SCHEMA_CREATE] = {"migrate", NULL},
+    [ST_MIGRATE_LOCK] = {"migrate lock", NULL},
+    [ST_SCHEMA_COUNT] = {"schema version", "SELECT count(*) FROM schema_migrations"},
+    [ST_MIGRATION_PRESENT] = {"migrate",
+                              "SELECT count(*) FROM schema_migrations WHERE version = ?"},
+    [ST_MIGRATION_DONE] = {"migrate",
+                           "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"},
+    [ST_USER_INSERT] =
+        {"user create",
+         "INSERT INTO users (username, password_hash, is_admin, is_active, name,"
+         " email, created, last_login) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+    [ST_USER_BY_NAME] = {"user get", USER_SELECT " WHERE username = ?"},
+    [ST_USER_BY_ID] = {"user get", USER_SELECT " WHERE id = ?"},
+    [ST_USER_SET_PASSWORD] = {"user set password",
+                              "UPDATE users SET password_hash = ? WHERE username = ?"},
+    [ST_USER_TOUCH] = {"user touch login", "UPDATE users SET last_login = ? WHERE id = ?"},
+    [ST_USER_DELETE] = {"user delete", "DELETE FROM users WHERE username = ?"},
+    [ST_USER_LIST] = {"user list", USER_SELECT " ORDER BY id"},
+    [ST_USER_COUNT] = {"user count", "SELECT count(*) FROM users"},
+    [ST_PLATFORM_LIST] = {"platform list", PLATFORM_SELECT " ORDER BY id"},
+    [ST_PLATFORM_GET] = {"platform get", PLATFORM_SELECT " WHERE name = ?"},
+    [ST_PLATFORM_ID] = {"platform id", PLATFORM_ID_SQL},
+    [ST_PLATFORM_LOCK] = {"platform lock", PLATFORM_ID_SQL},
+    /* Where the write transaction locks the whole database there is nothing to lock. */
+    [ST_PLATFORM_LOCK_TICKETS] = {"platform lock tickets", DB_SKIP},
+    [ST_PLATFORM_INSERT] = {"platform create", "INSERT INTO platforms (name, pretty_name)"
+                                               " VALUES (?, ?) RETURNING id, name, pretty_name"},
+    [ST_PLATFORM_UPDATE] = {"platform update",
+                            "UPDATE platforms SET name = ?, pretty_name = ? WHERE name = ?"
+                            " RETURNING id, name, pretty_name"},
+    [ST_PLATFORM_PATHS] = {"platform paths",
+                           "SELECT a.path" ARCHIVE_FROM " WHERE t.platform_id = ? ORDER BY a.id"},
+    [ST_PLATFORM_DELETE] = {"platform delete", "DELETE FROM platforms WHERE id = ?"},
+    [ST_PLATFORM_COUNTS] = {"platform counts",
+                            "SELECT (SELECT count(*) FROM tickets t WHERE t.platform_id = p.id),"
+                            " (SELECT count(*)" ARCHIVE_FROM " WHERE t.platform_id = p.id),"
+                            " (SELECT CAST(coalesce(sum(a.size), 0) AS bigint)" ARCHIVE_FROM
+                            " WHERE t.platform_id = p.id) FROM platforms p WHERE p.name = ?"},
+    [ST_TICKET_BY_NUMBER] = {"ticket get", TICKET_SELECT " WHERE t.number = ?"},
+    [ST_TICKET_BY_TOKEN] = {"ticket get", TICKET_SELECT " WHERE t.token = ?"},
+    [ST_TICKET_BY_ID] = {"ticket get", TICKET_SELECT " WHERE t.id = ?"},
+    [ST_TICKET_ID] = {"ticket id", TICKET_ID_SQL},
+    [ST_TICKET_LOCK] = {"ticket lock", TICKET_ID_SQL},
+    [ST_TICKET_INSERT] =
+        {"ticket create",
+         "INSERT INTO tickets (number, platform_id, user_id, resolved, note, token,"
+         " attempts, expires_at, time_create, time_update)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+    [ST_TICKET_UPDATE] = {"ticket update",
+                          "UPDATE tickets SET number = ?, platform_id = ?, resolved = ?, note = ?,"
+                          " attempts = ?, expires_at = ?, time_update = ? WHERE id = ?"},
+    [ST_TICKET_SET_TOKEN] = {"ticket set token",
+                             "UPDATE tickets SET token = ?, attempts = ?, expires_at = ?,"
+                             " time_update = ? WHERE id = ?"},
+    [ST_TICKET_PATHS] = {"ticket paths",
+                         "SELECT path FROM archives WHERE ticket_id = ? ORDER BY id"},
+    [ST_TICKET_DELETE] = {"ticket delete", "DELETE FROM tickets WHERE id = ?"},
+    /* The whole token rule in the WHERE clause: concurrent consumers (in any
+     * process) serialize on the row, and each one re-checks the condition on
+     * the row as the previous one left it. */
+    [ST_TOKEN_CONSUME] = {"token consume",
+                          "UPDATE tickets SET attempts = attempts - 1, time_update = ?"
+                          " WHERE token = ? AND attempts > 0 AND NOT resolved"
+                          " AND (expires_at IS NULL OR expires_at > ?) RETURNING id"},
+    [ST_TOKEN_REFUND] = {"token refund",
+                         "UPDATE tickets SET attempts = CASE WHEN attempts < ? THEN attempts + 1"
+                         " ELSE attempts END, time_update = ? WHERE token = ?"},
+    [ST_ARCHIVE_INSERT] = {"archive create",
+                           "INSERT INTO archives (ticket_id, name, path, size, md5, sha256,"
+                           " uploader_ip, uploader_agent, time_create, time_update)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+    [ST_ARCHIVE_BY_ID] = {"archive get", ARCHIVE_SELECT " WHERE a.id = ?"},
+    [ST_ARCHIVE_BY_PATH] = {"archive get", ARCHIVE_SELECT " WHERE a.path = ?"},
+    [ST_ARCHIVE_MOVE] = {"archive move",
+                         "UPDATE archives SET ticket_id = ?, path = ?, name = ?, time_update = ?"
+                         " WHERE id = ?"},
+    [ST_ARCHIVE_DELETE] = {"archive delete", "DELETE FROM archives WHERE id = ? RETURNING path"},
+    [ST_ARCHIVE_PATH_EXISTS] = {"archive path exists",
+                                "SELECT EXISTS (SELECT 1 FROM archives WHERE path = ?)"},
+    /* Keyset paging: each page is a short read, nothing stays open between pages. */
+    [ST_ARCHIVE_PAGE] = {"archive each", ARCHIVE_SELECT " WHERE a.id > ? ORDER BY a.id LIMIT ?"},
+    [ST_COUNTS] = {"counts",
+                   "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM platforms),"
+                   " (SELECT count(*) FROM tickets), (SELECT count(*) FROM archives)"},
+    /* The bulk copy: every column given, ids included. */
+    [ST_IMPORT_USER] = {"import user",
+                        "INSERT INTO users (id, username, password_hash, is_admin, is_active,"
+                        " name, email, created, last_login) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_IMPORT_PLATFORM] = {"import platform",
+                            "INSERT INTO platforms (id, name, pretty_name) VALUES (?, ?, ?)"},
+    [ST_IMPORT_TICKET] = {"import ticket",
+                          "INSERT INTO tickets (id, number, platform_id, user_id, resolved, note,"
+                          " token, attempts, expires_at, time_create, time_update)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_IMPORT_ARCHIVE] = {"import archive",
+                           "INSERT INTO archives (id, ticket_id, name, path, size, md5, sha256,"
+                           " uploader_ip, uploader_agent, time_create, time_update)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    /* Where an explicit id moves the generator itself there is nothing to do. */
+    [ST_IMPORT_FINISH] = {"import finish", DB_SKIP},
 };
 
-#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+const char *db_stmt_sql(const struct db_ops *ops, enum stmt_id id)
+{
+    const char *own = ops->sql ? ops->sql[id] : NULL;
+    return own ? own : db_stmts[id].sql;
+}
 
-/* The body of a store.h wrapper: ERR_INTERNAL (a caller bug) when s or one of
- * the mandatory arguments tested by nonnull is NULL, else the result of the
- * backend's entry op called with s and the remaining arguments. */
-#define FORWARD(op, nonnull, ...)                                                                  \
-    return (s && (nonnull)) ? s->ops->op(s, __VA_ARGS__) : ERR_INTERNAL
+/* --- running work: transactions, statements, rows --- */
 
-/* Opens the store named by url: the scheme (case-insensitive) selects the
- * backend, which parses the rest. ERR_CONFIG (logged) for a NULL/unknown URL,
- * otherwise the backend's result. */
+/*
+ * Runs fn on a connection of s in a transaction of that mode. When the
+ * backend finds that the connection was lost before anything could have been
+ * applied, fn runs once more on another connection; so fn resets its outputs
+ * when it starts, frees what it allocated when it fails, and the caller hands
+ * its outputs on only when this returns ERR_OK.
+ */
+static enum err tx(struct store *s, enum db_mode mode, db_fn *fn, void *ctx)
+{
+    const struct db_ops *ops = s->ops;
+    for (int attempt = 0;; attempt++) {
+        struct db_conn *c;
+        enum err e = ops->take(s, &c);
+        if (e)
+            return e;
+        e = ops->begin(c, mode);
+        if (!e)
+            e = ops->end(c, mode, fn(c, ctx));
+        bool again = attempt == 0 && e && ops->retryable(c, e);
+        ops->give(s, c);
+        if (!again)
+            return e;
+        log_info("%s: retrying once after the lost connection", ops->name);
+    }
+}
+
+/* Runs statement id on c; see db_ops.exec. */
+static enum err run(struct db_conn *c, enum stmt_id id, const struct db_arg *args, size_t nargs,
+                    db_row_fn *fn, void *ctx, int64_t *ret_n)
+{
+    return c->ops->exec(c, id, args, nargs, fn, ctx, ret_n);
+}
+
+static int64_t col_int(const struct db_row *r, int col)
+{
+    return r->ops->col_int64(r, col);
+}
+
+static bool col_bool(const struct db_row *r, int col)
+{
+    return r->ops->col_bool(r, col);
+}
+
+static int64_t col_time(const struct db_row *r, int col)
+{
+    return r->ops->col_time(r, col);
+}
+
+/* Copies column col into dst (cap bytes, truncated). */
+static void col_text(const struct db_row *r, int col, char *dst, size_t cap)
+{
+    char buf[DB_TEXT_BUF];
+    (void)str_copy(dst, cap, r->ops->col_text(r, col, buf));
+}
+
+/* A heap copy of column col into *ret; ERR_NOMEM. */
+static enum err col_dup(const struct db_row *r, int col, char **ret)
+{
+    char buf[DB_TEXT_BUF];
+    char *dup = strdup(r->ops->col_text(r, col, buf));
+    if (!dup)
+        return ERR_NOMEM;
+    *ret = dup;
+    return ERR_OK;
+}
+
+/* One kind of result row: its size, how it is read (dst written only on
+ * success; ERR_NOMEM) and how what it holds is released (NULL: nothing). */
+struct row_type {
+    size_t size;
+    enum err (*read)(const struct db_row *r, void *dst);
+    void (*clear)(void *item);
+};
+
+/* The rows of USER_SELECT. */
+static enum err read_user(const struct db_row *r, void *dst)
+{
+    struct user *u = dst;
+    memset(u, 0, sizeof(*u));
+    u->id = col_int(r, 0);
+    col_text(r, 1, u->username, sizeof(u->username));
+    col_text(r, 2, u->password_hash, sizeof(u->password_hash));
+    u->is_admin = col_bool(r, 3);
+    u->is_active = col_bool(r, 4);
+    col_text(r, 5, u->name, sizeof(u->name));
+    col_text(r, 6, u->email, sizeof(u->email));
+    u->created = col_time(r, 7);
+    u->last_login = col_time(r, 8);
+    return ERR_OK;
+}
+
+/* The rows of PLATFORM_SELECT and of RETURNING id, name, pretty_name. */
+static enum err read_platform(const struct db_row *r, void *dst)
+{
+    struct platform *p = dst;
+    memset(p, 0, sizeof(*p));
+    p->id = col_int(r, 0);
+    col_text(r, 1, p->name, sizeof(p->name));
+    col_text(r, 2, p->pretty_name, sizeof(p->pretty_name));
+    return ERR_OK;
+}
+
+/* The rows of TICKET_SELECT; the ticket then owns its note. */
+static enum err read_ticket(const struct db_row *r, void *dst)
+{
+    char *note;
+    enum err e = col_dup(r, 7, &note);
+    if (e)
+        return e;
+    struct ticket *t = dst;
+    memset(t, 0, sizeof(*t));
+    t->note = note;
+    t->id = col_int(r, 0);
+    t->number = col_int(r, 1);
+    t->platform_id = col_int(r, 2);
+    col_text(r, 3, t->platform, sizeof(t->platform));
+    t->user_id = col_int(r, 4);
+    col_text(r, 5, t->user, sizeof(t->user));
+    t->resolved = col_bool(r, 6);
+    col_text(r, 8, t->token, sizeof(t->token));
+    t->attempts = (int)col_int(r, 9);
+    t->expires_at = col_time(r, 10);
+    t->time_create = col_time(r, 11);
+    t->time_update = col_time(r, 12);
+    t->archives = col_int(r, 13);
+    t->size = col_int(r, 14);
+    return ERR_OK;
+}
+
+static void clear_ticket(void *item)
+{
+    store_ticket_clear(item);
+}
+
+/* The rows of ARCHIVE_SELECT. */
+static enum err read_archive(const struct db_row *r, void *dst)
+{
+    struct archive *a = dst;
+    memset(a, 0, sizeof(*a));
+    a->id = col_int(r, 0);
+    a->ticket_id = col_int(r, 1);
+    a->ticket_number = col_int(r, 2);
+    col_text(r, 3, a->name, sizeof(a->name));
+    col_text(r, 4, a->path, sizeof(a->path));
+    a->size = col_int(r, 5);
+    col_text(r, 6, a->md5, sizeof(a->md5));
+    col_text(r, 7, a->sha256, sizeof(a->sha256));
+    col_text(r, 8, a->uploader_ip, sizeof(a->uploader_ip));
+    col_text(r, 9, a->uploader_agent, sizeof(a->uploader_agent));
+    a->time_create = col_time(r, 10);
+    a->time_update = col_time(r, 11);
+    return ERR_OK;
+}
+
+static enum err read_int64(const struct db_row *r, void *dst)
+{
+    *(int64_t *)dst = col_int(r, 0);
+    return ERR_OK;
+}
+
+static enum err read_bool(const struct db_row *r, void *dst)
+{
+    *(bool *)dst = col_bool(r, 0);
+    return ERR_OK;
+}
+
+static enum err read_counts(const struct db_row *r, void *dst)
+{
+    struct store_counts *n = dst;
+    n->users = col_int(r, 0);
+    n->platforms = col_int(r, 1);
+    n->tickets = col_int(r, 2);
+    n->archives = col_int(r, 3);
+    return ERR_OK;
+}
+
+/* Columns 0, 1 and 2 into an int64_t[3]. */
+static enum err read_int64x3(const struct db_row *r, void *dst)
+{
+    int64_t *v = dst;
+    for (int i = 0; i < 3; i++)
+        v[i] = col_int(r, i);
+    return ERR_OK;
+}
+
+/* Column 0, a path, into a char[sizeof(struct archive.path)]. */
+static enum err read_path(const struct db_row *r, void *dst)
+{
+    col_text(r, 0, dst, sizeof(((struct archive *)0)->path));
+    return ERR_OK;
+}
+
+/* Column 0, a path, as a new heap string into a char *. */
+static enum err read_path_dup(const struct db_row *r, void *dst)
+{
+    return col_dup(r, 0, dst);
+}
+
+static void clear_path_dup(void *item)
+{
+    free(*(char **)item);
+}
+
+static const struct row_type USER_ROW = {sizeof(struct user), read_user, NULL};
+static const struct row_type PLATFORM_ROW = {sizeof(struct platform), read_platform, NULL};
+static const struct row_type TICKET_ROW = {sizeof(struct ticket), read_ticket, clear_ticket};
+static const struct row_type ARCHIVE_ROW = {sizeof(struct archive), read_archive, NULL};
+static const struct row_type INT64_ROW = {sizeof(int64_t), read_int64, NULL};
+static const struct row_type INT64X3_ROW = {3 * sizeof(int64_t), read_int64x3, NULL};
+static const struct row_type BOOL_ROW = {sizeof(bool), read_bool, NULL};
+static const struct row_type COUNTS_ROW = {sizeof(struct store_counts), read_counts, NULL};
+static const struct row_type PATH_ROW = {sizeof(((struct archive *)0)->path), read_path, NULL};
+static const struct row_type PATH_DUP_ROW = {sizeof(char *), read_path_dup, clear_path_dup};
+
+/* Room for one row of any type. */
+union row_buf {
+    struct user u;
+    struct platform p;
+    struct ticket t;
+    struct archive a;
+    struct store_counts n;
+    int64_t i, i3[3];
+    bool b;
+    char path[sizeof(((struct archive *)0)->path)];
+};
+
+/* The first row of a statement, read into dst. */
+struct first {
+    const struct row_type *type;
+    void *dst;
+    bool got;
+};
+
+static enum err first_row(const struct db_row *r, void *ctx)
+{
+    struct first *f = ctx;
+    if (f->got)
+        return ERR_OK;
+    enum err e = f->type->read(r, f->dst);
+    f->got = !e;
+    return e;
+}
+
+/* Runs id on c and reads its first row into dst. ERR_NOT_FOUND when it
+ * returns none; on any error dst holds nothing to release. */
+static enum err get_in(struct db_conn *c, enum stmt_id id, const struct db_arg *args, size_t nargs,
+                       const struct row_type *type, void *dst)
+{
+    struct first f = {type, dst, false};
+    enum err e = run(c, id, args, nargs, first_row, &f, NULL);
+    if (e && f.got && type->clear)
+        type->clear(dst);
+    return e ? e : f.got ? ERR_OK : ERR_NOT_FOUND;
+}
+
+/* Runs the write id on c; ERR_NOT_FOUND when it changed no row. */
+static enum err write_in(struct db_conn *c, enum stmt_id id, const struct db_arg *args,
+                         size_t nargs)
+{
+    int64_t changed = 0;
+    enum err e = run(c, id, args, nargs, NULL, NULL, &changed);
+    return e ? e : changed ? ERR_OK : ERR_NOT_FOUND;
+}
+
+/* After a write in the same transaction: when want, reads row id with the
+ * statement by_id into out; the row must be there. */
+static enum err written(struct db_conn *c, enum stmt_id by_id, const struct row_type *type,
+                        int64_t id, bool want, void *out)
+{
+    if (!want)
+        return ERR_OK;
+    struct db_arg args[] = {arg_int(id)};
+    enum err e = get_in(c, by_id, args, 1, type, out);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+/* Rows collected into a growing array of type->size entries. */
+struct collect {
+    const struct row_type *type;
+    char *items;
+    size_t n, cap;
+};
+
+static enum err collect_row(const struct db_row *r, void *ctx)
+{
+    struct collect *k = ctx;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 16;
+        char *p = reallocarray(k->items, cap, k->type->size);
+        if (!p)
+            return ERR_NOMEM;
+        k->items = p;
+        k->cap = cap;
+    }
+    enum err e = k->type->read(r, k->items + k->n * k->type->size);
+    if (!e)
+        k->n++;
+    return e;
+}
+
+/* Frees the collected rows and empties k. */
+static void collect_free(struct collect *k)
+{
+    for (size_t i = 0; k->type->clear && i < k->n; i++)
+        k->type->clear(k->items + i * k->type->size);
+    free(k->items);
+    k->items = NULL;
+    k->n = k->cap = 0;
+}
+
+/* Runs statement id or (when sql is not NULL) the one-off text sql, named
+ * what, on c and collects every row into k (emptied first). Never leaves
+ * k->items NULL on success, even without rows. */
+static enum err collect_in(struct db_conn *c, enum stmt_id id, const char *what, const char *sql,
+                           const struct db_arg *args, size_t nargs, struct collect *k)
+{
+    collect_free(k);
+    enum err e = sql ? c->ops->exec_sql(c, what, sql, args, nargs, collect_row, k, NULL)
+                     : run(c, id, args, nargs, collect_row, k, NULL);
+    if (!e && !k->items && !(k->items = calloc(1, k->type->size)))
+        e = ERR_NOMEM;
+    if (e)
+        collect_free(k);
+    return e;
+}
+
+/* One statement as a whole piece of work: a query (or a write ... RETURNING)
+ * whose first row goes to dst, a write (type NULL) that must change a row, or
+ * a list collected into k. */
+struct one {
+    enum stmt_id id;
+    const struct db_arg *args;
+    size_t nargs;
+    const struct row_type *type;
+    void *dst;
+    struct collect k;
+};
+
+static enum err one_get(struct db_conn *c, void *ctx)
+{
+    struct one *o = ctx;
+    return o->type ? get_in(c, o->id, o->args, o->nargs, o->type, o->dst)
+                   : write_in(c, o->id, o->args, o->nargs);
+}
+
+static enum err one_list(struct db_conn *c, void *ctx)
+{
+    struct one *o = ctx;
+    return collect_in(c, o->id, NULL, NULL, o->args, o->nargs, &o->k);
+}
+
+/* Runs the one-statement query id and reads its first row into *ret (may be
+ * NULL), written only on success. ERR_NOT_FOUND when there is no row. */
+static enum err get_row(struct store *s, enum stmt_id id, const struct db_arg *args, size_t nargs,
+                        const struct row_type *type, void *ret)
+{
+    union row_buf buf;
+    struct one o = {id, args, nargs, type, &buf, {0}};
+    enum err e = tx(s, DB_AUTO, one_get, &o);
+    if (!e && ret)
+        memcpy(ret, &buf, type->size);
+    else if (!e && type->clear)
+        type->clear(&buf);
+    return e;
+}
+
+/* Runs the one-statement write id; ERR_NOT_FOUND when it changed no row. */
+static enum err write_row(struct store *s, enum stmt_id id, const struct db_arg *args, size_t nargs)
+{
+    struct one o = {id, args, nargs, NULL, NULL, {0}};
+    return tx(s, DB_AUTO, one_get, &o);
+}
+
+/* Every row of the query id, as a new array the caller frees. */
+static enum err list_rows(struct store *s, enum stmt_id id, const struct row_type *type,
+                          void **ret_items, size_t *ret_n)
+{
+    struct one o = {id, NULL, 0, type, NULL, {type, NULL, 0, 0}};
+    enum err e = tx(s, DB_AUTO, one_list, &o);
+    if (e)
+        return e;
+    *ret_items = o.k.items;
+    *ret_n = o.k.n;
+    return ERR_OK;
+}
+
+/* --- lifecycle --- */
+
 enum err store_open(const char *url, const struct store_options *opt, struct store **ret_store)
 {
     if (!url || !ret_store) {
         log_error("store: no database URL");
         return ERR_CONFIG;
     }
-    const char *sep = strstr(url, "://");
-    if (sep) {
-        size_t len = (size_t)(sep - url);
-        for (size_t i = 0; i < NBACKENDS; i++) {
-            if (strlen(backends[i].scheme) != len || strncasecmp(url, backends[i].scheme, len))
-                continue;
-            struct store_options defaults = {0};
-            return backends[i].ops->open(url, opt ? opt : &defaults, ret_store);
-        }
+    const struct db_ops *ops = backend_of(config_db_kind(url));
+    if (!ops) {
+        /* The URL may carry a password: name only the scheme part. */
+        const char *sep = strstr(url, "://");
+        log_error("store: unsupported DB_URL scheme \"%.*s\" (expected sqlite:///path or "
+                  "postgres://...)",
+                  sep ? (int)(sep - url) : 0, url);
+        return ERR_CONFIG;
     }
-    /* The URL may carry a password: name only the scheme part. */
-    log_error("store: unsupported DB_URL scheme \"%.*s\" (expected sqlite:///path or "
-              "postgres://...)",
-              sep ? (int)(sep - url) : 0, url);
-    return ERR_CONFIG;
+    struct store_options defaults = {0};
+    struct store *s;
+    enum err e = ops->open(url, opt ? opt : &defaults, &s);
+    if (e)
+        return e;
+    pthread_mutex_init(&s->lock, NULL);
+    int wait = opt ? opt->archive_wait : 0;
+    s->archive_wait = wait < 0 ? 0 : wait ? wait : LIMIT_ARCHIVE_ROW_WAIT;
+    *ret_store = s;
+    return ERR_OK;
 }
 
 void store_close(struct store *s)
 {
-    if (s)
-        s->ops->close(s);
+    if (!s)
+        return;
+    if (s->import) { /* an import never ended: roll it back */
+        (void)s->ops->end(s->import, DB_WRITE, ERR_INTERNAL);
+        s->ops->give(s, s->import);
+    }
+    pthread_mutex_destroy(&s->lock);
+    s->ops->close(s);
 }
 
-enum err store_migrate(struct store *s, int *ret_applied)
+/* Reads the number of applied migrations (0 before the first) into *(int *)ctx. */
+static enum err applied_count(struct db_conn *c, void *ctx)
 {
-    FORWARD(migrate, true, ret_applied);
+    bool exists = false;
+    int64_t n = 0;
+    enum err e = get_in(c, ST_SCHEMA_EXISTS, NULL, 0, &BOOL_ROW, &exists);
+    if (!e && exists)
+        e = get_in(c, ST_SCHEMA_COUNT, NULL, 0, &INT64_ROW, &n);
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_DB : e;
+    *(int *)ctx = (int)n;
+    return ERR_OK;
 }
 
 enum err store_schema_version(struct store *s, int *ret_version)
 {
-    FORWARD(schema_version, ret_version, ret_version);
+    if (!s || !ret_version)
+        return ERR_INTERNAL;
+    int v = 0;
+    enum err e = tx(s, DB_AUTO, applied_count, &v);
+    if (!e)
+        *ret_version = v;
+    return e;
+}
+
+/* One migration: version in, whether it ran here out. */
+struct migration {
+    int version;
+    bool done;
+};
+
+/* Applies the migration unless it already is, with its schema_migrations row,
+ * under the backend's migration lock: processes migrating together apply each
+ * migration once (the later ones find it done). */
+static enum err migrate_one(struct db_conn *c, void *ctx)
+{
+    struct migration *m = ctx;
+    struct db_arg args[] = {arg_int(m->version), arg_time(now_us())};
+    int64_t present = 0;
+    m->done = false;
+    enum err e = run(c, ST_MIGRATE_LOCK, NULL, 0, NULL, NULL, NULL);
+    if (!e)
+        e = run(c, ST_SCHEMA_CREATE, NULL, 0, NULL, NULL, NULL);
+    if (!e)
+        e = get_in(c, ST_MIGRATION_PRESENT, args, 1, &INT64_ROW, &present);
+    if (e || present)
+        return e;
+    e = c->ops->script(c, c->ops->migrations[m->version - 1]);
+    if (e) {
+        log_error("%s: migration %d failed", c->ops->name, m->version);
+        return e;
+    }
+    e = run(c, ST_MIGRATION_DONE, args, 2, NULL, NULL, NULL);
+    m->done = !e;
+    return e;
+}
+
+enum err store_migrate(struct store *s, int *ret_applied)
+{
+    if (!s)
+        return ERR_INTERNAL;
+    int have = 0, applied = 0, latest = s->ops->nmigrations;
+    enum err e = tx(s, DB_AUTO, applied_count, &have);
+    if (e)
+        return e;
+    if (have > latest) {
+        log_error("%s: the database schema (version %d) is newer than this program (%d)",
+                  s->ops->name, have, latest);
+        return ERR_DB;
+    }
+    for (int v = have + 1; v <= latest; v++) {
+        struct migration m = {v, false};
+        e = tx(s, DB_WRITE, migrate_one, &m);
+        if (e)
+            return e;
+        applied += m.done;
+    }
+    if (ret_applied)
+        *ret_applied = applied;
+    return ERR_OK;
 }
 
 enum err store_ping(struct store *s)
 {
     if (!s)
         return ERR_UNAVAILABLE;
-    return s->ops->ping(s);
+    int64_t one;
+    return get_row(s, ST_PING, NULL, 0, &INT64_ROW, &one) ? ERR_UNAVAILABLE : ERR_OK;
 }
 
 /* --- users --- */
 
 enum err store_user_create(struct store *s, const struct user *u, int64_t *ret_id)
 {
-    FORWARD(user_create, u, u, ret_id);
+    if (!s || !u)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {
+        arg_text(u->username),  arg_text(u->password_hash),  arg_bool(u->is_admin),
+        arg_bool(u->is_active), arg_text(u->name),           arg_text(u->email),
+        arg_time(now_us()),     arg_opt_time(u->last_login),
+    };
+    enum err e = get_row(s, ST_USER_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, ret_id);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
 enum err store_user_get(struct store *s, const char *username, struct user *ret)
 {
-    FORWARD(user_get, username && ret, username, ret);
+    if (!s || !username || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(username)};
+    return get_row(s, ST_USER_BY_NAME, args, 1, &USER_ROW, ret);
 }
 
 enum err store_user_get_by_id(struct store *s, int64_t id, struct user *ret)
 {
-    FORWARD(user_get_by_id, ret, id, ret);
+    if (!s || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(id)};
+    return get_row(s, ST_USER_BY_ID, args, 1, &USER_ROW, ret);
 }
 
 enum err store_user_set_password(struct store *s, const char *username, const char *hash)
 {
-    FORWARD(user_set_password, username && hash, username, hash);
+    if (!s || !username || !hash)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(hash), arg_text(username)};
+    return write_row(s, ST_USER_SET_PASSWORD, args, 2);
 }
 
 enum err store_user_touch_login(struct store *s, int64_t id, int64_t now)
 {
-    FORWARD(user_touch_login, true, id, now);
+    if (!s)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_opt_time(now), arg_int(id)};
+    return write_row(s, ST_USER_TOUCH, args, 2);
 }
 
 enum err store_user_delete(struct store *s, const char *username)
 {
-    FORWARD(user_delete, username, username);
+    if (!s || !username)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(username)};
+    return write_row(s, ST_USER_DELETE, args, 1);
 }
 
 enum err store_user_list(struct store *s, struct user **ret_items, size_t *ret_n)
 {
-    FORWARD(user_list, ret_items && ret_n, ret_items, ret_n);
+    if (!s || !ret_items || !ret_n)
+        return ERR_INTERNAL;
+    return list_rows(s, ST_USER_LIST, &USER_ROW, (void **)ret_items, ret_n);
 }
 
 enum err store_user_count(struct store *s, int64_t *ret_n)
 {
-    FORWARD(user_count, ret_n, ret_n);
+    if (!s || !ret_n)
+        return ERR_INTERNAL;
+    enum err e = get_row(s, ST_USER_COUNT, NULL, 0, &INT64_ROW, ret_n);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
 /* --- platforms --- */
 
 enum err store_platform_list(struct store *s, struct platform **ret_items, size_t *ret_n)
 {
-    FORWARD(platform_list, ret_items && ret_n, ret_items, ret_n);
+    if (!s || !ret_items || !ret_n)
+        return ERR_INTERNAL;
+    return list_rows(s, ST_PLATFORM_LIST, &PLATFORM_ROW, (void **)ret_items, ret_n);
 }
 
 enum err store_platform_get(struct store *s, const char *name, struct platform *ret)
 {
-    FORWARD(platform_get, name && ret, name, ret);
+    if (!s || !name || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(name)};
+    return get_row(s, ST_PLATFORM_GET, args, 1, &PLATFORM_ROW, ret);
 }
 
 enum err store_platform_create(struct store *s, const struct platform *p, struct platform *ret)
 {
-    FORWARD(platform_create, p, p, ret);
+    if (!s || !p)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(p->name), arg_text(p->pretty_name)};
+    enum err e = get_row(s, ST_PLATFORM_INSERT, args, 2, &PLATFORM_ROW, ret);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
 enum err store_platform_update(struct store *s, const char *name, const struct platform *p,
                                struct platform *ret)
 {
-    FORWARD(platform_update, name && p, name, p, ret);
+    if (!s || !name || !p)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(p->name), arg_text(p->pretty_name), arg_text(name)};
+    return get_row(s, ST_PLATFORM_UPDATE, args, 3, &PLATFORM_ROW, ret);
+}
+
+/*
+ * A cascading delete of a platform or a ticket: find and lock the row (lock,
+ * one argument: key), lock the rows below it (children; ST__MAX: none),
+ * collect the paths of the archives that go with it (paths, when wanted), then
+ * delete it (del) and let the schema cascade. The locks make an archive insert
+ * under it wait and then fail its foreign key, so that the list holds every
+ * path the cascade removes.
+ */
+struct tree {
+    enum stmt_id lock, children, paths, del;
+    struct db_arg key;
+    bool want;
+    struct collect k; /* out: the paths (char *) */
+};
+
+static enum err tree_delete(struct db_conn *c, void *ctx)
+{
+    struct tree *t = ctx;
+    int64_t id = 0;
+    collect_free(&t->k);
+    enum err e = get_in(c, t->lock, &t->key, 1, &INT64_ROW, &id);
+    struct db_arg args[] = {arg_int(id)};
+    if (!e && t->children != ST__MAX)
+        e = run(c, t->children, args, 1, NULL, NULL, NULL);
+    if (!e && t->want)
+        e = collect_in(c, t->paths, NULL, NULL, args, 1, &t->k);
+    if (!e)
+        e = write_in(c, t->del, args, 1);
+    if (e)
+        collect_free(&t->k);
+    return e;
+}
+
+/* Runs t in a write transaction; the paths go to *ret_paths (may be NULL). */
+static enum err delete_tree(struct store *s, struct tree *t, struct path_list *ret_paths)
+{
+    t->k.type = &PATH_DUP_ROW;
+    t->want = ret_paths != NULL;
+    enum err e = tx(s, DB_WRITE, tree_delete, t);
+    if (e) {
+        collect_free(&t->k);
+        return e;
+    }
+    if (!ret_paths)
+        return ERR_OK;
+    ret_paths->n = t->k.n;
+    ret_paths->paths = t->k.n ? (char **)t->k.items : NULL;
+    if (!t->k.n)
+        free(t->k.items);
+    return ERR_OK;
 }
 
 enum err store_platform_delete(struct store *s, const char *name, struct path_list *ret_paths)
 {
-    FORWARD(platform_delete, name, name, ret_paths);
+    if (!s || !name)
+        return ERR_INTERNAL;
+    struct tree t = {.lock = ST_PLATFORM_LOCK,
+                     .children = ST_PLATFORM_LOCK_TICKETS,
+                     .paths = ST_PLATFORM_PATHS,
+                     .del = ST_PLATFORM_DELETE,
+                     .key = arg_text(name)};
+    return delete_tree(s, &t, ret_paths);
+}
+
+enum err store_platform_counts(struct store *s, const char *name, int64_t *ret_tickets,
+                               int64_t *ret_archives, int64_t *ret_bytes)
+{
+    if (!s || !name || !ret_tickets || !ret_archives || !ret_bytes)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(name)};
+    int64_t n[3];
+    enum err e = get_row(s, ST_PLATFORM_COUNTS, args, 1, &INT64X3_ROW, n);
+    if (e)
+        return e;
+    *ret_tickets = n[0];
+    *ret_archives = n[1];
+    *ret_bytes = n[2];
+    return ERR_OK;
 }
 
 /* --- tickets --- */
 
-enum err store_ticket_list(struct store *s, const struct ticket_filter *f,
-                           struct ticket **ret_items, size_t *ret_n, int64_t *ret_total)
-{
-    FORWARD(ticket_list, f && ret_items && ret_n, f, ret_items, ret_n, ret_total);
-}
-
 enum err store_ticket_get(struct store *s, int64_t number, struct ticket *ret)
 {
-    FORWARD(ticket_get, ret, number, ret);
+    if (!s || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(number)};
+    return get_row(s, ST_TICKET_BY_NUMBER, args, 1, &TICKET_ROW, ret);
+}
+
+/* True when s is a token as the store writes them, a canonical lower-case
+ * UUID: anything else names no ticket (and would not parse as PostgreSQL's uuid). */
+static bool is_token(const char *s)
+{
+    if (strlen(s) != TOKEN_LEN)
+        return false;
+    for (int i = 0; i < TOKEN_LEN; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        char ch = s[i];
+        if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return false;
+    }
+    return true;
 }
 
 enum err store_ticket_get_by_token(struct store *s, const char *token, struct ticket *ret)
 {
-    FORWARD(ticket_get_by_token, token && ret, token, ret);
+    if (!s || !token || !ret)
+        return ERR_INTERNAL;
+    if (!is_token(token))
+        return ERR_NOT_FOUND;
+    struct db_arg args[] = {arg_text(token)};
+    return get_row(s, ST_TICKET_BY_TOKEN, args, 1, &TICKET_ROW, ret);
+}
+
+/* The arguments and the result of the ticket writes. */
+struct ticket_write {
+    int64_t number; /* of the ticket to change */
+    const struct ticket *t;
+    const char *token;
+    int attempts;
+    int64_t expires_at;
+    bool want;
+    struct ticket out;
+};
+
+/* Looks up the id of the platform called name; ERR_REFERENCE when there is none. */
+static enum err platform_ref(struct db_conn *c, const char *name, int64_t *ret_id)
+{
+    struct db_arg args[] = {arg_text(name)};
+    enum err e = get_in(c, ST_PLATFORM_ID, args, 1, &INT64_ROW, ret_id);
+    return e == ERR_NOT_FOUND ? ERR_REFERENCE : e;
+}
+
+/* The id of the ticket numbered number. */
+static enum err ticket_id(struct db_conn *c, int64_t number, int64_t *ret_id)
+{
+    struct db_arg args[] = {arg_int(number)};
+    return get_in(c, ST_TICKET_ID, args, 1, &INT64_ROW, ret_id);
+}
+
+static enum err ticket_insert(struct db_conn *c, void *ctx)
+{
+    struct ticket_write *w = ctx;
+    const struct ticket *t = w->t;
+    /* the caller's time, when given, so that expires_at and time_create
+     * come from one clock reading */
+    int64_t platform_id, id, now = t->time_create ? t->time_create : now_us();
+    store_ticket_clear(&w->out);
+    enum err e = platform_ref(c, t->platform, &platform_id);
+    if (e)
+        return e;
+    struct db_arg args[] = {
+        arg_int(t->number),    arg_int(platform_id),        arg_opt_int(t->user_id),
+        arg_bool(t->resolved), arg_text(t->note),           arg_text(t->token),
+        arg_int(t->attempts),  arg_opt_time(t->expires_at), arg_time(now),
+        arg_time(now),
+    };
+    e = get_in(c, ST_TICKET_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, &id);
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_DB : e;
+    return written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, w->want, &w->out);
+}
+
+static enum err ticket_change(struct db_conn *c, void *ctx)
+{
+    struct ticket_write *w = ctx;
+    const struct ticket *t = w->t;
+    int64_t id, platform_id;
+    store_ticket_clear(&w->out);
+    enum err e = ticket_id(c, w->number, &id);
+    if (!e)
+        e = platform_ref(c, t->platform, &platform_id);
+    if (e)
+        return e;
+    struct db_arg args[] = {
+        arg_int(t->number),   arg_int(platform_id),        arg_bool(t->resolved), arg_text(t->note),
+        arg_int(t->attempts), arg_opt_time(t->expires_at), arg_time(now_us()),    arg_int(id),
+    };
+    e = write_in(c, ST_TICKET_UPDATE, args, ARRAY_SIZE(args));
+    return e ? e : written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, w->want, &w->out);
+}
+
+static enum err ticket_new_token(struct db_conn *c, void *ctx)
+{
+    struct ticket_write *w = ctx;
+    int64_t id;
+    store_ticket_clear(&w->out);
+    enum err e = ticket_id(c, w->number, &id);
+    if (e)
+        return e;
+    struct db_arg args[] = {arg_text(w->token), arg_int(w->attempts), arg_opt_time(w->expires_at),
+                            arg_time(now_us()), arg_int(id)};
+    e = write_in(c, ST_TICKET_SET_TOKEN, args, ARRAY_SIZE(args));
+    return e ? e : written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, w->want, &w->out);
+}
+
+/* Runs the ticket write fn in a write transaction; *ret (may be NULL) gets the ticket after it. */
+static enum err ticket_write(struct store *s, db_fn *fn, struct ticket_write *w, struct ticket *ret)
+{
+    w->want = ret != NULL;
+    enum err e = tx(s, DB_WRITE, fn, w);
+    if (e) {
+        store_ticket_clear(&w->out);
+        return e;
+    }
+    if (ret)
+        *ret = w->out;
+    return ERR_OK;
 }
 
 enum err store_ticket_create(struct store *s, const struct ticket *t, struct ticket *ret)
 {
-    FORWARD(ticket_create, t, t, ret);
+    if (!s || !t)
+        return ERR_INTERNAL;
+    struct ticket_write w = {.t = t};
+    return ticket_write(s, ticket_insert, &w, ret);
 }
 
 enum err store_ticket_update(struct store *s, int64_t number, const struct ticket *t,
                              struct ticket *ret)
 {
-    FORWARD(ticket_update, t, number, t, ret);
+    if (!s || !t)
+        return ERR_INTERNAL;
+    struct ticket_write w = {.number = number, .t = t};
+    return ticket_write(s, ticket_change, &w, ret);
 }
 
 enum err store_ticket_set_token(struct store *s, int64_t number, const char *token, int attempts,
                                 int64_t expires_at, struct ticket *ret)
 {
-    FORWARD(ticket_set_token, token, number, token, attempts, expires_at, ret);
+    if (!s || !token)
+        return ERR_INTERNAL;
+    struct ticket_write w = {
+        .number = number, .token = token, .attempts = attempts, .expires_at = expires_at};
+    return ticket_write(s, ticket_new_token, &w, ret);
 }
 
 enum err store_ticket_delete(struct store *s, int64_t number, struct path_list *ret_paths)
 {
-    FORWARD(ticket_delete, true, number, ret_paths);
+    if (!s)
+        return ERR_INTERNAL;
+    struct tree t = {.lock = ST_TICKET_LOCK,
+                     .children = ST__MAX,
+                     .paths = ST_TICKET_PATHS,
+                     .del = ST_TICKET_DELETE,
+                     .key = arg_int(number)};
+    return delete_tree(s, &t, ret_paths);
 }
 
-/* --- upload tokens and archives --- */
+/* --- upload tokens --- */
+
+/* The token rules of DESIGN.md 6 after "unknown", in their order: resolved,
+ * used up, expired. */
+static enum token_state token_classify(const struct ticket *t, int64_t now)
+{
+    if (t->resolved)
+        return TOKEN_RESOLVED;
+    if (t->attempts <= 0)
+        return TOKEN_USED_UP;
+    if (t->expires_at && t->expires_at <= now)
+        return TOKEN_EXPIRED;
+    return TOKEN_OK;
+}
+
+/* A token operation: the token and "now" in, its state and ticket out. */
+struct token_op {
+    const char *token;
+    int64_t now;
+    bool want; /* the ticket of a successful consume is wanted */
+    enum token_state state;
+    struct ticket t; /* the ticket read, whatever its state */
+};
+
+/* Reads the ticket of x->token and classifies it (DESIGN.md 6). */
+static enum err token_lookup(struct db_conn *c, void *ctx)
+{
+    struct token_op *x = ctx;
+    struct db_arg args[] = {arg_text(x->token)};
+    store_ticket_clear(&x->t);
+    enum err e = get_in(c, ST_TICKET_BY_TOKEN, args, 1, &TICKET_ROW, &x->t);
+    if (e == ERR_NOT_FOUND) {
+        x->state = TOKEN_UNKNOWN;
+        return ERR_OK;
+    }
+    if (!e)
+        x->state = token_classify(&x->t, x->now);
+    return e;
+}
+
+/* The conditional UPDATE is the whole decision; a refusal is then classified
+ * from the row as the UPDATE left it (a write transaction: concurrent
+ * consumers queue on the lock), and a success reads the ticket after the
+ * decrement, in the same transaction. */
+static enum err token_take(struct db_conn *c, void *ctx)
+{
+    struct token_op *x = ctx;
+    struct db_arg args[] = {arg_time(now_us()), arg_text(x->token), arg_time(x->now)};
+    int64_t id;
+    store_ticket_clear(&x->t);
+    enum err e = get_in(c, ST_TOKEN_CONSUME, args, 3, &INT64_ROW, &id);
+    if (!e) {
+        x->state = TOKEN_OK;
+        return written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, x->want, &x->t);
+    }
+    if (e != ERR_NOT_FOUND)
+        return e;
+    e = token_lookup(c, x);
+    if (!e && x->state == TOKEN_OK) {
+        /* The UPDATE and the rules disagree: a row the store could not have
+         * written (expires_at 0 instead of NULL). */
+        log_error("%s: token consume: ticket %lld refused but usable", c->ops->name,
+                  (long long)x->t.number);
+        store_ticket_clear(&x->t);
+        e = ERR_DB;
+    }
+    return e;
+}
+
+/* Runs the token operation fn; *ret (may be NULL) gets the ticket only when
+ * the state is TOKEN_OK. A token the store cannot have written is unknown. */
+static enum err token_run(struct store *s, enum db_mode mode, db_fn *fn, const char *token,
+                          int64_t now, enum token_state *ret_state, struct ticket *ret)
+{
+    if (!s || !token || !ret_state)
+        return ERR_INTERNAL;
+    if (!is_token(token)) {
+        *ret_state = TOKEN_UNKNOWN;
+        return ERR_OK;
+    }
+    struct token_op x = {token, now, ret != NULL, TOKEN_UNKNOWN, {0}};
+    enum err e = tx(s, mode, fn, &x);
+    if (!e && x.state == TOKEN_OK && ret)
+        *ret = x.t;
+    else
+        store_ticket_clear(&x.t);
+    if (!e)
+        *ret_state = x.state;
+    return e;
+}
 
 enum err store_token_check(struct store *s, const char *token, int64_t now,
                            enum token_state *ret_state, struct ticket *ret)
 {
-    FORWARD(token_check, token && ret_state, token, now, ret_state, ret);
+    return token_run(s, DB_AUTO, token_lookup, token, now, ret_state, ret);
 }
 
 enum err store_token_consume(struct store *s, const char *token, int64_t now,
                              enum token_state *ret_state, struct ticket *ret)
 {
-    FORWARD(token_consume, token && ret_state, token, now, ret_state, ret);
+    return token_run(s, DB_WRITE, token_take, token, now, ret_state, ret);
 }
 
-enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret)
+enum err store_token_refund(struct store *s, const char *token)
 {
-    FORWARD(archive_create, a, a, ret);
+    if (!s || !token)
+        return ERR_INTERNAL;
+    if (!is_token(token))
+        return ERR_NOT_FOUND;
+    struct db_arg args[] = {arg_int(LIMIT_ATTEMPTS), arg_time(now_us()), arg_text(token)};
+    return write_row(s, ST_TOKEN_REFUND, args, ARRAY_SIZE(args));
 }
+
+/* --- archives --- */
 
 enum err store_archive_get(struct store *s, int64_t id, struct archive *ret)
 {
-    FORWARD(archive_get, ret, id, ret);
+    if (!s || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(id)};
+    return get_row(s, ST_ARCHIVE_BY_ID, args, 1, &ARCHIVE_ROW, ret);
 }
 
-enum err store_archive_list(struct store *s, const struct archive_filter *f,
-                            struct archive **ret_items, size_t *ret_n, int64_t *ret_total)
+/* The arguments and the result of the archive writes. */
+struct archive_write {
+    const struct archive *a; /* create */
+    bool again;              /* create: an earlier try failed, unavailable */
+    int64_t id, ticket_number;
+    const char *path, *name; /* move */
+    bool want;
+    struct archive out;
+};
+
+static enum err archive_insert(struct db_conn *c, void *ctx)
 {
-    FORWARD(archive_list, f && ret_items && ret_n, f, ret_items, ret_n, ret_total);
+    struct archive_write *w = ctx;
+    const struct archive *a = w->a;
+    int64_t id, now = now_us();
+    struct db_arg args[] = {
+        arg_int(a->ticket_id),
+        arg_text(a->name),
+        arg_text(a->path),
+        arg_int(a->size),
+        arg_text(a->md5),
+        arg_text(a->sha256),
+        arg_text(a->uploader_ip),
+        arg_text(a->uploader_agent),
+        arg_time(now),
+        arg_time(now),
+    };
+    if (w->again) {
+        /* The earlier try may have committed with its answer lost: its row is ours. */
+        struct archive had;
+        struct db_arg path[] = {arg_text(a->path)};
+        enum err e = get_in(c, ST_ARCHIVE_BY_PATH, path, 1, &ARCHIVE_ROW, &had);
+        if (!e && had.ticket_id == a->ticket_id && had.size == a->size &&
+            strcmp(had.sha256, a->sha256) == 0) {
+            w->out = had;
+            return ERR_OK;
+        }
+        if (e && e != ERR_NOT_FOUND)
+            return e;
+    }
+    enum err e = get_in(c, ST_ARCHIVE_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, &id);
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_DB : e;
+    return written(c, ST_ARCHIVE_BY_ID, &ARCHIVE_ROW, id, w->want, &w->out);
+}
+
+static enum err archive_relink(struct db_conn *c, void *ctx)
+{
+    struct archive_write *w = ctx;
+    int64_t ticket;
+    enum err e = ticket_id(c, w->ticket_number, &ticket);
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_REFERENCE : e;
+    struct db_arg args[] = {arg_int(ticket), arg_text(w->path), arg_text(w->name),
+                            arg_time(now_us()), arg_int(w->id)};
+    e = write_in(c, ST_ARCHIVE_MOVE, args, ARRAY_SIZE(args));
+    return e ? e : written(c, ST_ARCHIVE_BY_ID, &ARCHIVE_ROW, w->id, w->want, &w->out);
+}
+
+/* Runs the archive write fn in a write transaction; *ret (may be NULL) gets the row after it. */
+static enum err archive_write(struct store *s, db_fn *fn, struct archive_write *w,
+                              struct archive *ret)
+{
+    w->want = ret != NULL;
+    enum err e = tx(s, DB_WRITE, fn, w);
+    if (!e && ret)
+        *ret = w->out;
+    return e;
+}
+
+/* Waits us microseconds (< 0: none). */
+static void pause_us(int64_t us)
+{
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    while (us > 0 && nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Tries again while the database is unavailable, for s->archive_wait seconds:
+ * after 0.1 s, then twice as long each time up to 1 s, a last try at the end. */
+enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret)
+{
+    if (!s || !a)
+        return ERR_INTERNAL;
+    struct archive_write w = {.a = a};
+    int64_t deadline = mono_us() + (int64_t)s->archive_wait * 1000000, pause = 100000;
+    for (;;) {
+        enum err e = archive_write(s, archive_insert, &w, ret);
+        int64_t left = deadline - mono_us();
+        if (e != ERR_UNAVAILABLE || left <= 0) {
+            if (w.again)
+                log_info("%s: the row of archive \"%s\" %s", s->ops->name, a->path,
+                         e ? "was not stored in time" : "was stored after the wait");
+            return e;
+        }
+        if (!w.again)
+            log_warn("%s: the database is unavailable: the row of archive \"%s\" waits up to %d s",
+                     s->ops->name, a->path, s->archive_wait);
+        w.again = true;
+        pause_us(pause < left ? pause : left);
+        pause = pause * 2 < 1000000 ? pause * 2 : 1000000;
+    }
 }
 
 enum err store_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
                             const char *new_path, const char *new_name, struct archive *ret)
 {
-    FORWARD(archive_move, new_path && new_name, id, new_ticket_number, new_path, new_name, ret);
+    if (!s || !new_path || !new_name)
+        return ERR_INTERNAL;
+    struct archive_write w = {
+        .id = id, .ticket_number = new_ticket_number, .path = new_path, .name = new_name};
+    return archive_write(s, archive_relink, &w, ret);
 }
 
 enum err store_archive_delete(struct store *s, int64_t id, char *ret_path)
 {
-    FORWARD(archive_delete, true, id, ret_path);
+    if (!s)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(id)};
+    return get_row(s, ST_ARCHIVE_DELETE, args, 1, &PATH_ROW, ret_path);
 }
 
 enum err store_archive_path_exists(struct store *s, const char *path, bool *ret)
 {
-    FORWARD(archive_path_exists, path && ret, path, ret);
+    if (!s || !path || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(path)};
+    enum err e = get_row(s, ST_ARCHIVE_PATH_EXISTS, args, 1, &BOOL_ROW, ret);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
+/* One page of store_archive_each: the rows after `after`. */
+struct page {
+    int64_t after;
+    struct collect k;
+};
+
+static enum err archive_page(struct db_conn *c, void *ctx)
+{
+    struct page *p = ctx;
+    struct db_arg args[] = {arg_int(p->after), arg_int(ARCHIVE_EACH_PAGE)};
+    return collect_in(c, ST_ARCHIVE_PAGE, NULL, NULL, args, 2, &p->k);
+}
+
+/* Calls fn for every archive in id order, a page at a time after the last id
+ * seen: memory stays bounded, no transaction (or pooled connection) is held
+ * while fn runs, so fn may call the store, and every row that exists during
+ * the whole walk is seen exactly once. */
 enum err store_archive_each(struct store *s, void (*fn)(const struct archive *a, void *ctx),
                             void *ctx)
 {
-    FORWARD(archive_each, fn, fn, ctx);
+    if (!s || !fn)
+        return ERR_INTERNAL;
+    struct page p = {0, {&ARCHIVE_ROW, NULL, 0, 0}};
+    enum err e;
+    for (;;) {
+        e = tx(s, DB_AUTO, archive_page, &p);
+        if (e)
+            break;
+        const struct archive *rows = (const struct archive *)p.k.items;
+        for (size_t i = 0; i < p.k.n; i++)
+            fn(&rows[i], ctx);
+        if (p.k.n < ARCHIVE_EACH_PAGE)
+            break;
+        p.after = rows[p.k.n - 1].id;
+    }
+    collect_free(&p.k);
+    return e;
+}
+
+/* --- filtered lists: the WHERE clause built from the filter tables --- */
+
+#define F(type, field) offsetof(struct type, field)
+
+static const struct store_filter_field ticket_fields[] = {
+    {"number", FILTER_IN, FILTER_EQ, "t.number", F(ticket_filter, number)},
+    {"number__in", FILTER_IN, FILTER_EQ, "t.number", F(ticket_filter, number_in)},
+    {"number__contains", FILTER_CONTAINS, FILTER_EQ, "t.number", F(ticket_filter, number_contains)},
+    {"number__lte", FILTER_INT, FILTER_LTE, "t.number", F(ticket_filter, number_lte)},
+    {"number__gte", FILTER_INT, FILTER_GTE, "t.number", F(ticket_filter, number_gte)},
+    {"id", FILTER_IN, FILTER_EQ, "t.id", F(ticket_filter, id)},
+    {"id__in", FILTER_IN, FILTER_EQ, "t.id", F(ticket_filter, id_in)},
+    {"id__lte", FILTER_INT, FILTER_LTE, "t.id", F(ticket_filter, id_lte)},
+    {"id__gte", FILTER_INT, FILTER_GTE, "t.id", F(ticket_filter, id_gte)},
+    {"resolved", FILTER_BOOL, FILTER_EQ, "t.resolved", F(ticket_filter, resolved)},
+    {"user", FILTER_USER, FILTER_EQ, "t.user_id", F(ticket_filter, user)},
+    {"year__lte", FILTER_YEAR, FILTER_LTE, "t.time_create", F(ticket_filter, year_lte)},
+    {"year__gte", FILTER_YEAR, FILTER_GTE, "t.time_create", F(ticket_filter, year_gte)},
+    {"month__lte", FILTER_MONTH, FILTER_LTE, "t.time_create", F(ticket_filter, month_lte)},
+    {"month__gte", FILTER_MONTH, FILTER_GTE, "t.time_create", F(ticket_filter, month_gte)},
+    {"search", FILTER_CONTAINS, FILTER_EQ, "t.number", F(ticket_filter, search)},
+};
+
+static const struct store_filter_field archive_fields[] = {
+    {"id", FILTER_IN, FILTER_EQ, "a.id", F(archive_filter, id)},
+    {"id__in", FILTER_IN, FILTER_EQ, "a.id", F(archive_filter, id_in)},
+    {"ticket", FILTER_IN, FILTER_EQ, "t.number", F(archive_filter, ticket)},
+    {"ticket__in", FILTER_IN, FILTER_EQ, "t.number", F(archive_filter, ticket_in)},
+    {"id__lte", FILTER_INT, FILTER_LTE, "a.id", F(archive_filter, id_lte)},
+    {"id__gte", FILTER_INT, FILTER_GTE, "a.id", F(archive_filter, id_gte)},
+    {"ticket__lte", FILTER_INT, FILTER_LTE, "t.number", F(archive_filter, ticket_lte)},
+    {"ticket__gte", FILTER_INT, FILTER_GTE, "t.number", F(archive_filter, ticket_gte)},
+    {"time_create", FILTER_TIME, FILTER_EQ, "a.time_create", F(archive_filter, time_create)},
+    {"time_create__gte", FILTER_TIME, FILTER_GTE, "a.time_create",
+     F(archive_filter, time_create_gte)},
+    {"time_create__lte", FILTER_TIME, FILTER_LTE, "a.time_create",
+     F(archive_filter, time_create_lte)},
+};
+
+#undef F
+
+const struct store_filter_table store_ticket_filters = {ticket_fields, ARRAY_SIZE(ticket_fields)};
+const struct store_filter_table store_archive_filters = {archive_fields,
+                                                         ARRAY_SIZE(archive_fields)};
+
+#define QUERY_SQL  8192
+#define QUERY_ARGS (4 * LIMIT_FILTER_IN + 32)
+
+/* A WHERE clause with its arguments. */
+struct query {
+    char where[QUERY_SQL];
+    size_t len;
+    bool overflow; /* did not fit: a bug (QUERY_SQL bounds every filter) or a set too large */
+    struct db_arg args[QUERY_ARGS + 2]; /* + limit and offset */
+    size_t nargs;
+    char *texts[4]; /* escaped LIKE patterns, owned */
+    size_t ntexts;
+};
+
+static void q_cat(struct query *q, const char *s)
+{
+    size_t n = strlen(s);
+    if (q->overflow || q->len + n >= sizeof(q->where)) {
+        q->overflow = true;
+        return;
+    }
+    memcpy(q->where + q->len, s, n + 1);
+    q->len += n;
+}
+
+static void q_arg(struct query *q, struct db_arg a)
+{
+    if (q->nargs >= QUERY_ARGS) {
+        q->overflow = true;
+        return;
+    }
+    q->args[q->nargs++] = a;
+}
+
+/* Starts a condition: " WHERE " for the first, " AND " after. */
+static void q_and(struct query *q)
+{
+    q_cat(q, q->len ? " AND " : " WHERE ");
+}
+
+/* "lhs <op> ?" for the bound b of kind k. */
+static void q_bound(struct query *q, const struct db_ops *ops, const struct store_filter_field *f,
+                    const struct int_bound *b)
+{
+    static const char *const ops_sql[] = {
+        [FILTER_EQ] = " = ?", [FILTER_LTE] = " <= ?", [FILTER_GTE] = " >= ?"};
+    const char *const *part = f->kind == FILTER_YEAR    ? ops->local_year
+                              : f->kind == FILTER_MONTH ? ops->local_month
+                                                        : NULL;
+    if (!b->set)
+        return;
+    q_and(q);
+    q_cat(q, part ? part[0] : "");
+    q_cat(q, f->column);
+    q_cat(q, part ? part[1] : "");
+    q_cat(q, ops_sql[f->op]);
+    q_arg(q, f->kind == FILTER_TIME ? arg_time(b->v) : arg_int(b->v));
+}
+
+/* "column IN (?, ...)"; a set given with no values matches nothing. */
+static void q_set(struct query *q, const char *column, const struct int_set *set)
+{
+    if (!set->set && set->n == 0)
+        return;
+    q_and(q);
+    if (set->n == 0 || set->n > LIMIT_FILTER_IN) {
+        q_cat(q, "1 = 0");
+        q->overflow |= set->n > LIMIT_FILTER_IN;
+        return;
+    }
+    q_cat(q, column);
+    q_cat(q, " IN (");
+    for (size_t i = 0; i < set->n; i++) {
+        q_cat(q, i ? ", ?" : "?");
+        q_arg(q, arg_int(set->v[i]));
+    }
+    q_cat(q, ")");
+}
+
+/* "the decimal column contains s", with LIKE's wildcards in s escaped. */
+static enum err q_contains(struct query *q, const char *column, const char *s)
+{
+    if (q->ntexts == ARRAY_SIZE(q->texts)) {
+        q->overflow = true;
+        return ERR_OK;
+    }
+    char *pat = malloc(2 * strlen(s) + 1), *o = pat;
+    if (!pat)
+        return ERR_NOMEM;
+    for (const char *p = s; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            *o++ = '\\';
+        *o++ = *p;
+    }
+    *o = 0;
+    q->texts[q->ntexts++] = pat;
+    q_and(q);
+    q_cat(q, "CAST(");
+    q_cat(q, column);
+    q_cat(q, " AS TEXT) LIKE '%' || CAST(? AS TEXT) || '%' ESCAPE '\\'");
+    q_arg(q, arg_text(pat));
+    return ERR_OK;
+}
+
+/* Builds the WHERE clause of filter (a struct of table t) into q. ERR_INTERNAL
+ * (logged) for a filter that does not fit, which no parsed query gives. */
+static enum err q_build(struct query *q, const struct db_ops *ops,
+                        const struct store_filter_table *t, const void *filter)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct store_filter_field *f = &t->fields[i];
+        const void *field = (const char *)filter + f->offset;
+        const char *text = NULL;
+        enum err e = ERR_OK;
+        switch (f->kind) {
+        case FILTER_IN:
+            q_set(q, f->column, field);
+            break;
+        case FILTER_INT:
+        case FILTER_YEAR:
+        case FILTER_MONTH:
+        case FILTER_TIME:
+            q_bound(q, ops, f, field);
+            break;
+        case FILTER_BOOL:
+            if (*(const int *)field < 0)
+                break;
+            q_and(q);
+            q_cat(q, f->column);
+            q_cat(q, " = ?");
+            q_arg(q, arg_bool(*(const int *)field != 0));
+            break;
+        case FILTER_CONTAINS:
+            text = *(const char *const *)field;
+            e = text ? q_contains(q, f->column, text) : ERR_OK;
+            break;
+        case FILTER_USER:
+            text = *(const char *const *)field;
+            if (!text)
+                break;
+            q_and(q);
+            q_cat(q, f->column);
+            q_cat(q, " = (SELECT id FROM users WHERE username = ?)");
+            q_arg(q, arg_text(text));
+            break;
+        }
+        if (e)
+            return e;
+    }
+    if (q->overflow) {
+        log_error("store: list filter too large");
+        return ERR_INTERNAL;
+    }
+    return ERR_OK;
+}
+
+/* What differs between the filtered lists (tickets, archives). */
+struct list_kind {
+    const struct store_filter_table *filters;
+    const char *select; /* the page query up to its WHERE clause */
+    const char *order;  /* after it */
+    const char *count;  /* "SELECT count(*) FROM ..." up to the WHERE clause */
+    const struct row_type *type;
+    const char *what, *what_count; /* for logs */
+};
+
+static const struct list_kind ticket_list = {
+    &store_ticket_filters,
+    TICKET_SELECT,
+    " ORDER BY t.time_create DESC, t.id DESC",
+    "SELECT count(*) FROM tickets t",
+    &TICKET_ROW,
+    "ticket list",
+    "ticket count",
+};
+
+static const struct list_kind archive_list = {
+    &store_archive_filters,
+    ARCHIVE_SELECT,
+    " ORDER BY a.time_create DESC, a.id DESC",
+    "SELECT count(*)" ARCHIVE_FROM,
+    &ARCHIVE_ROW,
+    "archive list",
+    "archive count",
+};
+
+/* A filtered list in the making. */
+struct listing {
+    const struct list_kind *kind;
+    struct query *q;
+    char *page_sql, *count_sql;
+    bool want_total;
+    struct collect k; /* out */
+    int64_t total;    /* out */
+};
+
+/* The page (the WHERE clause's arguments, then limit and offset) and, when
+ * wanted, the count with the same arguments, in one snapshot. */
+static enum err list_page(struct db_conn *c, void *ctx)
+{
+    struct listing *l = ctx;
+    struct query *q = l->q;
+    enum err e = collect_in(c, ST__MAX, l->kind->what, l->page_sql, q->args, q->nargs + 2, &l->k);
+    if (e || !l->want_total)
+        return e;
+    struct first f = {&INT64_ROW, &l->total, false};
+    e = c->ops->exec_sql(c, l->kind->what_count, l->count_sql, q->args, q->nargs, first_row, &f,
+                         NULL);
+    if (!e && !f.got)
+        e = ERR_DB;
+    if (e)
+        collect_free(&l->k);
+    return e;
+}
+
+/* The rows of kind k matching filter, page limit (< 0: no limit) from offset,
+ * as a new array; *ret_total (may be NULL) gets the count ignoring the page. */
+static enum err list_filtered(struct store *s, const struct list_kind *k, const void *filter,
+                              int64_t limit, int64_t offset, void **ret_items, size_t *ret_n,
+                              int64_t *ret_total)
+{
+    struct listing l = {
+        k, calloc(1, sizeof(struct query)), NULL, NULL, ret_total != NULL, {k->type, NULL, 0, 0},
+        0};
+    if (!l.q)
+        return ERR_NOMEM;
+    enum err e = q_build(l.q, s->ops, k->filters, filter);
+    if (!e) {
+        if (asprintf(&l.page_sql, "%s%s%s LIMIT ? OFFSET ?", k->select, l.q->where, k->order) < 0)
+            l.page_sql = NULL;
+        if (asprintf(&l.count_sql, "%s%s", k->count, l.q->where) < 0)
+            l.count_sql = NULL;
+        e = l.page_sql && l.count_sql ? ERR_OK : ERR_NOMEM;
+    }
+    if (!e) {
+        /* after the filter's: room was left for these two */
+        l.q->args[l.q->nargs] = arg_int(limit < 0 ? INT64_MAX : limit);
+        l.q->args[l.q->nargs + 1] = arg_int(offset < 0 ? 0 : offset);
+        e = tx(s, ret_total ? DB_READ : DB_AUTO, list_page, &l);
+    }
+    free(l.page_sql);
+    free(l.count_sql);
+    for (size_t i = 0; i < l.q->ntexts; i++)
+        free(l.q->texts[i]);
+    free(l.q);
+    if (e)
+        return e;
+    *ret_items = l.k.items;
+    *ret_n = l.k.n;
+    if (ret_total)
+        *ret_total = l.total;
+    return ERR_OK;
+}
+
+enum err store_ticket_list(struct store *s, const struct ticket_filter *f,
+                           struct ticket **ret_items, size_t *ret_n, int64_t *ret_total)
+{
+    if (!s || !f || !ret_items || !ret_n)
+        return ERR_INTERNAL;
+    return list_filtered(s, &ticket_list, f, f->limit, f->offset, (void **)ret_items, ret_n,
+                         ret_total);
+}
+
+enum err store_archive_list(struct store *s, const struct archive_filter *f,
+                            struct archive **ret_items, size_t *ret_n, int64_t *ret_total)
+{
+    if (!s || !f || !ret_items || !ret_n)
+        return ERR_INTERNAL;
+    return list_filtered(s, &archive_list, f, f->limit, f->offset, (void **)ret_items, ret_n,
+                         ret_total);
 }
 
 /* --- bulk copy --- */
 
-enum err store_counts(struct store *s, struct store_counts *ret)
+/* The calling thread's import connection; NULL when it has no import open. */
+static struct db_conn *import_conn(struct store *s)
 {
-    FORWARD(counts, ret, ret);
+    struct db_conn *c = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->importing && s->import && pthread_equal(s->import_owner, pthread_self()))
+        c = s->import;
+    pthread_mutex_unlock(&s->lock);
+    return c;
 }
 
+/* One statement, so one snapshot; on the importing thread it runs on the
+ * import's connection, inside its transaction, and sees its rows. */
+enum err store_counts(struct store *s, struct store_counts *ret)
+{
+    if (!s || !ret)
+        return ERR_INTERNAL;
+    struct db_conn *c = import_conn(s);
+    struct store_counts n;
+    enum err e = c ? get_in(c, ST_COUNTS, NULL, 0, &COUNTS_ROW, &n)
+                   : get_row(s, ST_COUNTS, NULL, 0, &COUNTS_ROW, &n);
+    if (!e)
+        *ret = n;
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+/* Takes a connection for the calling thread and begins the import's write
+ * transaction on it. Not retried: the caller starts over. */
 enum err store_import_begin(struct store *s)
 {
-    return s ? s->ops->import_begin(s) : ERR_INTERNAL;
+    if (!s)
+        return ERR_INTERNAL;
+    pthread_mutex_lock(&s->lock);
+    bool busy = s->importing;
+    if (!busy) {
+        s->importing = true;
+        s->import_owner = pthread_self();
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (busy)
+        return ERR_INTERNAL;
+    struct db_conn *c;
+    enum err e = s->ops->take(s, &c);
+    if (!e && (e = s->ops->begin(c, DB_WRITE)))
+        s->ops->give(s, c);
+    pthread_mutex_lock(&s->lock);
+    if (e)
+        s->importing = false;
+    else
+        s->import = c;
+    pthread_mutex_unlock(&s->lock);
+    return e;
+}
+
+/* Ends the import with e (ERR_OK: commit, else roll back) and gives its connection back. */
+static enum err import_end(struct store *s, enum err e)
+{
+    struct db_conn *c = import_conn(s);
+    if (!c)
+        return ERR_INTERNAL;
+    e = s->ops->end(c, DB_WRITE, e);
+    pthread_mutex_lock(&s->lock);
+    s->importing = false;
+    s->import = NULL;
+    pthread_mutex_unlock(&s->lock);
+    s->ops->give(s, c);
+    return e;
 }
 
 enum err store_import_commit(struct store *s)
 {
-    return s ? s->ops->import_commit(s) : ERR_INTERNAL;
+    return s ? import_end(s, ERR_OK) : ERR_INTERNAL;
 }
 
 void store_import_rollback(struct store *s)
 {
     if (s)
-        s->ops->import_rollback(s);
+        (void)import_end(s, ERR_INTERNAL);
+}
+
+/* Runs the import statement id on the import's connection. */
+static enum err import_row(struct store *s, enum stmt_id id, const struct db_arg *args,
+                           size_t nargs)
+{
+    struct db_conn *c = import_conn(s);
+    return c ? run(c, id, args, nargs, NULL, NULL, NULL) : ERR_INTERNAL;
 }
 
 enum err store_import_user(struct store *s, const struct user *u)
 {
-    FORWARD(import_user, u, u);
+    if (!s || !u)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {
+        arg_int(u->id),        arg_text(u->username),  arg_text(u->password_hash),
+        arg_bool(u->is_admin), arg_bool(u->is_active), arg_text(u->name),
+        arg_text(u->email),    arg_time(u->created),   arg_opt_time(u->last_login),
+    };
+    return import_row(s, ST_IMPORT_USER, args, ARRAY_SIZE(args));
 }
 
 enum err store_import_platform(struct store *s, const struct platform *p)
 {
-    FORWARD(import_platform, p, p);
+    if (!s || !p)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(p->id), arg_text(p->name), arg_text(p->pretty_name)};
+    return import_row(s, ST_IMPORT_PLATFORM, args, ARRAY_SIZE(args));
 }
 
 enum err store_import_ticket(struct store *s, const struct ticket *t)
 {
-    FORWARD(import_ticket, t, t);
+    if (!s || !t)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {
+        arg_int(t->id),           arg_int(t->number),       arg_int(t->platform_id),
+        arg_opt_int(t->user_id),  arg_bool(t->resolved),    arg_text(t->note),
+        arg_text(t->token),       arg_int(t->attempts),     arg_opt_time(t->expires_at),
+        arg_time(t->time_create), arg_time(t->time_update),
+    };
+    return import_row(s, ST_IMPORT_TICKET, args, ARRAY_SIZE(args));
 }
 
 enum err store_import_archive(struct store *s, const struct archive *a)
 {
-    FORWARD(import_archive, a, a);
+    if (!s || !a)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {
+        arg_int(a->id),           arg_int(a->ticket_id),    arg_text(a->name),
+        arg_text(a->path),        arg_int(a->size),         arg_text(a->md5),
+        arg_text(a->sha256),      arg_text(a->uploader_ip), arg_text(a->uploader_agent),
+        arg_time(a->time_create), arg_time(a->time_update),
+    };
+    return import_row(s, ST_IMPORT_ARCHIVE, args, ARRAY_SIZE(args));
 }
 
 enum err store_import_finish(struct store *s)
 {
-    return s ? s->ops->import_finish(s) : ERR_INTERNAL;
+    return s ? import_row(s, ST_IMPORT_FINISH, NULL, 0) : ERR_INTERNAL;
 }
 
-/* --- shared helpers --- */
+/* --- values --- */
 
-void ticket_filter_init(struct ticket_filter *f)
+void store_ticket_filter_init(struct ticket_filter *f)
 {
     memset(f, 0, sizeof(*f));
     f->resolved = -1;
     f->limit = -1;
 }
 
-void archive_filter_init(struct archive_filter *f)
+void store_archive_filter_init(struct archive_filter *f)
 {
     memset(f, 0, sizeof(*f));
     f->limit = -1;
 }
 
-void path_list_free(struct path_list *l)
+void store_path_list_free(struct path_list *l)
 {
     if (!l)
         return;
@@ -311,7 +1822,7 @@ void path_list_free(struct path_list *l)
     l->n = 0;
 }
 
-void ticket_clear(struct ticket *t)
+void store_ticket_clear(struct ticket *t)
 {
     if (!t)
         return;
@@ -319,22 +1830,11 @@ void ticket_clear(struct ticket *t)
     t->note = NULL;
 }
 
-void ticket_list_free(struct ticket *items, size_t n)
+void store_ticket_list_free(struct ticket *items, size_t n)
 {
     if (!items)
         return;
     for (size_t i = 0; i < n; i++)
         free(items[i].note);
     free(items);
-}
-
-enum token_state store_token_classify(const struct ticket *t, int64_t now)
-{
-    if (t->resolved)
-        return TOKEN_RESOLVED;
-    if (t->attempts <= 0)
-        return TOKEN_USED_UP;
-    if (t->expires_at && t->expires_at <= now)
-        return TOKEN_EXPIRED;
-    return TOKEN_OK;
 }

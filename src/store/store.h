@@ -1,5 +1,5 @@
 /* store.h - the only door to metadata: domain operations over users, platforms,
- * tickets and archives, implemented by a backend (SQLite now, PostgreSQL next). */
+ * tickets and archives, on SQLite or PostgreSQL (store.c over the backends' db.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -17,14 +17,16 @@
  *   time field means "none" (NULL in the database).
  * - Strings inside structs are fixed arrays (always NUL-terminated) except
  *   ticket.note, which is heap memory owned by the struct: release it with
- *   ticket_clear() / ticket_list_free().
- * - Lists are returned as one malloc'ed array the caller frees with the
- *   matching *_free function (NULL-safe).
- * - A store handle is shared by all threads; the backend keeps one database
- *   connection per thread internally.
+ *   store_ticket_clear() / store_ticket_list_free().
+ * - Lists are returned as one malloc'ed array the caller frees with free() or,
+ *   for tickets, store_ticket_list_free() (NULL-safe).
+ * - A store handle is shared by all threads: SQLite keeps one connection per
+ *   thread, PostgreSQL a pool. A NULL store or mandatory pointer is ERR_INTERNAL.
  * - Errors: ERR_NOT_FOUND (no such row), ERR_EXISTS (unique key taken),
- *   ERR_REFERENCE (foreign key target missing), ERR_DB (anything else; the
- *   backend logs the database's message), ERR_NOMEM.
+ *   ERR_REFERENCE (foreign key target missing), ERR_NO_SPACE (the database's
+ *   disk is full), ERR_UNAVAILABLE (the database cannot be reached or stays
+ *   busy), ERR_DB (anything else; the backend logs the database's message),
+ *   ERR_NOMEM.
  */
 
 struct store;
@@ -112,7 +114,7 @@ struct ticket_filter {
 };
 
 /* Initializes f to "no filter, no limit". */
-void ticket_filter_init(struct ticket_filter *f);
+void store_ticket_filter_init(struct ticket_filter *f);
 
 struct archive_filter {
     struct int_set id, id_in;
@@ -124,7 +126,49 @@ struct archive_filter {
     int64_t offset;
 };
 
-void archive_filter_init(struct archive_filter *f);
+void store_archive_filter_init(struct archive_filter *f);
+
+/*
+ * Every list filter, described once as data: the query parameter that sets
+ * it (api/query.c parses it by kind), the field of the filter struct it
+ * fills, and the SQL column it is matched against (store.c builds the WHERE
+ * clause from the same rows for both backends).
+ */
+enum store_filter_kind {
+    FILTER_IN,       /* struct int_set, "1,2,3": the column is one of them */
+    FILTER_INT,      /* struct int_bound, a whole number, compared by op */
+    FILTER_YEAR,     /* struct int_bound: the local year of the time column, by op */
+    FILTER_MONTH,    /* struct int_bound: its local month (1-12), by op */
+    FILTER_TIME,     /* struct int_bound (microseconds), an RFC 3339 instant or a local
+                      * date; as FILTER_EQ a date means that whole day, so it sets the
+                      * FILTER_GTE and FILTER_LTE fields of the same column instead */
+    FILTER_BOOL,     /* int (-1: any, 0: false, 1: true): the column equals it */
+    FILTER_CONTAINS, /* const char *: the column's decimal text contains it literally */
+    FILTER_USER,     /* const char *: the column holds the id of the user so named */
+};
+
+enum store_filter_op {
+    FILTER_EQ,
+    FILTER_LTE,
+    FILTER_GTE,
+};
+
+struct store_filter_field {
+    const char *param;           /* query parameter */
+    enum store_filter_kind kind; /* how its value is parsed and matched */
+    enum store_filter_op op;     /* for FILTER_INT, _YEAR, _MONTH, _TIME */
+    const char *column;          /* SQL expression matched (used by store/ only) */
+    size_t offset;               /* of the field in struct ticket_filter / archive_filter */
+};
+
+struct store_filter_table {
+    const struct store_filter_field *fields;
+    size_t n;
+};
+
+/* The filters of struct ticket_filter and of struct archive_filter. */
+extern const struct store_filter_table store_ticket_filters;
+extern const struct store_filter_table store_archive_filters;
 
 /* A list of archive paths removed by a cascading delete; the caller deletes the
  * bytes after the rows are gone (a crash in between leaves files without rows,
@@ -133,7 +177,7 @@ struct path_list {
     size_t n;
     char **paths;
 };
-void path_list_free(struct path_list *l);
+void store_path_list_free(struct path_list *l);
 
 /* --- lifecycle --- */
 
@@ -142,6 +186,8 @@ void path_list_free(struct path_list *l);
 struct store_options {
     int connect_wait; /* seconds to keep retrying an unreachable database at open, 0: try once */
     int pool_size;    /* connections a server backend may keep open (>= 1), 0: backend default */
+    int archive_wait; /* seconds store_archive_create waits for an unavailable database,
+                         0: LIMIT_ARCHIVE_ROW_WAIT, < 0: none */
 };
 
 /* Opens the store named by url ("sqlite:///abs/or/rel/path", "postgres://...").
@@ -185,6 +231,11 @@ enum err store_platform_update(struct store *s, const char *name, const struct p
 /* Deletes the platform, its tickets and their archives in one transaction; the
  * archives' paths go to *ret_paths (may be NULL). ERR_NOT_FOUND. */
 enum err store_platform_delete(struct store *s, const char *name, struct path_list *ret_paths);
+/* What deleting the platform `name` would take with it (the console's delete
+ * warning): its tickets, their archives and the archives' bytes, counted in
+ * one statement. ERR_NOT_FOUND when there is no such platform. */
+enum err store_platform_counts(struct store *s, const char *name, int64_t *ret_tickets,
+                               int64_t *ret_archives, int64_t *ret_bytes);
 
 /* --- tickets --- */
 
@@ -193,15 +244,17 @@ enum err store_platform_delete(struct store *s, const char *name, struct path_li
  * *ret_total (may be NULL) gets the count ignoring limit/offset. */
 enum err store_ticket_list(struct store *s, const struct ticket_filter *f,
                            struct ticket **ret_items, size_t *ret_n, int64_t *ret_total);
-void ticket_list_free(struct ticket *items, size_t n);
+void store_ticket_list_free(struct ticket *items, size_t n);
 /* Frees t->note and zeroes it. NULL-safe. */
-void ticket_clear(struct ticket *t);
+void store_ticket_clear(struct ticket *t);
 
 enum err store_ticket_get(struct store *s, int64_t number, struct ticket *ret);
 enum err store_ticket_get_by_token(struct store *s, const char *token, struct ticket *ret);
 /* Inserts a ticket from t: number, platform (by NAME, t->platform), user_id
  * (0 = NULL), resolved, note, token, attempts, expires_at. time_create =
- * time_update = now. *ret gets the stored row as store_ticket_get returns it.
+ * time_update = t->time_create when set (the request's clock, from which the
+ * caller also computed expires_at), else now. *ret gets the stored row as
+ * store_ticket_get returns it.
  * ERR_EXISTS: number or token taken; ERR_REFERENCE: no such platform. */
 enum err store_ticket_create(struct store *s, const struct ticket *t, struct ticket *ret);
 /* Updates the ticket currently numbered `number` with t's number, platform (by
@@ -240,9 +293,22 @@ enum err store_token_check(struct store *s, const char *token, int64_t now,
 enum err store_token_consume(struct store *s, const char *token, int64_t now,
                              enum token_state *ret_state, struct ticket *ret);
 
+/* Gives back one attempt that store_token_consume took, to the ticket that
+ * has this token now (attempts + 1, at most LIMIT_ATTEMPTS; time_update =
+ * now): for an upload whose bytes arrived but could not be stored. Resolved
+ * and expiry are not touched. ERR_NOT_FOUND when no ticket has the token (it
+ * was replaced, or the ticket deleted). */
+enum err store_token_refund(struct store *s, const char *token);
+
 /* Inserts an archive row (id, times and ticket_number ignored; time_create =
  * time_update = now) for a->ticket_id. ERR_REFERENCE when the ticket is gone
- * (deleted during the upload); ERR_EXISTS when path is taken. */
+ * (deleted during the upload); ERR_EXISTS when path is taken.
+ * The archive's bytes are on disk by then, so while the database is
+ * unavailable (ERR_UNAVAILABLE: unreachable, or busy) this keeps trying, with
+ * the backend's reconnect, for store_options.archive_wait seconds: the calling
+ * thread blocks meanwhile, call it from a worker. A try after one whose commit
+ * may have gone through unanswered takes the row it finds with the same path,
+ * ticket, size and SHA-256 as its own. */
 enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret);
 enum err store_archive_get(struct store *s, int64_t id, struct archive *ret);
 /* Archives matching f, newest first (time_create desc, id desc). */

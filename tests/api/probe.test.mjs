@@ -227,6 +227,20 @@ describe('one server', () => {
     });
 });
 
+test('expires_at is time_create plus UPLOAD_TOKEN_TTL exactly: one clock per request (item 14)', async () => {
+    const srv = await startServer({ env: { UPLOAD_TOKEN_TTL: '7d' } });
+    try {
+        const ctx = await setup(srv);
+        for (let i = 0; i < 3; i++) {
+            const t = await mkTicket(ctx);
+            const us = (s) => BigInt(Date.parse(s)) * 1000n + BigInt(s.match(/\.\d{3}(\d{3})/)[1]);
+            assert.equal(us(t.expires_at) - us(t.time_create), 7n * 86400n * 1000000n, JSON.stringify(t));
+        }
+    } finally {
+        await stopAndCheck(srv);
+    }
+});
+
 describe('login limits', () => {
     let srv;
     before(async () => {

@@ -1,5 +1,5 @@
-/* test-store.c - the store layer over a temporary SQLite file and, when LC_TEST_PG_URL names a
- * PostgreSQL server, over a fresh PostgreSQL database per test: schema, CRUD, filters, threads. */
+/* test-store.c - the store's contract, every test run from one fixture on a temporary SQLite file
+ * and, when LC_TEST_PG_URL names a PostgreSQL server, on a fresh PostgreSQL database per test. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "store/db.h"
 #include "store/store.h"
 
 struct fixture {
@@ -96,7 +97,8 @@ static void remove_db_files(const char *db)
     }
 }
 
-static int setup(void **state)
+/* A fixture on a new SQLite file, migrated when migrate is true. */
+static int fixture_sqlite(void **state, bool migrate)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
@@ -107,8 +109,10 @@ static int setup(void **state)
     snprintf(fx->url, sizeof(fx->url), "sqlite:///%s", fx->db);
     assert_int_equal(store_open(fx->url, NULL, &fx->s), ERR_OK);
     int applied = -1;
-    assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
-    assert_true(applied >= 1);
+    if (migrate) {
+        assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
+        assert_true(applied >= 1);
+    }
     assert_int_equal(sqlite3_open(fx->db, &fx->raw), SQLITE_OK);
     sqlite3_busy_timeout(fx->raw, 5000);
     assert_int_equal(sqlite3_exec(fx->raw, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
@@ -117,8 +121,8 @@ static int setup(void **state)
     return 0;
 }
 
-/* As setup, on a new PostgreSQL database. */
-static int setup_pg(void **state)
+/* As fixture_sqlite, on a new PostgreSQL database. */
+static int fixture_pg(void **state, bool migrate)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
@@ -126,11 +130,34 @@ static int setup_pg(void **state)
     pg_create_db(fx->db, fx->url, sizeof(fx->url));
     assert_int_equal(store_open(fx->url, NULL, &fx->s), ERR_OK);
     int applied = -1;
-    assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
-    assert_true(applied >= 1);
+    if (migrate) {
+        assert_int_equal(store_migrate(fx->s, &applied), ERR_OK);
+        assert_true(applied >= 1);
+    }
     fx->pgraw = pg_connect(fx->url);
     *state = fx;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return fixture_sqlite(state, true);
+}
+
+/* Not migrated. */
+static int setup_new(void **state)
+{
+    return fixture_sqlite(state, false);
+}
+
+static int setup_pg(void **state)
+{
+    return fixture_pg(state, true);
+}
+
+static int setup_pg_new(void **state)
+{
+    return fixture_pg(state, false);
 }
 
 static int teardown(void **state)
@@ -292,7 +319,7 @@ static int64_t add_ticket(struct fixture *fx, int64_t number, const char *platfo
     make_ticket(&t, number, platform, user_id);
     assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
     int64_t id = got.id;
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     return id;
 }
 
@@ -304,7 +331,7 @@ static void assert_ticket_archives(struct fixture *fx, int64_t number, int64_t a
     assert_int_equal(store_ticket_get(fx->s, number, &t), ERR_OK);
     assert_int_equal(t.archives, archives);
     assert_int_equal(t.size, size);
-    ticket_clear(&t);
+    store_ticket_clear(&t);
 }
 
 /* --- open / migrate --- */
@@ -397,16 +424,11 @@ static void test_open_relative_and_absolute(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* A new database: version 0, a database error (not a crash) before migrating. */
 static void test_unmigrated(void **state)
 {
-    (void)state;
-    char dir[64] = "/tmp/lc-test-store-new-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char url[128], path[96];
-    snprintf(path, sizeof(path), "%s/db.sqlite3", dir);
-    snprintf(url, sizeof(url), "sqlite:///%s", path);
-    struct store *s = NULL;
-    assert_int_equal(store_open(url, NULL, &s), ERR_OK);
+    struct fixture *fx = *state;
+    struct store *s = fx->s;
     int v = -1;
     assert_int_equal(store_schema_version(s, &v), ERR_OK);
     assert_int_equal(v, 0);
@@ -422,9 +444,56 @@ static void test_unmigrated(void **state)
     assert_int_equal(store_user_count(s, &n), ERR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(store_migrate(s, NULL), ERR_OK); /* ret_applied may be NULL */
+}
+
+#define MIGRATORS 4
+
+struct migrator {
+    const char *url;
+    pthread_barrier_t *start;
+    enum err result;
+    int applied;
+};
+
+static void *migrator_main(void *arg)
+{
+    struct migrator *m = arg;
+    struct store *s = NULL;
+    m->result = store_open(m->url, NULL, &s);
+    pthread_barrier_wait(m->start);
+    if (!m->result)
+        m->result = store_migrate(s, &m->applied);
     store_close(s);
-    remove_db_files(path);
-    assert_int_equal(rmdir(dir), 0);
+    return NULL;
+}
+
+/* Stores (as separate processes would) migrating one new database at once:
+ * exactly one applies each migration. */
+static void test_migrate_race(void **state)
+{
+    struct fixture *fx = *state;
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, MIGRATORS), 0);
+    pthread_t th[MIGRATORS];
+    struct migrator m[MIGRATORS];
+    for (int i = 0; i < MIGRATORS; i++) {
+        m[i] = (struct migrator){fx->url, &start, ERR_INTERNAL, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, migrator_main, &m[i]), 0);
+    }
+    int applied = 0;
+    for (int i = 0; i < MIGRATORS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(m[i].result, ERR_OK);
+        applied += m[i].applied;
+    }
+    pthread_barrier_destroy(&start);
+    struct store *s = NULL;
+    assert_int_equal(store_open(fx->url, NULL, &s), ERR_OK);
+    int v = 0;
+    assert_int_equal(store_schema_version(s, &v), ERR_OK);
+    assert_int_equal(applied, v);
+    assert_true(v >= 1);
+    store_close(s);
 }
 
 static void test_migrate_twice(void **state)
@@ -587,14 +656,14 @@ static void test_users(void **state)
     assert_int_equal(store_ticket_get(fx->s, 4242, &t), ERR_OK);
     assert_int_equal(t.user_id, bob);
     assert_string_equal(t.user, "bob");
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     assert_int_equal(store_user_delete(fx->s, "bob"), ERR_OK);
     assert_int_equal(store_user_delete(fx->s, "bob"), ERR_NOT_FOUND);
     assert_int_equal(store_user_get(fx->s, "bob", &got), ERR_NOT_FOUND);
     assert_int_equal(store_ticket_get(fx->s, 4242, &t), ERR_OK);
     assert_int_equal(t.user_id, 0);
     assert_string_equal(t.user, "");
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     assert_int_equal(store_user_count(fx->s, &n), ERR_OK);
     assert_int_equal(n, 1);
 }
@@ -649,7 +718,7 @@ static void test_platforms(void **state)
     assert_int_equal(store_ticket_get(fx->s, 10, &t), ERR_OK);
     assert_string_equal(t.platform, "vm7");
     assert_int_equal(t.platform_id, vm6);
-    ticket_clear(&t);
+    store_ticket_clear(&t);
 
     assert_int_equal(store_platform_update(fx->s, "vm6", &q, NULL), ERR_NOT_FOUND);
     strcpy(q.name, "dci6");
@@ -702,9 +771,9 @@ static void test_tickets(void **state)
     assert_int_equal(got.archives, 0);
     assert_int_equal(got.size, 0);
     int64_t id = got.id, created = got.time_create;
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_null(got.note);
-    ticket_clear(NULL);
+    store_ticket_clear(NULL);
 
     /* The row as stored: NULL for "no expiry", no user. */
     struct ticket t2;
@@ -720,7 +789,7 @@ static void test_tickets(void **state)
     assert_int_equal(got.expires_at, 0);
     assert_int_equal(got.user_id, 0);
     assert_string_equal(got.user, "");
-    ticket_clear(&got);
+    store_ticket_clear(&got);
 
     /* Errors on create; ret untouched. */
     memset(&got, 0x5a, sizeof(got));
@@ -743,10 +812,10 @@ static void test_tickets(void **state)
     /* Get / by token. */
     assert_int_equal(store_ticket_get(fx->s, 1234, &got), ERR_OK);
     assert_int_equal(got.id, id);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_int_equal(store_ticket_get_by_token(fx->s, t.token, &got), ERR_OK);
     assert_int_equal(got.number, 1234);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     memset(&got, 0x5a, sizeof(got));
     assert_int_equal(store_ticket_get(fx->s, 4321, &got), ERR_NOT_FOUND);
     assert_int_equal(store_ticket_get_by_token(fx->s, "no-such-token", &got), ERR_NOT_FOUND);
@@ -772,7 +841,7 @@ static void test_tickets(void **state)
     assert_int_equal(got.user_id, alice);
     assert_int_equal(got.time_create, created);
     assert_true(got.time_update >= created);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_int_equal(store_ticket_get(fx->s, 1234, &got), ERR_NOT_FOUND);
 
     memset(&got, 0x5a, sizeof(got));
@@ -794,7 +863,7 @@ static void test_tickets(void **state)
     assert_int_equal(got.attempts, 5);
     assert_int_equal(got.expires_at, 2000000000000000LL);
     assert_int_equal(got.number, 4321);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_int_equal(store_ticket_get_by_token(fx->s, t.token, &got), ERR_NOT_FOUND);
     assert_int_equal(store_ticket_set_token(fx->s, 1, "x", 5, 0, &got), ERR_NOT_FOUND);
     /* The token of ticket 99 is taken. */
@@ -806,13 +875,13 @@ static void test_tickets(void **state)
     assert_int_equal(store_ticket_get_by_token(fx->s, "00000000-0000-4000-8000-00000000beef", &got),
                      ERR_OK);
     assert_int_equal(got.expires_at, 0);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
 
     /* Delete. */
     struct path_list paths = {0, NULL};
     assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_OK);
     assert_int_equal(paths.n, 0);
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_NOT_FOUND);
     assert_int_equal(store_ticket_delete(fx->s, 99, NULL), ERR_OK);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 0);
@@ -965,7 +1034,7 @@ static int64_t check_list(struct fixture *fx, const struct model *m, const struc
         assert_string_equal(items[i].platform, "vm6");
         assert_non_null(items[i].note);
     }
-    ticket_list_free(items, n);
+    store_ticket_list_free(items, n);
     return total;
 }
 
@@ -976,22 +1045,22 @@ static void test_ticket_list_filters(void **state)
     list_fixture(fx, m);
     struct ticket_filter f;
 
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     assert_int_equal(f.resolved, -1);
     assert_int_equal(f.limit, -1);
     assert_int_equal(f.offset, 0);
     assert_int_equal(check_list(fx, m, &f), NLIST);
 
     /* number= and number__in= (both: both must match) */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number = (struct int_set){.set = true, .n = 3, .v = {5, 123, 9999}};
     assert_int_equal(check_list(fx, m, &f), 2);
     f.number_in = (struct int_set){.set = true, .n = 2, .v = {123, 42}};
     assert_int_equal(check_list(fx, m, &f), 1);
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number_in = (struct int_set){.set = true, .n = 0};
     assert_int_equal(check_list(fx, m, &f), 0); /* an empty set matches nothing */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number.set = true;
     f.number.n = LIMIT_FILTER_IN;
     for (size_t i = 0; i < LIMIT_FILTER_IN; i++)
@@ -1001,17 +1070,17 @@ static void test_ticket_list_filters(void **state)
     /* number__contains and search, with LIKE wildcards taken literally */
     static const char *const needles[] = {"12", "0", "123", "7", "9999", "%", "_", "1%", "\\", ""};
     for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.number_contains = needles[i];
         int64_t a = check_list(fx, m, &f);
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.search = needles[i];
         assert_int_equal(check_list(fx, m, &f), a);
     }
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number_contains = "12";
     assert_int_equal(check_list(fx, m, &f), 4); /* 123 1234 1212 123456 */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.search = "%";
     assert_int_equal(check_list(fx, m, &f), 0);
     f.number_contains = "1";
@@ -1019,29 +1088,29 @@ static void test_ticket_list_filters(void **state)
     assert_true(check_list(fx, m, &f) > 0);
 
     /* bounds on number and id */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number_lte = (struct int_bound){true, 1000};
     f.number_gte = (struct int_bound){true, 42};
     assert_true(check_list(fx, m, &f) > 0);
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.id = (struct int_set){.set = true, .n = 2, .v = {m[3].id, m[4].id}};
     assert_int_equal(check_list(fx, m, &f), 2);
     f.id_in = (struct int_set){.set = true, .n = 1, .v = {m[4].id}};
     assert_int_equal(check_list(fx, m, &f), 1);
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.id_gte = (struct int_bound){true, m[5].id};
     f.id_lte = (struct int_bound){true, m[9].id};
     assert_int_equal(check_list(fx, m, &f), 5);
 
     /* resolved tri-state */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.resolved = 1;
     assert_int_equal(check_list(fx, m, &f), 5);
     f.resolved = 0;
     assert_int_equal(check_list(fx, m, &f), 15);
 
     /* creator */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.user = "alice";
     assert_int_equal(check_list(fx, m, &f), 7);
     f.user = "bob";
@@ -1051,20 +1120,20 @@ static void test_ticket_list_filters(void **state)
 
     /* year / month of time_create in the local zone */
     for (int y = 2020; y <= 2025; y++) {
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.year_gte = (struct int_bound){true, y};
         check_list(fx, m, &f);
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.year_lte = (struct int_bound){true, y};
         check_list(fx, m, &f);
     }
     for (int mo = 1; mo <= 12; mo++) {
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.month_gte = (struct int_bound){true, mo};
         f.month_lte = (struct int_bound){true, mo};
         check_list(fx, m, &f);
     }
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.year_gte = (struct int_bound){true, 2022};
     f.year_lte = (struct int_bound){true, 2023};
     f.month_gte = (struct int_bound){true, 3};
@@ -1072,7 +1141,7 @@ static void test_ticket_list_filters(void **state)
     assert_true(check_list(fx, m, &f) > 0);
 
     /* Everything at once. */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.resolved = 0;
     f.user = "bob";
     f.number_gte = (struct int_bound){true, 10};
@@ -1082,7 +1151,7 @@ static void test_ticket_list_filters(void **state)
     /* limit / offset / total */
     for (int64_t limit = -1; limit <= NLIST + 1; limit += 3) {
         for (int64_t offset = 0; offset <= NLIST + 2; offset += 4) {
-            ticket_filter_init(&f);
+            store_ticket_filter_init(&f);
             f.limit = limit;
             f.offset = offset;
             assert_int_equal(check_list(fx, m, &f), NLIST);
@@ -1091,14 +1160,14 @@ static void test_ticket_list_filters(void **state)
         }
     }
     /* ret_total may be NULL. */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.limit = 2;
     struct ticket *items = NULL;
     size_t n = 0;
     assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, NULL), ERR_OK);
     assert_int_equal(n, 2);
-    ticket_list_free(items, n);
-    ticket_list_free(NULL, 0);
+    store_ticket_list_free(items, n);
+    store_ticket_list_free(NULL, 0);
 }
 
 /* Lists with f (ERR_OK asserted) and returns the number of rows; *ret_total
@@ -1108,7 +1177,7 @@ static size_t list_size(struct fixture *fx, const struct ticket_filter *f, int64
     struct ticket *items = NULL;
     size_t n = 0;
     assert_int_equal(store_ticket_list(fx->s, f, &items, &n, ret_total), ERR_OK);
-    ticket_list_free(items, n);
+    store_ticket_list_free(items, n);
     return n;
 }
 
@@ -1125,19 +1194,19 @@ static void test_ticket_list_local_time(void **state)
     struct ticket_filter f;
     int64_t total = -1;
 
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.year_gte = (struct int_bound){true, 2024};
     f.year_lte = (struct int_bound){true, 2024};
     f.month_lte = (struct int_bound){true, 1};
     assert_int_equal(list_size(fx, &f, &total), 1);
     assert_int_equal(total, 1);
 
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.year_lte = (struct int_bound){true, 2023};
     assert_int_equal(list_size(fx, &f, &total), 0);
     assert_int_equal(total, 0);
 
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.month_gte = (struct int_bound){true, 12};
     assert_int_equal(list_size(fx, &f, &total), 0);
     assert_int_equal(total, 0);
@@ -1162,7 +1231,7 @@ static void test_archives_cascade(void **state)
     assert_ticket_archives(fx, 1, 2, 42);
 
     struct ticket_filter f;
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     struct ticket *items = NULL;
     size_t n = 0;
     assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, NULL), ERR_OK);
@@ -1173,7 +1242,7 @@ static void test_archives_cascade(void **state)
         assert_int_equal(items[i].archives, want_count[i]);
         assert_int_equal(items[i].size, want_size[i]);
     }
-    ticket_list_free(items, n);
+    store_ticket_list_free(items, n);
 
     /* Deleting a ticket returns its archives' paths, in upload order. */
     struct path_list paths = {0, NULL};
@@ -1181,18 +1250,18 @@ static void test_archives_cascade(void **state)
     assert_int_equal(paths.n, 2);
     assert_string_equal(paths.paths[0], "1/a-first.tar.gz");
     assert_string_equal(paths.paths[1], "1/c-second.zip");
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     assert_int_equal(paths.n, 0);
     assert_null(paths.paths);
-    path_list_free(&paths); /* twice is fine */
-    path_list_free(NULL);
+    store_path_list_free(&paths); /* twice is fine */
+    store_path_list_free(NULL);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives WHERE ticket_id = ?", 1, t1), 0);
 
     /* Deleting a platform removes its tickets and their archives, nothing else. */
     assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
     assert_int_equal(paths.n, 1);
     assert_string_equal(paths.paths[0], "2/b.log");
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     struct ticket got;
     assert_int_equal(store_ticket_get(fx->s, 2, &got), ERR_NOT_FOUND);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 2);
@@ -1224,20 +1293,20 @@ static void *worker_main(void *arg)
         make_ticket(&t, (int64_t)(w->index + 1) * 1000 + i, "vm6", 0);
         w->result = store_ticket_create(w->s, &t, &got);
         if (!w->result) {
-            ticket_clear(&got);
+            store_ticket_clear(&got);
             w->result = store_ticket_get(w->s, t.number, &got);
             if (!w->result && got.number != t.number)
                 w->result = ERR_INTERNAL;
-            ticket_clear(&got);
+            store_ticket_clear(&got);
         }
         if (!w->result) {
             struct ticket_filter f;
             struct ticket *items = NULL;
             size_t n = 0;
-            ticket_filter_init(&f);
+            store_ticket_filter_init(&f);
             f.limit = 5;
             w->result = store_ticket_list(w->s, &f, &items, &n, NULL);
-            ticket_list_free(items, n);
+            store_ticket_list_free(items, n);
         }
     }
     return NULL;
@@ -1258,7 +1327,7 @@ static void test_threads(void **state)
         assert_int_equal(w[i].result, ERR_OK);
     }
     struct ticket_filter f;
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.limit = 0;
     struct ticket *items = NULL;
     size_t n = 9;
@@ -1266,7 +1335,7 @@ static void test_threads(void **state)
     assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, &total), ERR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(total, NTHREADS * PER_THREAD);
-    ticket_list_free(items, n);
+    store_ticket_list_free(items, n);
 
     /* A second round: the threads' connections were closed at their exit and
      * new threads open new ones. */
@@ -1303,7 +1372,7 @@ static void test_archive_filter_init(void **state)
     (void)state;
     struct archive_filter f;
     memset(&f, 0x5a, sizeof(f));
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     assert_false(f.id.set);
     assert_int_equal(f.id.n, 0);
     assert_false(f.ticket_in.set);
@@ -1372,7 +1441,7 @@ static void test_token_check(void **state)
     assert_string_equal(got.token, ok.token);
     assert_int_equal(got.attempts, 3);
     assert_int_equal(got.expires_at, T_EXPIRES);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     /* Nothing consumed; ret may be NULL. */
     assert_int_equal(store_token_check(fx->s, ok.token, T_NOW, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
@@ -1401,7 +1470,7 @@ static void test_token_check(void **state)
         assert_int_equal(st, cases[i].want);
         if (st == TOKEN_OK) {
             assert_int_equal(got.number, cases[i].number);
-            ticket_clear(&got);
+            store_ticket_clear(&got);
         } else {
             assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
         }
@@ -1448,7 +1517,7 @@ static void test_token_consume(void **state)
     assert_string_equal(got.token, two.token);
     assert_true(got.time_update >= created);
     assert_true(got.time_update > 1600000000LL * 1000000); /* wall clock, not `now` */
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(attempts_of(fx, 1), 0);
@@ -1538,7 +1607,7 @@ static void *consumer_main(void *arg)
             break;
         if (st == TOKEN_OK) {
             w->attempts_left[w->ok++] = t.attempts;
-            ticket_clear(&t);
+            store_ticket_clear(&t);
         } else if (st == TOKEN_USED_UP) {
             w->used_up++;
         } else {
@@ -1582,6 +1651,52 @@ static void test_token_consume_threads(void **state)
     assert_int_equal(ok, CONSUME_HAVE);
     assert_int_equal(used_up, CONSUMERS * CONSUME_CALLS - CONSUME_HAVE);
     assert_int_equal(attempts_of(fx, 77), 0);
+}
+
+/* A refund gives one attempt back to the ticket that has the token now, up to
+ * the limit, touching nothing else. */
+static void test_token_refund(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    token_ticket(fx, 1, 2, T_EXPIRES, false);
+    token_ticket(fx, 2, LIMIT_ATTEMPTS, 0, false);
+    token_ticket(fx, 3, 0, 0, true);
+    char one[TOKEN_LEN + 1], full[TOKEN_LEN + 1], resolved[TOKEN_LEN + 1];
+    token_of(1, one);
+    token_of(2, full);
+    token_of(3, resolved);
+    enum token_state st;
+
+    assert_int_equal(store_token_consume(fx->s, one, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+    assert_int_equal(attempts_of(fx, 1), 1);
+    assert_int_equal(store_token_refund(fx->s, one), ERR_OK);
+    assert_int_equal(attempts_of(fx, 1), 2);
+    assert_int_equal(attempts_of(fx, 2), LIMIT_ATTEMPTS); /* only that token's ticket */
+    assert_int_equal(attempts_of(fx, 3), 0);
+
+    /* Never past the limit; resolved and expiry stay as they are. */
+    assert_int_equal(store_token_refund(fx->s, full), ERR_OK);
+    assert_int_equal(attempts_of(fx, 2), LIMIT_ATTEMPTS);
+    assert_int_equal(store_token_refund(fx->s, resolved), ERR_OK);
+    assert_int_equal(attempts_of(fx, 3), 1);
+    assert_int_equal(store_token_check(fx->s, resolved, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_RESOLVED);
+    assert_int_equal(store_token_check(fx->s, one, T_EXPIRES, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_EXPIRED);
+
+    /* A replaced token, an unknown one, one of another form: nothing to give back. */
+    assert_int_equal(
+        store_ticket_set_token(fx->s, 1, "00000000-0000-4000-8000-00000000beef", 5, 0, NULL),
+        ERR_OK);
+    assert_int_equal(store_token_refund(fx->s, one), ERR_NOT_FOUND);
+    assert_int_equal(attempts_of(fx, 1), 5);
+    assert_int_equal(store_token_refund(fx->s, "ffffffff-ffff-4fff-bfff-ffffffffffff"),
+                     ERR_NOT_FOUND);
+    assert_int_equal(store_token_refund(fx->s, "x"), ERR_NOT_FOUND);
+    assert_int_equal(store_token_refund(NULL, one), ERR_INTERNAL);
+    assert_int_equal(store_token_refund(fx->s, NULL), ERR_INTERNAL);
 }
 
 /* --- archives --- */
@@ -1866,40 +1981,40 @@ static void test_archive_list(void **state)
     }
     struct archive_filter f;
 
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     assert_int_equal(check_alist(fx, m, &f), NARCH);
 
     /* id= and id__in= (both given: both must match), empty set, bounds */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.id = (struct int_set){.set = true, .n = 3, .v = {m[1].id, m[4].id, 99999}};
     assert_int_equal(check_alist(fx, m, &f), 2);
     f.id_in = (struct int_set){.set = true, .n = 1, .v = {m[4].id}};
     assert_int_equal(check_alist(fx, m, &f), 1);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.id_in = (struct int_set){.set = true, .n = 0};
     assert_int_equal(check_alist(fx, m, &f), 0);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.id_gte = (struct int_bound){true, m[3].id};
     f.id_lte = (struct int_bound){true, m[10].id};
     assert_int_equal(check_alist(fx, m, &f), 8);
 
     /* ticket NUMBERS */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket = (struct int_set){.set = true, .n = 1, .v = {20}};
     assert_int_equal(check_alist(fx, m, &f), NARCH / 4);
     f.ticket_in = (struct int_set){.set = true, .n = 2, .v = {20, 500}};
     assert_int_equal(check_alist(fx, m, &f), NARCH / 4);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket_in = (struct int_set){.set = true, .n = 2, .v = {7000, 31}};
     assert_int_equal(check_alist(fx, m, &f), NARCH / 2);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket = (struct int_set){.set = true, .n = 1, .v = {tid[1]}}; /* an id, not a number */
     assert_int_equal(check_alist(fx, m, &f), 0);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket_gte = (struct int_bound){true, 31};
     f.ticket_lte = (struct int_bound){true, 500};
     assert_int_equal(check_alist(fx, m, &f), NARCH / 2);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket.set = true;
     f.ticket.n = LIMIT_FILTER_IN;
     for (size_t i = 0; i < LIMIT_FILTER_IN; i++)
@@ -1907,21 +2022,21 @@ static void test_archive_list(void **state)
     assert_int_equal(check_alist(fx, m, &f), NARCH / 2);
 
     /* time_create exact / bounds, in microseconds */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.time_create = (struct int_bound){true, 1700000000000000LL + 50 * 1000000LL};
     assert_int_equal(check_alist(fx, m, &f), 2);
     f.time_create.v += 1;
     assert_int_equal(check_alist(fx, m, &f), 0);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.time_create_gte = (struct int_bound){true, 1700000000000000LL + 3 * 1000000LL};
     f.time_create_lte = (struct int_bound){true, 1700000000000000LL + 9 * 1000000LL};
     assert_true(check_alist(fx, m, &f) > 0);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.time_create_lte = (struct int_bound){true, 1700000000000000LL - 1};
     assert_int_equal(check_alist(fx, m, &f), 0);
 
     /* Everything at once. */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket_in = (struct int_set){.set = true, .n = 2, .v = {500, 7000}};
     f.id_gte = (struct int_bound){true, m[2].id};
     f.time_create_gte = (struct int_bound){true, 1700000000000000LL + 2 * 1000000LL};
@@ -1932,7 +2047,7 @@ static void test_archive_list(void **state)
     /* limit / offset / total */
     for (int64_t limit = -1; limit <= NARCH + 1; limit += 3) {
         for (int64_t offset = 0; offset <= NARCH + 2; offset += 5) {
-            archive_filter_init(&f);
+            store_archive_filter_init(&f);
             f.limit = limit;
             f.offset = offset;
             assert_int_equal(check_alist(fx, m, &f), NARCH);
@@ -1941,7 +2056,7 @@ static void test_archive_list(void **state)
         }
     }
     /* ret_total may be NULL; an empty page is a valid (non-NULL) array. */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.limit = 0;
     struct archive *items = NULL;
     size_t n = 9;
@@ -1951,7 +2066,7 @@ static void test_archive_list(void **state)
     free(items);
 
     /* Too many values in a set: a caller bug, refused. */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.id.set = true;
     f.id.n = LIMIT_FILTER_IN + 1;
     items = (struct archive *)0x1;
@@ -2060,7 +2175,7 @@ static void test_archive_cascade_created(void **state)
     assert_int_equal(paths.n, 2);
     assert_string_equal(paths.paths[0], "10/one");
     assert_string_equal(paths.paths[1], "10/three");
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     bool exists = true;
     assert_int_equal(store_archive_path_exists(fx->s, "10/one", &exists), ERR_OK);
     assert_false(exists);
@@ -2071,7 +2186,7 @@ static void test_archive_cascade_created(void **state)
     assert_string_equal(paths.paths[0], "20/two");
     assert_string_equal(paths.paths[1], "30/four");
     assert_string_equal(paths.paths[2], "20/six");
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 1);
     struct archive a;
     assert_int_equal(store_archive_get(fx->s, kept, &a), ERR_OK);
@@ -2079,6 +2194,156 @@ static void test_archive_cascade_created(void **state)
     /* The archive of a deleted ticket cannot be created any more. */
     make_archive(&a, t1, "10/late", 1);
     assert_int_equal(store_archive_create(fx->s, &a, NULL), ERR_REFERENCE);
+}
+
+/* What deleting a platform takes with it, counted before: exactly what the
+ * cascade then removes. */
+static void test_platform_counts(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    add_platform(fx, "bill");
+    add_platform(fx, "empty");
+    int64_t t1 = add_ticket(fx, 1, "vm6", 0);
+    int64_t t2 = add_ticket(fx, 2, "vm6", 0);
+    add_ticket(fx, 3, "vm6", 0); /* no archives */
+    int64_t tb = add_ticket(fx, 4, "bill", 0);
+    add_archive(fx, t1, "1/a", 10);
+    add_archive(fx, t1, "1/b", 20);
+    add_archive(fx, t2, "2/c", 5);
+    add_archive(fx, tb, "4/d", 1000);
+
+    int64_t tickets = -1, archives = -1, bytes = -1;
+    assert_int_equal(store_platform_counts(fx->s, "vm6", &tickets, &archives, &bytes), ERR_OK);
+    assert_int_equal(tickets, 3);
+    assert_int_equal(archives, 3);
+    assert_int_equal(bytes, 35);
+    assert_int_equal(store_platform_counts(fx->s, "bill", &tickets, &archives, &bytes), ERR_OK);
+    assert_int_equal(tickets, 1);
+    assert_int_equal(archives, 1);
+    assert_int_equal(bytes, 1000);
+    assert_int_equal(store_platform_counts(fx->s, "empty", &tickets, &archives, &bytes), ERR_OK);
+    assert_int_equal(tickets, 0);
+    assert_int_equal(archives, 0);
+    assert_int_equal(bytes, 0);
+
+    /* Unknown: nothing written. */
+    tickets = archives = bytes = -7;
+    assert_int_equal(store_platform_counts(fx->s, "nope", &tickets, &archives, &bytes),
+                     ERR_NOT_FOUND);
+    assert_int_equal(tickets, -7);
+    assert_int_equal(archives, -7);
+    assert_int_equal(bytes, -7);
+
+    /* The delete takes what was counted. */
+    struct path_list paths = {0, NULL};
+    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(paths.n, 3);
+    store_path_list_free(&paths);
+    assert_int_equal(store_platform_counts(fx->s, "vm6", &tickets, &archives, &bytes),
+                     ERR_NOT_FOUND);
+
+    assert_int_equal(store_platform_counts(NULL, "bill", &tickets, &archives, &bytes),
+                     ERR_INTERNAL);
+    assert_int_equal(store_platform_counts(fx->s, NULL, &tickets, &archives, &bytes), ERR_INTERNAL);
+    assert_int_equal(store_platform_counts(fx->s, "bill", NULL, &archives, &bytes), ERR_INTERNAL);
+    assert_int_equal(store_platform_counts(fx->s, "bill", &tickets, NULL, &bytes), ERR_INTERNAL);
+    assert_int_equal(store_platform_counts(fx->s, "bill", &tickets, &archives, NULL), ERR_INTERNAL);
+}
+
+/* Ends the raw connection's transaction after 6.5 s: longer than SQLite's
+ * busy timeout (5 s). */
+static void *rollback_later(void *arg)
+{
+    struct fixture *fx = arg;
+    struct timespec ts = {6, 500000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(sqlite3_exec(fx->raw, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    return NULL;
+}
+
+/* The database stays locked past the busy timeout while a received upload's
+ * row is written: the row waits for it (archive_wait), where a platform
+ * create gives up with ERR_UNAVAILABLE. */
+static void test_archive_create_waits(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    int64_t t1 = add_ticket(fx, 1, "vm6", 0);
+    assert_int_equal(sqlite3_exec(fx->raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, rollback_later, fx), 0);
+    struct archive a, got;
+    make_archive(&a, t1, "1/late.tar.gz", 7);
+    int64_t t0 = mono_us();
+    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    assert_true(mono_us() - t0 >= 6000000);
+    assert_int_equal(got.size, 7);
+    assert_string_equal(got.path, "1/late.tar.gz");
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_archive_stored(fx, &got);
+}
+
+/* --- token forms and times --- */
+
+/* Tokens that are not canonical lower-case UUIDs name no ticket (and are no
+ * database error): the store writes no other form. */
+static void test_token_forms(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    token_ticket(fx, 1, 3, 0, false);
+    char token[TOKEN_LEN + 1] = "abcdef01-0000-4000-8000-00000000beef"; /* has letters */
+    assert_int_equal(store_ticket_set_token(fx->s, 1, token, 3, 0, NULL), ERR_OK);
+    char upper[TOKEN_LEN + 1];
+    for (size_t i = 0; i <= TOKEN_LEN; i++)
+        upper[i] = (char)(token[i] >= 'a' && token[i] <= 'f' ? token[i] - 32 : token[i]);
+    static const char *const odd[] = {"", "x", "{00000000-0000-4000-8000-000000000001}",
+                                      "00000000000040008000000000000001", "' OR 1=1 --"};
+    enum token_state st;
+    struct ticket got;
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]) + 1; i++) {
+        const char *t = i < sizeof(odd) / sizeof(odd[0]) ? odd[i] : upper;
+        st = (enum token_state)99;
+        assert_int_equal(store_token_check(fx->s, t, T_NOW, &st, NULL), ERR_OK);
+        assert_int_equal(st, TOKEN_UNKNOWN);
+        st = (enum token_state)99;
+        assert_int_equal(store_token_consume(fx->s, t, T_NOW, &st, NULL), ERR_OK);
+        assert_int_equal(st, TOKEN_UNKNOWN);
+        assert_int_equal(store_ticket_get_by_token(fx->s, t, &got), ERR_NOT_FOUND);
+    }
+    assert_int_equal(attempts_of(fx, 1), 3);
+    assert_int_equal(store_token_consume(fx->s, token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+}
+
+/* Times survive the round trip (PostgreSQL: through timestamptz) to the
+ * microsecond, including far past and far future ones. */
+static void test_times(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    /* INT64_MAX itself reads back 7 µs early (PostgreSQL's extract() rounds at
+     * the very top of its range); no store caller writes it. */
+    static const int64_t times[] = {
+        1, -1, 1700000000123457LL, 253402300799999999LL, INT64_MAX - 1, -62135596800000000LL};
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        struct ticket t, got;
+        make_ticket(&t, 100 + (int64_t)i, "vm6", 0);
+        t.expires_at = times[i];
+        assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+        assert_int_equal(got.expires_at, times[i]);
+        store_ticket_clear(&got);
+    }
+    /* "now" far beyond any expiry: every ticket with one is expired. */
+    char token[TOKEN_LEN + 1];
+    enum token_state st;
+    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX, &st, NULL),
+                     ERR_OK);
+    assert_int_equal(st, TOKEN_EXPIRED);
+    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX - 2, &st, NULL),
+                     ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
 }
 
 /* --- PostgreSQL only --- */
@@ -2133,85 +2398,6 @@ static void test_pg_open(void **state)
     assert_int_equal(store_open(bad, &(struct store_options){.connect_wait = 10}, &s), ERR_CONFIG);
     assert_true(mono_us() - t0 < 2000000);
     assert_ptr_equal(s, (struct store *)0x1);
-    pg_drop_db(name);
-}
-
-/* A new database: version 0, a database error (not a crash) before migrating. */
-static void test_pg_unmigrated(void **state)
-{
-    (void)state;
-    char name[64], url[512];
-    pg_create_db(name, url, sizeof(url));
-    struct store *s = NULL;
-    assert_int_equal(store_open(url, NULL, &s), ERR_OK);
-    int v = -1;
-    assert_int_equal(store_schema_version(s, &v), ERR_OK);
-    assert_int_equal(v, 0);
-    int64_t n = 42;
-    assert_int_equal(store_user_count(s, &n), ERR_DB);
-    assert_int_equal(n, 42);
-    int applied = 0;
-    assert_int_equal(store_migrate(s, &applied), ERR_OK);
-    assert_true(applied >= 1);
-    assert_int_equal(store_schema_version(s, &v), ERR_OK);
-    assert_int_equal(v, applied);
-    assert_int_equal(store_user_count(s, &n), ERR_OK);
-    assert_int_equal(n, 0);
-    assert_int_equal(store_migrate(s, NULL), ERR_OK);
-    store_close(s);
-    pg_drop_db(name);
-}
-
-#define MIGRATORS 4
-
-struct migrator {
-    const char *url;
-    pthread_barrier_t *start;
-    enum err result;
-    int applied;
-};
-
-static void *migrator_main(void *arg)
-{
-    struct migrator *m = arg;
-    struct store *s = NULL;
-    m->result = store_open(m->url, NULL, &s);
-    pthread_barrier_wait(m->start);
-    if (!m->result)
-        m->result = store_migrate(s, &m->applied);
-    store_close(s);
-    return NULL;
-}
-
-/* Stores (as separate processes would) migrating one new database at once:
- * the advisory lock lets exactly one apply each migration. */
-static void test_pg_migrate_race(void **state)
-{
-    (void)state;
-    char name[64], url[512];
-    pg_create_db(name, url, sizeof(url));
-    pthread_barrier_t start;
-    assert_int_equal(pthread_barrier_init(&start, NULL, MIGRATORS), 0);
-    pthread_t th[MIGRATORS];
-    struct migrator m[MIGRATORS];
-    for (int i = 0; i < MIGRATORS; i++) {
-        m[i] = (struct migrator){url, &start, ERR_INTERNAL, 0};
-        assert_int_equal(pthread_create(&th[i], NULL, migrator_main, &m[i]), 0);
-    }
-    int applied = 0;
-    for (int i = 0; i < MIGRATORS; i++) {
-        assert_int_equal(pthread_join(th[i], NULL), 0);
-        assert_int_equal(m[i].result, ERR_OK);
-        applied += m[i].applied;
-    }
-    pthread_barrier_destroy(&start);
-    struct store *s = NULL;
-    assert_int_equal(store_open(url, NULL, &s), ERR_OK);
-    int v = 0;
-    assert_int_equal(store_schema_version(s, &v), ERR_OK);
-    assert_int_equal(applied, v);
-    assert_true(v >= 1);
-    store_close(s);
     pg_drop_db(name);
 }
 
@@ -2280,66 +2466,6 @@ static void test_pg_pool(void **state)
     assert_int_equal(wk.n, 70);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
     store_close(s);
-}
-
-/* Tokens that are not canonical lower-case UUIDs name no ticket (and are no
- * database error), as on SQLite where no stored token looks like them. */
-static void test_pg_token_forms(void **state)
-{
-    struct fixture *fx = *state;
-    add_platform(fx, "vm6");
-    token_ticket(fx, 1, 3, 0, false);
-    char token[TOKEN_LEN + 1] = "abcdef01-0000-4000-8000-00000000beef"; /* has letters */
-    assert_int_equal(store_ticket_set_token(fx->s, 1, token, 3, 0, NULL), ERR_OK);
-    char upper[TOKEN_LEN + 1];
-    for (size_t i = 0; i <= TOKEN_LEN; i++)
-        upper[i] = (char)(token[i] >= 'a' && token[i] <= 'f' ? token[i] - 32 : token[i]);
-    static const char *const odd[] = {"", "x", "{00000000-0000-4000-8000-000000000001}",
-                                      "00000000000040008000000000000001", "' OR 1=1 --"};
-    enum token_state st;
-    struct ticket got;
-    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]) + 1; i++) {
-        const char *t = i < sizeof(odd) / sizeof(odd[0]) ? odd[i] : upper;
-        st = (enum token_state)99;
-        assert_int_equal(store_token_check(fx->s, t, T_NOW, &st, NULL), ERR_OK);
-        assert_int_equal(st, TOKEN_UNKNOWN);
-        st = (enum token_state)99;
-        assert_int_equal(store_token_consume(fx->s, t, T_NOW, &st, NULL), ERR_OK);
-        assert_int_equal(st, TOKEN_UNKNOWN);
-        assert_int_equal(store_ticket_get_by_token(fx->s, t, &got), ERR_NOT_FOUND);
-    }
-    assert_int_equal(attempts_of(fx, 1), 3);
-    assert_int_equal(store_token_consume(fx->s, token, T_NOW, &st, NULL), ERR_OK);
-    assert_int_equal(st, TOKEN_OK);
-}
-
-/* Times survive the round trip through timestamptz to the microsecond,
- * including far past and far future ones. */
-static void test_pg_times(void **state)
-{
-    struct fixture *fx = *state;
-    add_platform(fx, "vm6");
-    /* INT64_MAX itself reads back 7 µs early (PostgreSQL's extract() rounds at
-     * the very top of its range); no store caller writes it. */
-    static const int64_t times[] = {
-        1, -1, 1700000000123457LL, 253402300799999999LL, INT64_MAX - 1, -62135596800000000LL};
-    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        struct ticket t, got;
-        make_ticket(&t, 100 + (int64_t)i, "vm6", 0);
-        t.expires_at = times[i];
-        assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
-        assert_int_equal(got.expires_at, times[i]);
-        ticket_clear(&got);
-    }
-    /* "now" far beyond any expiry: every ticket with one is expired. */
-    char token[TOKEN_LEN + 1];
-    enum token_state st;
-    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX, &st, NULL),
-                     ERR_OK);
-    assert_int_equal(st, TOKEN_EXPIRED);
-    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX - 2, &st, NULL),
-                     ERR_OK);
-    assert_int_equal(st, TOKEN_OK);
 }
 
 /* --- bulk copy (store_import_*, store_counts) --- */
@@ -2526,7 +2652,7 @@ static void test_import_copy(void **state)
     assert_int_equal(gt.time_update, T_UPDATED);
     assert_int_equal(gt.archives, 1);
     assert_int_equal(gt.size, 1030);
-    ticket_clear(&gt);
+    store_ticket_clear(&gt);
     assert_int_equal(store_ticket_get_by_token(fx->s, k20.token, &gt), ERR_OK);
     assert_int_equal(gt.id, 20);
     assert_int_equal(gt.user_id, 0);
@@ -2536,7 +2662,7 @@ static void test_import_copy(void **state)
     assert_int_equal(gt.attempts, 0);
     assert_int_equal(gt.expires_at, 0);
     assert_int_equal(gt.time_create, T_TICKET + 1);
-    ticket_clear(&gt);
+    store_ticket_clear(&gt);
     assert_archive_stored(fx, &a30);
     assert_archive_stored(fx, &a42);
 
@@ -2557,7 +2683,7 @@ static void test_import_copy(void **state)
     assert_int_equal(store_user_delete(fx->s, "alice"), ERR_OK);
     assert_int_equal(store_ticket_get(fx->s, 500, &gt), ERR_OK);
     assert_int_equal(gt.user_id, 0);
-    ticket_clear(&gt);
+    store_ticket_clear(&gt);
 }
 
 /* A failed import leaves nothing behind; rollback undoes what was imported. */
@@ -2631,9 +2757,22 @@ static void test_import_rollback(void **state)
     assert_true(add_user(fx, "later") > 70);
 }
 
-/* The store tests that do not depend on the backend, as one list per backend. */
-#define SHARED_TESTS(setup_fn)                                                                     \
-    cmocka_unit_test_setup_teardown(test_migrate_twice, setup_fn, teardown),                       \
+/* Every statement has a text in both backends (the portable one or their own). */
+static void test_statements_complete(void **state)
+{
+    (void)state;
+    for (int i = 0; i < ST__MAX; i++) {
+        assert_non_null(db_stmt_sql(&sqlite_db_ops, (enum stmt_id)i));
+        assert_non_null(db_stmt_sql(&pg_db_ops, (enum stmt_id)i));
+        assert_non_null(db_stmts[i].name);
+    }
+}
+
+/* The store's contract, one list run against each backend. */
+#define SHARED_TESTS(setup_fn, setup_new_fn)                                                       \
+    cmocka_unit_test_setup_teardown(test_unmigrated, setup_new_fn, teardown),                      \
+        cmocka_unit_test_setup_teardown(test_migrate_race, setup_new_fn, teardown),                \
+        cmocka_unit_test_setup_teardown(test_migrate_twice, setup_fn, teardown),                   \
         cmocka_unit_test_setup_teardown(test_users, setup_fn, teardown),                           \
         cmocka_unit_test_setup_teardown(test_platforms, setup_fn, teardown),                       \
         cmocka_unit_test_setup_teardown(test_tickets, setup_fn, teardown),                         \
@@ -2643,12 +2782,16 @@ static void test_import_rollback(void **state)
         cmocka_unit_test_setup_teardown(test_token_check, setup_fn, teardown),                     \
         cmocka_unit_test_setup_teardown(test_token_consume, setup_fn, teardown),                   \
         cmocka_unit_test_setup_teardown(test_token_consume_threads, setup_fn, teardown),           \
+        cmocka_unit_test_setup_teardown(test_token_forms, setup_fn, teardown),                     \
+        cmocka_unit_test_setup_teardown(test_token_refund, setup_fn, teardown),                    \
+        cmocka_unit_test_setup_teardown(test_times, setup_fn, teardown),                           \
         cmocka_unit_test_setup_teardown(test_archive_create_get, setup_fn, teardown),              \
         cmocka_unit_test_setup_teardown(test_archive_move, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_delete_exists, setup_fn, teardown),           \
         cmocka_unit_test_setup_teardown(test_archive_list, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_each, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_cascade_created, setup_fn, teardown),         \
+        cmocka_unit_test_setup_teardown(test_platform_counts, setup_fn, teardown),                 \
         cmocka_unit_test_setup_teardown(test_threads, setup_fn, teardown),                         \
         cmocka_unit_test_setup_teardown(test_import_outside, setup_fn, teardown),                  \
         cmocka_unit_test_setup_teardown(test_import_copy, setup_fn, teardown),                     \
@@ -2660,13 +2803,14 @@ int main(void)
     setenv("TZ", "JST-9", 1);
     tzset();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_statements_complete),
         cmocka_unit_test(test_open_bad_urls),
         cmocka_unit_test(test_pg_unreachable),
         cmocka_unit_test(test_open_relative_and_absolute),
-        cmocka_unit_test(test_unmigrated),
         cmocka_unit_test(test_archive_filter_init),
-        SHARED_TESTS(setup),
+        SHARED_TESTS(setup, setup_new),
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_create_waits, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 
@@ -2678,13 +2822,9 @@ int main(void)
     }
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test(test_pg_open),
-        cmocka_unit_test(test_pg_unmigrated),
-        cmocka_unit_test(test_pg_migrate_race),
-        SHARED_TESTS(setup_pg),
+        SHARED_TESTS(setup_pg, setup_pg_new),
         cmocka_unit_test_setup_teardown(test_pg_reconnect, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_pg_pool, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_pg_token_forms, setup_pg, teardown),
-        cmocka_unit_test_setup_teardown(test_pg_times, setup_pg, teardown),
     };
     return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }
