@@ -123,7 +123,7 @@ static enum err copy_all(struct store *from, struct store *to)
     }
     if (!e) {
         struct ticket_filter f;
-        ticket_filter_init(&f); /* all of them */
+        store_ticket_filter_init(&f); /* all of them */
         what = "read tickets";
         e = store_ticket_list(from, &f, &tickets, &ntickets, NULL);
     }
@@ -157,7 +157,7 @@ static enum err copy_all(struct store *from, struct store *to)
     }
     free(users);
     free(platforms);
-    ticket_list_free(tickets, ntickets);
+    store_ticket_list_free(tickets, ntickets);
     return e;
 }
 

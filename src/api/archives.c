@@ -47,7 +47,7 @@ static void upload_free(void *p)
     if (u->pp)
         MHD_destroy_post_processor(u->pp);
     blob_upload_abort(u->blob);
-    ticket_clear(&u->ticket);
+    store_ticket_clear(&u->ticket);
     free(u);
 }
 
@@ -160,7 +160,7 @@ static enum err upload_start(struct req *r, struct upload *u)
             return e;
         if (st != TOKEN_OK)
             return token_refusal(r, st, u->token);
-        ticket_clear(&u->ticket);
+        store_ticket_clear(&u->ticket);
         u->ticket = t;
         u->consumed = true;
     }
@@ -508,7 +508,7 @@ enum err api_archive_patch(struct req *r)
                            (long long)number);
     if (e)
         return e;
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     char key[512];
     e = blob_move(r->app->blobs, a.path, number, key, sizeof(key));
     if (e)
@@ -537,7 +537,7 @@ void api_delete_blobs(struct req *r, struct path_list *paths)
     for (size_t i = 0; i < paths->n; i++)
         if (blob_delete(r->app->blobs, paths->paths[i]) != ERR_OK)
             log_error("could not delete %s; `logs-collector cleanup` will", paths->paths[i]);
-    path_list_free(paths);
+    store_path_list_free(paths);
 }
 
 enum err api_archive_delete(struct req *r)

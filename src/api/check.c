@@ -60,6 +60,6 @@ enum err api_check_token(struct req *r)
         return e;
     json_t *j = json_pack("{s:s,s:i,s:b,s:o}", "token", t.token, "attempts", t.attempts, "resolved",
                           t.resolved, "expires_at", api_time(t.expires_at));
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     return req_reply_json(r, 200, j);
 }

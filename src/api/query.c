@@ -153,7 +153,7 @@ enum err query_ticket_filter(query_get_fn get, void *ctx, struct ticket_filter *
                              json_t **ret_errors)
 {
     json_t *errs = NULL;
-    ticket_filter_init(f);
+    store_ticket_filter_init(f);
     parse_filters(&store_ticket_filters, get, ctx, f, &errs);
     if (errs) {
         *ret_errors = errs;
@@ -264,7 +264,7 @@ enum err query_archive_filter(query_get_fn get, void *ctx, struct archive_filter
                               json_t **ret_errors)
 {
     size_t before = *ret_errors ? json_object_size(*ret_errors) : 0;
-    archive_filter_init(f);
+    store_archive_filter_init(f);
     parse_filters(&store_archive_filters, get, ctx, f, ret_errors);
     bool grew = *ret_errors && json_object_size(*ret_errors) > before;
     return grew ? ERR_VALIDATION : ERR_OK;

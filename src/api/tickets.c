@@ -169,7 +169,7 @@ static enum err load_ticket(struct req *r, int64_t *ret_number, struct ticket *r
 static enum err reply_ticket(struct req *r, int status, struct ticket *t)
 {
     json_t *j = ticket_json(t);
-    ticket_clear(t);
+    store_ticket_clear(t);
     if (!j)
         return ERR_NOMEM;
     return req_reply_json(r, status, j);
@@ -202,7 +202,7 @@ enum err api_ticket_list(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, ticket_json(&items[i]));
-    ticket_list_free(items, n);
+    store_ticket_list_free(items, n);
     return api_reply_list(r, arr, paginated, total, limit, offset);
 }
 
@@ -214,7 +214,7 @@ enum err api_ticket_create(struct req *r)
     t.expires_at = c->upload_token_ttl ? now_us() + c->upload_token_ttl * 1000000 : 0;
     enum err e = read_ticket(r, &t, false);
     if (e) {
-        ticket_clear(&t);
+        store_ticket_clear(&t);
         return e;
     }
     t.user_id = r->user.id;
@@ -222,10 +222,10 @@ enum err api_ticket_create(struct req *r)
     e = store_ticket_create(r->app->store, &t, &out);
     if (e) {
         e = store_error(r, e, &t);
-        ticket_clear(&t);
+        store_ticket_clear(&t);
         return e;
     }
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     log_info("ticket %lld created by %s", (long long)out.number, r->user.username);
     return reply_ticket(r, 201, &out);
 }
@@ -252,10 +252,10 @@ static enum err update(struct req *r, bool partial)
         e = store_ticket_update(r->app->store, number, &t, &out);
     if (e) {
         e = store_error(r, e, &t);
-        ticket_clear(&t);
+        store_ticket_clear(&t);
         return e;
     }
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     return reply_ticket(r, 200, &out);
 }
 

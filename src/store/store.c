@@ -300,7 +300,7 @@ static enum err read_ticket(const struct db_row *r, void *dst)
 
 static void clear_ticket(void *item)
 {
-    ticket_clear(item);
+    store_ticket_clear(item);
 }
 
 /* The rows of ARCHIVE_SELECT. */
@@ -939,7 +939,7 @@ static enum err ticket_insert(struct db_conn *c, void *ctx)
     struct ticket_write *w = ctx;
     const struct ticket *t = w->t;
     int64_t platform_id, id, now = now_us();
-    ticket_clear(&w->out);
+    store_ticket_clear(&w->out);
     enum err e = platform_ref(c, t->platform, &platform_id);
     if (e)
         return e;
@@ -960,7 +960,7 @@ static enum err ticket_change(struct db_conn *c, void *ctx)
     struct ticket_write *w = ctx;
     const struct ticket *t = w->t;
     int64_t id, platform_id;
-    ticket_clear(&w->out);
+    store_ticket_clear(&w->out);
     enum err e = ticket_id(c, w->number, &id);
     if (!e)
         e = platform_ref(c, t->platform, &platform_id);
@@ -978,7 +978,7 @@ static enum err ticket_new_token(struct db_conn *c, void *ctx)
 {
     struct ticket_write *w = ctx;
     int64_t id;
-    ticket_clear(&w->out);
+    store_ticket_clear(&w->out);
     enum err e = ticket_id(c, w->number, &id);
     if (e)
         return e;
@@ -994,7 +994,7 @@ static enum err ticket_write(struct store *s, db_fn *fn, struct ticket_write *w,
     w->want = ret != NULL;
     enum err e = tx(s, DB_WRITE, fn, w);
     if (e) {
-        ticket_clear(&w->out);
+        store_ticket_clear(&w->out);
         return e;
     }
     if (ret)
@@ -1070,7 +1070,7 @@ static enum err token_lookup(struct db_conn *c, void *ctx)
 {
     struct token_op *x = ctx;
     struct db_arg args[] = {arg_text(x->token)};
-    ticket_clear(&x->t);
+    store_ticket_clear(&x->t);
     enum err e = get_in(c, ST_TICKET_BY_TOKEN, args, 1, &TICKET_ROW, &x->t);
     if (e == ERR_NOT_FOUND) {
         x->state = TOKEN_UNKNOWN;
@@ -1090,7 +1090,7 @@ static enum err token_take(struct db_conn *c, void *ctx)
     struct token_op *x = ctx;
     struct db_arg args[] = {arg_time(now_us()), arg_text(x->token), arg_time(x->now)};
     int64_t id;
-    ticket_clear(&x->t);
+    store_ticket_clear(&x->t);
     enum err e = get_in(c, ST_TOKEN_CONSUME, args, 3, &INT64_ROW, &id);
     if (!e) {
         x->state = TOKEN_OK;
@@ -1104,7 +1104,7 @@ static enum err token_take(struct db_conn *c, void *ctx)
          * written (expires_at 0 instead of NULL). */
         log_error("%s: token consume: ticket %lld refused but usable", c->ops->name,
                   (long long)x->t.number);
-        ticket_clear(&x->t);
+        store_ticket_clear(&x->t);
         e = ERR_DB;
     }
     return e;
@@ -1126,7 +1126,7 @@ static enum err token_run(struct store *s, enum db_mode mode, db_fn *fn, const c
     if (!e && x.state == TOKEN_OK && ret)
         *ret = x.t;
     else
-        ticket_clear(&x.t);
+        store_ticket_clear(&x.t);
     if (!e)
         *ret_state = x.state;
     return e;
@@ -1794,20 +1794,20 @@ enum err store_import_finish(struct store *s)
 
 /* --- values --- */
 
-void ticket_filter_init(struct ticket_filter *f)
+void store_ticket_filter_init(struct ticket_filter *f)
 {
     memset(f, 0, sizeof(*f));
     f->resolved = -1;
     f->limit = -1;
 }
 
-void archive_filter_init(struct archive_filter *f)
+void store_archive_filter_init(struct archive_filter *f)
 {
     memset(f, 0, sizeof(*f));
     f->limit = -1;
 }
 
-void path_list_free(struct path_list *l)
+void store_path_list_free(struct path_list *l)
 {
     if (!l)
         return;
@@ -1818,7 +1818,7 @@ void path_list_free(struct path_list *l)
     l->n = 0;
 }
 
-void ticket_clear(struct ticket *t)
+void store_ticket_clear(struct ticket *t)
 {
     if (!t)
         return;
@@ -1826,7 +1826,7 @@ void ticket_clear(struct ticket *t)
     t->note = NULL;
 }
 
-void ticket_list_free(struct ticket *items, size_t n)
+void store_ticket_list_free(struct ticket *items, size_t n)
 {
     if (!items)
         return;

@@ -17,9 +17,9 @@
  *   time field means "none" (NULL in the database).
  * - Strings inside structs are fixed arrays (always NUL-terminated) except
  *   ticket.note, which is heap memory owned by the struct: release it with
- *   ticket_clear() / ticket_list_free().
+ *   store_ticket_clear() / store_ticket_list_free().
  * - Lists are returned as one malloc'ed array the caller frees with free() or,
- *   for tickets, ticket_list_free() (NULL-safe).
+ *   for tickets, store_ticket_list_free() (NULL-safe).
  * - A store handle is shared by all threads: SQLite keeps one connection per
  *   thread, PostgreSQL a pool. A NULL store or mandatory pointer is ERR_INTERNAL.
  * - Errors: ERR_NOT_FOUND (no such row), ERR_EXISTS (unique key taken),
@@ -114,7 +114,7 @@ struct ticket_filter {
 };
 
 /* Initializes f to "no filter, no limit". */
-void ticket_filter_init(struct ticket_filter *f);
+void store_ticket_filter_init(struct ticket_filter *f);
 
 struct archive_filter {
     struct int_set id, id_in;
@@ -126,7 +126,7 @@ struct archive_filter {
     int64_t offset;
 };
 
-void archive_filter_init(struct archive_filter *f);
+void store_archive_filter_init(struct archive_filter *f);
 
 /*
  * Every list filter, described once as data: the query parameter that sets
@@ -177,7 +177,7 @@ struct path_list {
     size_t n;
     char **paths;
 };
-void path_list_free(struct path_list *l);
+void store_path_list_free(struct path_list *l);
 
 /* --- lifecycle --- */
 
@@ -244,9 +244,9 @@ enum err store_platform_counts(struct store *s, const char *name, int64_t *ret_t
  * *ret_total (may be NULL) gets the count ignoring limit/offset. */
 enum err store_ticket_list(struct store *s, const struct ticket_filter *f,
                            struct ticket **ret_items, size_t *ret_n, int64_t *ret_total);
-void ticket_list_free(struct ticket *items, size_t n);
+void store_ticket_list_free(struct ticket *items, size_t n);
 /* Frees t->note and zeroes it. NULL-safe. */
-void ticket_clear(struct ticket *t);
+void store_ticket_clear(struct ticket *t);
 
 enum err store_ticket_get(struct store *s, int64_t number, struct ticket *ret);
 enum err store_ticket_get_by_token(struct store *s, const char *token, struct ticket *ret);

@@ -319,7 +319,7 @@ static int64_t add_ticket(struct fixture *fx, int64_t number, const char *platfo
     make_ticket(&t, number, platform, user_id);
     assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
     int64_t id = got.id;
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     return id;
 }
 
@@ -331,7 +331,7 @@ static void assert_ticket_archives(struct fixture *fx, int64_t number, int64_t a
     assert_int_equal(store_ticket_get(fx->s, number, &t), ERR_OK);
     assert_int_equal(t.archives, archives);
     assert_int_equal(t.size, size);
-    ticket_clear(&t);
+    store_ticket_clear(&t);
 }
 
 /* --- open / migrate --- */
@@ -656,14 +656,14 @@ static void test_users(void **state)
     assert_int_equal(store_ticket_get(fx->s, 4242, &t), ERR_OK);
     assert_int_equal(t.user_id, bob);
     assert_string_equal(t.user, "bob");
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     assert_int_equal(store_user_delete(fx->s, "bob"), ERR_OK);
     assert_int_equal(store_user_delete(fx->s, "bob"), ERR_NOT_FOUND);
     assert_int_equal(store_user_get(fx->s, "bob", &got), ERR_NOT_FOUND);
     assert_int_equal(store_ticket_get(fx->s, 4242, &t), ERR_OK);
     assert_int_equal(t.user_id, 0);
     assert_string_equal(t.user, "");
-    ticket_clear(&t);
+    store_ticket_clear(&t);
     assert_int_equal(store_user_count(fx->s, &n), ERR_OK);
     assert_int_equal(n, 1);
 }
@@ -718,7 +718,7 @@ static void test_platforms(void **state)
     assert_int_equal(store_ticket_get(fx->s, 10, &t), ERR_OK);
     assert_string_equal(t.platform, "vm7");
     assert_int_equal(t.platform_id, vm6);
-    ticket_clear(&t);
+    store_ticket_clear(&t);
 
     assert_int_equal(store_platform_update(fx->s, "vm6", &q, NULL), ERR_NOT_FOUND);
     strcpy(q.name, "dci6");
@@ -771,9 +771,9 @@ static void test_tickets(void **state)
     assert_int_equal(got.archives, 0);
     assert_int_equal(got.size, 0);
     int64_t id = got.id, created = got.time_create;
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_null(got.note);
-    ticket_clear(NULL);
+    store_ticket_clear(NULL);
 
     /* The row as stored: NULL for "no expiry", no user. */
     struct ticket t2;
@@ -789,7 +789,7 @@ static void test_tickets(void **state)
     assert_int_equal(got.expires_at, 0);
     assert_int_equal(got.user_id, 0);
     assert_string_equal(got.user, "");
-    ticket_clear(&got);
+    store_ticket_clear(&got);
 
     /* Errors on create; ret untouched. */
     memset(&got, 0x5a, sizeof(got));
@@ -812,10 +812,10 @@ static void test_tickets(void **state)
     /* Get / by token. */
     assert_int_equal(store_ticket_get(fx->s, 1234, &got), ERR_OK);
     assert_int_equal(got.id, id);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_int_equal(store_ticket_get_by_token(fx->s, t.token, &got), ERR_OK);
     assert_int_equal(got.number, 1234);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     memset(&got, 0x5a, sizeof(got));
     assert_int_equal(store_ticket_get(fx->s, 4321, &got), ERR_NOT_FOUND);
     assert_int_equal(store_ticket_get_by_token(fx->s, "no-such-token", &got), ERR_NOT_FOUND);
@@ -841,7 +841,7 @@ static void test_tickets(void **state)
     assert_int_equal(got.user_id, alice);
     assert_int_equal(got.time_create, created);
     assert_true(got.time_update >= created);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_int_equal(store_ticket_get(fx->s, 1234, &got), ERR_NOT_FOUND);
 
     memset(&got, 0x5a, sizeof(got));
@@ -863,7 +863,7 @@ static void test_tickets(void **state)
     assert_int_equal(got.attempts, 5);
     assert_int_equal(got.expires_at, 2000000000000000LL);
     assert_int_equal(got.number, 4321);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_int_equal(store_ticket_get_by_token(fx->s, t.token, &got), ERR_NOT_FOUND);
     assert_int_equal(store_ticket_set_token(fx->s, 1, "x", 5, 0, &got), ERR_NOT_FOUND);
     /* The token of ticket 99 is taken. */
@@ -875,13 +875,13 @@ static void test_tickets(void **state)
     assert_int_equal(store_ticket_get_by_token(fx->s, "00000000-0000-4000-8000-00000000beef", &got),
                      ERR_OK);
     assert_int_equal(got.expires_at, 0);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
 
     /* Delete. */
     struct path_list paths = {0, NULL};
     assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_OK);
     assert_int_equal(paths.n, 0);
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_NOT_FOUND);
     assert_int_equal(store_ticket_delete(fx->s, 99, NULL), ERR_OK);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 0);
@@ -1034,7 +1034,7 @@ static int64_t check_list(struct fixture *fx, const struct model *m, const struc
         assert_string_equal(items[i].platform, "vm6");
         assert_non_null(items[i].note);
     }
-    ticket_list_free(items, n);
+    store_ticket_list_free(items, n);
     return total;
 }
 
@@ -1045,22 +1045,22 @@ static void test_ticket_list_filters(void **state)
     list_fixture(fx, m);
     struct ticket_filter f;
 
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     assert_int_equal(f.resolved, -1);
     assert_int_equal(f.limit, -1);
     assert_int_equal(f.offset, 0);
     assert_int_equal(check_list(fx, m, &f), NLIST);
 
     /* number= and number__in= (both: both must match) */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number = (struct int_set){.set = true, .n = 3, .v = {5, 123, 9999}};
     assert_int_equal(check_list(fx, m, &f), 2);
     f.number_in = (struct int_set){.set = true, .n = 2, .v = {123, 42}};
     assert_int_equal(check_list(fx, m, &f), 1);
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number_in = (struct int_set){.set = true, .n = 0};
     assert_int_equal(check_list(fx, m, &f), 0); /* an empty set matches nothing */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number.set = true;
     f.number.n = LIMIT_FILTER_IN;
     for (size_t i = 0; i < LIMIT_FILTER_IN; i++)
@@ -1070,17 +1070,17 @@ static void test_ticket_list_filters(void **state)
     /* number__contains and search, with LIKE wildcards taken literally */
     static const char *const needles[] = {"12", "0", "123", "7", "9999", "%", "_", "1%", "\\", ""};
     for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.number_contains = needles[i];
         int64_t a = check_list(fx, m, &f);
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.search = needles[i];
         assert_int_equal(check_list(fx, m, &f), a);
     }
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number_contains = "12";
     assert_int_equal(check_list(fx, m, &f), 4); /* 123 1234 1212 123456 */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.search = "%";
     assert_int_equal(check_list(fx, m, &f), 0);
     f.number_contains = "1";
@@ -1088,29 +1088,29 @@ static void test_ticket_list_filters(void **state)
     assert_true(check_list(fx, m, &f) > 0);
 
     /* bounds on number and id */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.number_lte = (struct int_bound){true, 1000};
     f.number_gte = (struct int_bound){true, 42};
     assert_true(check_list(fx, m, &f) > 0);
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.id = (struct int_set){.set = true, .n = 2, .v = {m[3].id, m[4].id}};
     assert_int_equal(check_list(fx, m, &f), 2);
     f.id_in = (struct int_set){.set = true, .n = 1, .v = {m[4].id}};
     assert_int_equal(check_list(fx, m, &f), 1);
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.id_gte = (struct int_bound){true, m[5].id};
     f.id_lte = (struct int_bound){true, m[9].id};
     assert_int_equal(check_list(fx, m, &f), 5);
 
     /* resolved tri-state */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.resolved = 1;
     assert_int_equal(check_list(fx, m, &f), 5);
     f.resolved = 0;
     assert_int_equal(check_list(fx, m, &f), 15);
 
     /* creator */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.user = "alice";
     assert_int_equal(check_list(fx, m, &f), 7);
     f.user = "bob";
@@ -1120,20 +1120,20 @@ static void test_ticket_list_filters(void **state)
 
     /* year / month of time_create in the local zone */
     for (int y = 2020; y <= 2025; y++) {
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.year_gte = (struct int_bound){true, y};
         check_list(fx, m, &f);
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.year_lte = (struct int_bound){true, y};
         check_list(fx, m, &f);
     }
     for (int mo = 1; mo <= 12; mo++) {
-        ticket_filter_init(&f);
+        store_ticket_filter_init(&f);
         f.month_gte = (struct int_bound){true, mo};
         f.month_lte = (struct int_bound){true, mo};
         check_list(fx, m, &f);
     }
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.year_gte = (struct int_bound){true, 2022};
     f.year_lte = (struct int_bound){true, 2023};
     f.month_gte = (struct int_bound){true, 3};
@@ -1141,7 +1141,7 @@ static void test_ticket_list_filters(void **state)
     assert_true(check_list(fx, m, &f) > 0);
 
     /* Everything at once. */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.resolved = 0;
     f.user = "bob";
     f.number_gte = (struct int_bound){true, 10};
@@ -1151,7 +1151,7 @@ static void test_ticket_list_filters(void **state)
     /* limit / offset / total */
     for (int64_t limit = -1; limit <= NLIST + 1; limit += 3) {
         for (int64_t offset = 0; offset <= NLIST + 2; offset += 4) {
-            ticket_filter_init(&f);
+            store_ticket_filter_init(&f);
             f.limit = limit;
             f.offset = offset;
             assert_int_equal(check_list(fx, m, &f), NLIST);
@@ -1160,14 +1160,14 @@ static void test_ticket_list_filters(void **state)
         }
     }
     /* ret_total may be NULL. */
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.limit = 2;
     struct ticket *items = NULL;
     size_t n = 0;
     assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, NULL), ERR_OK);
     assert_int_equal(n, 2);
-    ticket_list_free(items, n);
-    ticket_list_free(NULL, 0);
+    store_ticket_list_free(items, n);
+    store_ticket_list_free(NULL, 0);
 }
 
 /* Lists with f (ERR_OK asserted) and returns the number of rows; *ret_total
@@ -1177,7 +1177,7 @@ static size_t list_size(struct fixture *fx, const struct ticket_filter *f, int64
     struct ticket *items = NULL;
     size_t n = 0;
     assert_int_equal(store_ticket_list(fx->s, f, &items, &n, ret_total), ERR_OK);
-    ticket_list_free(items, n);
+    store_ticket_list_free(items, n);
     return n;
 }
 
@@ -1194,19 +1194,19 @@ static void test_ticket_list_local_time(void **state)
     struct ticket_filter f;
     int64_t total = -1;
 
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.year_gte = (struct int_bound){true, 2024};
     f.year_lte = (struct int_bound){true, 2024};
     f.month_lte = (struct int_bound){true, 1};
     assert_int_equal(list_size(fx, &f, &total), 1);
     assert_int_equal(total, 1);
 
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.year_lte = (struct int_bound){true, 2023};
     assert_int_equal(list_size(fx, &f, &total), 0);
     assert_int_equal(total, 0);
 
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.month_gte = (struct int_bound){true, 12};
     assert_int_equal(list_size(fx, &f, &total), 0);
     assert_int_equal(total, 0);
@@ -1231,7 +1231,7 @@ static void test_archives_cascade(void **state)
     assert_ticket_archives(fx, 1, 2, 42);
 
     struct ticket_filter f;
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     struct ticket *items = NULL;
     size_t n = 0;
     assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, NULL), ERR_OK);
@@ -1242,7 +1242,7 @@ static void test_archives_cascade(void **state)
         assert_int_equal(items[i].archives, want_count[i]);
         assert_int_equal(items[i].size, want_size[i]);
     }
-    ticket_list_free(items, n);
+    store_ticket_list_free(items, n);
 
     /* Deleting a ticket returns its archives' paths, in upload order. */
     struct path_list paths = {0, NULL};
@@ -1250,18 +1250,18 @@ static void test_archives_cascade(void **state)
     assert_int_equal(paths.n, 2);
     assert_string_equal(paths.paths[0], "1/a-first.tar.gz");
     assert_string_equal(paths.paths[1], "1/c-second.zip");
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     assert_int_equal(paths.n, 0);
     assert_null(paths.paths);
-    path_list_free(&paths); /* twice is fine */
-    path_list_free(NULL);
+    store_path_list_free(&paths); /* twice is fine */
+    store_path_list_free(NULL);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives WHERE ticket_id = ?", 1, t1), 0);
 
     /* Deleting a platform removes its tickets and their archives, nothing else. */
     assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
     assert_int_equal(paths.n, 1);
     assert_string_equal(paths.paths[0], "2/b.log");
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     struct ticket got;
     assert_int_equal(store_ticket_get(fx->s, 2, &got), ERR_NOT_FOUND);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 2);
@@ -1293,20 +1293,20 @@ static void *worker_main(void *arg)
         make_ticket(&t, (int64_t)(w->index + 1) * 1000 + i, "vm6", 0);
         w->result = store_ticket_create(w->s, &t, &got);
         if (!w->result) {
-            ticket_clear(&got);
+            store_ticket_clear(&got);
             w->result = store_ticket_get(w->s, t.number, &got);
             if (!w->result && got.number != t.number)
                 w->result = ERR_INTERNAL;
-            ticket_clear(&got);
+            store_ticket_clear(&got);
         }
         if (!w->result) {
             struct ticket_filter f;
             struct ticket *items = NULL;
             size_t n = 0;
-            ticket_filter_init(&f);
+            store_ticket_filter_init(&f);
             f.limit = 5;
             w->result = store_ticket_list(w->s, &f, &items, &n, NULL);
-            ticket_list_free(items, n);
+            store_ticket_list_free(items, n);
         }
     }
     return NULL;
@@ -1327,7 +1327,7 @@ static void test_threads(void **state)
         assert_int_equal(w[i].result, ERR_OK);
     }
     struct ticket_filter f;
-    ticket_filter_init(&f);
+    store_ticket_filter_init(&f);
     f.limit = 0;
     struct ticket *items = NULL;
     size_t n = 9;
@@ -1335,7 +1335,7 @@ static void test_threads(void **state)
     assert_int_equal(store_ticket_list(fx->s, &f, &items, &n, &total), ERR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(total, NTHREADS * PER_THREAD);
-    ticket_list_free(items, n);
+    store_ticket_list_free(items, n);
 
     /* A second round: the threads' connections were closed at their exit and
      * new threads open new ones. */
@@ -1372,7 +1372,7 @@ static void test_archive_filter_init(void **state)
     (void)state;
     struct archive_filter f;
     memset(&f, 0x5a, sizeof(f));
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     assert_false(f.id.set);
     assert_int_equal(f.id.n, 0);
     assert_false(f.ticket_in.set);
@@ -1441,7 +1441,7 @@ static void test_token_check(void **state)
     assert_string_equal(got.token, ok.token);
     assert_int_equal(got.attempts, 3);
     assert_int_equal(got.expires_at, T_EXPIRES);
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     /* Nothing consumed; ret may be NULL. */
     assert_int_equal(store_token_check(fx->s, ok.token, T_NOW, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
@@ -1470,7 +1470,7 @@ static void test_token_check(void **state)
         assert_int_equal(st, cases[i].want);
         if (st == TOKEN_OK) {
             assert_int_equal(got.number, cases[i].number);
-            ticket_clear(&got);
+            store_ticket_clear(&got);
         } else {
             assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
         }
@@ -1517,7 +1517,7 @@ static void test_token_consume(void **state)
     assert_string_equal(got.token, two.token);
     assert_true(got.time_update >= created);
     assert_true(got.time_update > 1600000000LL * 1000000); /* wall clock, not `now` */
-    ticket_clear(&got);
+    store_ticket_clear(&got);
     assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(attempts_of(fx, 1), 0);
@@ -1607,7 +1607,7 @@ static void *consumer_main(void *arg)
             break;
         if (st == TOKEN_OK) {
             w->attempts_left[w->ok++] = t.attempts;
-            ticket_clear(&t);
+            store_ticket_clear(&t);
         } else if (st == TOKEN_USED_UP) {
             w->used_up++;
         } else {
@@ -1981,40 +1981,40 @@ static void test_archive_list(void **state)
     }
     struct archive_filter f;
 
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     assert_int_equal(check_alist(fx, m, &f), NARCH);
 
     /* id= and id__in= (both given: both must match), empty set, bounds */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.id = (struct int_set){.set = true, .n = 3, .v = {m[1].id, m[4].id, 99999}};
     assert_int_equal(check_alist(fx, m, &f), 2);
     f.id_in = (struct int_set){.set = true, .n = 1, .v = {m[4].id}};
     assert_int_equal(check_alist(fx, m, &f), 1);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.id_in = (struct int_set){.set = true, .n = 0};
     assert_int_equal(check_alist(fx, m, &f), 0);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.id_gte = (struct int_bound){true, m[3].id};
     f.id_lte = (struct int_bound){true, m[10].id};
     assert_int_equal(check_alist(fx, m, &f), 8);
 
     /* ticket NUMBERS */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket = (struct int_set){.set = true, .n = 1, .v = {20}};
     assert_int_equal(check_alist(fx, m, &f), NARCH / 4);
     f.ticket_in = (struct int_set){.set = true, .n = 2, .v = {20, 500}};
     assert_int_equal(check_alist(fx, m, &f), NARCH / 4);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket_in = (struct int_set){.set = true, .n = 2, .v = {7000, 31}};
     assert_int_equal(check_alist(fx, m, &f), NARCH / 2);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket = (struct int_set){.set = true, .n = 1, .v = {tid[1]}}; /* an id, not a number */
     assert_int_equal(check_alist(fx, m, &f), 0);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket_gte = (struct int_bound){true, 31};
     f.ticket_lte = (struct int_bound){true, 500};
     assert_int_equal(check_alist(fx, m, &f), NARCH / 2);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket.set = true;
     f.ticket.n = LIMIT_FILTER_IN;
     for (size_t i = 0; i < LIMIT_FILTER_IN; i++)
@@ -2022,21 +2022,21 @@ static void test_archive_list(void **state)
     assert_int_equal(check_alist(fx, m, &f), NARCH / 2);
 
     /* time_create exact / bounds, in microseconds */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.time_create = (struct int_bound){true, 1700000000000000LL + 50 * 1000000LL};
     assert_int_equal(check_alist(fx, m, &f), 2);
     f.time_create.v += 1;
     assert_int_equal(check_alist(fx, m, &f), 0);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.time_create_gte = (struct int_bound){true, 1700000000000000LL + 3 * 1000000LL};
     f.time_create_lte = (struct int_bound){true, 1700000000000000LL + 9 * 1000000LL};
     assert_true(check_alist(fx, m, &f) > 0);
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.time_create_lte = (struct int_bound){true, 1700000000000000LL - 1};
     assert_int_equal(check_alist(fx, m, &f), 0);
 
     /* Everything at once. */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.ticket_in = (struct int_set){.set = true, .n = 2, .v = {500, 7000}};
     f.id_gte = (struct int_bound){true, m[2].id};
     f.time_create_gte = (struct int_bound){true, 1700000000000000LL + 2 * 1000000LL};
@@ -2047,7 +2047,7 @@ static void test_archive_list(void **state)
     /* limit / offset / total */
     for (int64_t limit = -1; limit <= NARCH + 1; limit += 3) {
         for (int64_t offset = 0; offset <= NARCH + 2; offset += 5) {
-            archive_filter_init(&f);
+            store_archive_filter_init(&f);
             f.limit = limit;
             f.offset = offset;
             assert_int_equal(check_alist(fx, m, &f), NARCH);
@@ -2056,7 +2056,7 @@ static void test_archive_list(void **state)
         }
     }
     /* ret_total may be NULL; an empty page is a valid (non-NULL) array. */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.limit = 0;
     struct archive *items = NULL;
     size_t n = 9;
@@ -2066,7 +2066,7 @@ static void test_archive_list(void **state)
     free(items);
 
     /* Too many values in a set: a caller bug, refused. */
-    archive_filter_init(&f);
+    store_archive_filter_init(&f);
     f.id.set = true;
     f.id.n = LIMIT_FILTER_IN + 1;
     items = (struct archive *)0x1;
@@ -2175,7 +2175,7 @@ static void test_archive_cascade_created(void **state)
     assert_int_equal(paths.n, 2);
     assert_string_equal(paths.paths[0], "10/one");
     assert_string_equal(paths.paths[1], "10/three");
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     bool exists = true;
     assert_int_equal(store_archive_path_exists(fx->s, "10/one", &exists), ERR_OK);
     assert_false(exists);
@@ -2186,7 +2186,7 @@ static void test_archive_cascade_created(void **state)
     assert_string_equal(paths.paths[0], "20/two");
     assert_string_equal(paths.paths[1], "30/four");
     assert_string_equal(paths.paths[2], "20/six");
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 1);
     struct archive a;
     assert_int_equal(store_archive_get(fx->s, kept, &a), ERR_OK);
@@ -2239,7 +2239,7 @@ static void test_platform_counts(void **state)
     struct path_list paths = {0, NULL};
     assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
     assert_int_equal(paths.n, 3);
-    path_list_free(&paths);
+    store_path_list_free(&paths);
     assert_int_equal(store_platform_counts(fx->s, "vm6", &tickets, &archives, &bytes),
                      ERR_NOT_FOUND);
 
@@ -2333,7 +2333,7 @@ static void test_times(void **state)
         t.expires_at = times[i];
         assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
         assert_int_equal(got.expires_at, times[i]);
-        ticket_clear(&got);
+        store_ticket_clear(&got);
     }
     /* "now" far beyond any expiry: every ticket with one is expired. */
     char token[TOKEN_LEN + 1];
@@ -2652,7 +2652,7 @@ static void test_import_copy(void **state)
     assert_int_equal(gt.time_update, T_UPDATED);
     assert_int_equal(gt.archives, 1);
     assert_int_equal(gt.size, 1030);
-    ticket_clear(&gt);
+    store_ticket_clear(&gt);
     assert_int_equal(store_ticket_get_by_token(fx->s, k20.token, &gt), ERR_OK);
     assert_int_equal(gt.id, 20);
     assert_int_equal(gt.user_id, 0);
@@ -2662,7 +2662,7 @@ static void test_import_copy(void **state)
     assert_int_equal(gt.attempts, 0);
     assert_int_equal(gt.expires_at, 0);
     assert_int_equal(gt.time_create, T_TICKET + 1);
-    ticket_clear(&gt);
+    store_ticket_clear(&gt);
     assert_archive_stored(fx, &a30);
     assert_archive_stored(fx, &a42);
 
@@ -2683,7 +2683,7 @@ static void test_import_copy(void **state)
     assert_int_equal(store_user_delete(fx->s, "alice"), ERR_OK);
     assert_int_equal(store_ticket_get(fx->s, 500, &gt), ERR_OK);
     assert_int_equal(gt.user_id, 0);
-    ticket_clear(&gt);
+    store_ticket_clear(&gt);
 }
 
 /* A failed import leaves nothing behind; rollback undoes what was imported. */
