@@ -661,6 +661,9 @@ enum err server_run(struct app *a)
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: on Linux it sets SO_REUSEPORT, and a
+     * second instance would then bind the same port and silently take half the
+     * connections. The default (SO_REUSEADDR) still allows a quick restart. */
     srv.daemon = MHD_start_daemon(
         flags, (uint16_t)a->cfg.bind_port, accept_policy, &srv, on_request, &srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv, MHD_OPTION_SOCK_ADDR,
@@ -668,14 +671,13 @@ enum err server_run(struct app *a)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a->cfg.idle_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!srv.daemon) {
         log_error("BIND: cannot listen on %s:%d (address in use or not permitted)",
                   a->cfg.bind_host, a->cfg.bind_port);
         work_stop();
         connlimit_free(srv.per_ip);
-        return ERR_CONFIG;
+        return ERR_IO; /* a runtime failure (exit 1), not a bad value */
     }
     log_info("listening on http://%s%s%s:%d with %d threads", ss.ss_family == AF_INET6 ? "[" : "",
              a->cfg.bind_host, ss.ss_family == AF_INET6 ? "]" : "", a->cfg.bind_port,
