@@ -565,18 +565,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&srv->active, 1);
 }
 
-/* MAX_CONNECTIONS_PER_IP, checked before a connection is accepted. Trusted
- * proxies are exempt: every client behind them shares their address. */
+/* MAX_CONNECTIONS_PER_IP, checked and counted in one step when a connection is
+ * accepted (on_connection uncounts it at close). Trusted proxies are exempt:
+ * every client behind them shares their address. */
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
     struct server *srv = cls;
     (void)addrlen;
-    if (connlimit_allow(srv->per_ip, addr))
+    if (connlimit_try_open(srv->per_ip, addr))
         return MHD_YES;
     char ip[64];
     sockaddr_text(addr, ip, sizeof(ip));
-    if (config_proxy_trusted(&srv->app->cfg, ip))
+    if (config_proxy_trusted(&srv->app->cfg, ip)) {
+        connlimit_open(srv->per_ip, addr); /* counted all the same: its close uncounts */
         return MHD_YES;
+    }
     log_warn("refusing a connection from %s: %d already open (MAX_CONNECTIONS_PER_IP)", ip,
              srv->app->cfg.max_conn_per_ip);
     return MHD_NO;
@@ -590,9 +593,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        connlimit_open(srv->per_ip, sa);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+    /* counted in accept_policy; a connection libmicrohttpd drops before it starts
+     * (out of memory) stays counted */
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED)
         connlimit_close(srv->per_ip, sa);
 }
 
