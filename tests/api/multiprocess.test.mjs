@@ -4,6 +4,7 @@
 //
 // Only under LC_DB=postgres (with LC_PG_ADMIN_URL, see scripts/pg-test-server.sh):
 // on SQLite one process owns the file and these tests mean nothing.
+// lc-test: postgres-only (scripts/test.sh runs this file in the PostgreSQL run alone)
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
