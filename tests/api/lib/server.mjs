@@ -264,12 +264,14 @@ export function findSanitizerReport(text) {
 /*
  * Spawns `cmd args` in a process group of its own that dies with this process
  * (setpriv --pdeathsig KILL execs cmd in place, so the pid is cmd's), tracked in
- * `live` until it exits. opts as for spawn. Returns the ChildProcess with
+ * `live` until it exits. opts as for spawn; preload: LD_PRELOAD for cmd. Returns the ChildProcess with
  * .output() (stdout + stderr so far) and .exited (promise of {code, signal}, after
  * the output was scanned for sanitizer reports).
  */
-function spawnTracked(cmd, args, opts) {
-    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args], { ...opts, detached: true });
+function spawnTracked(cmd, args, opts, preload = null) {
+    // env(1) sets LD_PRELOAD for cmd alone, not for setpriv; both exec in place.
+    const pre = preload ? ['env', `LD_PRELOAD=${preload}`] : [];
+    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...pre, cmd, ...args], { ...opts, detached: true });
     live.add(proc);
     const out = [];
     const err = [];
@@ -305,6 +307,45 @@ export function within(promise, ms, what = 'an answer') {
             t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
         }),
     ]).finally(() => clearTimeout(t));
+}
+
+/*
+ * A wall clock for the processes started with it (startServer / runCli option
+ * `clock`): tests/api/lib/clockshift.c, preloaded into them, reads the shift from a
+ * file at every call, so set(seconds) moves their time at once, running or not.
+ * Only the wall clock moves (rate-limit windows, file ages, token expiry); timeouts
+ * run on the monotonic clock. Returns {file, set(seconds), preload, env}.
+ */
+export function makeClock() {
+    const shim = path.join(path.dirname(BIN), 'lc-clockshift.so');
+    if (!fs.existsSync(shim)) throw new Error(`no ${shim}: build the tests (make build-test)`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-clock-'));
+    const file = path.join(dir, 'shift');
+    fs.writeFileSync(file, '0\n');
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    return {
+        file,
+        preload: [sanitizerRuntime(), shim].filter(Boolean).join(' '),
+        env: { LC_CLOCK_SHIFT_FILE: file },
+        /* Moves the clock to `seconds` ahead of the real one (replaces the file in one
+         * rename: a reader never sees it half written). */
+        set(seconds) {
+            const tmp = `${file}.${process.pid}`;
+            fs.writeFileSync(tmp, `${Math.trunc(seconds)}\n`);
+            fs.renameSync(tmp, file);
+        },
+    };
+}
+
+// The ASan runtime BIN links (it must come first among preloaded objects), or null.
+let asanRuntime;
+function sanitizerRuntime() {
+    if (asanRuntime === undefined) {
+        const r = spawnSync('ldd', [BIN], { encoding: 'utf8' });
+        const m = /^\s*libasan\.so[.\d]* => (\S+)/m.exec(r.stdout ?? '');
+        asanRuntime = m ? m[1] : null;
+    }
+    return asanRuntime;
 }
 
 /* Resolves with promise's value, or null after ms. */
@@ -382,7 +423,7 @@ function healthStatus(port, ms = 1000) {
  * value removes a variable, e.g. {ADMIN_USERNAME: null}); opts.dataDir reuses a
  * directory (which stop() then keeps); opts.onSpawn(srv) is called as soon as the
  * process runs (to watch its output while it starts); opts.startupMs (default 20 s)
- * bounds the start. Resolves once the server is up and proven to be the process this
+ * bounds the start; opts.clock (makeClock()) gives it a wall clock the test moves. Resolves once the server is up and proven to be the process this
  * call started: its own start-up line "listening on http://127.0.0.1:PORT" came
  * through its stderr pipe, GET /api/v1/check/health/ answers 200, and the one socket
  * listening on PORT is among that process's open files (see tests/api/README.md).
@@ -437,7 +478,9 @@ async function startOnce(opts) {
         ...(opts.env ?? {}),
     });
     if (!fs.existsSync(BIN)) throw new Error(`no server binary at ${BIN} (build it: make build-test)`);
-    const proc = spawnTracked(BIN, ['serve'], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (opts.clock) Object.assign(env, opts.clock.env);
+    const proc = spawnTracked(BIN, ['serve'], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] },
+        opts.clock?.preload);
     let stopping = false;
     const exited = proc.exited.then((r) => {
         // Exiting on its own (crash, or a signal from outside the test) is worth a report.
@@ -717,18 +760,19 @@ export function waitForLine(srv, re, timeout = 5000) {
  * Runs `BIN ...args` to completion (timeout ms, then SIGKILL and throw). env as
  * for startServer (DATA_DIR etc. must be given); input is written to stdin.
  * Under LC_DB=postgres an env with DATA_DIR and without a DB_URL key gets the
- * DB_URL of that DATA_DIR's database (the one its servers use).
+ * DB_URL of that DATA_DIR's database (the one its servers use). clock: a
+ * makeClock() whose time the command runs on.
  * Resolves {code, signal, stdout, stderr}; rejects when the output holds a
  * sanitizer report, whatever the exit status.
  */
-export async function runCli(args, { env = {}, input = '', timeout = 20000, cwd } = {}) {
+export async function runCli(args, { env = {}, input = '', timeout = 20000, cwd, clock } = {}) {
     if (PG && env.DATA_DIR && !('DB_URL' in env)) env = { ...env, DB_URL: await dbUrlFor(env.DATA_DIR) };
     if (!fs.existsSync(BIN)) throw new Error(`no binary at ${BIN} (build it: make build-test)`);
     const proc = spawnTracked(BIN, args, {
-        env: childEnv(env),
+        env: childEnv({ ...env, ...(clock?.env ?? {}) }),
         cwd: cwd ?? env.DATA_DIR ?? os.tmpdir(),
         stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    }, clock?.preload);
     proc.stdin.on('error', () => {}); // the program may not read stdin
     proc.stdin.end(input);
     const r = await withTimeout(proc.exited, timeout);
