@@ -1,9 +1,13 @@
-// http.test.mjs - protocol-level rules: routing, methods, bodies, limits, Host, access log.
+// http.test.mjs - protocol-level rules: routing, methods, bodies, limits, Host, access log,
+// reverse proxies (TRUSTED_PROXIES: X-Forwarded-For and -Proto).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
 import {
-    startServer, stopAndCheck, api, login, expectJson, rawRequest, httpGet, waitForLine,
+    startServer, startAll, stopAndCheck, stopAll, api, login, expectJson, rawRequest, httpGet, waitForLine,
 } from './lib/server.mjs';
+import { setup, mkTicket, putUpload, uploaded } from './lib/upload-helpers.mjs';
 
 let srv;
 let token;
@@ -210,6 +214,77 @@ test('X-Forwarded-For is believed only from TRUSTED_PROXIES', async () => {
         assert.equal(line.split(' ')[0], '203.0.113.9', line);
     } finally {
         await stopAndCheck(s);
+    }
+});
+
+test('TRUSTED_PROXIES: the forwarded client is the one the rate limits count', async () => {
+    const [s, plain] = await startAll({ env: { TRUSTED_PROXIES: '127.0.0.1' } }, {});
+    try {
+        const miss = (srv, xff) => httpGet(srv, `/api/v1/check/token/${crypto.randomUUID()}/`,
+            xff ? { 'X-Forwarded-For': xff } : {});
+        // 30 misses (the limit a minute) from 203.0.113.7 behind the proxy; half of them
+        // through a longer chain: the client is the right-most address not a trusted proxy
+        for (let i = 0; i < 30; i++) {
+            const r = await miss(s, i % 2 ? '203.0.113.7' : '198.51.100.1, 203.0.113.7, 127.0.0.1');
+            assert.equal(r.status, 404, `miss ${i + 1}: ${r.text}`);
+        }
+        const blocked = await miss(s, '203.0.113.7');
+        assert.equal(blocked.status, 429, blocked.text);
+        assert.match(String(blocked.headers['retry-after']), /^[1-9]\d*$/);
+        // another client behind the same proxy, and the proxy's own requests, are not limited
+        assert.equal((await miss(s, '203.0.113.8')).status, 404);
+        assert.equal((await miss(s, null)).status, 404);
+        const line = await waitForLine(s, /^203\.0\.113\.7 .*"GET \/api\/v1\/check\/token\/.* 429 /);
+        assert.ok(line, 'the access log names the forwarded client');
+
+        // Without TRUSTED_PROXIES the header is ignored: all misses count for 127.0.0.1.
+        for (let i = 0; i < 30; i++) {
+            const r = await miss(plain, `203.0.113.${i + 1}`);
+            assert.equal(r.status, 404, `miss ${i + 1}: ${r.text}`);
+        }
+        assert.equal((await miss(plain, '203.0.113.200')).status, 429, 'a forged address does not escape the limit');
+        assert.equal((await miss(plain, null)).status, 429);
+    } finally {
+        await stopAll(s, plain);
+    }
+});
+
+test('X-Forwarded-Proto: https from a trusted proxy makes https URLs; from anyone else it is ignored', async () => {
+    const hosts = 'logs.example.com,127.0.0.1';
+    const [s, plain] = await startAll({ env: { TRUSTED_PROXIES: '127.0.0.1', ALLOWED_HOSTS: hosts } },
+        { env: { ALLOWED_HOSTS: hosts } });
+    try {
+        for (const [srv, scheme] of [[s, 'https'], [plain, 'http']]) {
+            const c = await setup(srv);
+            const t = await mkTicket(c, { attempts: 3 });
+            const ids = [];
+            for (const name of ['one.log', 'two.log'])
+                ids.push((await uploaded(c, await putUpload(srv, t.token, name, Buffer.from(name)))).id);
+            const base = `${scheme}://logs.example.com`;
+            const via = { Host: 'logs.example.com', 'X-Forwarded-Proto': 'https', Authorization: `Bearer ${c.jwt}` };
+            const r = await httpGet(srv, `/api/v1/archives/?ticket=${t.number}&limit=1`, via);
+            assert.equal(r.status, 200, r.text);
+            assert.equal(r.json.results[0].file, `${base}/api/v1/archives/${ids[1]}/download/`, scheme);
+            assert.equal(new URL(r.json.next).origin, base, `next: ${r.json.next}`);
+            const one = await httpGet(srv, `/api/v1/archives/${ids[0]}/`, via);
+            assert.equal(one.json.file, `${base}/api/v1/archives/${ids[0]}/download/`, scheme);
+            // the upload answer too
+            const up = await new Promise((resolve, reject) => {
+                const req = http.request({ host: '127.0.0.1', port: srv.port, method: 'PUT', agent: false,
+                    path: `/upload/${t.token}/three.log`,
+                    headers: { Host: 'logs.example.com', 'X-Forwarded-Proto': 'https', 'Content-Length': '5' } }, (res) => {
+                    const parts = [];
+                    res.on('data', (d) => parts.push(d));
+                    res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(Buffer.concat(parts)) }));
+                });
+                req.on('error', reject);
+                req.end('three');
+            });
+            assert.equal(up.status, 201);
+            assert.equal(up.json.file, `${base}/api/v1/archives/${up.json.id}/download/`, `${scheme} upload answer`);
+        }
+    } finally {
+        await stopAll(s, plain);
     }
 });
 

@@ -192,6 +192,33 @@ test('ADMIN_USERNAME / ADMIN_PASSWORD create that admin', async () => {
     }
 });
 
+test('ADMIN_USERNAME / ADMIN_PASSWORD are ignored once a user exists', async () => {
+    const dir = makeDataDir();
+    try {
+        let s = await startServer({ dataDir: dir, env: { ADMIN_USERNAME: 'boss', ADMIN_PASSWORD: 'Boss-pass-42' } });
+        await stopAndCheck(s);
+        // a restart with other values: no new user, no changed password
+        s = await startServer({ dataDir: dir, env: { ADMIN_USERNAME: 'other', ADMIN_PASSWORD: 'Other-pass-43' } });
+        try {
+            await login(s, 'boss', 'Boss-pass-42');
+            const NO = { detail: 'No active account found with the given credentials' };
+            expectJson(await api(s, 'POST', '/api/v1/auth/token/', { json: { username: 'boss', password: 'Other-pass-43' } }),
+                401, NO, 'the old admin keeps the old password');
+            expectJson(await api(s, 'POST', '/api/v1/auth/token/', { json: { username: 'other', password: 'Other-pass-43' } }),
+                401, NO, 'no user "other"');
+            assert.doesNotMatch(s.output(), /created administrator/);
+        } finally {
+            await stopAndCheck(s);
+        }
+        const l = await runCli(['user', 'list'], { env: { DATA_DIR: dir } });
+        assert.equal(l.code, 0, l.stderr);
+        const names = l.stdout.split('\n').slice(1).filter(Boolean).map((x) => x.trim().split(/\s+/)[1]);
+        assert.deepEqual(names, ['boss'], l.stdout);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
 test('configuration errors: exit 2 with one line naming the variable', async () => {
     const cases = [
         ['BIND', '127.0.0.1:99999'],

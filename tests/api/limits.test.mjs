@@ -1,4 +1,5 @@
-// limits.test.mjs - MAX_CONNECTIONS_PER_IP: a client cannot hold more sockets than allowed.
+// limits.test.mjs - MAX_CONNECTIONS_PER_IP (a client cannot hold more sockets than allowed),
+// refusals before the body (drained up to 1 GiB, answered at once past it), hang-ups.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -107,6 +108,29 @@ test('a refusal before the body waits for the body when the client did not ask f
             `Host: 127.0.0.1:${srv.port}\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
         assert.equal(r.status, 403);
         assert.ok(!r.raw.toString('latin1').includes('100 Continue'));
+    } finally {
+        await stopAndCheck(srv);
+    }
+});
+
+test('a refused request declaring a body over the 1 GiB drain limit is answered at once, body unsent', async () => {
+    const srv = await startServer();
+    try {
+        const tok = '00000000-0000-4000-8000-000000000000';
+        const detail = `token ${tok} is not valid`;
+        for (const length of [2 ** 30 + 1, 5 * 2 ** 30]) {
+            // no Expect: 100-continue, and not a byte of the body: the answer must come anyway
+            const r = await rawRequest(srv, `PUT /upload/${tok}/x.bin HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n` +
+                `Content-Length: ${length}\r\n\r\n`, { timeout: 10000 });
+            assert.equal(r.status, 403, `Content-Length ${length}`);
+            assert.deepEqual(JSON.parse(r.body.toString()), { detail }, `Content-Length ${length}`);
+        }
+        // the same for multipart
+        const r = await rawRequest(srv, `POST /api/v1/archives/ HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n` +
+            `Upload-Token: ${tok}\r\nContent-Type: multipart/form-data; boundary=xyz\r\n` +
+            `Content-Length: ${2 ** 31}\r\n\r\n`, { timeout: 10000 });
+        assert.equal(r.status, 403);
+        assert.deepEqual(JSON.parse(r.body.toString()), { detail });
     } finally {
         await stopAndCheck(srv);
     }
