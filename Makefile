@@ -37,7 +37,7 @@ run: build
 	$(BIN) serve
 
 test: build build-test build-fuzz
-	@scripts/test.sh $(TESTBUILD)
+	@FUZZ_BUILD=$(FUZZBUILD) scripts/test.sh $(TESTBUILD)
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'fuzz/*.c' 'fuzz/*.h')

@@ -98,14 +98,16 @@ static struct slot *find(struct connlimit *cl, const unsigned char key[16], bool
     return reuse;
 }
 
-bool connlimit_allow(struct connlimit *cl, const struct sockaddr *sa)
+bool connlimit_try_open(struct connlimit *cl, const struct sockaddr *sa)
 {
     unsigned char key[16];
     if (!cl || cl->max <= 0 || !key_of(sa, key))
         return true;
     pthread_mutex_lock(&cl->lock);
-    struct slot *s = find(cl, key, false);
+    struct slot *s = find(cl, key, true);
     bool ok = !s || s->count < cl->max;
+    if (s && ok)
+        s->count++;
     pthread_mutex_unlock(&cl->lock);
     return ok;
 }

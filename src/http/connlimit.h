@@ -11,9 +11,13 @@ struct connlimit;
 struct connlimit *connlimit_new(int max, int slots);
 void connlimit_free(struct connlimit *cl);
 
-/* True when one more connection from sa is within the limit. Does not count it. */
-bool connlimit_allow(struct connlimit *cl, const struct sockaddr *sa);
-/* Counts a connection from sa as opened / closed. Calls must pair up. */
+/* Counts one more connection from sa and returns true when it is within the limit
+ * (checked and counted under one lock, so parallel accepts cannot overshoot);
+ * false, counting nothing, when sa already has `max`. A full table counts nothing
+ * and allows (fail open). A true result pairs with one connlimit_close. */
+bool connlimit_try_open(struct connlimit *cl, const struct sockaddr *sa);
+/* Counts a connection from sa as opened whatever the limit (an exempt address) /
+ * as closed. Every open or successful try_open pairs with one close. */
 void connlimit_open(struct connlimit *cl, const struct sockaddr *sa);
 void connlimit_close(struct connlimit *cl, const struct sockaddr *sa);
 /* Open connections counted for sa (for tests). */

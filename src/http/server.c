@@ -626,18 +626,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&srv->active, 1);
 }
 
-/* MAX_CONNECTIONS_PER_IP, checked before a connection is accepted. Trusted
- * proxies are exempt: every client behind them shares their address. */
+/* MAX_CONNECTIONS_PER_IP, checked and counted in one step when a connection is
+ * accepted (on_connection uncounts it at close). Trusted proxies are exempt:
+ * every client behind them shares their address. */
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
     struct server *srv = cls;
     (void)addrlen;
-    if (connlimit_allow(srv->per_ip, addr))
+    if (connlimit_try_open(srv->per_ip, addr))
         return MHD_YES;
     char ip[64];
     sockaddr_text(addr, ip, sizeof(ip));
-    if (config_proxy_trusted(&srv->app->cfg, ip))
+    if (config_proxy_trusted(&srv->app->cfg, ip)) {
+        connlimit_open(srv->per_ip, addr); /* counted all the same: its close uncounts */
         return MHD_YES;
+    }
     log_warn("refusing a connection from %s: %d already open (MAX_CONNECTIONS_PER_IP)", ip,
              srv->app->cfg.max_conn_per_ip);
     return MHD_NO;
@@ -651,9 +654,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        connlimit_open(srv->per_ip, sa);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+    /* counted in accept_policy; a connection libmicrohttpd drops before it starts
+     * (out of memory) stays counted */
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED)
         connlimit_close(srv->per_ip, sa);
 }
 
@@ -764,6 +767,9 @@ enum err server_start(struct app *a, const struct route_table *routes, struct se
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: on Linux it sets SO_REUSEPORT, and a
+     * second instance would then bind the same port and silently take half the
+     * connections. The default (SO_REUSEADDR) still allows a quick restart. */
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)a->cfg.bind_port, accept_policy, srv, on_request, srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_SOCK_ADDR,
@@ -772,14 +778,14 @@ enum err server_start(struct app *a, const struct route_table *routes, struct se
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("BIND: cannot listen on %s:%d (address in use or not permitted)",
                   a->cfg.bind_host, a->cfg.bind_port);
         work_stop();
         connlimit_free(srv->per_ip);
         free(srv);
-        return ERR_CONFIG;
+        return ERR_IO; /* a runtime failure (exit 1), not a bad value */
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : (uint16_t)a->cfg.bind_port;

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, stopAndCheck, api, expectJson, sleep, ROOT } from './lib/server.mjs';
+import { startServer, stopAndCheck, api, expectJson, ROOT } from './lib/server.mjs';
 import {
     setup, mkTicket, staff, attemptsOf, archives, putUpload, listFiles,
     archivesDir, storedPath, digestOnDisk, rawAnswer, bytes, sha256, uploaded, ARCHIVE_KEYS,
@@ -60,7 +60,10 @@ test('download: bytes, headers, HEAD without a body, 401 anonymous, 404 unknown'
     assert.ok(cd.includes(`filename*=UTF-8''${encodeURIComponent(UNI)}`), cd);
     assert.match(cd, /filename="[\x20-\x7e]*"/, 'an ASCII fallback filename');
     // without the trailing slash, and HEAD
-    assert.equal((await fetchBytes(p.slice(0, -1))).status, 200);
+    const noSlash = await fetchBytes(p.slice(0, -1));
+    assert.equal(noSlash.status, 200);
+    assert.ok(noSlash.body.equals(data), 'the same bytes without the trailing slash');
+    assert.equal(noSlash.headers.get('etag'), `"${sha256(data)}"`);
     const h = await fetchBytes(p, {}, 'HEAD');
     assert.equal(h.status, 200);
     assert.equal(h.headers.get('etag'), `"${sha256(data)}"`);
@@ -144,10 +147,11 @@ test('list: newest first, filters, pagination envelope', async () => {
     const A = await mkTicket(ctx, { attempts: 10 });
     const B = await mkTicket(ctx, { attempts: 10 });
     const a1 = await upload(A, 'a1.log', Buffer.from('a1'));
-    await sleep(20);
     const a2 = await upload(A, 'a2.log', Buffer.from('a2'));
-    await sleep(20);
     const b1 = await upload(B, 'b1.log', Buffer.from('b1'));
+    // one after the other, so their times (microseconds) increase: the filters below use them
+    assert.ok(a1.time_create < a2.time_create && a2.time_create < b1.time_create,
+        `increasing times: ${a1.time_create} ${a2.time_create} ${b1.time_create}`);
     for (const x of [a1, a2, b1]) assert.deepEqual(Object.keys(x).sort(), ARCHIVE_KEYS);
     const ids = (list) => list.map((x) => x.id);
 
@@ -173,9 +177,13 @@ test('list: newest first, filters, pagination envelope', async () => {
     assert.deepEqual(ids(await archives(ctx, `?ticket__in=${A.number},${B.number}&time_create__lte=${enc(a2.time_create)}`)),
         [a2.id, a1.id]);
     assert.deepEqual(ids(await archives(ctx, `?time_create=${enc(a2.time_create)}`)), [a2.id]);
-    const today = b1.time_create.slice(0, 10); // TZ is UTC: the day of the upload
-    assert.deepEqual(ids(await archives(ctx, `?ticket=${A.number}&time_create__gte=${today}`)), [a2.id, a1.id]);
-    assert.deepEqual(ids(await archives(ctx, `?ticket=${A.number}&time_create__lte=${today}`)), [a2.id, a1.id]);
+    // A date means that whole day in TZ (UTC here); the days are the uploads' own, so
+    // this holds across midnight too.
+    const day = (x) => x.time_create.slice(0, 10);
+    assert.deepEqual(ids(await archives(ctx, `?ticket=${A.number}&time_create__gte=${day(a1)}`)), [a2.id, a1.id]);
+    assert.deepEqual(ids(await archives(ctx, `?ticket=${A.number}&time_create__lte=${day(a2)}`)), [a2.id, a1.id]);
+    assert.deepEqual(ids(await archives(ctx, `?ticket=${A.number}&time_create__gte=${day(a2)}`)),
+        [a2, a1].filter((x) => day(x) >= day(a2)).map((x) => x.id));
     assert.deepEqual(await archives(ctx, `?ticket=${A.number}&time_create__lte=2000-01-01`), []);
     assert.deepEqual(await archives(ctx, `?ticket=${A.number}&time_create__gte=2999-01-01T00:00:00Z`), []);
 
@@ -206,7 +214,8 @@ test('list: newest first, filters, pagination envelope', async () => {
     expectJson(await api(srv, 'GET', '/api/v1/archives/'), 401,
         { detail: 'Authentication credentials were not provided.' });
     // docs/api.md: a plain date "YYYY-MM-DD" means that day in TZ, for time_create too
-    assert.deepEqual(ids(await archives(ctx, `?ticket=${A.number}&time_create=${today}`)), [a2.id, a1.id],
+    assert.deepEqual(ids(await archives(ctx, `?ticket=${A.number}&time_create=${day(a2)}`)),
+        [a2, a1].filter((x) => day(x) === day(a2)).map((x) => x.id),
         'time_create=<date> matches the uploads of that day');
 });
 

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
-    startServer, stopAndCheck, api, login, expectJson, jwtDecode, jwtSign, waitForLine,
+    startServer, stopAndCheck, api, login, expectJson, jwtDecode, jwtSign, waitForLine, makeClock,
 } from './lib/server.mjs';
 
 const SECRET = 'api-test-secret-' + 'k'.repeat(40);
@@ -180,6 +180,34 @@ test('login rate limit: 5 failures, then 429 with Retry-After even for the right
         // The failures are logged with the username tried and the client address.
         const line = await waitForLine(rl, /mallory-ratelimit/);
         assert.match(line, /127\.0\.0\.1/, 'failed login log line names the client address');
+    } finally {
+        await stopAndCheck(rl);
+    }
+});
+
+test('login rate limit: the window ends after Retry-After seconds, not before', async () => {
+    // The server's wall clock is moved instead of waiting five minutes (makeClock).
+    const clock = makeClock();
+    const rl = await startServer({ clock });
+    try {
+        const attempt = (password) => api(rl, 'POST', '/api/v1/auth/token/', { json: { username: 'admin', password } });
+        for (let i = 0; i < 5; i++) expectJson(await attempt('wrong-' + i), 401, undefined, `failure ${i + 1}`);
+        const r = await attempt(rl.password);
+        expectJson(r, 429, undefined, 'blocked');
+        const ra = Number(r.headers.get('retry-after'));
+        assert.ok(ra > 10 && ra <= 300, `Retry-After ${ra}`);
+        clock.set(ra - 10);
+        const still = await attempt(rl.password);
+        expectJson(still, 429, undefined, `${ra - 10} s later: still in the window`);
+        const left = Number(still.headers.get('retry-after'));
+        assert.ok(left >= 1 && left <= 10, `Retry-After counts down (${left})`);
+        clock.set(ra + 1);
+        const ok = await attempt(rl.password);
+        expectJson(ok, 200, undefined, 'the window has ended');
+        assert.equal(typeof ok.json.access, 'string');
+        // a fresh window: five more failures are allowed before the next block
+        for (let i = 0; i < 5; i++) expectJson(await attempt('again-' + i), 401, undefined, `new failure ${i + 1}`);
+        expectJson(await attempt(rl.password), 429, undefined, 'blocked again');
     } finally {
         await stopAndCheck(rl);
     }

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startServer, stopAndCheck, api, login, expectJson, RFC3339 } from './lib/server.mjs';
+import { startServer, stopAndCheck, api, login, expectJson, makeClock, RFC3339 } from './lib/server.mjs';
 
 let srv;
 let token;
@@ -92,6 +92,28 @@ test('token look-up misses are rate limited: 30 misses, then 429 (even for a val
         // Health and staff routes are not affected.
         expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
         expectJson(await api(s, 'GET', '/api/v1/tickets/1/', { token: tk }), 200);
+    } finally {
+        await stopAndCheck(s);
+    }
+});
+
+test('token look-up misses: the window ends after Retry-After seconds, not before', async () => {
+    // The server's wall clock is moved instead of waiting a minute (makeClock).
+    const clock = makeClock();
+    const s = await startServer({ clock });
+    try {
+        const miss = () => api(s, 'GET', `/api/v1/check/token/${crypto.randomUUID()}/`);
+        for (let i = 0; i < 30; i++) expectJson(await miss(), 404, NOT_FOUND, `miss ${i + 1}`);
+        const r = await miss();
+        expectJson(r, 429, undefined, 'miss 31');
+        const ra = Number(r.headers.get('retry-after'));
+        assert.ok(ra > 5 && ra <= 60, `Retry-After ${ra} within the one-minute window`);
+        clock.set(ra - 5);
+        expectJson(await miss(), 429, undefined, `${ra - 5} s later: still in the window`);
+        clock.set(ra + 1);
+        expectJson(await miss(), 404, NOT_FOUND, 'the window has ended');
+        for (let i = 1; i < 30; i++) expectJson(await miss(), 404, NOT_FOUND, `new window, miss ${i + 1}`);
+        expectJson(await miss(), 429, undefined, 'blocked again after 30 misses');
     } finally {
         await stopAndCheck(s);
     }

@@ -1,12 +1,14 @@
 // cleanup.test.mjs - `logs-collector cleanup [--dry-run]` against the DATA_DIR of a
-// running server: files without rows (recent ones kept), rows without files.
+// running server: files without rows (recent ones kept, old ones removed), rows without
+// files, a removal that fails (exit 1).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, stopAndCheck, runCli } from './lib/server.mjs';
+import { startServer, stopAndCheck, runCli, makeClock } from './lib/server.mjs';
 import {
     setup, mkTicket, putUpload, archives, archivesDir, storedPath, listFiles, bytes, uploaded,
+    needsRoot, mountCmd,
 } from './lib/upload-helpers.mjs';
 
 let srv;
@@ -74,6 +76,53 @@ test('cleanup --dry-run reports a planted recent file as kept and a row whose fi
     const again = await cleanup('--dry-run');
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^0 file\(s\) without row \(dry run\), 0 removed; 0 row\(s\) without file$/m, again.stdout);
+});
+
+test('cleanup removes a file without row once it is an hour old; keeps the rest', async () => {
+    const t = await mkTicket(ctx, { attempts: 3 });
+    const keep = await uploaded(ctx, await putUpload(srv, t.token, 'keep.log', bytes(300, 311)));
+    const old = path.join(archivesDir(srv), String(t.number), 'old.bin');
+    fs.writeFileSync(old, bytes(4321, 312));
+    // Two hours later, for cleanup (the file's change time cannot be set back; the
+    // clock of the cleanup process is moved forward instead: tests/api/lib/clockshift.c).
+    const clock = makeClock();
+    clock.set(2 * 3600);
+    const dry = await runCli(['cleanup', '--dry-run'], { env: srv.env, clock });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`^file without row: ${t.number}/old\\.bin \\(4321 bytes\\)$`, 'm'), dry.stdout);
+    assert.ok(fs.existsSync(old), 'a dry run removes nothing');
+    const r = await runCli(['cleanup'], { env: srv.env, clock });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^removed file without row: ${t.number}/old\\.bin \\(4321 bytes\\)$`, 'm'), r.stdout);
+    assert.match(r.stdout, /^1 file\(s\) without row, 1 removed; 0 row\(s\) without file$/m, r.stdout);
+    assert.ok(!fs.existsSync(old), 'the old file without row is gone from the disk');
+    assert.ok(fs.existsSync(storedPath(srv, keep)), 'an archive with its row stays, however old');
+    assert.deepEqual((await archives(ctx, `?ticket=${t.number}`)).map((a) => a.id), [keep.id]);
+    // now consistent again
+    const again = await runCli(['cleanup'], { env: srv.env, clock });
+    assert.match(again.stdout, /^0 file\(s\) without row, 0 removed; 0 row\(s\) without file$/m, again.stdout);
+});
+
+test('cleanup that cannot remove a file: exit 1, says it failed part-way', { skip: needsRoot }, async () => {
+    const t = await mkTicket(ctx, { attempts: 3 });
+    await uploaded(ctx, await putUpload(srv, t.token, 'first.log', bytes(10, 313)));
+    const dir = path.join(archivesDir(srv), String(t.number));
+    const stuck = path.join(dir, 'stuck.bin');
+    fs.writeFileSync(stuck, bytes(999, 314));
+    // the ticket's directory read-only (as root, permissions do not stop an unlink)
+    mountCmd('mount', '--bind', dir, dir);
+    try {
+        mountCmd('mount', '-o', 'remount,bind,ro', dir, dir);
+        const clock = makeClock();
+        clock.set(2 * 3600);
+        const r = await runCli(['cleanup'], { env: srv.env, clock });
+        assert.equal(r.code, 1, `exit 1 when a file could not be removed (docs/cli.md):\n${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /^logs-collector: cleanup failed part-way \(1 error\(s\)\)$/m, r.stderr);
+        assert.ok(fs.existsSync(stuck));
+    } finally {
+        mountCmd('umount', dir);
+    }
+    fs.unlinkSync(stuck);
 });
 
 test('cleanup usage: --help exit 0, unknown argument exit 2', async () => {

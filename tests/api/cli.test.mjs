@@ -29,7 +29,7 @@ test('user create (with and without --admin), list, duplicate', async () => {
     for (const n of ['admin', 'alice', 'bob']) assert.ok(names.includes(n), `list shows ${n}:\n${l.stdout}`);
 
     const dup = await cli(['user', 'create', 'alice', '--password-stdin'], 'Other-pass-1\n');
-    assert.notEqual(dup.code, 0, 'duplicate user refused');
+    assert.equal(dup.code, 1, `a taken name: exit 1 (docs/cli.md): ${out(dup)}`);
     assert.match(out(dup), /exist/i, `message says it exists: ${out(dup)}`);
     // The duplicate did not change alice's password.
     await login(srv, 'alice', 'Alice-pass-1');
@@ -56,7 +56,7 @@ test('user passwd changes the password', async () => {
     const r = await api(srv, 'POST', '/api/v1/auth/token/', { json: { username: 'alice', password: 'Alice-pass-1' } });
     assert.equal(r.status, 401, 'old password refused');
     const missing = await cli(['user', 'passwd', 'nobody', '--password-stdin'], 'X-pass-123\n');
-    assert.notEqual(missing.code, 0, 'passwd of an unknown user fails');
+    assert.equal(missing.code, 1, `passwd of an unknown user: exit 1 (docs/cli.md): ${out(missing)}`);
 });
 
 test('user delete: login and tokens stop working, tickets stay with user null', async () => {
@@ -73,7 +73,7 @@ test('user delete: login and tokens stop working, tickets stay with user null', 
     expectJson(t, 200, undefined, 'ticket survives its creator');
     assert.equal(t.json.user, null);
     const again = await cli(['user', 'delete', 'bob']);
-    assert.notEqual(again.code, 0, 'deleting an unknown user fails');
+    assert.equal(again.code, 1, `deleting an unknown user: exit 1 (docs/cli.md): ${out(again)}`);
 });
 
 test('migrate exits 0 and is idempotent (fresh and in-use data dirs)', async () => {

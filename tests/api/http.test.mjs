@@ -1,9 +1,13 @@
-// http.test.mjs - protocol-level rules: routing, methods, bodies, limits, Host, access log.
+// http.test.mjs - protocol-level rules: routing, methods, bodies, limits, Host, access log,
+// reverse proxies (TRUSTED_PROXIES: X-Forwarded-For and -Proto).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
 import {
-    startServer, stopAndCheck, api, login, expectJson, rawRequest, httpGet, waitForLine,
+    startServer, startAll, stopAndCheck, stopAll, api, login, expectJson, rawRequest, httpGet, waitForLine,
 } from './lib/server.mjs';
+import { setup, mkTicket, putUpload, uploaded } from './lib/upload-helpers.mjs';
 
 let srv;
 let token;
@@ -79,10 +83,10 @@ test('JSON bodies: content type, malformed, non-object, too deep, too large', as
     expectJson(r, 415, { detail: 'Unsupported media type "text/plain" in request.' });
     r = await post('/api/v1/platforms/', JSON.stringify({ name: 'ct', pretty_name: 'x' }), { 'Content-Type': 'application/json; charset=utf-8' });
     expectJson(r, 201, undefined, 'charset parameter allowed');
-    // No Content-Type at all (a Buffer body makes fetch send none): refused, as JSON.
+    // No Content-Type at all (a Buffer body makes fetch send none): "another content
+    // type" than JSON, so 415 (as the reference: DRF names the empty type).
     r = await post('/api/v1/platforms/', Buffer.from(JSON.stringify({ name: 'ct2', pretty_name: 'x' })));
-    assert.ok(r.status === 415 || r.status === 400, `no content type: ${r.status} ${r.text}`);
-    expectJson(r, r.status);
+    expectJson(r, 415, { detail: 'Unsupported media type "" in request.' }, 'no content type');
     expectJson(await api(srv, 'GET', '/api/v1/platforms/ct2/', { token }), 404, NOT_FOUND, 'ct2 not stored');
 
     for (const body of ['{"name": ', '{name: 1}', '{"a":1}}', '\u0000', '{"a":"\\x"}', 'nul']) {
@@ -122,36 +126,58 @@ test('JSON bodies: content type, malformed, non-object, too deep, too large', as
     chunks.push({ data: '0\r\n\r\n' });
     const ch = await rawRequest(srv, chunks);
     assert.equal(ch.status, 413, 'chunked body over 1 MiB');
+    assert.deepEqual(JSON.parse(ch.body.toString()), { detail: 'Request body is too large.' });
+    expectJson(await api(srv, 'GET', '/api/v1/platforms/big/', { token }), 404, NOT_FOUND, 'nothing stored (chunked)');
     // Exactly 1 MiB of JSON is read (and refused on its merits, not its size).
     const pad = 1024 * 1024 - '{"name": "ok1m", "pretty_name": "p", "pad": ""}'.length;
     const exact = '{"name": "ok1m", "pretty_name": "p", "pad": "' + ' '.repeat(pad) + '"}';
     assert.equal(Buffer.byteLength(exact), 1024 * 1024);
     r = await post('/api/v1/platforms/', exact, { 'Content-Type': 'application/json' });
     expectJson(r, 201, undefined, '1 MiB body accepted');
+    assert.deepEqual({ name: r.json.name, pretty_name: r.json.pretty_name }, { name: 'ok1m', pretty_name: 'p' });
+    expectJson(await api(srv, 'GET', '/api/v1/platforms/ok1m/', { token }), 200, r.json, 'stored as answered');
 });
 
 test('Host header must be allowed', async () => {
+    const BAD_HOST = { detail: 'Invalid Host header.' };
     let r = await httpGet(srv, '/api/v1/check/health/', { Host: 'evil.example' });
     assert.equal(r.status, 400);
-    assert.deepEqual(r.json, { detail: 'Invalid Host header.' });
+    assert.deepEqual(r.json, BAD_HOST);
     r = await httpGet(srv, '/api/v1/check/health/', { Host: `evil.example:${srv.port}` });
     assert.equal(r.status, 400);
-    r = await httpGet(srv, '/api/v1/check/health/', { Host: `localhost:${srv.port}` });
-    assert.equal(r.status, 200, 'localhost with port');
-    r = await httpGet(srv, '/api/v1/check/health/', { Host: 'LOCALHOST' });
-    assert.equal(r.status, 200, 'host names compare case-insensitively');
-    r = await httpGet(srv, '/api/v1/check/health/', { Host: '127.0.0.1' });
-    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, BAD_HOST);
+    for (const host of [`localhost:${srv.port}`, 'LOCALHOST', '127.0.0.1']) {
+        r = await httpGet(srv, '/api/v1/check/health/', { Host: host });
+        assert.equal(r.status, 200, `Host: ${host}`);
+        assert.deepEqual(r.json, { status: 'ok' }, `Host: ${host}`);
+    }
 });
 
 test('ambiguous framing is refused: two Content-Length, Content-Length with chunked', async () => {
+    // A login that succeeds when it is framed well, so a 400 can only be the framing's.
+    const body = JSON.stringify({ username: 'admin', password: srv.password });
+    const n = Buffer.byteLength(body);
     const head = `POST /api/v1/auth/token/ HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nContent-Type: application/json\r\n`;
-    let r = await rawRequest(srv, head + 'Content-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
-    assert.equal(r.status, 400, 'two equal Content-Length');
-    r = await rawRequest(srv, head + 'Content-Length: 2\r\nContent-Length: 40\r\nConnection: close\r\n\r\n{}');
-    assert.equal(r.status, 400, 'two different Content-Length');
-    r = await rawRequest(srv, head + 'Content-Length: 7\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n');
-    assert.equal(r.status, 400, 'Content-Length with chunked');
+    const REFUSED = { detail: 'Conflicting Content-Length / Transfer-Encoding headers.' };
+    const chunked = `${n.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    // the control: each framing alone logs in
+    for (const [what, req] of [
+        ['Content-Length', head + `Content-Length: ${n}\r\nConnection: close\r\n\r\n` + body],
+        ['chunked', head + 'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n' + chunked],
+    ]) {
+        const ok = await rawRequest(srv, req);
+        assert.equal(ok.status, 200, `${what} alone: ${ok.raw}`);
+        assert.equal(typeof JSON.parse(ok.body.toString()).access, 'string', what);
+    }
+    for (const [what, req] of [
+        ['two equal Content-Length', head + `Content-Length: ${n}\r\nContent-Length: ${n}\r\nConnection: close\r\n\r\n` + body],
+        ['two different Content-Length', head + `Content-Length: ${n}\r\nContent-Length: ${n + 40}\r\nConnection: close\r\n\r\n` + body],
+        ['Content-Length with chunked', head + `Content-Length: ${n}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n` + chunked],
+    ]) {
+        const r = await rawRequest(srv, req);
+        assert.equal(r.status, 400, `${what}: ${r.raw}`);
+        assert.deepEqual(JSON.parse(r.body.toString()), REFUSED, what);
+    }
     // The server is fine afterwards.
     expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
 });
@@ -188,6 +214,77 @@ test('X-Forwarded-For is believed only from TRUSTED_PROXIES', async () => {
         assert.equal(line.split(' ')[0], '203.0.113.9', line);
     } finally {
         await stopAndCheck(s);
+    }
+});
+
+test('TRUSTED_PROXIES: the forwarded client is the one the rate limits count', async () => {
+    const [s, plain] = await startAll({ env: { TRUSTED_PROXIES: '127.0.0.1' } }, {});
+    try {
+        const miss = (srv, xff) => httpGet(srv, `/api/v1/check/token/${crypto.randomUUID()}/`,
+            xff ? { 'X-Forwarded-For': xff } : {});
+        // 30 misses (the limit a minute) from 203.0.113.7 behind the proxy; half of them
+        // through a longer chain: the client is the right-most address not a trusted proxy
+        for (let i = 0; i < 30; i++) {
+            const r = await miss(s, i % 2 ? '203.0.113.7' : '198.51.100.1, 203.0.113.7, 127.0.0.1');
+            assert.equal(r.status, 404, `miss ${i + 1}: ${r.text}`);
+        }
+        const blocked = await miss(s, '203.0.113.7');
+        assert.equal(blocked.status, 429, blocked.text);
+        assert.match(String(blocked.headers['retry-after']), /^[1-9]\d*$/);
+        // another client behind the same proxy, and the proxy's own requests, are not limited
+        assert.equal((await miss(s, '203.0.113.8')).status, 404);
+        assert.equal((await miss(s, null)).status, 404);
+        const line = await waitForLine(s, /^203\.0\.113\.7 .*"GET \/api\/v1\/check\/token\/.* 429 /);
+        assert.ok(line, 'the access log names the forwarded client');
+
+        // Without TRUSTED_PROXIES the header is ignored: all misses count for 127.0.0.1.
+        for (let i = 0; i < 30; i++) {
+            const r = await miss(plain, `203.0.113.${i + 1}`);
+            assert.equal(r.status, 404, `miss ${i + 1}: ${r.text}`);
+        }
+        assert.equal((await miss(plain, '203.0.113.200')).status, 429, 'a forged address does not escape the limit');
+        assert.equal((await miss(plain, null)).status, 429);
+    } finally {
+        await stopAll(s, plain);
+    }
+});
+
+test('X-Forwarded-Proto: https from a trusted proxy makes https URLs; from anyone else it is ignored', async () => {
+    const hosts = 'logs.example.com,127.0.0.1';
+    const [s, plain] = await startAll({ env: { TRUSTED_PROXIES: '127.0.0.1', ALLOWED_HOSTS: hosts } },
+        { env: { ALLOWED_HOSTS: hosts } });
+    try {
+        for (const [srv, scheme] of [[s, 'https'], [plain, 'http']]) {
+            const c = await setup(srv);
+            const t = await mkTicket(c, { attempts: 3 });
+            const ids = [];
+            for (const name of ['one.log', 'two.log'])
+                ids.push((await uploaded(c, await putUpload(srv, t.token, name, Buffer.from(name)))).id);
+            const base = `${scheme}://logs.example.com`;
+            const via = { Host: 'logs.example.com', 'X-Forwarded-Proto': 'https', Authorization: `Bearer ${c.jwt}` };
+            const r = await httpGet(srv, `/api/v1/archives/?ticket=${t.number}&limit=1`, via);
+            assert.equal(r.status, 200, r.text);
+            assert.equal(r.json.results[0].file, `${base}/api/v1/archives/${ids[1]}/download/`, scheme);
+            assert.equal(new URL(r.json.next).origin, base, `next: ${r.json.next}`);
+            const one = await httpGet(srv, `/api/v1/archives/${ids[0]}/`, via);
+            assert.equal(one.json.file, `${base}/api/v1/archives/${ids[0]}/download/`, scheme);
+            // the upload answer too
+            const up = await new Promise((resolve, reject) => {
+                const req = http.request({ host: '127.0.0.1', port: srv.port, method: 'PUT', agent: false,
+                    path: `/upload/${t.token}/three.log`,
+                    headers: { Host: 'logs.example.com', 'X-Forwarded-Proto': 'https', 'Content-Length': '5' } }, (res) => {
+                    const parts = [];
+                    res.on('data', (d) => parts.push(d));
+                    res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(Buffer.concat(parts)) }));
+                });
+                req.on('error', reject);
+                req.end('three');
+            });
+            assert.equal(up.status, 201);
+            assert.equal(up.json.file, `${base}/api/v1/archives/${up.json.id}/download/`, `${scheme} upload answer`);
+        }
+    } finally {
+        await stopAll(s, plain);
     }
 });
 

@@ -4,6 +4,7 @@
 //
 // Needs a PostgreSQL server: LC_PG_ADMIN_URL (see scripts/pg-test-server.sh), which
 // LC_DB=postgres runs set anyway. The source is always a SQLite server, whatever LC_DB says.
+// lc-test: postgres-only (scripts/test.sh runs this file in the PostgreSQL run alone)
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -4,16 +4,16 @@
 //
 // Only under LC_DB=postgres (with LC_PG_ADMIN_URL, see scripts/pg-test-server.sh):
 // on SQLite one process owns the file and these tests mean nothing.
+// lc-test: postgres-only (scripts/test.sh runs this file in the PostgreSQL run alone)
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
-    PG, ROOT, startServer, startServerOn, stopAndCheck, createDatabase, makeDataDir, randomPassword,
-    api, login, expectJson, runCli, freePort, sanitizerReport,
+    PG, startServer, startServerOn, stopAndCheck, stopAll, createDatabase, makeDataDir, randomPassword,
+    api, login, expectJson, runCli, freePort, sanitizerReport, within, waitForLine, pgTestServer,
 } from './lib/server.mjs';
 import {
     setup, mkTicket, attemptsOf, archives, putUpload, listFiles, archivesDir, storedPath, eventually,
@@ -21,15 +21,6 @@ import {
 } from './lib/upload-helpers.mjs';
 
 const skip = PG ? false : 'needs LC_DB=postgres: several processes on one SQLite file are not supported';
-const PGSERVER = path.join(ROOT, 'scripts', 'pg-test-server.sh');
-
-/* Runs scripts/pg-test-server.sh cmd dir (extra env); resolves stdout, rejects with stderr. */
-function pgServer(cmd, dir, env = {}) {
-    return new Promise((resolve, reject) => {
-        execFile(PGSERVER, [cmd, dir], { env: { ...process.env, ...env }, timeout: 60000 },
-            (err, stdout, stderr) => (err ? reject(new Error(`pg-test-server.sh ${cmd}: ${stderr || err.message}`)) : resolve(stdout.trim())));
-    });
-}
 
 describe('two serve processes, one database, one DATA_DIR', { skip }, () => {
     let db;
@@ -50,8 +41,7 @@ describe('two serve processes, one database, one DATA_DIR', { skip }, () => {
     });
     after(async () => {
         try {
-            await stopAndCheck(a);
-            await stopAndCheck(b);
+            await stopAll(a, b);
         } finally {
             if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
             if (db) await db.drop();
@@ -153,7 +143,7 @@ describe('two serve processes, one database, one DATA_DIR', { skip }, () => {
             await stopAndCheck(c);
         }
         sock.write(data.subarray(half)); // not end(): a half-closed socket reads as a client gone
-        await closed;
+        await within(closed, 30000, 'the answer to the slow upload and the close');
         assert.match(answer, /^HTTP\/1\.1 201 /, answer);
         const rows = await archives(ca, `?ticket=${t.number}`);
         assert.equal(rows.length, 1);
@@ -172,7 +162,7 @@ async function startTogether(n, env) {
 
 async function cleanupTogether({ db, dataDir, servers }) {
     try {
-        for (const s of servers) await stopAndCheck(s);
+        await stopAll(...servers);
     } finally {
         fs.rmSync(dataDir, { recursive: true, force: true });
         await db.drop();
@@ -222,13 +212,17 @@ test('start-up waits for the database (DB_WAIT) and logs each try', { skip }, as
     const port = await freePort();
     const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-pgwait-'));
     let s;
+    let spawned;
     try {
         const starting = startServer({
-            env: { DB_URL: `postgres://postgres@127.0.0.1:${port}/postgres`, DB_WAIT: '20' },
+            env: { DB_URL: `postgres://postgres@127.0.0.1:${port}/postgres`, DB_WAIT: '60' },
+            onSpawn: (srv) => { spawned = srv; },
+            startupMs: 90000,
         });
         starting.catch(() => {}); // awaited below
-        await new Promise((r) => setTimeout(r, 3000));
-        await pgServer('start', pgDir, { PG_TEST_PORT: String(port) });
+        // The server is waiting (it said so) before the database comes up.
+        await waitForLine({ output: () => spawned?.output() ?? '' }, /retry/i, 30000);
+        await pgTestServer('start', pgDir, { PG_TEST_PORT: String(port) });
         s = await starting;
         const tries = s.output().split('\n').filter((l) => /retry/i.test(l));
         assert.ok(tries.length >= 1, `"retrying" lines while the database was down:\n${s.output()}`);
@@ -237,7 +231,8 @@ test('start-up waits for the database (DB_WAIT) and logs each try', { skip }, as
         await stopAndCheck(s);
     } finally {
         if (s && !s.stopped) await s.stop();
-        await pgServer('stop', pgDir);
+        else if (spawned && !spawned.stopped) await spawned.stop().catch(() => {});
+        await pgTestServer('stop', pgDir);
     }
 });
 
@@ -255,7 +250,7 @@ test('start-up gives up after DB_WAIT seconds with a clear line', { skip }, asyn
             timeout: 30000,
         });
         const secs = (Date.now() - t0) / 1000;
-        assert.notEqual(r.code, 0, `exits non-zero: ${r.stderr}`);
+        assert.equal(r.code, 1, `exit code 1 (docs/configuration.md, DB_WAIT): ${r.stderr}`);
         assert.equal(r.signal, null);
         assert.ok(secs >= 1.5 && secs < 20, `gave up after about DB_WAIT=2 s (took ${secs} s)`);
         const lines = r.stderr.split('\n').filter((l) => l.trim());

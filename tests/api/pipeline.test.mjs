@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-    BIN, startServer, stopAndCheck, api, login, expectJson, dbQuery, makeDataDir, PG,
+    BIN, startServer, stopAndCheck, api, login, expectJson, dbQuery, makeDataDir,
 } from './lib/server.mjs';
 import { setup, mkTicket, postUpload, filePart } from './lib/upload-helpers.mjs';
 
@@ -97,7 +97,7 @@ test('storage is measured where the archives are, as the 507 is', { skip: !root 
     }
 });
 
-test('the generated secret key is flushed with its directory before it is used', { skip: PG && 'SQLite start-up is enough' }, async () => {
+test('the generated secret key is flushed with its directory before it is used', async () => {
     const dataDir = makeDataDir();
     try {
         const log = path.join(os.tmpdir(), `lc-strace-${process.pid}.txt`);

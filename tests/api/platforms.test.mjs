@@ -1,4 +1,5 @@
-// platforms.test.mjs - platform CRUD, validation messages, rename and cascade delete.
+// platforms.test.mjs - platform CRUD, validation messages, rename and cascade delete,
+// pagination (limit capped at 1000).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, stopAndCheck, api, login, expectJson, expectFields } from './lib/server.mjs';
@@ -160,4 +161,60 @@ test('platform routes need staff authentication', async () => {
         expectJson(r, 401, { detail: 'Authentication credentials were not provided.' }, `${m} ${p}`);
     }
     expectJson(await call('GET', '/api/v1/platforms/vm6/'), 200, undefined, 'vm6 survived');
+});
+
+test('pagination of platforms: envelope, next/previous; limit is capped at 1000', async () => {
+    const s = await startServer();
+    try {
+        const tk = (await login(s)).access;
+        const N = 1003;
+        for (let b = 0; b < N; b += 25) {
+            const batch = [];
+            for (let i = b; i < Math.min(N, b + 25); i++) {
+                batch.push(api(s, 'POST', '/api/v1/platforms/', {
+                    token: tk, json: { name: `p${String(i).padStart(4, '0')}`, pretty_name: `P ${i}` },
+                }));
+            }
+            for (const r of await Promise.all(batch)) expectJson(r, 201, undefined, 'create');
+        }
+        const all = await api(s, 'GET', '/api/v1/platforms/', { token: tk });
+        expectJson(all, 200);
+        assert.equal(all.json.length, N, 'without limit/offset: the whole plain list');
+        const ids = all.json.map((x) => x.id);
+        assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'ordered by id');
+
+        const page = await api(s, 'GET', '/api/v1/platforms/?limit=2&offset=1', { token: tk });
+        expectJson(page, 200);
+        assert.deepEqual(Object.keys(page.json).sort(), ['count', 'next', 'previous', 'results']);
+        assert.equal(page.json.count, N);
+        assert.deepEqual(page.json.results, all.json.slice(1, 3));
+        const next = new URL(page.json.next);
+        assert.equal(next.pathname.replace(/\/$/, ''), '/api/v1/platforms');
+        assert.deepEqual([next.searchParams.get('limit'), next.searchParams.get('offset')], ['2', '3']);
+        const prev = new URL(page.json.previous);
+        assert.equal(prev.searchParams.get('offset') ?? '0', '0');
+        const p2 = await api(s, 'GET', next.pathname + next.search, { token: tk });
+        assert.deepEqual(p2.json.results, all.json.slice(3, 5), 'following next');
+
+        // limit over 1000 is capped at 1000 (docs/api.md)
+        const big = await api(s, 'GET', '/api/v1/platforms/?limit=5000', { token: tk });
+        expectJson(big, 200);
+        assert.equal(big.json.count, N);
+        assert.equal(big.json.results.length, 1000, 'at most 1000 items a page');
+        assert.deepEqual(big.json.results, all.json.slice(0, 1000));
+        const bn = new URL(big.json.next);
+        assert.deepEqual([bn.searchParams.get('limit'), bn.searchParams.get('offset')], ['1000', '1000']);
+        const rest = await api(s, 'GET', bn.pathname + bn.search, { token: tk });
+        assert.deepEqual(rest.json.results, all.json.slice(1000));
+        assert.equal(rest.json.next, null);
+        // limit=1000 exactly is not cut
+        const exact = await api(s, 'GET', '/api/v1/platforms/?limit=1000&offset=3', { token: tk });
+        assert.equal(exact.json.results.length, 1000);
+        assert.equal(exact.json.next, null);
+        for (const qs of ['limit=-1', 'limit=x', 'offset=-1', 'offset=1.5']) {
+            expectFields(await api(s, 'GET', `/api/v1/platforms/?${qs}`, { token: tk }), [qs.split('=')[0]], qs);
+        }
+    } finally {
+        await stopAndCheck(s);
+    }
 });

@@ -10,6 +10,12 @@
 // passed as DB_URL to servers and to runCli() commands that get that DATA_DIR, so a
 // restart on the same DATA_DIR sees the same data as with SQLite. A server's own
 // database is dropped by stop(); databases of caller-given DATA_DIRs at process exit.
+//
+// Every process this module starts (servers, CLI commands) runs in a process group of
+// its own, dies with this process (PR_SET_PDEATHSIG through setpriv), carries
+// LC_TEST_RUN (scripts/test.sh finds leftovers by it) and sanitizer options that make
+// any report fatal; its output is scanned for sanitizer reports when it exits, and a
+// report fails the test that stops it and, as a second net, this test file.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -36,19 +42,45 @@ export const PG = DB === 'postgres';
 const STARTUP_MS = 20000;
 const STOP_MS = 35000;
 
-// Every process this module spawned and that may still run: killed (by pid) if the
-// test process exits without stopping them.
+/* The sanitizer options every child gets (scripts/test.sh sets the same): a report
+ * stops the process with SIGABRT instead of letting it carry on. */
+export const ASAN_OPTIONS = process.env.ASAN_OPTIONS ||
+    'halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1';
+export const UBSAN_OPTIONS = process.env.UBSAN_OPTIONS ||
+    'halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1';
+
+// Every process this module spawned that may still run (its group is killed when this
+// process exits or is told to stop), and every sanitizer report seen in any of them.
 const live = new Set();
-process.on('exit', () => {
-    for (const p of live) {
+const reports = [];
+
+function killGroup(proc, sig = 'SIGKILL') {
+    try {
+        process.kill(-proc.pid, sig);
+    } catch {
         try {
-            p.kill('SIGKILL');
+            proc.kill(sig);
         } catch {
             /* already gone */
         }
     }
+}
+
+process.on('exit', () => {
+    for (const p of live) killGroup(p);
     dropAllDatabasesSync();
+    if (reports.length) {
+        // The second net: a report nobody asserted on still fails this test file.
+        process.stderr.write(`sanitizer reports in processes started by this file:\n${reports.join('\n')}\n`);
+        process.exitCode = 1;
+    }
 });
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.on(sig, () => {
+        for (const p of live) killGroup(p);
+        process.exit(128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[sig]);
+    });
+}
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -78,6 +110,16 @@ export function freePort() {
 }
 
 /* ---- PostgreSQL databases (LC_DB=postgres) ---- */
+
+/* Runs scripts/pg-test-server.sh cmd dir (start|stop|url|admin-url) with extra env
+ * (e.g. PG_TEST_PORT); resolves its stdout, rejects with its stderr. 90 s at most. */
+export function pgTestServer(cmd, dir, env = {}) {
+    const script = path.join(ROOT, 'scripts', 'pg-test-server.sh');
+    return new Promise((resolve, reject) => {
+        execFile(script, [cmd, dir], { env: { ...process.env, ...env }, timeout: 90000 },
+            (err, stdout, stderr) => (err ? reject(new Error(`pg-test-server.sh ${cmd}: ${stderr || err.message}`)) : resolve(stdout.trim())));
+    });
+}
 
 /* The superuser URL; throws (the test fails, never skips) when it is missing. */
 function pgAdminUrl() {
@@ -201,10 +243,11 @@ export function randomPassword() {
     return 'pw-' + crypto.randomBytes(12).toString('hex');
 }
 
-/* The environment a child gets: PATH, sanitizer options and `extra`; keys whose
- * value is undefined or null are left out. */
+/* The environment a child gets: PATH, sanitizer options, LC_TEST_RUN and `extra`;
+ * keys whose value is undefined or null are left out. */
 function childEnv(extra) {
-    const env = { PATH: process.env.PATH, ASAN_OPTIONS: 'detect_leaks=1' };
+    const env = { PATH: process.env.PATH, ASAN_OPTIONS, UBSAN_OPTIONS };
+    if (process.env.LC_TEST_RUN) env.LC_TEST_RUN = process.env.LC_TEST_RUN;
     for (const [k, v] of Object.entries(extra)) {
         if (v === undefined || v === null) delete env[k];
         else env[k] = String(v);
@@ -212,15 +255,100 @@ function childEnv(extra) {
     return env;
 }
 
-/* Resolves with {code, signal} when proc exits (at once if it already has). */
-function exitOf(proc) {
-    if (proc.exitCode !== null || proc.signalCode !== null)
-        return Promise.resolve({ code: proc.exitCode, signal: proc.signalCode });
-    return new Promise((resolve) =>
-        proc.once('exit', (code, signal) => resolve({ code, signal })),
-    );
+/* Sanitizer reports (ASan, LSan, UBSan) in a text: the first line of one, or null. */
+export function findSanitizerReport(text) {
+    const m = text.match(/ERROR: (Address|Leak|Undefined|Thread|Memory)Sanitizer.*|.*runtime error:.*|SUMMARY: \w+Sanitizer.*/);
+    return m ? m[0] : null;
 }
 
+/*
+ * Spawns `cmd args` in a process group of its own that dies with this process
+ * (setpriv --pdeathsig KILL execs cmd in place, so the pid is cmd's), tracked in
+ * `live` until it exits. opts as for spawn; preload: LD_PRELOAD for cmd. Returns the ChildProcess with
+ * .output() (stdout + stderr so far) and .exited (promise of {code, signal}, after
+ * the output was scanned for sanitizer reports).
+ */
+function spawnTracked(cmd, args, opts, preload = null) {
+    // env(1) sets LD_PRELOAD for cmd alone, not for setpriv; both exec in place.
+    const pre = preload ? ['env', `LD_PRELOAD=${preload}`] : [];
+    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...pre, cmd, ...args], { ...opts, detached: true });
+    live.add(proc);
+    const out = [];
+    const err = [];
+    proc.stdout?.on('data', (b) => out.push(b));
+    proc.stderr?.on('data', (b) => err.push(b));
+    proc.stdoutText = () => Buffer.concat(out).toString('utf8');
+    proc.stderrText = () => Buffer.concat(err).toString('utf8');
+    proc.output = () => proc.stdoutText() + proc.stderrText();
+    proc.exited = new Promise((resolve) => {
+        proc.once('close', (code, signal) => {
+            live.delete(proc);
+            const rep = findSanitizerReport(proc.output());
+            if (rep) reports.push(`${path.basename(cmd)} ${args.join(' ')} (pid ${proc.pid}): ${rep}`);
+            resolve({ code, signal });
+        });
+        proc.once('error', () => {
+            live.delete(proc);
+            resolve({ code: null, signal: null, error: true });
+        });
+    });
+    return proc;
+}
+
+/*
+ * Resolves with `promise`'s value, or rejects after ms with "timed out after ms ms
+ * waiting for <what>" (the timer does not outlive the wait).
+ */
+export function within(promise, ms, what = 'an answer') {
+    let t;
+    return Promise.race([
+        promise,
+        new Promise((_, reject) => {
+            t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+        }),
+    ]).finally(() => clearTimeout(t));
+}
+
+/*
+ * A wall clock for the processes started with it (startServer / runCli option
+ * `clock`): tests/api/lib/clockshift.c, preloaded into them, reads the shift from a
+ * file at every call, so set(seconds) moves their time at once, running or not.
+ * Only the wall clock moves (rate-limit windows, file ages, token expiry); timeouts
+ * run on the monotonic clock. Returns {file, set(seconds), preload, env}.
+ */
+export function makeClock() {
+    const shim = path.join(path.dirname(BIN), 'lc-clockshift.so');
+    if (!fs.existsSync(shim)) throw new Error(`no ${shim}: build the tests (make build-test)`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-clock-'));
+    const file = path.join(dir, 'shift');
+    fs.writeFileSync(file, '0\n');
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    return {
+        file,
+        preload: [sanitizerRuntime(), shim].filter(Boolean).join(' '),
+        env: { LC_CLOCK_SHIFT_FILE: file },
+        /* Moves the clock to `seconds` ahead of the real one (replaces the file in one
+         * rename: a reader never sees it half written). */
+        set(seconds) {
+            const tmp = `${file}.${process.pid}`;
+            fs.writeFileSync(tmp, `${Math.trunc(seconds)}\n`);
+            fs.renameSync(tmp, file);
+        },
+    };
+}
+
+// The ASan runtime BIN links (it must come first among preloaded objects), or null.
+let asanRuntime;
+function sanitizerRuntime() {
+    if (asanRuntime === undefined) {
+        const r = spawnSync('ldd', [BIN], { encoding: 'utf8' });
+        const m = /^\s*libasan\.so[.\d]* => (\S+)/m.exec(r.stdout ?? '');
+        asanRuntime = m ? m[1] : null;
+    }
+    return asanRuntime;
+}
+
+/* Resolves with promise's value, or null after ms. */
 function withTimeout(promise, ms) {
     let t;
     return Promise.race([
@@ -231,12 +359,75 @@ function withTimeout(promise, ms) {
     ]).finally(() => clearTimeout(t));
 }
 
+/* The inodes of the TCP sockets listening on loopback/any `port` (IPv4 and IPv6). */
+function listeningInodes(port) {
+    const inodes = [];
+    for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+        let text;
+        try {
+            text = fs.readFileSync(f, 'utf8');
+        } catch {
+            continue;
+        }
+        for (const line of text.split('\n').slice(1)) {
+            const c = line.trim().split(/\s+/);
+            if (c.length < 10 || c[3] !== '0A') continue; // 0A: LISTEN
+            if (parseInt(c[1].split(':')[1], 16) === port) inodes.push(c[9]);
+        }
+    }
+    return inodes;
+}
+
+/*
+ * The proof that `port` is served by process `pid` and nobody else: exactly one
+ * listening socket on that port, and it is one of pid's open files. Throws otherwise.
+ * (A health answer alone proves nothing: any process on the port would give it.)
+ */
+export function assertOwnsPort(pid, port) {
+    const inodes = listeningInodes(port);
+    assert.equal(inodes.length, 1, `one listening socket on port ${port}, found ${inodes.length}`);
+    let fds = [];
+    try {
+        fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch (e) {
+        assert.fail(`cannot read /proc/${pid}/fd: ${e.message}`);
+    }
+    const want = `socket:[${inodes[0]}]`;
+    const owned = fds.some((fd) => {
+        try {
+            return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === want;
+        } catch {
+            return false;
+        }
+    });
+    assert.ok(owned, `the socket listening on port ${port} belongs to process ${pid}, not to another one`);
+}
+
+/* GET /api/v1/check/health/ on a connection of its own (no idle keep-alive left
+ * behind); resolves the status, or 0 when nothing answered within ms. */
+function healthStatus(port, ms = 1000) {
+    return new Promise((resolve) => {
+        const req = http.request({ host: '127.0.0.1', port, path: '/api/v1/check/health/', agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode));
+            res.on('error', () => resolve(0));
+        });
+        req.setTimeout(ms, () => req.destroy());
+        req.on('error', () => resolve(0));
+        req.end();
+    });
+}
+
 /*
  * Starts `BIN serve`. opts.env overrides/extends the environment (a null/undefined
  * value removes a variable, e.g. {ADMIN_USERNAME: null}); opts.dataDir reuses a
- * directory (which stop() then keeps). Resolves once GET /api/v1/check/health/
- * answers 200; rejects with the server's output if it exits or is not healthy
- * within 20 s.
+ * directory (which stop() then keeps); opts.onSpawn(srv) is called as soon as the
+ * process runs (to watch its output while it starts); opts.startupMs (default 20 s)
+ * bounds the start; opts.clock (makeClock()) gives it a wall clock the test moves. Resolves once the server is up and proven to be the process this
+ * call started: its own start-up line "listening on http://127.0.0.1:PORT" came
+ * through its stderr pipe, GET /api/v1/check/health/ answers 200, and the one socket
+ * listening on PORT is among that process's open files (see tests/api/README.md).
+ * Rejects with the server's output if it exits or is not up in time.
  */
 export async function startServer(opts = {}) {
     for (let attempt = 0; ; attempt++) {
@@ -256,6 +447,7 @@ async function startOnce(opts) {
     const dataDir = opts.dataDir ?? makeDataDir();
     const given = opts.env?.ADMIN_PASSWORD;
     const password = typeof given === 'string' ? given : randomPassword();
+    const startupMs = opts.startupMs ?? STARTUP_MS;
     // Under PostgreSQL each DATA_DIR has its database unless the caller names one.
     let dbUrl;
     if (PG && !(opts.env && 'DB_URL' in opts.env)) {
@@ -285,19 +477,12 @@ async function startOnce(opts) {
         DB_URL: dbUrl,
         ...(opts.env ?? {}),
     });
-    const proc = spawn(BIN, ['serve'], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(proc);
-    const out = [];
-    const err = [];
-    proc.stdout.on('data', (b) => out.push(b));
-    proc.stderr.on('data', (b) => err.push(b));
-    let spawnError = null;
-    proc.on('error', (e) => {
-        spawnError = e;
-    });
+    if (!fs.existsSync(BIN)) throw new Error(`no server binary at ${BIN} (build it: make build-test)`);
+    if (opts.clock) Object.assign(env, opts.clock.env);
+    const proc = spawnTracked(BIN, ['serve'], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] },
+        opts.clock?.preload);
     let stopping = false;
-    const exited = exitOf(proc).then((r) => {
-        live.delete(proc);
+    const exited = proc.exited.then((r) => {
         // Exiting on its own (crash, or a signal from outside the test) is worth a report.
         if (!stopping) srv.exitedEarly = r;
         return r;
@@ -311,35 +496,37 @@ async function startOnce(opts) {
         env,
         password,
         exited,
-        stdout: () => Buffer.concat(out).toString('utf8'),
-        stderr: () => Buffer.concat(err).toString('utf8'),
-        output: () => Buffer.concat(out).toString('utf8') + Buffer.concat(err).toString('utf8'),
+        stdout: () => proc.stdoutText(),
+        stderr: () => proc.stderrText(),
+        output: () => proc.output(),
         stopped: false,
         exitedEarly: null, // {code, signal} when the process exited before stop()
         /* SIGTERM, wait for exit (35 s, then SIGKILL and throw), remove the data dir
-         * unless it was given or keepDataDir. Resolves {code, signal}. */
+         * unless it was given or keepDataDir. Resolves {code, signal}; throws when
+         * the process's output holds a sanitizer report (whatever its exit). */
         async stop({ keepDataDir = false } = {}) {
             let r;
             stopping = true;
             if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
             r = await withTimeout(exited, STOP_MS);
             if (!r) {
-                proc.kill('SIGKILL');
+                killGroup(proc);
                 await exited;
             }
+            killGroup(proc); // anything the server left in its group
             srv.stopped = true;
             if (!keepDataDir) await cleanup();
             if (!r) throw new Error(`server did not exit within ${STOP_MS} ms of SIGTERM`);
+            const rep = findSanitizerReport(srv.output());
+            if (rep) throw new Error(`sanitizer report in the server's output: ${rep}\n${srv.stderr().slice(-4000)}`);
             return r;
         },
     };
+    if (opts.onSpawn) opts.onSpawn(srv);
 
-    const end = Date.now() + STARTUP_MS;
+    const listening = new RegExp(`listening on http://127\\.0\\.0\\.1:${port} `);
+    const end = Date.now() + startupMs;
     for (;;) {
-        if (spawnError) {
-            await cleanup();
-            throw new Error(`cannot run ${BIN}: ${spawnError.message}`);
-        }
         if (proc.exitCode !== null || proc.signalCode !== null) {
             await exited;
             const text = srv.output();
@@ -350,23 +537,37 @@ async function startOnce(opts) {
             e.portTaken = /in use|EADDRINUSE/i.test(text);
             throw e;
         }
-        try {
-            const res = await fetch(`${url}/api/v1/check/health/`, {
-                signal: AbortSignal.timeout(1000),
-            });
-            await res.arrayBuffer();
-            if (res.status === 200) return srv;
-        } catch {
-            /* not listening yet */
+        if (listening.test(srv.stderr()) && (await healthStatus(port)) === 200) {
+            try {
+                assertOwnsPort(proc.pid, port);
+            } catch (e) {
+                stopping = true;
+                killGroup(proc);
+                await exited;
+                await cleanup();
+                throw e;
+            }
+            return srv;
         }
         if (Date.now() > end) {
-            proc.kill('SIGKILL');
+            stopping = true;
+            killGroup(proc);
             await exited;
             await cleanup();
-            throw new Error(`server not healthy within ${STARTUP_MS} ms:\n${srv.output()}`);
+            throw new Error(`server not up within ${startupMs} ms:\n${srv.output()}`);
         }
         await sleep(50);
     }
+}
+
+/* Starts one server per options object, all at once; when any of them fails, stops
+ * the others and throws. Resolves the servers in order. */
+export async function startAll(...optsList) {
+    const results = await Promise.allSettled(optsList.map((o) => startServer(o)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (!failed) return results.map((r) => r.value);
+    await Promise.allSettled(results.filter((r) => r.status === 'fulfilled').map((r) => r.value.stop()));
+    throw failed.reason;
 }
 
 /*
@@ -382,23 +583,28 @@ export function startServerOn({ dbUrl, dataDir, password, env = {} }) {
     });
 }
 
-/* Sanitizer or crash reports in the server's output (ASan, UBSan, LSan). */
+/* A sanitizer report in the server's output (its first line), or null. */
 export function sanitizerReport(srv) {
-    const text = srv.output();
-    const m = text.match(/(ERROR: (Address|Leak|Undefined)Sanitizer.*|.*runtime error:.*)/);
-    return m ? m[0] : null;
+    return findSanitizerReport(srv.output());
 }
 
-/* Stops srv (if started) and asserts it left no sanitizer report and exited 0.
- * For after() hooks. */
+/* Stops srv (if started) and asserts it left no sanitizer report, had not exited
+ * before, and exited 0. For after() hooks; see stopAll for several servers. */
 export async function stopAndCheck(srv) {
     if (!srv || srv.stopped) return;
     const early = srv.exitedEarly;
     const r = await srv.stop();
     assert.equal(early, null, `server exited before the tests stopped it (${JSON.stringify(early)}):\n${srv.stderr().slice(-3000)}`);
-    const rep = sanitizerReport(srv);
-    assert.equal(rep, null, `sanitizer report in server output:\n${srv.stderr().slice(-4000)}`);
     assert.deepEqual(r, { code: 0, signal: null }, `server exit after SIGTERM:\n${srv.stderr().slice(-2000)}`);
+}
+
+/* stopAndCheck on every server given (null/undefined skipped), all of them stopped
+ * whatever one of them shows; then throws one error naming every failed check. */
+export async function stopAll(...servers) {
+    const results = await Promise.allSettled(servers.filter(Boolean).map((s) => stopAndCheck(s)));
+    const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
+    if (errors.length === 1) throw errors[0];
+    if (errors.length) throw new Error(errors.map((e, i) => `${i + 1}: ${e.message}`).join('\n'));
 }
 
 /*
@@ -554,44 +760,32 @@ export function waitForLine(srv, re, timeout = 5000) {
  * Runs `BIN ...args` to completion (timeout ms, then SIGKILL and throw). env as
  * for startServer (DATA_DIR etc. must be given); input is written to stdin.
  * Under LC_DB=postgres an env with DATA_DIR and without a DB_URL key gets the
- * DB_URL of that DATA_DIR's database (the one its servers use).
- * Resolves {code, signal, stdout, stderr}.
+ * DB_URL of that DATA_DIR's database (the one its servers use). clock: a
+ * makeClock() whose time the command runs on.
+ * Resolves {code, signal, stdout, stderr}; rejects when the output holds a
+ * sanitizer report, whatever the exit status.
  */
-export async function runCli(args, { env = {}, input = '', timeout = 20000, cwd } = {}) {
+export async function runCli(args, { env = {}, input = '', timeout = 20000, cwd, clock } = {}) {
     if (PG && env.DATA_DIR && !('DB_URL' in env)) env = { ...env, DB_URL: await dbUrlFor(env.DATA_DIR) };
-    return new Promise((resolve, reject) => {
-        const proc = spawn(BIN, args, {
-            env: childEnv(env),
-            cwd: cwd ?? env.DATA_DIR ?? os.tmpdir(),
-            stdio: ['pipe', 'pipe', 'pipe'],
-        });
-        live.add(proc);
-        const out = [];
-        const err = [];
-        proc.stdout.on('data', (b) => out.push(b));
-        proc.stderr.on('data', (b) => err.push(b));
-        proc.stdin.on('error', () => {}); // the program may not read stdin
-        proc.stdin.end(input);
-        const timer = setTimeout(() => {
-            proc.kill('SIGKILL');
-            reject(new Error(`${BIN} ${args.join(' ')}: no exit within ${timeout} ms\n` + Buffer.concat(err)));
-        }, timeout);
-        proc.on('error', (e) => {
-            clearTimeout(timer);
-            live.delete(proc);
-            reject(e);
-        });
-        proc.on('close', (code, signal) => {
-            clearTimeout(timer);
-            live.delete(proc);
-            resolve({
-                code,
-                signal,
-                stdout: Buffer.concat(out).toString('utf8'),
-                stderr: Buffer.concat(err).toString('utf8'),
-            });
-        });
-    });
+    if (!fs.existsSync(BIN)) throw new Error(`no binary at ${BIN} (build it: make build-test)`);
+    const proc = spawnTracked(BIN, args, {
+        env: childEnv({ ...env, ...(clock?.env ?? {}) }),
+        cwd: cwd ?? env.DATA_DIR ?? os.tmpdir(),
+        stdio: ['pipe', 'pipe', 'pipe'],
+    }, clock?.preload);
+    proc.stdin.on('error', () => {}); // the program may not read stdin
+    proc.stdin.end(input);
+    const r = await withTimeout(proc.exited, timeout);
+    const what = `${path.basename(BIN)} ${args.join(' ')}`;
+    if (!r) {
+        killGroup(proc);
+        await proc.exited;
+        throw new Error(`${what}: no exit within ${timeout} ms\n${proc.stderrText()}`);
+    }
+    if (r.error) throw new Error(`cannot run ${what}`);
+    const rep = findSanitizerReport(proc.output());
+    if (rep) throw new Error(`${what}: sanitizer report: ${rep}\n${proc.stderrText().slice(-4000)}`);
+    return { code: r.code, signal: r.signal, stdout: proc.stdoutText(), stderr: proc.stderrText() };
 }
 
 /* Base64url helpers and an HS256 signer for hand-made JWTs. */

@@ -238,6 +238,16 @@ export function rawStream(srv, head) {
     };
 }
 
+/* Why a test that mounts file systems cannot run here (not root), or false: for
+ * {skip}. scripts/test.sh prints every skip, and counts it as failed under CI=true. */
+export const needsRoot = process.getuid?.() === 0 ? false : 'needs root to mount a file system (CI runs as root)';
+
+/* Runs mount(8) or umount(8) with args; throws with its message when it fails. */
+export function mountCmd(cmd, ...args) {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20000 });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error?.message || r.status}`);
+}
+
 /* Every regular file under dir, as paths relative to dir (sorted); [] if dir is missing. */
 export function listFiles(dir) {
     const out = [];
