@@ -1,7 +1,20 @@
 #!/bin/sh
 # deps.sh [build|test] - installs the Debian packages logs-collector needs that are
-# missing. Quiet and fast (one dpkg-query) when everything is there.
+# missing, and for tests the npm packages of tests/package.json (npm ci, from the
+# committed lock file). Quiet and fast (one dpkg-query, one cmp) when everything is there.
 set -eu
+cd "$(dirname "$0")/.."
+
+# npm_ready DIR: node_modules of DIR matches its package-lock.json (npm ci otherwise).
+npm_ready() {
+    if [ -f "$1/node_modules/.package-lock.json" ] && [ -f "$1/node_modules/.ci-stamp" ] &&
+        cmp -s "$1/package-lock.json" "$1/node_modules/.ci-stamp"; then
+        return 0
+    fi
+    echo "deps.sh: npm ci in $1" >&2
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$1/package-lock.json" "$1/node_modules/.ci-stamp"
+}
 
 BUILD_PKGS="gcc make meson ninja-build pkg-config python3 tzdata ca-certificates
 libmicrohttpd-dev libsqlite3-dev libpq-dev libjansson-dev libsodium-dev libssl-dev
@@ -13,9 +26,12 @@ if [ "${1:-build}" = test ]; then
     want="$want $TEST_PKGS"
     # any Node.js >= 18 runs the API tests; only install Debian's when there is none
     command -v node >/dev/null 2>&1 || want="$want nodejs"
+    command -v npm >/dev/null 2>&1 || want="$want npm"
 fi
 
 missing=""
+npm_dirs=""
+[ "${1:-build}" = test ] && npm_dirs="tests"
 for p in $want; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     case "$status" in
@@ -23,7 +39,10 @@ for p in $want; do
         *) missing="$missing $p" ;;
     esac
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+    for d in $npm_dirs; do npm_ready "$d"; done
+    exit 0
+fi
 
 echo "deps.sh: installing:$missing" >&2
 SUDO=""
@@ -34,3 +53,4 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>
     $SUDO apt-get update -qq >/dev/null
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+for d in $npm_dirs; do npm_ready "$d"; done
