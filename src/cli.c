@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "api/api.h"
+#include "api/tus.h"
 #include "http/server.h"
 
 #define EXIT_USAGE 2
@@ -159,7 +160,11 @@ static int cmd_serve(int argc, char **argv)
     if (!e)
         e = app_bootstrap_admin(&a);
     if (!e)
+        e = tus_sweeper_start(&a);
+    if (!e) {
         e = server_run(&a, &api_routes);
+        tus_sweeper_stop();
+    }
     app_close(&a);
     if (e)
         return e == ERR_CONFIG ? EXIT_USAGE : 1;

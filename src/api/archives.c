@@ -49,7 +49,7 @@ static enum err put_begin(struct req *r)
         return ERR_NOMEM;
     r->state = u;
     r->state_free = upload_state_free;
-    enum err e = upload_open(r, u);
+    enum err e = upload_open(r, u, r->content_length);
     if (e)
         return e;
     const char *fname = r->nparams > 1 ? req_param(r, 1) : "";
@@ -150,7 +150,7 @@ static enum err post_begin(struct req *r)
     f->r = r;
     r->state = f;
     r->state_free = form_upload_free;
-    enum err e = upload_open(r, &f->up);
+    enum err e = upload_open(r, &f->up, r->content_length);
     if (e)
         return e;
     if (req_form_new(r, POST_BUFFER, form_part, f, &f->form) != ERR_OK)

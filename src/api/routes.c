@@ -1,7 +1,9 @@
 /* routes.c - the route table: every endpoint's whole contract, one row each. */
 #include "api/api.h"
+#include "api/tus.h"
 
 #define MULTIPART "multipart/form-data"
+#define OFFSET    "application/offset+octet-stream" /* tus bodies */
 
 /*
  * A row says who may call the route, what body it takes, how its answers are
@@ -37,6 +39,16 @@ static const struct route rows[] = {
     {M_GET,    "/api/v1/archives/{id}/download",    AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_archive_download,    NULL},
     {M_PUT,    "/upload/{token}/{*filename}",       AUTH_UPLOAD_TOKEN,   BODY_STREAM, NULL,      0,  PROFILE_API, 0,                       NULL,                    &api_upload_put_ops},
     {M_PUT,    "/upload/{token}",                   AUTH_UPLOAD_TOKEN,   BODY_STREAM, NULL,      0,  PROFILE_API, 0,                       NULL,                    &api_upload_put_ops},
+    /* resumable uploads (tus 1.0.0, src/api/tus.c): creation takes an attempt by the
+     * rules of every upload; an upload's own URL is its creator's (token or staff),
+     * checked by tus.c with the upload in hand, so that a ticket resolved or a token
+     * replaced meanwhile removes its bytes */
+    {M_OPTIONS,"/api/v1/uploads",                   AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_TUS, 0,                       api_tus_options,         NULL},
+    {M_POST,   "/api/v1/uploads",                   AUTH_TOKEN_OR_STAFF, BODY_STREAM, OFFSET,    0,  PROFILE_TUS, ROUTE_CSRF,              NULL,                    &api_tus_create_ops},
+    {M_OPTIONS,"/api/v1/uploads/{id}",              AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_TUS, 0,                       api_tus_options,         NULL},
+    {M_HEAD,   "/api/v1/uploads/{id}",              AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_TUS, 0,                       api_tus_head,            NULL},
+    {M_PATCH,  "/api/v1/uploads/{id}",              AUTH_OPTIONAL,       BODY_STREAM, OFFSET,    0,  PROFILE_TUS, ROUTE_CSRF,              NULL,                    &api_tus_patch_ops},
+    {M_DELETE, "/api/v1/uploads/{id}",              AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_TUS, ROUTE_CSRF|ROUTE_WORKER, api_tus_delete,          NULL},
     {M_GET,    "/api/v1/check/health",              AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_check_health,        NULL},
     {M_GET,    "/api/v1/check/storage",             AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_check_storage,       NULL},
     {M_GET,    "/api/v1/check/token",               AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_check_token_hint,    NULL},

@@ -6,6 +6,7 @@
 #include "api/upload.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/work.h"
 
 /* Free space is re-checked this often while bytes arrive. */
 #define SPACE_CHECK_EVERY (64 * 1024 * 1024)
@@ -33,7 +34,7 @@ static enum err too_large(struct req *r)
                     (long long)r->app->cfg.max_upload_size);
 }
 
-enum err upload_open(struct req *r, struct upload *u)
+enum err upload_open(struct req *r, struct upload *u, int64_t declared)
 {
     const struct principal *p = &r->principal;
     if (p->kind == PRINCIPAL_UPLOAD_TOKEN) {
@@ -42,7 +43,6 @@ enum err upload_open(struct req *r, struct upload *u)
         u->ticket = p->ticket;
         u->ticket.note = NULL; /* the principal keeps the note */
     }
-    int64_t declared = r->content_length;
     int64_t max = r->app->cfg.max_upload_size;
     if (max > 0 && declared > max)
         return too_large(r);
@@ -71,6 +71,9 @@ void upload_name(struct upload *u, const char *name, size_t len)
 /* Writes into the blob, with the size limit and the free space on the way. */
 static enum err write_blob(struct req *r, struct upload *u, const char *data, size_t len)
 {
+    if (u->resumable && blob_upload_size(u->blob) + (int64_t)len > u->row.length)
+        return req_fail(r, ERR_TOO_LARGE, "More bytes than the Upload-Length of %lld.",
+                        (long long)u->row.length);
     enum err e = blob_upload_write(u->blob, data, len);
     if (e == ERR_TOO_LARGE)
         return too_large(r);
@@ -88,10 +91,56 @@ static enum err write_blob(struct req *r, struct upload *u, const char *data, si
 /* Worker thread, at the first bytes: the attempt (an atomic store write) and
  * the temp file, which can each wait on a busy disk or database, then the
  * bytes that came so far. */
+/* Worker thread: a resumable upload's row (with its attempt, in one
+ * transaction) and its partial blob. */
+static enum err create_resumable(struct req *r, struct upload *u)
+{
+    enum token_state st = TOKEN_OK;
+    struct upload_row *w = &u->row;
+    w->ticket_id = u->ticket.id;
+    str_copy(w->token, sizeof(w->token), u->by_token ? u->ticket.token : "");
+    w->user_id = u->by_token ? 0 : r->principal.user.id;
+    str_copy(w->name, sizeof(w->name), u->name);
+    str_copy(w->uploader_ip, sizeof(w->uploader_ip), r->client_ip);
+    const char *agent = req_header(r, "User-Agent");
+    str_copy(w->uploader_agent, sizeof(w->uploader_agent), agent ? agent : "");
+    w->expires_at = r->now + r->app->cfg.upload_resume_ttl * 1000000;
+    enum err e = store_upload_create(r->app->store, w, u->by_token, r->now, &st, NULL);
+    if (!e && st != TOKEN_OK) {
+        /* the attempts went to parallel uploads since the principal stage */
+        struct ticket t;
+        e = auth_check_upload_token(r, u->token, &t);
+        if (!e) {
+            store_ticket_clear(&t);
+            e = req_fail(r, ERR_LOCKED, "token %.36s has no upload attempts left", u->token);
+        }
+    }
+    if (e)
+        return e;
+    u->consumed = u->by_token;
+    e = blob_partial_create(r->app->blobs, w->id, r->app->cfg.max_upload_size, &u->blob);
+    if (e) {
+        /* no bytes can come: the row goes, and the attempt with it is given back */
+        (void)store_upload_delete(r->app->store, w->id);
+        if (u->consumed)
+            (void)store_token_refund(r->app->store, u->token);
+        u->consumed = false;
+    }
+    return e;
+}
+
 static void start_work(struct req *r)
 {
     struct upload *u = r->work_data;
     enum err e = ERR_OK;
+    if (u->resumable) {
+        e = create_resumable(r, u);
+        if (!e) {
+            u->started = true;
+            e = write_blob(r, u, u->pending, u->pending_len);
+        }
+        goto out;
+    }
     if (u->by_token && !u->consumed) {
         enum token_state st;
         struct ticket t = {0};
@@ -116,9 +165,23 @@ static void start_work(struct req *r)
         u->started = true;
         e = write_blob(r, u, u->pending, u->pending_len);
     }
+out:
     free(u->pending);
     u->pending = NULL;
     u->pending_len = u->pending_cap = 0;
+    if (e)
+        r->work_err = e;
+}
+
+/* Worker thread: a long request's progress saved so far (a crash loses at
+ * most LIMIT_TUS_CHECKPOINT bytes of it). */
+static void save_work(struct req *r)
+{
+    struct upload *u = r->work_data;
+    enum err e = blob_partial_save(u->blob);
+    if (!e)
+        (void)store_upload_touch(r->app->store, u->row.id,
+                                 r->now + r->app->cfg.upload_resume_ttl * 1000000);
     if (e)
         r->work_err = e;
 }
@@ -128,8 +191,14 @@ enum err upload_write(struct req *r, struct upload *u, const char *data, size_t 
     if (len == 0)
         return ERR_OK;
     u->size += (int64_t)len;
-    if (u->started)
-        return write_blob(r, u, data, len);
+    if (u->started) {
+        enum err e = write_blob(r, u, data, len);
+        if (e || !u->resumable || u->no_saves || blob_upload_size(u->blob) < u->next_save)
+            return e;
+        u->next_save = blob_upload_size(u->blob) + LIMIT_TUS_CHECKPOINT;
+        r->work_data = u;
+        return req_defer(r, save_work, NULL);
+    }
     /* Not started: keep the bytes for start_work, which runs once this chunk
      * of the body has been taken (the connection waits meanwhile). */
     if (u->pending_len + len > u->pending_cap) {
@@ -148,12 +217,41 @@ enum err upload_write(struct req *r, struct upload *u, const char *data, size_t 
     return req_defer(r, start_work, NULL);
 }
 
+void upload_resumable(struct upload *u)
+{
+    u->resumable = true;
+    u->next_save = LIMIT_TUS_CHECKPOINT;
+}
+
+enum err upload_resume(struct req *r, struct upload *u, const struct upload_row *row)
+{
+    u->resumable = true;
+    u->row = *row;
+    str_copy(u->name, sizeof(u->name), row->name);
+    enum err e = blob_partial_open(r->app->blobs, row->id, r->app->cfg.max_upload_size, &u->blob,
+                                   &u->offset);
+    if (e)
+        return e;
+    u->started = true;
+    u->next_save = u->offset + LIMIT_TUS_CHECKPOINT;
+    return ERR_OK;
+}
+
 int64_t upload_size(const struct upload *u)
 {
     return u->size;
 }
 
-/* Worker thread: fsync + rename + row. On any failure nothing stays behind. */
+/* Worker thread: a resumable upload that is not complete saves its progress. */
+static void save_progress_work(struct req *r)
+{
+    struct upload *u = r->work_data;
+    save_work(r);
+    u->saved = r->work_err == ERR_OK;
+}
+
+/* Worker thread: fsync + rename + row. On any failure nothing stays behind
+ * (a resumable upload: its bytes stay resumable unless its row is gone). */
 static void finish_work(struct req *r)
 {
     struct upload *u = r->work_data;
@@ -166,7 +264,7 @@ static void finish_work(struct req *r)
         r->work_err = e == ERR_NO_SPACE ? req_fail(r, e, "The storage is full.") : e;
         return;
     }
-    a.ticket_id = u->ticket.id;
+    a.ticket_id = u->resumable ? u->row.ticket_id : u->ticket.id;
     a.size = size;
     str_copy(a.path, sizeof(a.path), key);
     str_copy(a.name, sizeof(a.name), name);
@@ -174,7 +272,14 @@ static void finish_work(struct req *r)
     const char *agent = req_header(r, "User-Agent");
     str_copy(a.uploader_agent, sizeof(a.uploader_agent), agent ? agent : "");
     /* the store waits for the database for a while (store_options.archive_wait) */
-    e = store_archive_create(r->app->store, &a, &u->out);
+    e = u->resumable ? store_upload_finish(r->app->store, u->row.id, &a, &u->out)
+                     : store_archive_create(r->app->store, &a, &u->out);
+    u->saved = true; /* the bytes are in the archive, or gone with it */
+    if (e == ERR_NOT_FOUND && u->resumable) {
+        (void)blob_delete(r->app->blobs, key);
+        r->work_err = req_fail(r, ERR_NOT_FOUND, "The upload was terminated or expired.");
+        return;
+    }
     if (e) {
         (void)blob_delete(r->app->blobs, key);
         /* the bytes came but cannot be kept: the attempt was not really used */
@@ -194,10 +299,52 @@ static void finish_work(struct req *r)
 
 enum err upload_end(struct req *r, struct upload *u, enum err (*reply)(struct req *r))
 {
-    if (!u->started)
-        return req_fail(r, ERR_INTERNAL, "upload ended before it started");
     r->work_data = u;
+    if (!u->started) {
+        if (!u->resumable)
+            return req_fail(r, ERR_INTERNAL, "upload ended before it started");
+        /* a resumable upload created without bytes: it is saved at 0 */
+        return req_defer(r, start_work, reply);
+    }
+    if (u->resumable && blob_upload_size(u->blob) < u->row.length)
+        return req_defer(r, save_progress_work, reply);
     return req_defer(r, finish_work, reply);
+}
+
+/* What a resumable upload's abort hands to a worker: its progress is saved
+ * there, off the polling thread, and the upload let go. */
+struct save_job {
+    struct blob_upload *blob;
+    struct store *store;
+    char id[UPLOAD_ID_LEN + 1];
+    int64_t expires_at;
+};
+
+static void save_job_run(void *arg)
+{
+    struct save_job *j = arg;
+    if (blob_partial_save(j->blob) == ERR_OK)
+        (void)store_upload_touch(j->store, j->id, j->expires_at);
+    blob_partial_close(j->blob);
+    free(j);
+}
+
+/* Keeps what a resumable upload received in this request for its next one. */
+static void keep_resumable(struct req *r, struct upload *u)
+{
+    struct save_job *j = NULL;
+    if (u->size > 0 && !u->no_saves && !u->saved)
+        j = calloc(1, sizeof(*j));
+    if (!j) {
+        blob_partial_close(TAKE_PTR(u->blob)); /* the last save stands */
+        return;
+    }
+    j->blob = TAKE_PTR(u->blob);
+    j->store = r->app->store;
+    str_copy(j->id, sizeof(j->id), u->row.id);
+    j->expires_at = r->now + r->app->cfg.upload_resume_ttl * 1000000;
+    if (work_submit(save_job_run, j) != ERR_OK)
+        save_job_run(j); /* the pool is full or stopping: here, once */
 }
 
 void upload_abort(struct req *r, struct upload *u)
@@ -211,10 +358,17 @@ void upload_abort(struct req *r, struct upload *u)
         char ticket[32] = "(ticket not given)", outcome[640];
         if (u->ticket.number)
             snprintf(ticket, sizeof(ticket), "to ticket %lld", (long long)u->ticket.number);
+        else if (u->row.ticket_number)
+            snprintf(ticket, sizeof(ticket), "to ticket %lld", (long long)u->row.ticket_number);
+        const char *after = !u->blob        ? ""
+                            : !u->resumable ? "; temp file removed"
+                            : u->no_saves   ? "; kept as it was before this request"
+                                            : "; kept for resuming";
         log_warn("upload %s from %s %s after %lld bytes%s", ticket, r->client_ip,
-                 req_outcome(r, outcome, sizeof(outcome)), (long long)upload_size(u),
-                 u->blob ? "; temp file removed" : "");
+                 req_outcome(r, outcome, sizeof(outcome)), (long long)upload_size(u), after);
     }
+    if (u->resumable && u->blob)
+        keep_resumable(r, u);
     blob_upload_abort(TAKE_PTR(u->blob));
     free(u->pending);
     u->pending = NULL;
@@ -225,7 +379,10 @@ void upload_clear(struct upload *u)
 {
     if (!u)
         return;
-    blob_upload_abort(u->blob);
+    if (u->resumable)
+        blob_partial_close(u->blob); /* saved or finished: the files are the store's */
+    else
+        blob_upload_abort(u->blob);
     u->blob = NULL;
     free(u->pending);
     u->pending = NULL;

@@ -40,14 +40,32 @@ struct upload {
     char *pending; /* bytes that came before the start, written by it */
     size_t pending_len, pending_cap;
     struct archive out; /* the stored row, for the answer */
+
+    /* resumable uploads (tus): the bytes go to a partial blob that outlives the
+     * request; the metadata is the store's upload row */
+    bool resumable;
+    struct upload_row row; /* created by the first bytes, or loaded (upload_resume) */
+    int64_t offset;        /* bytes stored before this request */
+    int64_t next_save;     /* a long request saves its progress at these offsets */
+    bool no_saves;         /* a checksum is pending: nothing is saved mid-request */
+    bool saved;            /* this request's bytes are saved (or finished) */
 };
 
-/* Before the body (see above). Token uploads take the ticket from the
- * principal; staff uploads name it later with upload_target. */
-enum err upload_open(struct req *r, struct upload *u);
+/* Before the body (see above): `declared` bytes are to come (-1: unknown).
+ * Token uploads take the ticket from the principal; staff uploads name it
+ * later with upload_target. */
+enum err upload_open(struct req *r, struct upload *u, int64_t declared);
 /* A staff upload's ticket, by number: ERR_VALIDATION ("ticket") when there is
  * no such ticket. */
 enum err upload_target(struct req *r, struct upload *u, int64_t number);
+/* A resumable upload starts with its first bytes (or at upload_end without
+ * any): the attempt and the upload row in one transaction, and the partial
+ * blob. u->row holds what to create (id, length, name, metadata...). */
+void upload_resumable(struct upload *u);
+/* Takes up the resumable upload of row (already checked against the caller)
+ * for more bytes: ERR_LOCKED while another request holds it, ERR_NOT_FOUND
+ * when its bytes are gone. u->offset gets where it stands. */
+enum err upload_resume(struct req *r, struct upload *u, const struct upload_row *row);
 /* Sanitizes and keeps the client's file name (len bytes, any content). */
 void upload_name(struct upload *u, const char *name, size_t len);
 /* Bytes of the file (see above). May defer slow work with req_defer: the
@@ -56,9 +74,12 @@ enum err upload_write(struct req *r, struct upload *u, const char *data, size_t 
 /* Bytes of the file so far. */
 int64_t upload_size(const struct upload *u);
 /* The body is complete: stores the archive on a worker, then reply(r)
- * answers on the server thread with u->out. */
+ * answers on the server thread with u->out. A resumable upload that is not
+ * complete yet saves its progress instead (u->out.id stays 0). */
 enum err upload_end(struct req *r, struct upload *u, enum err (*reply)(struct req *r));
-/* The upload ends without an archive (see above). NULL-safe, idempotent. */
+/* The upload ends without an archive (see above). A resumable upload keeps what
+ * arrived (saved off the polling thread) unless u->no_saves (a checksum that
+ * did not match): its next request goes on from there. NULL-safe, idempotent. */
 void upload_abort(struct req *r, struct upload *u);
 /* Frees what u holds (after upload_abort or a stored archive). NULL-safe. */
 void upload_clear(struct upload *u);

@@ -41,18 +41,19 @@
  * dirty pages for the final fsync nor 10 GiB of cache pushing out hot pages.
  */
 
-#define WINDOW        ((int64_t)8 * 1024 * 1024)
-#define MAX_SUFFIX    10000 /* "name (1).ext" ... "name (10000).ext" */
-#define MAX_EXT       16    /* bytes of an extension after its dot */
-#define KEY_MAX       511   /* bytes of a key, as promised in blob.h */
-#define TMP_PREFIX    "upload-"
-#define DATA_SUFFIX   ".data"  /* partial/<id>.data: a resumable upload's bytes */
-#define STATE_SUFFIX  ".state" /* partial/<id>.state: its offset and digest state */
-#define FNAME_MAX     48
-#define PLACE_RETRIES 8 /* a concurrent blob_delete may rmdir the ticket dir under us */
-#define MD5_LAG       ((int64_t)4 * 1024 * 1024)  /* unhashed bytes that wake the hasher */
-#define MD5_CHUNK     (256 * 1024)                /* hasher read size */
-#define MD5_SLICE     ((int64_t)16 * 1024 * 1024) /* bytes per turn before requeueing */
+#define WINDOW         ((int64_t)8 * 1024 * 1024)
+#define MAX_SUFFIX     10000 /* "name (1).ext" ... "name (10000).ext" */
+#define MAX_EXT        16    /* bytes of an extension after its dot */
+#define KEY_MAX        511   /* bytes of a key, as promised in blob.h */
+#define TMP_PREFIX     "upload-"
+#define DATA_SUFFIX    ".data"  /* partial/<id>.data: a resumable upload's bytes */
+#define STATE_SUFFIX   ".state" /* partial/<id>.state: its offset and digest state */
+#define FNAME_MAX      48
+#define BLOB_STRAY_AGE 60 /* seconds before a partial's stray state file goes */
+#define PLACE_RETRIES  8  /* a concurrent blob_delete may rmdir the ticket dir under us */
+#define MD5_LAG        ((int64_t)4 * 1024 * 1024)  /* unhashed bytes that wake the hasher */
+#define MD5_CHUNK      (256 * 1024)                /* hasher read size */
+#define MD5_SLICE      ((int64_t)16 * 1024 * 1024) /* bytes per turn before requeueing */
 
 struct blob_store {
     char *tmp_path; /* DATA_DIR/tmp, for mkostemp */
@@ -987,7 +988,8 @@ enum err blob_partial_remove(struct blob_store *b, const char *id)
     return partial_unlink(b, id);
 }
 
-enum err blob_partial_sweep(struct blob_store *b, int64_t max_age, int *ret_removed)
+enum err blob_partial_sweep(struct blob_store *b, bool (*keep)(const char *id, void *ctx),
+                            void *ctx, int *ret_removed)
 {
     DIR *d = dir_list(b->partial_fd, ".");
     if (!d)
@@ -1003,9 +1005,6 @@ enum err blob_partial_sweep(struct blob_store *b, int64_t max_age, int *ret_remo
                 e = fs_fail("read", "DATA_DIR/partial", errno);
             break;
         }
-        /* one decision per upload, taken at its data file; a state file
-         * without one (half-created, or its bytes were finished) and a
-         * leftover .tmp go once they are as old */
         const char *dot = strchr(de->d_name, '.');
         if (dot_or_dotdot(de->d_name) || !dot || dot - de->d_name != BLOB_PARTIAL_ID)
             continue;
@@ -1014,29 +1013,22 @@ enum err blob_partial_sweep(struct blob_store *b, int64_t max_age, int *ret_remo
         id[BLOB_PARTIAL_ID] = '\0';
         if (!id_valid(id))
             continue;
-        struct stat st;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-            continue;
-        if (now - (int64_t)st.st_mtime < max_age)
-            continue;
-        bool is_data = strcmp(dot, DATA_SUFFIX) == 0;
-        char data[FNAME_MAX];
-        snprintf(data, sizeof(data), "%s" DATA_SUFFIX, id);
-        if (!is_data && faccessat(dirfd(d), data, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-            continue; /* decided at its data file */
-        if (!is_data) {
-            (void)unlinkat(dirfd(d), de->d_name, 0);
+        if (strcmp(dot, DATA_SUFFIX) != 0) {
+            /* a state whose bytes are gone (finished, removed half-way) or a
+             * leftover temp state: stray once it is a minute old */
+            char data[FNAME_MAX];
+            snprintf(data, sizeof(data), "%s" DATA_SUFFIX, id);
+            struct stat st;
+            if (faccessat(dirfd(d), data, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
+                fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                now - (int64_t)st.st_mtime >= BLOB_STRAY_AGE)
+                (void)unlinkat(dirfd(d), de->d_name, 0);
             continue;
         }
-        char state[FNAME_MAX];
-        snprintf(state, sizeof(state), "%s" STATE_SUFFIX, id);
-        struct stat ss;
-        if (fstatat(dirfd(d), state, &ss, AT_SYMLINK_NOFOLLOW) == 0 &&
-            now - (int64_t)ss.st_mtime < max_age)
-            continue; /* saved lately: still alive */
+        if (keep(id, ctx))
+            continue;
         if (partial_unlink(b, id) == ERR_OK) {
-            log_info("blob: removed expired partial upload %s (%lld bytes)", id,
-                     (long long)st.st_size);
+            log_info("blob: removed partial upload %s", id);
             removed++;
         }
     }

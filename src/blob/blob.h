@@ -107,10 +107,12 @@ enum err blob_partial_offset(struct blob_store *b, const char *id, int64_t *ret_
 /* Removes partial upload `id` (bytes and state). ERR_LOCKED while a request
  * holds it; a missing upload is ERR_OK. */
 enum err blob_partial_remove(struct blob_store *b, const char *id);
-/* Removes the partial uploads not saved for max_age seconds and not held by
- * anyone, and stray files of half-created or finished ones; *ret_removed
- * counts uploads removed. */
-enum err blob_partial_sweep(struct blob_store *b, int64_t max_age, int *ret_removed);
+/* Removes every partial upload that keep(id, ctx) does not want any more (the
+ * store decides: no row, expired, refused) and that nobody holds, and the stray
+ * state files of finished or half-removed ones; *ret_removed counts uploads
+ * removed. */
+enum err blob_partial_sweep(struct blob_store *b, bool (*keep)(const char *id, void *ctx),
+                            void *ctx, int *ret_removed);
 
 /* --- finished archives --- */
 

@@ -657,6 +657,10 @@ static enum err load(const struct src *s, struct config *c)
                      &c->upload_token_ttl)))
         return e;
 
+    c->upload_resume_ttl = 24 * 3600;
+    if ((e = get_int(s, "UPLOAD_RESUME_TTL", NULL, 60, 365 * 86400, true, &c->upload_resume_ttl)))
+        return e;
+
     v = look(s, "ALLOWED_HOSTS");
     if ((e = get_list(s, "ALLOWED_HOSTS", v ? v : DEFAULT_HOSTS, check_host, &c->allowed_hosts)))
         return e;
@@ -1013,6 +1017,16 @@ bool config_host_allowed(const struct config *c, const char *host)
 
 /* See config.h. An IPv4-mapped IPv6 address (::ffff:a.b.c.d, as a dual-stack
  * socket reports IPv4 clients) is compared as the IPv4 address. */
+bool config_origin_trusted(const struct config *c, const char *origin)
+{
+    if (!origin)
+        return false;
+    for (int i = 0; i < c->csrf_trusted_origins.n; i++)
+        if (strcasecmp(c->csrf_trusted_origins.items[i], origin) == 0)
+            return true;
+    return false;
+}
+
 bool config_proxy_trusted(const struct config *c, const char *ip)
 {
     unsigned char a[16] = {0};

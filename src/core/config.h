@@ -27,6 +27,8 @@ struct config {
     int64_t storage_min_free;       /* STORAGE_MIN_FREE bytes [1 GiB] */
     int upload_attempts;            /* UPLOAD_ATTEMPTS [5], 0..100 */
     int64_t upload_token_ttl;       /* UPLOAD_TOKEN_TTL seconds [7d]; 0 = never expires */
+    int64_t upload_resume_ttl;      /* UPLOAD_RESUME_TTL seconds [24h]: a resumable upload
+                                       without progress for this long is removed */
     struct host_list allowed_hosts; /* ALLOWED_HOSTS [localhost,127.0.0.1,::1]; "*" = any */
     struct host_list csrf_trusted_origins; /* CSRF_TRUSTED_ORIGINS [] */
     struct host_list trusted_proxies;      /* TRUSTED_PROXIES [] : IPs or CIDRs */
@@ -78,5 +80,8 @@ bool config_sqlite_path(const char *url, const char **ret_path);
 /* True when host (port already stripped) matches an ALLOWED_HOSTS entry:
  * exact (case-insensitive), ".example.com" for the domain and subdomains, "*". */
 bool config_host_allowed(const struct config *c, const char *host);
+/* True when origin (an Origin header: scheme://host[:port]) is listed in
+ * CSRF_TRUSTED_ORIGINS (case-insensitive, exact). */
+bool config_origin_trusted(const struct config *c, const char *origin);
 /* True when ip (text) is in TRUSTED_PROXIES (exact address or CIDR). */
 bool config_proxy_trusted(const struct config *c, const char *ip);

@@ -28,6 +28,8 @@ enum err {
     ERR_NOT_FOUND,       /* 404: object not found */
     ERR_NO_ROUTE,        /* 404: no such route */
     ERR_METHOD,          /* 405 */
+    ERR_CONFLICT,        /* 409: the request does not fit the resource's state (tus offset) */
+    ERR_PRECONDITION,    /* 412: a protocol version the request must name (tus) */
     ERR_EXISTS,          /* 400 in the API: unique constraint (store level) */
     ERR_REFERENCE,       /* 400 in the API: referenced row missing (store level) */
     ERR_TOO_LARGE,       /* 413 */
@@ -36,6 +38,7 @@ enum err {
     ERR_RANGE,           /* 416: Range not satisfiable */
     ERR_LOCKED,          /* 423 */
     ERR_RATE_LIMITED,    /* 429 */
+    ERR_CHECKSUM,        /* 460: tus checksum mismatch */
     ERR_NO_SPACE,        /* 507 */
     ERR_NOT_IMPLEMENTED, /* 501: a Transfer-Encoding other than chunked */
     ERR_HTTP_VERSION,    /* 505 */

@@ -245,6 +245,22 @@ static void add_profile_headers(struct MHD_Response *resp, enum profile p)
         MHD_add_response_header(resp, profiles[p].extra_name, profiles[p].extra_value);
 }
 
+/* A page from another origin listed in CSRF_TRUSTED_ORIGINS may use the
+ * protocol routes (tus clients in the browser): it gets to read the answer and
+ * the protocol's headers. Same-origin requests need none of this. */
+static void add_cors_headers(struct req *r, struct MHD_Response *resp)
+{
+    const char *origin = req_header(r, "Origin");
+    if (!origin || !config_origin_trusted(&r->app->cfg, origin))
+        return;
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(resp, "Vary", "Origin");
+    MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                            "Location, Upload-Offset, Upload-Length, Upload-Metadata, "
+                            "Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, "
+                            "Tus-Max-Size, Tus-Checksum-Algorithm, Archive-Id, Archive-Sha256");
+}
+
 typedef enum MHD_Result (*queue_fn)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
 static queue_fn mhd_queue;
 static pthread_once_t mhd_queue_once = PTHREAD_ONCE_INIT;
@@ -319,7 +335,10 @@ enum MHD_Result req_send(struct req *r)
     if (!resp)
         return MHD_YES;
     r->resp = NULL;
-    add_profile_headers(resp, r->route ? r->route->profile : PROFILE_API);
+    enum profile profile = r->route ? r->route->profile : PROFILE_API;
+    add_profile_headers(resp, profile);
+    if (profile == PROFILE_TUS)
+        add_cors_headers(r, resp);
     for (size_t i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
     enum MHD_Result ok = real_queue(r->conn, (unsigned)r->resp_status, resp);

@@ -81,6 +81,13 @@ enum stmt_id {
     ST_IMPORT_TICKET,
     ST_IMPORT_ARCHIVE,
     ST_IMPORT_FINISH, /* moves the id generators past the imported ids */
+    /* resumable uploads */
+    ST_UPLOAD_INSERT,
+    ST_UPLOAD_BY_ID,
+    ST_UPLOAD_TOUCH,
+    ST_UPLOAD_DELETE,
+    ST_UPLOAD_STALE,
+    ST_UPLOAD_EXISTS,
     ST__MAX
 };
 
@@ -134,6 +141,12 @@ static inline struct db_arg arg_opt_int(int64_t v)
 static inline struct db_arg arg_text(const char *s)
 {
     return (struct db_arg){.kind = ARG_TEXT, .s = s ? s : ""};
+}
+
+/* NULL or "" as NULL: optional text. */
+static inline struct db_arg arg_opt_text(const char *s)
+{
+    return s && *s ? arg_text(s) : (struct db_arg){.kind = ARG_NULL};
 }
 
 static inline struct db_arg arg_bool(bool b)

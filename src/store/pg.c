@@ -101,6 +101,24 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX archives_ticket_id ON archives (ticket_id);"
     "CREATE INDEX archives_time_create ON archives (time_create);",
+    /* 2: resumable uploads (tus) in progress; their bytes live in DATA_DIR/partial/. */
+    "CREATE TABLE uploads ("
+    " id text PRIMARY KEY,"
+    " ticket_id bigint NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,"
+    " token uuid,"
+    " user_id bigint REFERENCES users (id) ON DELETE SET NULL,"
+    " name text NOT NULL,"
+    " filetype text NOT NULL DEFAULT '',"
+    " metadata text NOT NULL DEFAULT '',"
+    " length bigint NOT NULL CHECK (length >= 0),"
+    " uploader_ip text NOT NULL DEFAULT '',"
+    " uploader_agent text NOT NULL DEFAULT '',"
+    " expires_at timestamptz NOT NULL,"
+    " time_create timestamptz NOT NULL,"
+    " time_update timestamptz NOT NULL"
+    ");"
+    "CREATE INDEX uploads_ticket_id ON uploads (ticket_id);"
+    "CREATE INDEX uploads_expires_at ON uploads (expires_at);",
 };
 
 /* Where PostgreSQL's SQL differs from the portable text of store.c. */

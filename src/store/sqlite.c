@@ -75,6 +75,24 @@ static const char *const migrations[] = {
     ") STRICT;"
     "CREATE INDEX archives_ticket_id ON archives (ticket_id);"
     "CREATE INDEX archives_time_create ON archives (time_create);",
+    /* 2: resumable uploads (tus) in progress; their bytes live in DATA_DIR/partial/. */
+    "CREATE TABLE uploads ("
+    " id TEXT PRIMARY KEY,"
+    " ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,"
+    " token TEXT,"
+    " user_id INTEGER REFERENCES users (id) ON DELETE SET NULL,"
+    " name TEXT NOT NULL,"
+    " filetype TEXT NOT NULL DEFAULT '',"
+    " metadata TEXT NOT NULL DEFAULT '',"
+    " length INTEGER NOT NULL CHECK (length >= 0),"
+    " uploader_ip TEXT NOT NULL DEFAULT '',"
+    " uploader_agent TEXT NOT NULL DEFAULT '',"
+    " expires_at INTEGER NOT NULL,"
+    " time_create INTEGER NOT NULL,"
+    " time_update INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX uploads_ticket_id ON uploads (ticket_id);"
+    "CREATE INDEX uploads_expires_at ON uploads (expires_at);",
 };
 
 /* Times are INTEGER microseconds: a year or month of the process time zone

@@ -58,7 +58,13 @@ static const struct db_ops *backend_of(enum db_kind kind)
     " a.uploader_ip, a.uploader_agent, a.time_create, a.time_update" ARCHIVE_FROM
 
 #define PLATFORM_ID_SQL "SELECT id FROM platforms WHERE name = ?"
-#define TICKET_ID_SQL   "SELECT id FROM tickets WHERE number = ?"
+
+#define UPLOAD_SELECT                                                                              \
+    "SELECT u.id, u.ticket_id, t.number, coalesce(CAST(u.token AS text), ''),"                     \
+    " coalesce(u.user_id, 0), u.name,"                                                             \
+    " u.filetype, u.metadata, u.length, u.uploader_ip, u.uploader_agent, u.expires_at,"            \
+    " u.time_create, u.time_update FROM uploads u JOIN tickets t ON t.id = u.ticket_id"
+#define TICKET_ID_SQL "SELECT id FROM tickets WHERE number = ?"
 
 const struct db_stmt db_stmts[ST__MAX] = {
     [ST_PING] = {"ping", "SELECT 1"},
@@ -163,6 +169,23 @@ const struct db_stmt db_stmts[ST__MAX] = {
                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     /* Where an explicit id moves the generator itself there is nothing to do. */
     [ST_IMPORT_FINISH] = {"import finish", DB_SKIP},
+    [ST_UPLOAD_INSERT] =
+        {"upload create",
+         "INSERT INTO uploads (id, ticket_id, token, user_id, name, filetype,"
+         " metadata, length, uploader_ip, uploader_agent, expires_at,"
+         " time_create, time_update) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_UPLOAD_BY_ID] = {"upload get", UPLOAD_SELECT " WHERE u.id = ?"},
+    [ST_UPLOAD_TOUCH] = {"upload touch",
+                         "UPDATE uploads SET expires_at = ?, time_update = ? WHERE id = ?"},
+    [ST_UPLOAD_DELETE] = {"upload delete", "DELETE FROM uploads WHERE id = ?"},
+    /* staff uploads (token NULL) do not depend on the token's state */
+    [ST_UPLOAD_STALE] = {"upload stale",
+                         "SELECT u.id FROM uploads u JOIN tickets t ON t.id = u.ticket_id"
+                         " WHERE u.expires_at <= ? OR t.resolved"
+                         " OR (u.token IS NOT NULL AND (u.token <> t.token"
+                         " OR (t.expires_at IS NOT NULL AND t.expires_at <= ?)))"
+                         " ORDER BY u.expires_at LIMIT ?"},
+    [ST_UPLOAD_EXISTS] = {"upload exists", "SELECT EXISTS (SELECT 1 FROM uploads WHERE id = ?)"},
 };
 
 const char *db_stmt_sql(const struct db_ops *ops, enum stmt_id id)
@@ -327,6 +350,33 @@ static enum err read_archive(const struct db_row *r, void *dst)
     return ERR_OK;
 }
 
+static enum err read_upload(const struct db_row *r, void *dst)
+{
+    struct upload_row *u = dst;
+    memset(u, 0, sizeof(*u));
+    col_text(r, 0, u->id, sizeof(u->id));
+    u->ticket_id = col_int(r, 1);
+    u->ticket_number = col_int(r, 2);
+    col_text(r, 3, u->token, sizeof(u->token));
+    u->user_id = col_int(r, 4);
+    col_text(r, 5, u->name, sizeof(u->name));
+    col_text(r, 6, u->filetype, sizeof(u->filetype));
+    col_text(r, 7, u->metadata, sizeof(u->metadata));
+    u->length = col_int(r, 8);
+    col_text(r, 9, u->uploader_ip, sizeof(u->uploader_ip));
+    col_text(r, 10, u->uploader_agent, sizeof(u->uploader_agent));
+    u->expires_at = col_time(r, 11);
+    u->time_create = col_time(r, 12);
+    u->time_update = col_time(r, 13);
+    return ERR_OK;
+}
+
+static enum err read_upload_id(const struct db_row *r, void *dst)
+{
+    col_text(r, 0, dst, UPLOAD_ID_LEN + 1);
+    return ERR_OK;
+}
+
 static enum err read_int64(const struct db_row *r, void *dst)
 {
     *(int64_t *)dst = col_int(r, 0);
@@ -380,6 +430,8 @@ static const struct row_type USER_ROW = {sizeof(struct user), read_user, NULL};
 static const struct row_type PLATFORM_ROW = {sizeof(struct platform), read_platform, NULL};
 static const struct row_type TICKET_ROW = {sizeof(struct ticket), read_ticket, clear_ticket};
 static const struct row_type ARCHIVE_ROW = {sizeof(struct archive), read_archive, NULL};
+static const struct row_type UPLOAD_ROW = {sizeof(struct upload_row), read_upload, NULL};
+static const struct row_type UPLOAD_ID_ROW = {UPLOAD_ID_LEN + 1, read_upload_id, NULL};
 static const struct row_type INT64_ROW = {sizeof(int64_t), read_int64, NULL};
 static const struct row_type INT64X3_ROW = {3 * sizeof(int64_t), read_int64x3, NULL};
 static const struct row_type BOOL_ROW = {sizeof(bool), read_bool, NULL};
@@ -389,6 +441,7 @@ static const struct row_type PATH_DUP_ROW = {sizeof(char *), read_path_dup, clea
 
 /* Room for one row of any type. */
 union row_buf {
+    struct upload_row up;
     struct user u;
     struct platform p;
     struct ticket t;
@@ -1171,6 +1224,7 @@ enum err store_archive_get(struct store *s, int64_t id, struct archive *ret)
 /* The arguments and the result of the archive writes. */
 struct archive_write {
     const struct archive *a; /* create */
+    const char *upload_id;   /* create: the finished resumable upload whose row goes */
     bool again;              /* create: an earlier try failed, unavailable */
     int64_t id, ticket_number;
     const char *path, *name; /* move */
@@ -1246,30 +1300,173 @@ static void pause_us(int64_t us)
         ;
 }
 
-/* Tries again while the database is unavailable, for s->archive_wait seconds:
- * after 0.1 s, then twice as long each time up to 1 s, a last try at the end. */
+/* Runs the archive write fn, trying again while the database is unavailable,
+ * for s->archive_wait seconds: after 0.1 s, then twice as long each time up to
+ * 1 s, a last try at the end. fn sees w->again on the tries after the first. */
+static enum err archive_write_waiting(struct store *s, db_fn *fn, struct archive_write *w,
+                                      struct archive *ret)
+{
+    const struct archive *a = w->a;
+    int64_t deadline = mono_us() + (int64_t)s->archive_wait * 1000000, pause = 100000;
+    for (;;) {
+        enum err e = archive_write(s, fn, w, ret);
+        int64_t left = deadline - mono_us();
+        if (e != ERR_UNAVAILABLE || left <= 0) {
+            if (w->again)
+                log_info("%s: the row of archive \"%s\" %s", s->ops->name, a->path,
+                         e ? "was not stored in time" : "was stored after the wait");
+            return e;
+        }
+        if (!w->again)
+            log_warn("%s: the database is unavailable: the row of archive \"%s\" waits up to %d s",
+                     s->ops->name, a->path, s->archive_wait);
+        w->again = true;
+        pause_us(pause < left ? pause : left);
+        pause = pause * 2 < 1000000 ? pause * 2 : 1000000;
+    }
+}
+
 enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret)
 {
     if (!s || !a)
         return ERR_INTERNAL;
     struct archive_write w = {.a = a};
-    int64_t deadline = mono_us() + (int64_t)s->archive_wait * 1000000, pause = 100000;
-    for (;;) {
-        enum err e = archive_write(s, archive_insert, &w, ret);
-        int64_t left = deadline - mono_us();
-        if (e != ERR_UNAVAILABLE || left <= 0) {
-            if (w.again)
-                log_info("%s: the row of archive \"%s\" %s", s->ops->name, a->path,
-                         e ? "was not stored in time" : "was stored after the wait");
-            return e;
-        }
-        if (!w.again)
-            log_warn("%s: the database is unavailable: the row of archive \"%s\" waits up to %d s",
-                     s->ops->name, a->path, s->archive_wait);
-        w.again = true;
-        pause_us(pause < left ? pause : left);
-        pause = pause * 2 < 1000000 ? pause * 2 : 1000000;
+    return archive_write_waiting(s, archive_insert, &w, ret);
+}
+
+/* --- resumable uploads --- */
+
+struct upload_write {
+    const struct upload_row *u;
+    bool take_attempt;
+    struct token_op x;
+    bool want;
+    struct upload_row out;
+};
+
+static enum err upload_insert(struct db_conn *c, void *ctx)
+{
+    struct upload_write *w = ctx;
+    const struct upload_row *u = w->u;
+    if (w->take_attempt) {
+        enum err e = token_take(c, &w->x);
+        if (e || w->x.state != TOKEN_OK)
+            return e; /* refused: nothing changed, nothing inserted */
     }
+    int64_t now = w->x.now;
+    struct db_arg args[] = {
+        arg_text(u->id),
+        arg_int(u->ticket_id),
+        arg_opt_text(u->token),
+        arg_opt_int(u->user_id),
+        arg_text(u->name),
+        arg_text(u->filetype),
+        arg_text(u->metadata),
+        arg_int(u->length),
+        arg_text(u->uploader_ip),
+        arg_text(u->uploader_agent),
+        arg_time(u->expires_at),
+        arg_time(now),
+        arg_time(now),
+    };
+    enum err e = write_in(c, ST_UPLOAD_INSERT, args, ARRAY_SIZE(args));
+    if (e || !w->want)
+        return e == ERR_NOT_FOUND ? ERR_DB : e;
+    struct db_arg id[] = {arg_text(u->id)};
+    e = get_in(c, ST_UPLOAD_BY_ID, id, 1, &UPLOAD_ROW, &w->out);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+enum err store_upload_create(struct store *s, const struct upload_row *u, bool take_attempt,
+                             int64_t now, enum token_state *ret_state, struct upload_row *ret)
+{
+    if (!s || !u || !ret_state || (take_attempt && !is_token(u->token)))
+        return ERR_INTERNAL;
+    struct upload_write w = {.u = u, .take_attempt = take_attempt, .want = ret != NULL};
+    w.x.token = u->token;
+    w.x.now = now;
+    w.x.state = TOKEN_OK;
+    enum err e = tx(s, DB_WRITE, upload_insert, &w);
+    store_ticket_clear(&w.x.t);
+    if (e)
+        return e;
+    *ret_state = w.x.state;
+    if (w.x.state == TOKEN_OK && ret)
+        *ret = w.out;
+    return ERR_OK;
+}
+
+enum err store_upload_get(struct store *s, const char *id, struct upload_row *ret)
+{
+    if (!s || !id || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(id)};
+    return get_row(s, ST_UPLOAD_BY_ID, args, 1, &UPLOAD_ROW, ret);
+}
+
+enum err store_upload_touch(struct store *s, const char *id, int64_t expires_at)
+{
+    if (!s || !id)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_time(expires_at), arg_time(now_us()), arg_text(id)};
+    return write_row(s, ST_UPLOAD_TOUCH, args, ARRAY_SIZE(args));
+}
+
+enum err store_upload_delete(struct store *s, const char *id)
+{
+    if (!s || !id)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(id)};
+    return write_row(s, ST_UPLOAD_DELETE, args, 1);
+}
+
+/* The archive row, then the upload's row goes. A try after one whose commit
+ * may have gone through unanswered finds both done. */
+static enum err upload_to_archive(struct db_conn *c, void *ctx)
+{
+    struct archive_write *w = ctx;
+    enum err e = archive_insert(c, w);
+    if (e)
+        return e;
+    struct db_arg args[] = {arg_text(w->upload_id)};
+    e = write_in(c, ST_UPLOAD_DELETE, args, 1);
+    if (e == ERR_NOT_FOUND && w->again)
+        return ERR_OK;
+    return e; /* ERR_NOT_FOUND: terminated meanwhile, the archive row rolls back */
+}
+
+enum err store_upload_finish(struct store *s, const char *id, const struct archive *a,
+                             struct archive *ret)
+{
+    if (!s || !id || !a)
+        return ERR_INTERNAL;
+    struct archive_write w = {.a = a, .upload_id = id};
+    return archive_write_waiting(s, upload_to_archive, &w, ret);
+}
+
+enum err store_upload_stale(struct store *s, int64_t now, size_t max,
+                            char (**ret_ids)[UPLOAD_ID_LEN + 1], size_t *ret_n)
+{
+    if (!s || !ret_ids || !ret_n)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_time(now), arg_time(now), arg_int((int64_t)max)};
+    struct one o = {ST_UPLOAD_STALE, args, ARRAY_SIZE(args),
+                    &UPLOAD_ID_ROW,  NULL, {&UPLOAD_ID_ROW, NULL, 0, 0}};
+    enum err e = tx(s, DB_AUTO, one_list, &o);
+    if (e)
+        return e;
+    *ret_ids = (char(*)[UPLOAD_ID_LEN + 1]) o.k.items;
+    *ret_n = o.k.n;
+    return ERR_OK;
+}
+
+enum err store_upload_exists(struct store *s, const char *id, bool *ret)
+{
+    if (!s || !id || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(id)};
+    enum err e = get_row(s, ST_UPLOAD_EXISTS, args, 1, &BOOL_ROW, ret);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
 enum err store_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,

@@ -360,6 +360,60 @@ enum err store_archive_each(struct store *s, void (*fn)(const struct archive *a,
  * ignored: the ids are what is stored.
  */
 
+/* --- resumable uploads (tus): the metadata of an upload in progress; its
+ * bytes and digest state are the blob store's partial upload of the same id --- */
+
+#define UPLOAD_ID_LEN 32 /* lower-case hex, as blob.h's BLOB_PARTIAL_ID */
+
+struct upload_row {
+    char id[UPLOAD_ID_LEN + 1];
+    int64_t ticket_id;
+    int64_t ticket_number;     /* joined */
+    char token[TOKEN_LEN + 1]; /* the token that created it; "" when staff did */
+    int64_t user_id;           /* the staff user who created it; 0 when a token did */
+    char name[LIMIT_FILENAME + 1];
+    char filetype[LIMIT_FILETYPE + 1];
+    char metadata[LIMIT_TUS_METADATA + 1]; /* Upload-Metadata as the client sent it */
+    int64_t length;                        /* Upload-Length */
+    char uploader_ip[46];
+    char uploader_agent[256];
+    int64_t expires_at; /* removed after this without progress */
+    int64_t time_create;
+    int64_t time_update;
+};
+
+/*
+ * Inserts upload u (id, ticket_id, token or user_id, name, filetype, metadata,
+ * length, uploader, expires_at; times = now). With take_attempt, one attempt of
+ * u->token is consumed in the same transaction by the rules of
+ * store_token_consume: *ret_state gets the token's state, and the row is
+ * inserted only when it is TOKEN_OK (so exactly k creations succeed on k
+ * attempts, whatever the concurrency). ret (may be NULL) gets the row.
+ * ERR_EXISTS (id taken), ERR_REFERENCE (no such ticket or user).
+ */
+enum err store_upload_create(struct store *s, const struct upload_row *u, bool take_attempt,
+                             int64_t now, enum token_state *ret_state, struct upload_row *ret);
+/* The upload `id`; ERR_NOT_FOUND. */
+enum err store_upload_get(struct store *s, const char *id, struct upload_row *ret);
+/* Progress: expires_at moves to `expires_at`, time_update to now. ERR_NOT_FOUND. */
+enum err store_upload_touch(struct store *s, const char *id, int64_t expires_at);
+/* Removes the row (not the bytes: the caller does). ERR_NOT_FOUND. */
+enum err store_upload_delete(struct store *s, const char *id);
+/* The upload is complete: in one transaction the archive row a is inserted
+ * and the upload's row removed; waits for the database like
+ * store_archive_create. *ret (may be NULL) gets the archive. ERR_NOT_FOUND
+ * when the upload row is gone (terminated, swept, its ticket deleted). */
+enum err store_upload_finish(struct store *s, const char *id, const struct archive *a,
+                             struct archive *ret);
+/* Ids (a malloc'ed array of UPLOAD_ID_LEN + 1 strings, the caller frees) of at
+ * most `max` uploads that can no longer go on at time now: expired without
+ * progress, ticket resolved, or created with a token that was replaced or has
+ * expired. */
+enum err store_upload_stale(struct store *s, int64_t now, size_t max,
+                            char (**ret_ids)[UPLOAD_ID_LEN + 1], size_t *ret_n);
+/* Whether upload `id` has a row. */
+enum err store_upload_exists(struct store *s, const char *id, bool *ret);
+
 /* Number of rows per table. */
 struct store_counts {
     int64_t users, platforms, tickets, archives;

@@ -1037,8 +1037,14 @@ static void test_partial_errors(void **state)
     assert_int_equal(blob_partial_remove(f->b, PID1), ERR_OK); /* already gone */
 }
 
+static bool keep_b(const char *id, void *ctx)
+{
+    (void)ctx;
+    return id[0] == 'b';
+}
+
 /* Abort removes bytes and state; the tmp sweep at start leaves partials be;
- * the partial sweep removes only what was not saved for max_age. */
+ * the partial sweep removes what the store no longer wants, unless held. */
 static void test_partial_abort_and_sweep(void **state)
 {
     struct fx *f = *state;
@@ -1058,29 +1064,27 @@ static void test_partial_abort_and_sweep(void **state)
     int removed = -1;
     assert_int_equal(blob_sweep_tmp(f->b, &removed), ERR_OK);
     assert_int_equal(count_entries(f, "partial"), 4);
-    /* make the first one old */
-    struct timespec old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
-    char p[PATH_MAX];
-    path_of(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.data", p, sizeof(p));
-    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
-    path_of(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.state", p, sizeof(p));
-    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
-    /* held: not swept however old */
+    /* the store wants only the second one */
     int64_t off;
+    char p[PATH_MAX];
+    struct timespec old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
+    /* held: not swept whatever the store says */
     assert_int_equal(blob_partial_open(f->b, ids[0], 0, &u, &off), ERR_OK);
-    assert_int_equal(blob_partial_sweep(f->b, 3600, &removed), ERR_OK);
+    assert_int_equal(blob_partial_sweep(f->b, keep_b, NULL, &removed), ERR_OK);
     assert_int_equal(removed, 0);
     blob_partial_close(u);
-    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
-    assert_int_equal(blob_partial_sweep(f->b, 3600, &removed), ERR_OK);
+    assert_int_equal(blob_partial_sweep(f->b, keep_b, NULL, &removed), ERR_OK);
     assert_int_equal(removed, 1);
     assert_false(exists(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.data"));
+    assert_false(exists(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.state"));
     assert_true(exists(f, "partial/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.data"));
-    /* a stray state without its bytes goes once it is as old */
+    /* a stray state without its bytes goes once it is a minute old */
     write_file(f, "partial/cccccccccccccccccccccccccccccccc.state", "x");
+    assert_int_equal(blob_partial_sweep(f->b, keep_b, NULL, &removed), ERR_OK);
+    assert_true(exists(f, "partial/cccccccccccccccccccccccccccccccc.state"));
     path_of(f, "partial/cccccccccccccccccccccccccccccccc.state", p, sizeof(p));
     assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
-    assert_int_equal(blob_partial_sweep(f->b, 3600, &removed), ERR_OK);
+    assert_int_equal(blob_partial_sweep(f->b, keep_b, NULL, &removed), ERR_OK);
     assert_false(exists(f, "partial/cccccccccccccccccccccccccccccccc.state"));
 }
 

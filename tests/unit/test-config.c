@@ -84,6 +84,7 @@ static const char *const all_vars[] = {
     "STORAGE_MIN_FREE",
     "UPLOAD_ATTEMPTS",
     "UPLOAD_TOKEN_TTL",
+    "UPLOAD_RESUME_TTL",
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",
     "TRUSTED_PROXIES",
@@ -471,6 +472,16 @@ static void test_attempts_and_ttl(void **state)
     expect_bad("UPLOAD_TOKEN_TTL", "forever");
     expect_bad("UPLOAD_TOKEN_TTL", "-1d");
     expect_bad("UPLOAD_TOKEN_TTL", "9999999999999w");
+
+    assert_int_equal(load1("UPLOAD_RESUME_TTL", NULL), ERR_OK);
+    assert_int_equal(cfg.upload_resume_ttl, 24 * 3600);
+    expect_ok("UPLOAD_RESUME_TTL", "2h");
+    assert_int_equal(cfg.upload_resume_ttl, 7200);
+    expect_error("UPLOAD_RESUME_TTL", "30s",
+                 "UPLOAD_RESUME_TTL: must be a duration of 60..31536000 seconds (e.g. 3600, 90m, "
+                 "12h), got \"30s\"");
+    expect_bad("UPLOAD_RESUME_TTL", "0");
+    expect_bad("UPLOAD_RESUME_TTL", "soon");
 }
 
 /* ------------------------------------------------------------- lists -- */

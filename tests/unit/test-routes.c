@@ -25,6 +25,10 @@ static const char *method_name(enum method m)
         return "patch";
     case M_DELETE:
         return "delete";
+    case M_HEAD:
+        return "head";
+    case M_OPTIONS:
+        return "options";
     default:
         return "?";
     }
