@@ -423,7 +423,9 @@ function healthStatus(port, ms = 1000) {
  * value removes a variable, e.g. {ADMIN_USERNAME: null}); opts.dataDir reuses a
  * directory (which stop() then keeps); opts.onSpawn(srv) is called as soon as the
  * process runs (to watch its output while it starts); opts.startupMs (default 20 s)
- * bounds the start; opts.clock (makeClock()) gives it a wall clock the test moves. Resolves once the server is up and proven to be the process this
+ * bounds the start; opts.clock (makeClock()) gives it a wall clock the test moves;
+ * opts.port binds that port (a restart where clients expect it). Resolves once the
+ * server is up and proven to be the process this
  * call started: its own start-up line "listening on http://127.0.0.1:PORT" came
  * through its stderr pipe, GET /api/v1/check/health/ answers 200, and the one socket
  * listening on PORT is among that process's open files (see tests/api/README.md).
@@ -434,15 +436,16 @@ export async function startServer(opts = {}) {
         try {
             return await startOnce(opts);
         } catch (e) {
-            // Another process may have taken the port between freePort() and bind.
-            if (attempt < 2 && e.portTaken) continue;
+            // Another process may have taken the port between freePort() and bind
+            // (a port the caller chose is not changed).
+            if (attempt < 2 && e.portTaken && !opts.port) continue;
             throw e;
         }
     }
 }
 
 async function startOnce(opts) {
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const ownDir = !opts.dataDir;
     const dataDir = opts.dataDir ?? makeDataDir();
     const given = opts.env?.ADMIN_PASSWORD;

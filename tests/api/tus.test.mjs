@@ -1,0 +1,438 @@
+// tus.test.mjs - resumable uploads (tus 1.0.0 at /api/v1/uploads/): the protocol as raw
+// requests, the token rules, the guarantees (restart, concurrency, expiry, nothing lost or
+// left behind), and tus-js-client, a client nobody here wrote, driving the server.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import {
+    ROOT, startServer, stopAndCheck, makeDataDir, api, expectJson, login, makeClock, waitFor,
+} from './lib/server.mjs';
+import {
+    setup, mkTicket, staff, attemptsOf, archives, bytes, md5, sha256, listFiles, putUpload,
+} from './lib/upload-helpers.mjs';
+
+const require = createRequire(path.join(ROOT, 'tests', 'package.json'));
+const tus = require('tus-js-client');
+
+const MiB = 1024 * 1024;
+const TUS = { 'Tus-Resumable': '1.0.0' };
+const b64 = (s) => Buffer.from(s).toString('base64');
+const partialDir = (srv) => path.join(srv.dataDir, 'partial');
+
+/* One tus request; headers merged over Tus-Resumable. */
+function tusReq(srv, method, p, headers = {}, body) {
+    return api(srv, method, p, { headers: { ...TUS, ...headers }, body });
+}
+
+/* Creates an upload; asserts 201; resolves its path (/api/v1/uploads/ID). */
+async function create(srv, token, length, extra = {}) {
+    const r = await tusReq(srv, 'POST', '/api/v1/uploads/', {
+        'Upload-Token': token, 'Upload-Length': String(length),
+        'Upload-Metadata': `filename ${b64('logs.tar.gz')},filetype ${b64('application/gzip')}`,
+        ...extra,
+    });
+    assert.equal(r.status, 201, `create: ${r.text}`);
+    const loc = r.headers.get('location');
+    assert.match(loc, new RegExp(`^${srv.url}/api/v1/uploads/[0-9a-f]{32}$`));
+    return loc.slice(srv.url.length);
+}
+
+function patch(srv, p, token, offset, body, extra = {}) {
+    return tusReq(srv, 'PATCH', p, {
+        'Upload-Token': token, 'Upload-Offset': String(offset),
+        'Content-Type': 'application/offset+octet-stream', ...extra,
+    }, body);
+}
+
+async function offsetOf(srv, p, token) {
+    const r = await tusReq(srv, 'HEAD', p, { 'Upload-Token': token });
+    assert.equal(r.status, 200, `HEAD ${p}`);
+    return Number(r.headers.get('upload-offset'));
+}
+
+/* tus-js-client in Node, from a Buffer; resolves {url, archiveId, sha256, progress}. */
+function tusClient(srv, data, { token, chunkSize = 8 * MiB, name = 'client.bin', retryDelays = [0, 500, 1000, 2000, 4000, 8000], onProgress, creationWithUpload = false } = {}) {
+    return new Promise((resolve, reject) => {
+        const got = { archiveId: null, sha256: null, progress: [] };
+        const upload = new tus.Upload(data, {
+            endpoint: `${srv.url}/api/v1/uploads/`,
+            headers: { 'Upload-Token': token },
+            metadata: { filename: name, filetype: 'application/octet-stream' },
+            chunkSize,
+            retryDelays,
+            uploadDataDuringCreation: creationWithUpload,
+            storeFingerprintForResuming: false,
+            onAfterResponse(req, res) {
+                if (res.getHeader('Archive-Id')) {
+                    got.archiveId = Number(res.getHeader('Archive-Id'));
+                    got.sha256 = res.getHeader('Archive-Sha256');
+                }
+            },
+            onProgress(sent, total) {
+                got.progress.push(sent);
+                onProgress?.(sent, total, upload);
+            },
+            onError: reject,
+            onSuccess() {
+                got.url = upload.url;
+                resolve(got);
+            },
+        });
+        upload.start();
+    });
+}
+
+describe('tus on one server', () => {
+    let srv;
+    let ctx;
+    before(async () => {
+        srv = await startServer({ env: { MAX_UPLOAD_SIZE: '64M', CSRF_TRUSTED_ORIGINS: 'https://portal.example.com' } });
+        ctx = await setup(srv);
+    });
+    after(() => stopAndCheck(srv));
+
+    test('OPTIONS tells the version, extensions, checksums and maximum size', async () => {
+        for (const p of ['/api/v1/uploads/', '/api/v1/uploads/0123456789abcdef0123456789abcdef']) {
+            const r = await api(srv, 'OPTIONS', p);
+            assert.equal(r.status, 204, p);
+            assert.equal(r.headers.get('tus-resumable'), '1.0.0');
+            assert.equal(r.headers.get('tus-version'), '1.0.0');
+            assert.deepEqual(r.headers.get('tus-extension').split(','),
+                ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum']);
+            assert.equal(r.headers.get('tus-checksum-algorithm'), 'md5,sha1,sha256');
+            assert.equal(r.headers.get('tus-max-size'), String(64 * MiB));
+        }
+    });
+
+    test('CORS: a trusted origin gets its preflight and can read the answers; others do not', async () => {
+        const pre = await api(srv, 'OPTIONS', '/api/v1/uploads/', {
+            headers: { Origin: 'https://portal.example.com', 'Access-Control-Request-Method': 'POST',
+                'Access-Control-Request-Headers': 'upload-token,tus-resumable,upload-length' },
+        });
+        assert.equal(pre.status, 204);
+        assert.equal(pre.headers.get('access-control-allow-origin'), 'https://portal.example.com');
+        assert.match(pre.headers.get('access-control-allow-methods'), /PATCH/);
+        assert.match(pre.headers.get('access-control-allow-headers'), /Upload-Token/);
+        const t = await mkTicket(ctx);
+        const r = await tusReq(srv, 'POST', '/api/v1/uploads/', {
+            Origin: 'https://portal.example.com', 'Upload-Token': t.token, 'Upload-Length': '10',
+        });
+        assert.equal(r.status, 201);
+        assert.equal(r.headers.get('access-control-allow-origin'), 'https://portal.example.com');
+        assert.match(r.headers.get('access-control-expose-headers'), /Location.*Upload-Offset/);
+        const other = await api(srv, 'OPTIONS', '/api/v1/uploads/', {
+            headers: { Origin: 'https://evil.example.com', 'Access-Control-Request-Method': 'POST' },
+        });
+        assert.equal(other.headers.get('access-control-allow-origin'), null);
+        assert.equal(other.headers.get('access-control-allow-methods'), null);
+    });
+
+    test('creation follows the token rules in order, before anything is taken', async () => {
+        const post = (headers) => tusReq(srv, 'POST', '/api/v1/uploads/', { 'Upload-Length': '100', ...headers });
+        expectJson(await post({}), 401, { detail: 'Header Upload-Token is required' });
+        const unknown = '00000000-0000-4000-8000-000000000000';
+        expectJson(await post({ 'Upload-Token': unknown }), 403, { detail: `token ${unknown} is not valid` });
+        const resolved = await mkTicket(ctx, { resolved: true });
+        expectJson(await post({ 'Upload-Token': resolved.token }), 423, { detail: `ticket of token ${resolved.token} already resolved` });
+        const none = await mkTicket(ctx, { attempts: 0 });
+        expectJson(await post({ 'Upload-Token': none.token }), 423, { detail: `token ${none.token} has no upload attempts left` });
+        const expired = await mkTicket(ctx, { expires_at: new Date(Date.now() - 3600e3).toISOString() });
+        expectJson(await post({ 'Upload-Token': expired.token }), 423, { detail: `token ${expired.token} expired` });
+        const t = await mkTicket(ctx, { attempts: 2 });
+        const noVersion = await api(srv, 'POST', '/api/v1/uploads/', { headers: { 'Upload-Token': t.token, 'Upload-Length': '10' } });
+        expectJson(noVersion, 412, { detail: 'Tus-Resumable: 1.0.0 is required.' });
+        assert.equal(noVersion.headers.get('tus-version'), '1.0.0');
+        expectJson(await tusReq(srv, 'POST', '/api/v1/uploads/', { 'Upload-Token': t.token }), 400, { detail: 'Upload-Length is required.' });
+        expectJson(await post({ 'Upload-Token': t.token, 'Upload-Length': '0' }), 400, { detail: 'The file is empty.' });
+        expectJson(await post({ 'Upload-Token': t.token, 'Upload-Length': String(64 * MiB + 1) }), 413,
+            { detail: `Upload is larger than the limit of ${64 * MiB} bytes.` });
+        for (const bad of ['filename', 'filename !!!', `filename ${b64('a')},filename ${b64('b')}`, ` ,`, 'k v w', 'x'.repeat(5000)]) {
+            const r = await post({ 'Upload-Token': t.token, 'Upload-Metadata': bad });
+            assert.equal(r.status, bad === 'filename' ? 201 : 400, `metadata ${bad.slice(0, 20)}: ${r.text}`);
+            if (r.status === 201) await tusReq(srv, 'DELETE', r.headers.get('location').slice(srv.url.length), { 'Upload-Token': t.token });
+        }
+        assert.equal(await attemptsOf(srv, t.token), 1, 'only the valid creation took an attempt');
+    });
+
+    test('a whole upload in PATCHes becomes the archive a PUT of the same bytes would', async () => {
+        const t = await mkTicket(ctx, { attempts: 3 });
+        const data = bytes(3 * MiB + 17, 31);
+        const p = await create(srv, t.token, data.length);
+        assert.equal(await attemptsOf(srv, t.token), 2, 'creation took one attempt');
+        assert.equal(await offsetOf(srv, p, t.token), 0);
+        let r = await patch(srv, p, t.token, 0, data.subarray(0, MiB));
+        assert.equal(r.status, 204, r.text);
+        assert.equal(r.headers.get('upload-offset'), String(MiB));
+        assert.match(r.headers.get('upload-expires'), /^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+        const head = await tusReq(srv, 'HEAD', p, { 'Upload-Token': t.token });
+        assert.equal(head.headers.get('upload-offset'), String(MiB));
+        assert.equal(head.headers.get('upload-length'), String(data.length));
+        assert.equal(head.headers.get('upload-metadata'), `filename ${b64('logs.tar.gz')},filetype ${b64('application/gzip')}`);
+        assert.equal(head.headers.get('cache-control'), 'no-store');
+        // wrong offset, wrong type, past the length: refused, nothing kept
+        r = await patch(srv, p, t.token, 5, data.subarray(5, 10));
+        expectJson(r, 409, { detail: `Upload-Offset 5 does not match the upload's ${MiB}.` });
+        assert.equal(r.headers.get('upload-offset'), String(MiB));
+        r = await patch(srv, p, t.token, MiB, data.subarray(MiB, MiB + 10), { 'Content-Type': 'application/octet-stream' });
+        expectJson(r, 415, { detail: 'Unsupported media type "application/octet-stream" in request.' });
+        r = await patch(srv, p, t.token, MiB, Buffer.concat([data.subarray(MiB), Buffer.from('extra')]));
+        expectJson(r, 413, { detail: `More bytes than the Upload-Length of ${data.length}.` });
+        assert.equal(await offsetOf(srv, p, t.token), MiB);
+        r = await patch(srv, p, t.token, MiB, data.subarray(MiB));
+        assert.equal(r.status, 204, r.text);
+        assert.equal(r.headers.get('upload-offset'), String(data.length));
+        const id = Number(r.headers.get('archive-id'));
+        assert.equal(r.headers.get('archive-sha256'), sha256(data));
+        const a = await staff(ctx, 'GET', `/api/v1/archives/${id}/`);
+        assert.equal(a.json.sha256, sha256(data));
+        assert.equal(a.json.md5, md5(data));
+        assert.equal(a.json.size, data.length);
+        assert.equal(a.json.name, 'logs.tar.gz');
+        assert.equal(a.json.ticket, t.number);
+        // the same bytes through PUT: the same digests
+        const put = await putUpload(srv, t.token, 'same.bin', data);
+        assert.equal(put.json.sha256, a.json.sha256);
+        assert.equal(put.json.md5, a.json.md5);
+        // the upload is gone now; no partial files left
+        assert.equal((await tusReq(srv, 'HEAD', p, { 'Upload-Token': t.token })).status, 404);
+        assert.deepEqual(listFiles(partialDir(srv)).filter((f) => f.startsWith(p.slice(-32))), []);
+        assert.equal(await attemptsOf(srv, t.token), 1, 'resuming took no attempt; the PUT took one');
+    });
+
+    test('checksums: a match is kept, a mismatch keeps nothing (460), an unknown algorithm is 400', async () => {
+        const t = await mkTicket(ctx);
+        const data = bytes(200000, 41);
+        const p = await create(srv, t.token, data.length);
+        const half = data.subarray(0, 100000);
+        const sum = (alg, b) => `${alg} ${crypto.createHash(alg).update(b).digest('base64')}`;
+        let r = await patch(srv, p, t.token, 0, half, { 'Upload-Checksum': sum('sha1', data.subarray(0, 99999)) });
+        expectJson(r, 460, { detail: 'Upload-Checksum does not match the bytes received.' });
+        assert.equal(await offsetOf(srv, p, t.token), 0);
+        r = await patch(srv, p, t.token, 0, half, { 'Upload-Checksum': 'crc32 AAAA' });
+        assert.equal(r.status, 400);
+        assert.equal(r.headers.get('tus-checksum-algorithm'), 'md5,sha1,sha256');
+        r = await patch(srv, p, t.token, 0, half, { 'Upload-Checksum': 'sha256 not-base64!' });
+        assert.equal(r.status, 400);
+        for (const [alg, from, to] of [['md5', 0, 50000], ['sha1', 50000, 100000], ['sha256', 100000, 200000]]) {
+            r = await patch(srv, p, t.token, from, data.subarray(from, to), { 'Upload-Checksum': sum(alg, data.subarray(from, to)) });
+            assert.equal(r.status, 204, `${alg}: ${r.text}`);
+        }
+        assert.equal(r.headers.get('archive-sha256'), sha256(data));
+    });
+
+    test('termination: 204, the bytes go, the attempt stays used; unknown ids are 404', async () => {
+        const t = await mkTicket(ctx, { attempts: 2 });
+        const p = await create(srv, t.token, 1000);
+        assert.equal((await patch(srv, p, t.token, 0, bytes(400, 3))).status, 204);
+        const id = p.slice(-32);
+        assert.ok(listFiles(partialDir(srv)).includes(`${id}.data`));
+        const r = await tusReq(srv, 'DELETE', p, { 'Upload-Token': t.token });
+        assert.equal(r.status, 204, r.text);
+        assert.ok(!listFiles(partialDir(srv)).some((f) => f.startsWith(id)), 'bytes and state gone');
+        assert.equal((await tusReq(srv, 'HEAD', p, { 'Upload-Token': t.token })).status, 404);
+        expectJson(await patch(srv, p, t.token, 400, bytes(10)), 404,
+            { detail: 'No such upload (finished, terminated or expired).' });
+        assert.equal(await attemptsOf(srv, t.token), 1, 'no refund');
+        assert.equal((await tusReq(srv, 'HEAD', '/api/v1/uploads/ffffffffffffffffffffffffffffffff', { 'Upload-Token': t.token })).status, 404);
+        // another ticket's token cannot touch this ticket's upload
+        const mine = await create(srv, t.token, 10);
+        const other = await mkTicket(ctx);
+        expectJson(await tusReq(srv, 'DELETE', mine, { 'Upload-Token': other.token }), 403,
+            { detail: `token ${other.token} is not the token of this upload` });
+        const anon = await tusReq(srv, 'HEAD', mine, {});
+        assert.equal(anon.status, 401); // a HEAD answer has no body
+        expectJson(await tusReq(srv, 'DELETE', mine, {}), 401, { detail: 'Header Upload-Token is required' });
+        assert.equal(await offsetOf(srv, mine, t.token), 0, 'still there');
+    });
+
+    test('a resolved ticket, a replaced or expired token stops the upload and removes its bytes', async () => {
+        const cases = [
+            ['resolved', (t) => staff(ctx, 'PATCH', `/api/v1/tickets/${t.number}/`, { resolved: true }), 423],
+            ['replaced', (t) => staff(ctx, 'POST', `/api/v1/tickets/${t.number}/token/`, {}), 403],
+            ['expired', (t) => staff(ctx, 'PATCH', `/api/v1/tickets/${t.number}/`, { expires_at: new Date(Date.now() - 1000).toISOString() }), 423],
+        ];
+        for (const [what, change, status] of cases) {
+            const t = await mkTicket(ctx);
+            const p = await create(srv, t.token, 1000);
+            assert.equal((await patch(srv, p, t.token, 0, bytes(300, 5))).status, 204);
+            const r0 = await change(t);
+            assert.ok(r0.status < 300, `${what}: ${r0.text}`);
+            const r = await patch(srv, p, t.token, 300, bytes(300, 6));
+            assert.equal(r.status, status, `${what}: ${r.text}`);
+            assert.ok(!listFiles(partialDir(srv)).some((f) => f.startsWith(p.slice(-32))), `${what}: bytes removed`);
+            assert.equal((await tusReq(srv, 'HEAD', p, { 'Upload-Token': t.token })).status, 404, `${what}: gone`);
+        }
+    });
+
+    test('the last attempt may still finish its upload', async () => {
+        const t = await mkTicket(ctx, { attempts: 1 });
+        const data = bytes(5000, 9);
+        const p = await create(srv, t.token, data.length);
+        assert.equal(await attemptsOf(srv, t.token), 0);
+        expectJson(await tusReq(srv, 'POST', '/api/v1/uploads/', { 'Upload-Token': t.token, 'Upload-Length': '5' }), 423,
+            { detail: `token ${t.token} has no upload attempts left` });
+        assert.equal((await patch(srv, p, t.token, 0, data.subarray(0, 2000))).status, 204);
+        const r = await patch(srv, p, t.token, 2000, data.subarray(2000));
+        assert.equal(r.status, 204);
+        assert.equal(r.headers.get('archive-sha256'), sha256(data));
+    });
+
+    test('exactly k creations on a token with k attempts, however many at once', async () => {
+        const t = await mkTicket(ctx, { attempts: 3 });
+        const all = await Promise.all(Array.from({ length: 12 }, () =>
+            tusReq(srv, 'POST', '/api/v1/uploads/', { 'Upload-Token': t.token, 'Upload-Length': '10' })));
+        const codes = all.map((r) => r.status).sort();
+        assert.deepEqual(codes, [201, 201, 201, ...Array(9).fill(423)]);
+        assert.equal(await attemptsOf(srv, t.token), 0);
+    });
+
+    test('staff create with a JWT and the ticket in the metadata, without an attempt', async () => {
+        const t = await mkTicket(ctx, { attempts: 1 });
+        const data = bytes(1000, 13);
+        const r = await api(srv, 'POST', '/api/v1/uploads/', {
+            token: ctx.jwt,
+            headers: { ...TUS, 'Upload-Length': String(data.length), 'Upload-Metadata': `ticket ${b64(String(t.number))},filename ${b64('staff.log')}`,
+                'Content-Type': 'application/offset+octet-stream' },
+            body: data,
+        });
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.headers.get('upload-offset'), String(data.length));
+        const a = await staff(ctx, 'GET', `/api/v1/archives/${r.headers.get('archive-id')}/`);
+        assert.equal(a.json.name, 'staff.log');
+        assert.equal(a.json.ticket, t.number);
+        assert.equal(await attemptsOf(srv, t.token), 1);
+        const noTicket = await api(srv, 'POST', '/api/v1/uploads/', { token: ctx.jwt, headers: { ...TUS, 'Upload-Length': '5' } });
+        expectJson(noTicket, 400, { ticket: ['Staff uploads name their ticket in Upload-Metadata (ticket).'] });
+    });
+
+    test('two PATCHes to one upload at once: one proceeds, the other gets 409; nothing written twice', async () => {
+        const t = await mkTicket(ctx);
+        const data = bytes(2 * MiB, 17);
+        const p = await create(srv, t.token, data.length);
+        // the first holds the upload: its head and part of its body, the rest later
+        const sock = net.connect(srv.port, '127.0.0.1');
+        await new Promise((r) => sock.once('connect', r));
+        sock.write(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n` +
+            `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${MiB}\r\n\r\n`);
+        sock.write(data.subarray(0, MiB / 2));
+        let answer = '';
+        sock.on('data', (d) => { answer += d; });
+        await waitFor(() => fs.existsSync(path.join(partialDir(srv), `${p.slice(-32)}.data`)) &&
+            fs.statSync(path.join(partialDir(srv), `${p.slice(-32)}.data`)).size > 0, { what: 'the first PATCH writing' });
+        const second = await patch(srv, p, t.token, 0, data.subarray(0, MiB));
+        expectJson(second, 409, { detail: 'Another request is sending bytes to this upload.' });
+        sock.write(data.subarray(MiB / 2, MiB));
+        await waitFor(() => /HTTP\/1\.1 204/.test(answer), { what: 'the first PATCH answered' });
+        sock.destroy();
+        assert.equal(await offsetOf(srv, p, t.token), MiB);
+        const r = await patch(srv, p, t.token, MiB, data.subarray(MiB));
+        assert.equal(r.headers.get('archive-sha256'), sha256(data));
+    });
+
+    test('a client that goes away mid-PATCH keeps what arrived; the resume finishes it', async () => {
+        const t = await mkTicket(ctx);
+        const data = bytes(3 * MiB, 19);
+        const p = await create(srv, t.token, data.length);
+        const sock = net.connect(srv.port, '127.0.0.1');
+        await new Promise((r) => sock.once('connect', r));
+        sock.write(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n` +
+            `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${data.length}\r\n\r\n`);
+        sock.write(data.subarray(0, 2 * MiB));
+        const file = path.join(partialDir(srv), `${p.slice(-32)}.data`);
+        await waitFor(() => fs.statSync(file).size >= 2 * MiB, { what: '2 MiB on disk' });
+        sock.destroy();
+        const kept = await waitFor(async () => {
+            const o = await offsetOf(srv, p, t.token);
+            return o > 0 ? o : null;
+        }, { what: 'the kept offset' });
+        assert.ok(kept <= 2 * MiB && kept > 0, `offset ${kept}`);
+        const r = await patch(srv, p, t.token, kept, data.subarray(kept));
+        assert.equal(r.status, 204, r.text);
+        assert.equal(r.headers.get('archive-sha256'), sha256(data));
+        assert.equal(await attemptsOf(srv, t.token), 4);
+    });
+
+    test('tus-js-client uploads in 1 MiB PATCHes and with creation-with-upload', async () => {
+        for (const creationWithUpload of [false, true]) {
+            const t = await mkTicket(ctx);
+            const data = bytes(5 * MiB + 123, creationWithUpload ? 23 : 29);
+            const got = await tusClient(srv, data, { token: t.token, chunkSize: MiB, creationWithUpload, name: 'client.tar.gz' });
+            assert.equal(got.sha256, sha256(data));
+            const a = await staff(ctx, 'GET', `/api/v1/archives/${got.archiveId}/`);
+            assert.equal(a.json.name, 'client.tar.gz');
+            assert.equal(a.json.md5, md5(data));
+            assert.equal(await attemptsOf(srv, t.token), 4, 'one attempt for the whole upload');
+        }
+    });
+});
+
+test('kill -9 in the middle of a PATCH, restart: the offset is what is safely on disk, the client resumes', async () => {
+    const dataDir = makeDataDir();
+    let s1;
+    let s2;
+    try {
+        s1 = await startServer({ dataDir });
+        const port = s1.port;
+        const ctx = await setup(s1);
+        const t = await mkTicket(ctx);
+        const data = bytes(24 * MiB, 37);
+        let killed = false;
+        let restarting = null;
+        const client = tusClient(s1, data, {
+            token: t.token,
+            chunkSize: 8 * MiB,
+            retryDelays: [200, 500, 1000, 2000, 3000, 5000, 8000],
+            onProgress(sent) {
+                if (!killed && sent > 10 * MiB) {
+                    killed = true;
+                    s1.proc.kill('SIGKILL');
+                    restarting = s1.exited.then(() => startServer({ dataDir, port, env: { ADMIN_PASSWORD: s1.password } }))
+                        .then((s) => { s2 = s; });
+                }
+            },
+        });
+        const got = await client;
+        await restarting;
+        assert.ok(killed, 'the server was killed mid-upload');
+        assert.equal(got.sha256, sha256(data));
+        const jwt = (await login(s2, 'admin', s1.password)).access;
+        const a = await api(s2, 'GET', `/api/v1/archives/${got.archiveId}/`, { token: jwt });
+        assert.equal(a.json.sha256, sha256(data));
+        assert.equal(a.json.md5, md5(data));
+        assert.equal(await attemptsOf(s2, t.token), 4, 'one attempt, however many PATCHes and restarts');
+        assert.deepEqual(listFiles(path.join(dataDir, 'partial')), []);
+    } finally {
+        if (s1 && !s1.stopped) await s1.stop().catch(() => {});
+        if (s2) await stopAndCheck(s2);
+        fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+});
+
+test('uploads without progress for UPLOAD_RESUME_TTL are removed with their bytes', async () => {
+    const dataDir = makeDataDir();
+    const clock = makeClock();
+    let srv;
+    try {
+        srv = await startServer({ dataDir, clock, env: { UPLOAD_RESUME_TTL: '1h' } });
+        const ctx = await setup(srv);
+        const t = await mkTicket(ctx, { expires_at: new Date(Date.now() + 30 * 86400e3).toISOString() });
+        const old = await create(srv, t.token, 1000);
+        assert.equal((await patch(srv, old, t.token, 0, bytes(100))).status, 204);
+        const h = await tusReq(srv, 'HEAD', old, { 'Upload-Token': t.token });
+        const expires = Date.parse(h.headers.get('upload-expires'));
+        assert.ok(Math.abs(expires - (Date.now() + 3600e3)) < 120e3, `Upload-Expires ${h.headers.get('upload-expires')}`);
+        const password = srv.password;
+        await srv.stop({ keepDataDir: true });
+        clock.set(2 * 3600); // two hours later: the start-up sweep removes it
+        srv = await startServer({ dataDir, clock, env: { UPLOAD_RESUME_TTL: '1h', ADMIN_PASSWORD: password } });
+        await waitFor(() => !listFiles(path.join(dataDir, 'partial')).length, { what: 'the partial files swept' });
+        assert.equal((await tusReq(srv, 'HEAD', old, { 'Upload-Token': t.token })).status, 404);
+    } finally {
+        if (srv) await stopAndCheck(srv);
+        fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+});
