@@ -73,8 +73,8 @@ bool tus_metadata_parse(const char *header, struct tus_meta *ret, char *why, siz
         }
         for (size_t i = 0; i < nseen; i++)
             if (seen_len[i] == klen && memcmp(header + seen_at[i], k, klen) == 0) {
-                snprintf(why, whylen, "Upload-Metadata: the key \"%.*s\" appears twice.",
-                         (int)klen, k);
+                snprintf(why, whylen, "Upload-Metadata: the key \"%.*s\" appears twice.", (int)klen,
+                         k);
                 return false;
             }
         seen_at[nseen] = (uint16_t)(k - header);
@@ -120,8 +120,9 @@ bool tus_metadata_parse(const char *header, struct tus_meta *ret, char *why, siz
             cap = sizeof(scratch);
         }
         if (!b64_decode(v, vlen, dst, cap, dlen ? dlen : &ignored)) {
-            snprintf(why, whylen, "Upload-Metadata: the value of \"%.*s\" is not base64 or too long.",
-                     (int)klen, k);
+            snprintf(why, whylen,
+                     "Upload-Metadata: the value of \"%.*s\" is not base64 or too long.", (int)klen,
+                     k);
             return false;
         }
     }
@@ -232,7 +233,8 @@ static enum err checksum_begin(struct req *r, struct checksum *c)
     } algs[] = {{"md5", "MD5"}, {"sha1", "SHA1"}, {"sha256", "SHA256"}};
     const EVP_MD *md = NULL;
     for (size_t i = 0; sp && i < ARRAY_SIZE(algs); i++)
-        if ((size_t)(sp - h) == strlen(algs[i].name) && strncmp(h, algs[i].name, (size_t)(sp - h)) == 0)
+        if ((size_t)(sp - h) == strlen(algs[i].name) &&
+            strncmp(h, algs[i].name, (size_t)(sp - h)) == 0)
             md = EVP_get_digestbyname(algs[i].evp);
     if (!md) {
         req_add_header(r, "Tus-Checksum-Algorithm", TUS_ALGORITHMS);
@@ -242,8 +244,9 @@ static enum err checksum_begin(struct req *r, struct checksum *c)
     size_t n = 0;
     if (!b64_decode(sp + 1, strlen(sp + 1), digest, sizeof(digest), &n) ||
         n != (size_t)EVP_MD_get_size(md))
-        return req_fail(r, ERR_BAD_REQUEST, "Upload-Checksum: the digest is not base64 of the "
-                                            "algorithm's length.");
+        return req_fail(r, ERR_BAD_REQUEST,
+                        "Upload-Checksum: the digest is not base64 of the "
+                        "algorithm's length.");
     c->ctx = EVP_MD_CTX_new();
     if (!c->ctx || !EVP_DigestInit_ex(c->ctx, md, NULL))
         return ERR_NOMEM;
@@ -363,8 +366,9 @@ static enum err create_begin(struct req *r)
     const char *len = req_header(r, "Upload-Length");
     if (!len) {
         if (req_header(r, "Upload-Defer-Length"))
-            return req_fail(r, ERR_BAD_REQUEST, "Upload-Defer-Length is not supported: give "
-                                                "Upload-Length.");
+            return req_fail(r, ERR_BAD_REQUEST,
+                            "Upload-Defer-Length is not supported: give "
+                            "Upload-Length.");
         return req_fail(r, ERR_BAD_REQUEST, "Upload-Length is required.");
     }
     int64_t length;
@@ -385,8 +389,9 @@ static enum err create_begin(struct req *r)
     if (!u->by_token) {
         int64_t number;
         if (!meta.ticket[0] || !parse_int64(meta.ticket, &number))
-            return req_invalid(r, "ticket", "Staff uploads name their ticket in Upload-Metadata "
-                                            "(ticket).");
+            return req_invalid(r, "ticket",
+                               "Staff uploads name their ticket in Upload-Metadata "
+                               "(ticket).");
         e = upload_target(r, u, number);
         if (e)
             return e;
@@ -414,9 +419,8 @@ static enum err create_reply(struct req *r)
     req_base_url(r, base, sizeof(base));
     req_add_header(r, "Location", "%s/api/v1/uploads/%s", base, t->up.row.id);
     add_progress(r, t);
-    log_info("resumable upload %.8s... of %lld bytes created for ticket %lld from %s",
-             t->up.row.id, (long long)t->up.row.length, (long long)t->up.ticket.number,
-             r->client_ip);
+    log_info("resumable upload %.8s... of %lld bytes created for ticket %lld from %s", t->up.row.id,
+             (long long)t->up.row.length, (long long)t->up.ticket.number, r->client_ip);
     return req_reply_empty(r, 201);
 }
 
@@ -601,8 +605,7 @@ static void *sweeper_main(void *arg)
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += LIMIT_TUS_SWEEP;
-        while (!sweeper.stop &&
-               pthread_cond_timedwait(&sweeper.wake, &sweeper.lock, &until) == 0)
+        while (!sweeper.stop && pthread_cond_timedwait(&sweeper.wake, &sweeper.lock, &until) == 0)
             ;
     }
     pthread_mutex_unlock(&sweeper.lock);

@@ -1,4 +1,5 @@
-/* tus.h - resumable uploads: the tus 1.0.0 protocol at /api/v1/uploads/, over the upload service. */
+/* tus.h - resumable uploads: the tus 1.0.0 protocol at /api/v1/uploads/, over the upload service.
+ */
 #pragma once
 
 #include <stdbool.h>

@@ -33,15 +33,16 @@
 #define LIMIT_TOKEN_WINDOW     60   /* ... of this many seconds */
 #define LIMIT_RATE_SLOTS       4096 /* client addresses tracked by each rate limiter */
 #define LIMIT_DRAIN                                                                                \
-    ((int64_t)1 << 30)            /* body bytes read and dropped after a refusal so                \
-                                    the client (or proxy) gets the answer instead                  \
-                                    of a reset; past this the connection closes */
-#define LIMIT_TUS_METADATA   4096 /* bytes of a tus Upload-Metadata header */
-#define LIMIT_FILETYPE       255  /* bytes of a resumable upload's declared file type */
-#define LIMIT_TUS_CHECKPOINT ((int64_t)128 * 1024 * 1024) /* bytes between saves in a long PATCH   \
-                                                           */
-#define LIMIT_TUS_SWEEP      60 /* seconds between sweeps of stale resumable uploads */
-#define LIMIT_SHUTDOWN_GRACE 30 /* seconds in-flight requests get on SIGTERM */
+    ((int64_t)1 << 30)          /* body bytes read and dropped after a refusal so                  \
+                                  the client (or proxy) gets the answer instead                    \
+                                  of a reset; past this the connection closes */
+#define LIMIT_TUS_METADATA 4096 /* bytes of a tus Upload-Metadata header */
+#define LIMIT_FILETYPE     255  /* bytes of a resumable upload's declared file type */
+#define LIMIT_TUS_CHECKPOINT                                                                       \
+    ((int64_t)128 * 1024 * 1024) /* bytes between saves in a long PATCH                            \
+                                  */
+#define LIMIT_TUS_SWEEP      60  /* seconds between sweeps of stale resumable uploads */
+#define LIMIT_SHUTDOWN_GRACE 30  /* seconds in-flight requests get on SIGTERM */
 #define LIMIT_ARCHIVE_ROW_WAIT                                                                     \
     30 /* seconds the row of a received upload waits for an unavailable                            \
           database (its bytes are on disk) before the upload fails */

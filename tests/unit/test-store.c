@@ -2251,6 +2251,155 @@ static void test_platform_counts(void **state)
     assert_int_equal(store_platform_counts(fx->s, "bill", &tickets, &archives, NULL), ERR_INTERNAL);
 }
 
+/* --- resumable uploads --- */
+
+static void make_upload(struct upload_row *u, const char *id, int64_t ticket_id, const char *token,
+                        int64_t length, int64_t expires_at)
+{
+    memset(u, 0, sizeof(*u));
+    snprintf(u->id, sizeof(u->id), "%s", id);
+    u->ticket_id = ticket_id;
+    snprintf(u->token, sizeof(u->token), "%s", token ? token : "");
+    snprintf(u->name, sizeof(u->name), "big.tar.gz");
+    snprintf(u->filetype, sizeof(u->filetype), "application/gzip");
+    snprintf(u->metadata, sizeof(u->metadata), "filename YmlnLnRhci5neg==");
+    u->length = length;
+    snprintf(u->uploader_ip, sizeof(u->uploader_ip), "192.0.2.7");
+    snprintf(u->uploader_agent, sizeof(u->uploader_agent), "tus-js-client");
+    u->expires_at = expires_at;
+}
+
+#define UP1 "11111111111111111111111111111111"
+#define UP2 "22222222222222222222222222222222"
+#define UP3 "33333333333333333333333333333333"
+
+/* Creation takes the attempt and inserts the row in one transaction; a refused
+ * token inserts nothing; get, touch, finish (archive in, upload out), delete. */
+static void test_upload_rows(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    struct ticket t, got;
+    make_ticket(&t, 7, "vm6", 0);
+    t.attempts = 1;
+    assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+    int64_t now = now_us(), later = now + 3600 * 1000000LL;
+    struct upload_row u, back;
+    make_upload(&u, UP1, got.id, got.token, 5000, later);
+    enum token_state st = TOKEN_UNKNOWN;
+    assert_int_equal(store_upload_create(fx->s, &u, true, now, &st, &back), ERR_OK);
+    assert_int_equal(st, TOKEN_OK);
+    assert_string_equal(back.id, UP1);
+    assert_int_equal(back.ticket_number, 7);
+    assert_string_equal(back.token, got.token);
+    assert_string_equal(back.metadata, "filename YmlnLnRhci5neg==");
+    assert_int_equal(back.length, 5000);
+    assert_int_equal(back.expires_at, later);
+    /* the last attempt is gone: a second creation is refused, nothing inserted */
+    make_upload(&u, UP2, got.id, got.token, 10, later);
+    assert_int_equal(store_upload_create(fx->s, &u, true, now, &st, NULL), ERR_OK);
+    assert_int_equal(st, TOKEN_USED_UP);
+    bool exists = true;
+    assert_int_equal(store_upload_exists(fx->s, UP2, &exists), ERR_OK);
+    assert_false(exists);
+    assert_int_equal(store_upload_get(fx->s, UP2, &back), ERR_NOT_FOUND);
+    /* staff: no token, no attempt */
+    int64_t uid = add_user(fx, "staff");
+    make_upload(&u, UP3, got.id, NULL, 10, later);
+    u.user_id = uid;
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, &back), ERR_OK);
+    assert_string_equal(back.token, "");
+    assert_int_equal(back.user_id, uid);
+    /* a taken id, an unknown ticket */
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_EXISTS);
+    make_upload(&u, UP2, 999999, NULL, 10, later);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_REFERENCE);
+
+    assert_int_equal(store_upload_touch(fx->s, UP1, later + 1000000), ERR_OK);
+    assert_int_equal(store_upload_get(fx->s, UP1, &back), ERR_OK);
+    assert_int_equal(back.expires_at, later + 1000000);
+    assert_int_equal(store_upload_touch(fx->s, UP2, later), ERR_NOT_FOUND);
+
+    struct archive a, out;
+    make_archive(&a, got.id, "7/big.tar.gz", 5000);
+    assert_int_equal(store_upload_finish(fx->s, UP1, &a, &out), ERR_OK);
+    assert_int_equal(out.size, 5000);
+    assert_int_equal(store_upload_exists(fx->s, UP1, &exists), ERR_OK);
+    assert_false(exists);
+    /* a finished or terminated upload cannot finish again: no archive row either */
+    make_archive(&a, got.id, "7/again.tar.gz", 5000);
+    assert_int_equal(store_upload_finish(fx->s, UP1, &a, &out), ERR_NOT_FOUND);
+    bool path = true;
+    assert_int_equal(store_archive_path_exists(fx->s, "7/again.tar.gz", &path), ERR_OK);
+    assert_false(path);
+    assert_int_equal(store_upload_delete(fx->s, UP3), ERR_OK);
+    assert_int_equal(store_upload_delete(fx->s, UP3), ERR_NOT_FOUND);
+    store_ticket_clear(&got);
+}
+
+/* Stale: expired without progress, ticket resolved, token replaced or expired;
+ * staff uploads outlive their ticket's token. Deleting the ticket takes its uploads. */
+static void test_upload_stale(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    int64_t now = now_us(), hour = 3600 * 1000000LL;
+    struct ticket t[4], got[4];
+    for (int i = 0; i < 4; i++) {
+        make_ticket(&t[i], 10 + i, "vm6", 0);
+        assert_int_equal(store_ticket_create(fx->s, &t[i], &got[i]), ERR_OK);
+    }
+    enum token_state st;
+    struct upload_row u;
+    static const char *const ids[] = {
+        "a0000000000000000000000000000000", "b0000000000000000000000000000000",
+        "c0000000000000000000000000000000", "d0000000000000000000000000000000",
+        "e0000000000000000000000000000000", "f0000000000000000000000000000000"};
+    make_upload(&u, ids[0], got[0].id, got[0].token, 10, now - 1); /* expired */
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    make_upload(&u, ids[1], got[0].id, got[0].token, 10, now + hour); /* alive */
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    make_upload(&u, ids[2], got[1].id, got[1].token, 10, now + hour); /* resolved below */
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    make_upload(&u, ids[3], got[2].id, got[2].token, 10, now + hour); /* token replaced below */
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    make_upload(&u, ids[4], got[2].id, NULL, 10, now + hour); /* staff: survives the new token */
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    make_upload(&u, ids[5], got[3].id, got[3].token, 10, now + hour); /* ticket deleted below */
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+
+    t[1].resolved = true;
+    struct ticket changed;
+    assert_int_equal(store_ticket_update(fx->s, 11, &t[1], &changed), ERR_OK);
+    store_ticket_clear(&changed);
+    assert_int_equal(
+        store_ticket_set_token(fx->s, 12, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", 5, 0, NULL),
+        ERR_OK);
+    struct path_list paths = {0, NULL};
+    assert_int_equal(store_ticket_delete(fx->s, 13, &paths), ERR_OK);
+    store_path_list_free(&paths);
+    bool exists = true;
+    assert_int_equal(store_upload_exists(fx->s, ids[5], &exists), ERR_OK);
+    assert_false(exists);
+
+    char(*stale)[UPLOAD_ID_LEN + 1] = NULL;
+    size_t n = 0;
+    assert_int_equal(store_upload_stale(fx->s, now, 100, &stale, &n), ERR_OK);
+    assert_int_equal(n, 3);
+    bool seen[3] = {false, false, false};
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 3; k++)
+            seen[k] |= strcmp(stale[i], ids[k == 0 ? 0 : k + 1]) == 0;
+    assert_true(seen[0] && seen[1] && seen[2]);
+    free(stale);
+    /* an hour and more later, every token upload is stale by time; the limit holds */
+    assert_int_equal(store_upload_stale(fx->s, now + 2 * hour, 2, &stale, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    free(stale);
+    for (int i = 0; i < 4; i++)
+        store_ticket_clear(&got[i]);
+}
+
 /* Ends the raw connection's transaction after 6.5 s: longer than SQLite's
  * busy timeout (5 s). */
 static void *rollback_later(void *arg)
@@ -2792,6 +2941,8 @@ static void test_statements_complete(void **state)
         cmocka_unit_test_setup_teardown(test_archive_each, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_cascade_created, setup_fn, teardown),         \
         cmocka_unit_test_setup_teardown(test_platform_counts, setup_fn, teardown),                 \
+        cmocka_unit_test_setup_teardown(test_upload_rows, setup_fn, teardown),                     \
+        cmocka_unit_test_setup_teardown(test_upload_stale, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_threads, setup_fn, teardown),                         \
         cmocka_unit_test_setup_teardown(test_import_outside, setup_fn, teardown),                  \
         cmocka_unit_test_setup_teardown(test_import_copy, setup_fn, teardown),                     \
