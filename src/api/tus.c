@@ -212,6 +212,13 @@ static enum err load(struct req *r, struct upload_row *ret)
     return ERR_INTERNAL;
 }
 
+/* The checks every request on an upload's own URL begins with. */
+static enum err open_upload(struct req *r, struct upload_row *ret)
+{
+    enum err e = version_ok(r);
+    return e ? e : load(r, ret);
+}
+
 /* --- checksums of a PATCH (the checksum extension) --- */
 
 struct checksum {
@@ -447,9 +454,7 @@ const struct stream_ops api_tus_create_ops = {create_begin, data, create_end, ab
 enum err api_tus_head(struct req *r)
 {
     struct upload_row row;
-    enum err e = version_ok(r);
-    if (!e)
-        e = load(r, &row);
+    enum err e = open_upload(r, &row);
     if (e)
         return e;
     int64_t offset;
@@ -473,12 +478,10 @@ enum err api_tus_head(struct req *r)
 static enum err patch_begin(struct req *r)
 {
     struct tus_req *t;
+    struct upload_row row;
     enum err e = new_state(r, &t);
     if (!e)
-        e = version_ok(r);
-    struct upload_row row;
-    if (!e)
-        e = load(r, &row);
+        e = open_upload(r, &row);
     if (e)
         return e;
     struct upload *u = &t->up;
@@ -534,9 +537,7 @@ const struct stream_ops api_tus_patch_ops = {patch_begin, data, patch_end, abort
 enum err api_tus_delete(struct req *r)
 {
     struct upload_row row;
-    enum err e = version_ok(r);
-    if (!e)
-        e = load(r, &row);
+    enum err e = open_upload(r, &row);
     if (e)
         return e;
     e = blob_partial_remove(r->app->blobs, row.id);

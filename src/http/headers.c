@@ -68,20 +68,33 @@ bool http_host_parse(const char *value, char *ret_host, size_t cap)
     return true;
 }
 
-/* The entry of line that ends at *end (exclusive), trimmed, into out; moves
- * *end to the comma before it and sets *ret_more when there is one. False when
- * the entry is no IP address. */
-static bool prev_entry(const char *line, const char **end, bool *ret_more, char *out, size_t cap)
+/* The comma-separated entry of line that ends at end (exclusive), without its
+ * surrounding spaces: [*ret_s, *ret_e). Returns where the line goes on to the
+ * left (the comma before the entry), or NULL when the entry is the first. */
+static const char *entry_before(const char *line, const char *end, const char **ret_s,
+                                const char **ret_e)
 {
-    const char *e = *end, *s = e;
+    const char *s = end, *e = end;
     while (s > line && s[-1] != ',')
         s--;
-    *ret_more = s > line;
-    *end = s > line ? s - 1 : line;
+    const char *left = s > line ? s - 1 : NULL;
     while (s < e && is_ows(*s))
         s++;
     while (e > s && is_ows(e[-1]))
         e--;
+    *ret_s = s;
+    *ret_e = e;
+    return left;
+}
+
+/* The entry of line that ends at *end into out; moves *end to the comma before
+ * it and sets *ret_more when there is one. False when the entry is no IP address. */
+static bool prev_entry(const char *line, const char **end, bool *ret_more, char *out, size_t cap)
+{
+    const char *s, *e;
+    const char *left = entry_before(line, *end, &s, &e);
+    *ret_more = left != NULL;
+    *end = left ? left : line;
     size_t n = (size_t)(e - s);
     if (n == 0 || n >= cap || n >= HTTP_IP_MAX)
         return false;
@@ -116,14 +129,8 @@ bool http_forwarded_https(const char *const *lines, size_t nlines, bool *ret_htt
 {
     if (nlines == 0)
         return false;
-    const char *line = lines[nlines - 1];
-    const char *e = line + strlen(line), *s = e;
-    while (s > line && s[-1] != ',')
-        s--;
-    while (s < e && is_ows(*s))
-        s++;
-    while (e > s && is_ows(e[-1]))
-        e--;
+    const char *line = lines[nlines - 1], *s, *e;
+    (void)entry_before(line, line + strlen(line), &s, &e);
     size_t n = (size_t)(e - s);
     if (n == 5 && strncasecmp(s, "https", 5) == 0) {
         *ret_https = true;
