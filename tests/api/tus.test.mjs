@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import {
-    ROOT, startServer, stopAndCheck, makeDataDir, api, expectJson, login, makeClock, waitFor,
+    ROOT, startServer, stopAndCheck, makeDataDir, api, expectJson, login, makeClock, waitFor, rawRequest,
 } from './lib/server.mjs';
 import {
     setup, mkTicket, staff, attemptsOf, archives, bytes, md5, sha256, listFiles, putUpload,
@@ -409,6 +409,44 @@ test('kill -9 in the middle of a PATCH, restart: the offset is what is safely on
         if (s1 && !s1.stopped) await s1.stop().catch(() => {});
         if (s2) await stopAndCheck(s2);
         fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+});
+
+test('a PATCH that goes silent is dropped after IDLE_TIMEOUT; what arrived is kept for the resume', async () => {
+    const srv = await startServer({ env: { IDLE_TIMEOUT: '2' } });
+    try {
+        const ctx = await setup(srv);
+        const t = await mkTicket(ctx);
+        const data = bytes(2 * MiB, 59);
+        const p = await create(srv, t.token, data.length);
+        const sock = net.connect(srv.port, '127.0.0.1');
+        await new Promise((r) => sock.once('connect', r));
+        let closed = false;
+        sock.on('close', () => { closed = true; });
+        sock.on('error', () => {});
+        sock.write(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n` +
+            `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${data.length}\r\n\r\n`);
+        sock.write(data.subarray(0, MiB));
+        await waitFor(() => closed, { timeout: 15000, what: 'the silent connection dropped' });
+        // From here on one connection a request: after two idle seconds the server
+        // also closes pooled keep-alive connections, racing a request sent on one.
+        const head = `Host: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\nConnection: close\r\n`;
+        const kept = await waitFor(async () => {
+            const h = await rawRequest(srv, `HEAD ${p} HTTP/1.1\r\n${head}\r\n`);
+            const o = Number(h.headers['upload-offset']?.[0] ?? 0);
+            return o > 0 ? o : null;
+        }, { what: 'the kept offset' });
+        assert.ok(kept > 0 && kept <= MiB, `offset ${kept}`);
+        const r = await rawRequest(srv, [{
+            data: Buffer.concat([Buffer.from(`PATCH ${p} HTTP/1.1\r\n${head}Upload-Offset: ${kept}\r\n` +
+                `Content-Type: application/offset+octet-stream\r\nContent-Length: ${data.length - kept}\r\n\r\n`),
+            data.subarray(kept)]),
+            delay: 0,
+        }]);
+        assert.equal(r.status, 204);
+        assert.equal(r.headers['archive-sha256']?.[0], sha256(data));
+    } finally {
+        await stopAndCheck(srv);
     }
 });
 
