@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 300
 BIN        := $(BUILD)/logs-collector
 MESON_OPTS ?=
 
-.PHONY: all deps build build-test build-fuzz run test fuzz unit api format format-check clean
+.PHONY: all deps build build-test build-fuzz run test fuzz format format-check clean
 
 all: build
 
