@@ -437,10 +437,13 @@ static enum err create_end(struct req *r)
     enum err e = verify(r, t);
     if (e == ERR_CHECKSUM) {
         /* created, but nothing of the body kept: say so with 201 at offset 0
-         * (creation-with-upload), once the upload exists */
+         * (creation-with-upload), once the upload exists; let it go unsaved
+         * (it reopens at 0) before the answer, for the client's next request */
         t->up.size = 0;
-        if (t->up.started)
+        if (t->up.started) {
+            blob_partial_close(TAKE_PTR(t->up.blob));
             return create_reply(r);
+        }
     } else if (e) {
         return e;
     }
@@ -505,14 +508,18 @@ static enum err patch_begin(struct req *r)
         return e;
     if (offset != u->offset) {
         req_add_header(r, "Upload-Offset", "%lld", (long long)u->offset);
-        return req_fail(r, ERR_CONFLICT, "Upload-Offset %lld does not match the upload's %lld.",
-                        (long long)offset, (long long)u->offset);
+        e = req_fail(r, ERR_CONFLICT, "Upload-Offset %lld does not match the upload's %lld.",
+                     (long long)offset, (long long)u->offset);
+    } else if (r->content_length >= 0 && u->offset + r->content_length > row.length) {
+        e = req_fail(r, ERR_TOO_LARGE, "More bytes than the Upload-Length of %lld.",
+                     (long long)row.length);
+    } else {
+        int64_t left = r->content_length >= 0 ? r->content_length : row.length - u->offset;
+        e = upload_open(r, u, left);
     }
-    if (r->content_length >= 0 && u->offset + r->content_length > row.length)
-        return req_fail(r, ERR_TOO_LARGE, "More bytes than the Upload-Length of %lld.",
-                        (long long)row.length);
-    int64_t left = r->content_length >= 0 ? r->content_length : row.length - u->offset;
-    return upload_open(r, u, left);
+    if (e) /* refused before a byte: let it go now, for the client's next request */
+        blob_partial_close(TAKE_PTR(u->blob));
+    return e;
 }
 
 static enum err patch_reply(struct req *r)

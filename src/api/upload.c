@@ -242,12 +242,20 @@ int64_t upload_size(const struct upload *u)
     return u->size;
 }
 
-/* Worker thread: a resumable upload that is not complete saves its progress. */
+/* Worker thread: a resumable upload that is not complete is created (no body
+ * came with its creation) or saves its progress, and is let go before the
+ * answer goes out: the client's next request, which may come on another
+ * connection the moment it reads the answer, finds it free. */
 static void save_progress_work(struct req *r)
 {
     struct upload *u = r->work_data;
-    save_work(r);
-    u->saved = r->work_err == ERR_OK;
+    if (!u->started) {
+        start_work(r); /* created and saved at offset 0 */
+    } else {
+        save_work(r);
+        u->saved = r->work_err == ERR_OK;
+    }
+    blob_partial_close(TAKE_PTR(u->blob)); /* on failure the last save stands */
 }
 
 /* Worker thread: fsync + rename + row. On any failure nothing stays behind
@@ -300,13 +308,9 @@ static void finish_work(struct req *r)
 enum err upload_end(struct req *r, struct upload *u, enum err (*reply)(struct req *r))
 {
     r->work_data = u;
-    if (!u->started) {
-        if (!u->resumable)
-            return req_fail(r, ERR_INTERNAL, "upload ended before it started");
-        /* a resumable upload created without bytes: it is saved at 0 */
-        return req_defer(r, start_work, reply);
-    }
-    if (u->resumable && blob_upload_size(u->blob) < u->row.length)
+    if (!u->started && !u->resumable)
+        return req_fail(r, ERR_INTERNAL, "upload ended before it started");
+    if (u->resumable && (!u->started || blob_upload_size(u->blob) < u->row.length))
         return req_defer(r, save_progress_work, reply);
     return req_defer(r, finish_work, reply);
 }

@@ -356,6 +356,30 @@ describe('tus on one server', () => {
         assert.equal(await attemptsOf(srv, t.token), 4);
     });
 
+    test('the upload is free the moment an answer arrives: the next request on a new connection never gets 409', async () => {
+        // the answer used to go out while the request still held the upload, so a
+        // client quick to send its next PATCH (as tus-js-client is) could meet 409
+        const t = await mkTicket(ctx);
+        const piece = 10000;
+        const data = bytes(40 * piece, 61);
+        const p = await create(srv, t.token, data.length);
+        for (let i = 0; i < 40; i++) {
+            const head = `PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n` +
+                `Upload-Offset: ${i * piece}\r\nContent-Type: application/offset+octet-stream\r\n` +
+                `Content-Length: ${piece}\r\nConnection: close\r\n\r\n`;
+            const r = await rawRequest(srv, [{ data: Buffer.concat([Buffer.from(head), data.subarray(i * piece, (i + 1) * piece)]), delay: 0 }]);
+            assert.equal(r.status, 204, `PATCH ${i}: ${r.body}`);
+        }
+        const q = await create(srv, t.token, 100);
+        const one = await rawRequest(srv, [{ data: Buffer.concat([Buffer.from(`PATCH ${q} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+            `Tus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\nUpload-Offset: 0\r\n` +
+            'Content-Type: application/offset+octet-stream\r\nContent-Length: 50\r\nConnection: close\r\n\r\n'), bytes(50)]), delay: 0 }]);
+        assert.equal(one.status, 204);
+        const del = await rawRequest(srv, `DELETE ${q} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n` +
+            `Upload-Token: ${t.token}\r\nConnection: close\r\n\r\n`);
+        assert.equal(del.status, 204, `${del.body}`);
+    });
+
     test('tus-js-client uploads in 1 MiB PATCHes and with creation-with-upload', async () => {
         for (const creationWithUpload of [false, true]) {
             const t = await mkTicket(ctx);
