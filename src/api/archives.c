@@ -288,7 +288,7 @@ enum err api_archive_patch(struct req *r)
         return e;
     struct archive out;
     const char *slash = strrchr(key, '/');
-    e = store_archive_move(r->app->store, id, number, key, slash ? slash + 1 : key, &out);
+    e = store_archive_move(r->app->store, id, number, key, slash ? slash + 1 : key, NULL, &out);
     if (e) {
         /* put the bytes back where the row says they are */
         char back[512];
@@ -319,7 +319,7 @@ enum err api_archive_delete(struct req *r)
     char path[512];
     if (!path_id(r, &id))
         return ERR_NOT_FOUND;
-    enum err e = store_archive_delete(r->app->store, id, path);
+    enum err e = store_archive_delete(r->app->store, id, NULL, path);
     if (e)
         return e;
     if (blob_delete(r->app->blobs, path) != ERR_OK)

@@ -91,7 +91,7 @@ enum err api_auth_token(struct req *r)
     }
     ratelimit_untake(r->app->login_rl, r->client_ip);
     ratelimit_reset(r->app->login_user_rl, user.username);
-    (void)store_user_touch_login(r->app->store, user.id, r->now);
+    (void)store_user_touch_login(r->app->store, user.id, r->now, NULL);
     log_info("user \"%s\" logged in from %s", user.username, r->client_ip);
     return issue_pair(r, user.id);
 }

@@ -79,7 +79,7 @@ enum err api_platform_create(struct req *r)
     enum err e = read_platform(r, &p, false);
     if (e)
         return e;
-    e = store_platform_create(r->app->store, &p, &out);
+    e = store_platform_create(r->app->store, &p, NULL, &out);
     if (e)
         return store_error(r, e);
     log_info("platform \"%s\" created by %s", out.name, r->principal.user.username);
@@ -105,7 +105,7 @@ static enum err update(struct req *r, bool partial)
     if (e)
         return e;
     struct platform out;
-    e = store_platform_update(r->app->store, req_param(r, 0), &p, &out);
+    e = store_platform_update(r->app->store, req_param(r, 0), &p, NULL, &out);
     if (e)
         return store_error(r, e);
     return req_reply_json(r, 200, platform_json(&out));
@@ -124,7 +124,7 @@ enum err api_platform_patch(struct req *r)
 enum err api_platform_delete(struct req *r)
 {
     struct path_list paths = {0};
-    enum err e = store_platform_delete(r->app->store, req_param(r, 0), &paths);
+    enum err e = store_platform_delete(r->app->store, req_param(r, 0), NULL, &paths);
     if (e)
         return e;
     api_delete_blobs(r, &paths);

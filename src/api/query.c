@@ -141,6 +141,8 @@ static void parse_filters(const struct store_filter_table *t, query_get_fn get, 
             break;
         case FILTER_CONTAINS:
         case FILTER_USER:
+        case FILTER_TEXT:
+        case FILTER_PREFIX:
             if (strlen(v) > LIMIT_FILTER_TEXT)
                 add_error(errs, f->param, "Ensure this value has at most 64 characters.");
             else
@@ -256,6 +258,16 @@ bool query_time(const char *v, int64_t *ret_start, int64_t *ret_end)
     *ret_start = (int64_t)from * 1000000;
     *ret_end = (int64_t)to * 1000000 - 1;
     return true;
+}
+
+enum err query_event_filter(query_get_fn get, void *ctx, struct event_filter *f,
+                            json_t **ret_errors)
+{
+    size_t before = *ret_errors ? json_object_size(*ret_errors) : 0;
+    store_event_filter_init(f);
+    parse_filters(&store_event_filters, get, ctx, f, ret_errors);
+    bool grew = *ret_errors && json_object_size(*ret_errors) > before;
+    return grew ? ERR_VALIDATION : ERR_OK;
 }
 
 enum err query_archive_filter(query_get_fn get, void *ctx, struct archive_filter *f,

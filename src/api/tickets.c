@@ -226,7 +226,7 @@ enum err api_ticket_create(struct req *r)
     }
     t.user_id = r->principal.user.id;
     token_uuid4(t.token);
-    e = store_ticket_create(r->app->store, &t, &out);
+    e = store_ticket_create(r->app->store, &t, NULL, &out);
     if (e) {
         e = store_error(r, e, &t);
         store_ticket_clear(&t);
@@ -256,7 +256,7 @@ static enum err update(struct req *r, bool partial)
         return e;
     e = read_ticket(r, &t, partial);
     if (!e)
-        e = store_ticket_update(r->app->store, number, &t, &out);
+        e = store_ticket_update(r->app->store, number, &t, NULL, &out);
     if (e) {
         e = store_error(r, e, &t);
         store_ticket_clear(&t);
@@ -282,7 +282,7 @@ enum err api_ticket_delete(struct req *r)
     if (!path_number(r, &number))
         return ERR_NOT_FOUND;
     struct path_list paths = {0};
-    enum err e = store_ticket_delete(r->app->store, number, &paths);
+    enum err e = store_ticket_delete(r->app->store, number, NULL, &paths);
     if (e)
         return e;
     api_delete_blobs(r, &paths);
@@ -302,7 +302,7 @@ enum err api_ticket_new_token(struct req *r)
     int64_t ttl = r->app->cfg.upload_token_ttl;
     struct ticket out;
     enum err e = store_ticket_set_token(r->app->store, number, token, (int)attempts,
-                                        ttl ? r->now + ttl * 1000000 : 0, &out);
+                                        ttl ? r->now + ttl * 1000000 : 0, NULL, &out);
     if (e)
         return e;
     log_info("ticket %lld: new upload token issued by %s", (long long)number,

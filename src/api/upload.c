@@ -95,7 +95,7 @@ static void start_work(struct req *r)
     if (u->by_token && !u->consumed) {
         enum token_state st;
         struct ticket t = {0};
-        e = store_token_consume(r->app->store, u->token, r->now, &st, &t);
+        e = store_token_consume(r->app->store, u->token, r->now, NULL, &st, &t);
         if (!e && st != TOKEN_OK) {
             /* the attempts went to parallel uploads since the principal stage */
             e = auth_check_upload_token(r, u->token, &t);
@@ -174,7 +174,7 @@ static void finish_work(struct req *r)
     const char *agent = req_header(r, "User-Agent");
     str_copy(a.uploader_agent, sizeof(a.uploader_agent), agent ? agent : "");
     /* the store waits for the database for a while (store_options.archive_wait) */
-    e = store_archive_create(r->app->store, &a, &u->out);
+    e = store_archive_create(r->app->store, &a, NULL, &u->out);
     if (e) {
         (void)blob_delete(r->app->blobs, key);
         /* the bytes came but cannot be kept: the attempt was not really used */

@@ -287,7 +287,7 @@ static void add_platform(struct fixture *fx, const char *name)
     struct platform p = {0};
     snprintf(p.name, sizeof(p.name), "%s", name);
     snprintf(p.pretty_name, sizeof(p.pretty_name), "Pretty %s", name);
-    assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_OK);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, NULL), ERR_OK);
 }
 
 static int64_t add_user(struct fixture *fx, const char *name)
@@ -317,7 +317,7 @@ static int64_t add_ticket(struct fixture *fx, int64_t number, const char *platfo
 {
     struct ticket t, got;
     make_ticket(&t, number, platform, user_id);
-    assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+    assert_int_equal(store_ticket_create(fx->s, &t, NULL, &got), ERR_OK);
     int64_t id = got.id;
     store_ticket_clear(&got);
     return id;
@@ -630,10 +630,10 @@ static void test_users(void **state)
     assert_string_equal(got.password_hash, "$new");
     assert_int_equal(store_user_set_password(fx->s, "nobody", "$x"), ERR_NOT_FOUND);
 
-    assert_int_equal(store_user_touch_login(fx->s, id, 1700000000123456LL), ERR_OK);
+    assert_int_equal(store_user_touch_login(fx->s, id, 1700000000123456LL, NULL), ERR_OK);
     assert_int_equal(store_user_get_by_id(fx->s, id, &got), ERR_OK);
     assert_int_equal(got.last_login, 1700000000123456LL);
-    assert_int_equal(store_user_touch_login(fx->s, id + 100, 1), ERR_NOT_FOUND);
+    assert_int_equal(store_user_touch_login(fx->s, id + 100, 1, NULL), ERR_NOT_FOUND);
 
     int64_t bob = add_user(fx, "bob");
     int64_t n = 0;
@@ -682,14 +682,14 @@ static void test_platforms(void **state)
     struct platform p = {0}, got;
     strcpy(p.name, "vm6");
     strcpy(p.pretty_name, "VMmanager 6");
-    assert_int_equal(store_platform_create(fx->s, &p, &got), ERR_OK);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, &got), ERR_OK);
     assert_true(got.id > 0);
     assert_string_equal(got.name, "vm6");
     assert_string_equal(got.pretty_name, "VMmanager 6");
     int64_t vm6 = got.id;
 
     memset(&got, 0x5a, sizeof(got));
-    assert_int_equal(store_platform_create(fx->s, &p, &got), ERR_EXISTS);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, &got), ERR_EXISTS);
     assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
     add_platform(fx, "dci6");
 
@@ -709,7 +709,7 @@ static void test_platforms(void **state)
     struct platform q = {0};
     strcpy(q.name, "vm7");
     strcpy(q.pretty_name, "VMmanager 7");
-    assert_int_equal(store_platform_update(fx->s, "vm6", &q, &got), ERR_OK);
+    assert_int_equal(store_platform_update(fx->s, "vm6", &q, NULL, &got), ERR_OK);
     assert_int_equal(got.id, vm6);
     assert_string_equal(got.name, "vm7");
     assert_string_equal(got.pretty_name, "VMmanager 7");
@@ -720,22 +720,22 @@ static void test_platforms(void **state)
     assert_int_equal(t.platform_id, vm6);
     store_ticket_clear(&t);
 
-    assert_int_equal(store_platform_update(fx->s, "vm6", &q, NULL), ERR_NOT_FOUND);
+    assert_int_equal(store_platform_update(fx->s, "vm6", &q, NULL, NULL), ERR_NOT_FOUND);
     strcpy(q.name, "dci6");
-    assert_int_equal(store_platform_update(fx->s, "vm7", &q, &got), ERR_EXISTS);
+    assert_int_equal(store_platform_update(fx->s, "vm7", &q, NULL, &got), ERR_EXISTS);
     assert_int_equal(store_platform_get(fx->s, "vm7", &got), ERR_OK);
     assert_string_equal(got.pretty_name, "VMmanager 7");
     /* Same name, new pretty name. */
     strcpy(q.name, "vm7");
     strcpy(q.pretty_name, "VM 7");
-    assert_int_equal(store_platform_update(fx->s, "vm7", &q, NULL), ERR_OK);
+    assert_int_equal(store_platform_update(fx->s, "vm7", &q, NULL, NULL), ERR_OK);
     assert_int_equal(store_platform_get(fx->s, "vm7", &got), ERR_OK);
     assert_string_equal(got.pretty_name, "VM 7");
 
     struct path_list paths = {7, (char **)0x1};
-    assert_int_equal(store_platform_delete(fx->s, "nope", &paths), ERR_NOT_FOUND);
+    assert_int_equal(store_platform_delete(fx->s, "nope", NULL, &paths), ERR_NOT_FOUND);
     assert_int_equal(paths.n, 7);
-    assert_int_equal(store_platform_delete(fx->s, "dci6", NULL), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "dci6", NULL, NULL), ERR_OK);
     assert_int_equal(store_platform_get(fx->s, "dci6", &got), ERR_NOT_FOUND);
 }
 
@@ -754,7 +754,7 @@ static void test_tickets(void **state)
     t.expires_at = 1900000000000000LL;
     t.attempts = 3;
     int64_t before = raw_now(fx);
-    assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+    assert_int_equal(store_ticket_create(fx->s, &t, NULL, &got), ERR_OK);
     assert_true(got.id > 0);
     assert_int_equal(got.number, 1234);
     assert_string_equal(got.platform, "vm6");
@@ -778,7 +778,7 @@ static void test_tickets(void **state)
     /* The row as stored: NULL for "no expiry", no user. */
     struct ticket t2;
     make_ticket(&t2, 99, "bill", 0);
-    assert_int_equal(store_ticket_create(fx->s, &t2, NULL), ERR_OK);
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, NULL), ERR_OK);
     assert_int_equal(raw_int(fx,
                              "SELECT expires_at IS NULL AND user_id IS NULL FROM tickets"
                              " WHERE number = ?",
@@ -795,17 +795,17 @@ static void test_tickets(void **state)
     memset(&got, 0x5a, sizeof(got));
     make_ticket(&t2, 1234, "vm6", 0);
     strcpy(t2.token, "00000000-0000-4000-8000-999999999999");
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_EXISTS); /* number */
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_EXISTS); /* number */
     make_ticket(&t2, 5555, "vm6", 0);
     strcpy(t2.token, t.token);
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_EXISTS); /* token */
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_EXISTS); /* token */
     make_ticket(&t2, 5555, "nope", 0);
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_REFERENCE);
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_REFERENCE);
     make_ticket(&t2, 5555, "vm6", alice + 1000);
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_REFERENCE); /* user */
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_REFERENCE); /* user */
     make_ticket(&t2, 5555, "vm6", 0);
     t2.attempts = 101;
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_DB); /* CHECK 0..100 */
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_DB); /* CHECK 0..100 */
     assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets WHERE number = 5555", 0), 0);
 
@@ -829,7 +829,7 @@ static void test_tickets(void **state)
     u.note = "updated";
     u.attempts = 0;
     u.expires_at = 0;
-    assert_int_equal(store_ticket_update(fx->s, 1234, &u, &got), ERR_OK);
+    assert_int_equal(store_ticket_update(fx->s, 1234, &u, NULL, &got), ERR_OK);
     assert_int_equal(got.id, id);
     assert_int_equal(got.number, 4321);
     assert_string_equal(got.platform, "bill");
@@ -845,19 +845,19 @@ static void test_tickets(void **state)
     assert_int_equal(store_ticket_get(fx->s, 1234, &got), ERR_NOT_FOUND);
 
     memset(&got, 0x5a, sizeof(got));
-    assert_int_equal(store_ticket_update(fx->s, 1234, &u, &got), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_update(fx->s, 1234, &u, NULL, &got), ERR_NOT_FOUND);
     u.number = 99;
-    assert_int_equal(store_ticket_update(fx->s, 4321, &u, &got), ERR_EXISTS);
+    assert_int_equal(store_ticket_update(fx->s, 4321, &u, NULL, &got), ERR_EXISTS);
     u.number = 4321;
     strcpy(u.platform, "nope");
-    assert_int_equal(store_ticket_update(fx->s, 4321, &u, &got), ERR_REFERENCE);
+    assert_int_equal(store_ticket_update(fx->s, 4321, &u, NULL, &got), ERR_REFERENCE);
     assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
     strcpy(u.platform, "bill");
-    assert_int_equal(store_ticket_update(fx->s, 4321, &u, NULL), ERR_OK);
+    assert_int_equal(store_ticket_update(fx->s, 4321, &u, NULL, NULL), ERR_OK);
 
     /* New token. */
     assert_int_equal(store_ticket_set_token(fx->s, 4321, "11111111-2222-4333-8444-555555555555", 5,
-                                            2000000000000000LL, &got),
+                                            2000000000000000LL, NULL, &got),
                      ERR_OK);
     assert_string_equal(got.token, "11111111-2222-4333-8444-555555555555");
     assert_int_equal(got.attempts, 5);
@@ -865,13 +865,13 @@ static void test_tickets(void **state)
     assert_int_equal(got.number, 4321);
     store_ticket_clear(&got);
     assert_int_equal(store_ticket_get_by_token(fx->s, t.token, &got), ERR_NOT_FOUND);
-    assert_int_equal(store_ticket_set_token(fx->s, 1, "x", 5, 0, &got), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_set_token(fx->s, 1, "x", 5, 0, NULL, &got), ERR_NOT_FOUND);
     /* The token of ticket 99 is taken. */
     make_ticket(&t2, 99, "bill", 0);
-    assert_int_equal(store_ticket_set_token(fx->s, 4321, t2.token, 5, 0, &got), ERR_EXISTS);
-    assert_int_equal(
-        store_ticket_set_token(fx->s, 4321, "00000000-0000-4000-8000-00000000beef", 1, 0, NULL),
-        ERR_OK);
+    assert_int_equal(store_ticket_set_token(fx->s, 4321, t2.token, 5, 0, NULL, &got), ERR_EXISTS);
+    assert_int_equal(store_ticket_set_token(fx->s, 4321, "00000000-0000-4000-8000-00000000beef", 1,
+                                            0, NULL, NULL),
+                     ERR_OK);
     assert_int_equal(store_ticket_get_by_token(fx->s, "00000000-0000-4000-8000-00000000beef", &got),
                      ERR_OK);
     assert_int_equal(got.expires_at, 0);
@@ -879,11 +879,11 @@ static void test_tickets(void **state)
 
     /* Delete. */
     struct path_list paths = {0, NULL};
-    assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_OK);
+    assert_int_equal(store_ticket_delete(fx->s, 4321, NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 0);
     store_path_list_free(&paths);
-    assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_NOT_FOUND);
-    assert_int_equal(store_ticket_delete(fx->s, 99, NULL), ERR_OK);
+    assert_int_equal(store_ticket_delete(fx->s, 4321, NULL, &paths), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_delete(fx->s, 99, NULL, NULL), ERR_OK);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 0);
 }
 
@@ -1246,7 +1246,7 @@ static void test_archives_cascade(void **state)
 
     /* Deleting a ticket returns its archives' paths, in upload order. */
     struct path_list paths = {0, NULL};
-    assert_int_equal(store_ticket_delete(fx->s, 1, &paths), ERR_OK);
+    assert_int_equal(store_ticket_delete(fx->s, 1, NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 2);
     assert_string_equal(paths.paths[0], "1/a-first.tar.gz");
     assert_string_equal(paths.paths[1], "1/c-second.zip");
@@ -1258,7 +1258,7 @@ static void test_archives_cascade(void **state)
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives WHERE ticket_id = ?", 1, t1), 0);
 
     /* Deleting a platform removes its tickets and their archives, nothing else. */
-    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "vm6", NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 1);
     assert_string_equal(paths.paths[0], "2/b.log");
     store_path_list_free(&paths);
@@ -1268,7 +1268,7 @@ static void test_archives_cascade(void **state)
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 1);
 
     /* Without a path list the cascade still happens. */
-    assert_int_equal(store_platform_delete(fx->s, "bill", NULL), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "bill", NULL, NULL), ERR_OK);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 0);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
 }
@@ -1291,7 +1291,7 @@ static void *worker_main(void *arg)
     for (int i = 0; i < PER_THREAD && !w->result; i++) {
         struct ticket t, got;
         make_ticket(&t, (int64_t)(w->index + 1) * 1000 + i, "vm6", 0);
-        w->result = store_ticket_create(w->s, &t, &got);
+        w->result = store_ticket_create(w->s, &t, NULL, &got);
         if (!w->result) {
             store_ticket_clear(&got);
             w->result = store_ticket_get(w->s, t.number, &got);
@@ -1358,13 +1358,13 @@ static void test_busy(void **state)
     assert_int_equal(sqlite3_exec(fx->raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     struct platform p = {0};
     strcpy(p.name, "vm6");
-    assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_UNAVAILABLE);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, NULL), ERR_UNAVAILABLE);
     assert_int_equal(store_ping(fx->s), ERR_OK);
     int64_t n = -1;
     assert_int_equal(store_user_count(fx->s, &n), ERR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(sqlite3_exec(fx->raw, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_OK);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, NULL), ERR_OK);
 }
 
 static void test_archive_filter_init(void **state)
@@ -1400,7 +1400,7 @@ static void token_ticket(struct fixture *fx, int64_t number, int attempts, int64
     t.expires_at = expires_at;
     t.resolved = resolved;
     t.note = "n";
-    assert_int_equal(store_ticket_create(fx->s, &t, NULL), ERR_OK);
+    assert_int_equal(store_ticket_create(fx->s, &t, NULL, NULL), ERR_OK);
 }
 
 /* The token make_ticket gives ticket `number`; buf holds TOKEN_LEN + 1. */
@@ -1508,7 +1508,7 @@ static void test_token_consume(void **state)
     enum token_state st = (enum token_state)99;
 
     /* Each success returns the ticket after the decrement. */
-    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, &got), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, &st, &got), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(got.number, 1);
     assert_int_equal(got.attempts, 1);
@@ -1518,7 +1518,7 @@ static void test_token_consume(void **state)
     assert_true(got.time_update >= created);
     assert_true(got.time_update > 1600000000LL * 1000000); /* wall clock, not `now` */
     store_ticket_clear(&got);
-    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(attempts_of(fx, 1), 0);
 
@@ -1541,25 +1541,25 @@ static void test_token_consume(void **state)
         }
         memset(&got, 0x5a, sizeof(got));
         st = (enum token_state)99;
-        assert_int_equal(store_token_consume(fx->s, token, T_NOW, &st, &got), ERR_OK);
+        assert_int_equal(store_token_consume(fx->s, token, T_NOW, NULL, &st, &got), ERR_OK);
         assert_int_equal(st, cases[i].want);
         assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
         if (cases[i].number)
             assert_int_equal(attempts_of(fx, cases[i].number), before);
     }
     /* Expiry is judged against the caller's now: one microsecond earlier works. */
-    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(attempts_of(fx, 3), 2);
     /* No expiry. */
-    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
-    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_USED_UP);
     /* Resolved wins over used up. */
     raw_int2(fx, "UPDATE tickets SET resolved = 1 WHERE number = 1",
              "UPDATE tickets SET resolved = true WHERE number = 1", 0);
-    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_RESOLVED);
 
     /* expires_at = 0 (never written by the store, which stores NULL) is a row the
@@ -1569,16 +1569,16 @@ static void test_token_consume(void **state)
     raw_int2(fx, "UPDATE tickets SET resolved = 0 WHERE number = 4",
              "UPDATE tickets SET resolved = false WHERE number = 4", 0);
     st = (enum token_state)99;
-    assert_int_equal(store_token_consume(fx->s, resolved.token, T_NOW, &st, NULL), ERR_DB);
+    assert_int_equal(store_token_consume(fx->s, resolved.token, T_NOW, NULL, &st, NULL), ERR_DB);
     assert_int_equal(st, 99);
     assert_int_equal(attempts_of(fx, 4), 3);
     /* The transaction was rolled back: the store still writes. */
-    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
 
-    assert_int_equal(store_token_consume(NULL, two.token, T_NOW, &st, NULL), ERR_INTERNAL);
-    assert_int_equal(store_token_consume(fx->s, NULL, T_NOW, &st, NULL), ERR_INTERNAL);
-    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_consume(NULL, two.token, T_NOW, NULL, &st, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_consume(fx->s, NULL, T_NOW, NULL, &st, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, NULL, NULL), ERR_INTERNAL);
 }
 
 #define CONSUMERS     8
@@ -1602,7 +1602,7 @@ static void *consumer_main(void *arg)
     for (int i = 0; i < CONSUME_CALLS && !w->result; i++) {
         enum token_state st;
         struct ticket t;
-        w->result = store_token_consume(w->s, w->token, now_us(), &st, &t);
+        w->result = store_token_consume(w->s, w->token, now_us(), NULL, &st, &t);
         if (w->result)
             break;
         if (st == TOKEN_OK) {
@@ -1668,7 +1668,7 @@ static void test_token_refund(void **state)
     token_of(3, resolved);
     enum token_state st;
 
-    assert_int_equal(store_token_consume(fx->s, one, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, one, T_NOW, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(attempts_of(fx, 1), 1);
     assert_int_equal(store_token_refund(fx->s, one), ERR_OK);
@@ -1688,7 +1688,7 @@ static void test_token_refund(void **state)
 
     /* A replaced token, an unknown one, one of another form: nothing to give back. */
     assert_int_equal(
-        store_ticket_set_token(fx->s, 1, "00000000-0000-4000-8000-00000000beef", 5, 0, NULL),
+        store_ticket_set_token(fx->s, 1, "00000000-0000-4000-8000-00000000beef", 5, 0, NULL, NULL),
         ERR_OK);
     assert_int_equal(store_token_refund(fx->s, one), ERR_NOT_FOUND);
     assert_int_equal(attempts_of(fx, 1), 5);
@@ -1718,7 +1718,7 @@ static int64_t add_archive(struct fixture *fx, int64_t ticket_id, const char *pa
 {
     struct archive a, got;
     make_archive(&a, ticket_id, path, size);
-    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &got), ERR_OK);
     return got.id;
 }
 
@@ -1758,7 +1758,7 @@ static void test_archive_create_get(void **state)
     a.ticket_number = 5;
     a.time_create = a.time_update = 7; /* all ignored */
     int64_t before = raw_now(fx);
-    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &got), ERR_OK);
     assert_true(got.id > 0 && got.id != 999);
     assert_int_equal(got.ticket_id, t1);
     assert_int_equal(got.ticket_number, 1234);
@@ -1780,7 +1780,7 @@ static void test_archive_create_get(void **state)
     bare.ticket_id = t1;
     strcpy(bare.name, "x");
     strcpy(bare.path, "1234/x");
-    assert_int_equal(store_archive_create(fx->s, &bare, NULL), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &bare, NULL, NULL), ERR_OK);
     assert_int_equal(raw_int(fx,
                              "SELECT count(*) FROM archives WHERE path = '1234/x'"
                              " AND md5 = '' AND uploader_agent = '' AND size = 0",
@@ -1790,11 +1790,12 @@ static void test_archive_create_get(void **state)
     /* Errors; ret untouched, no row. */
     memset(&again, 0x5a, sizeof(again));
     make_archive(&a, t1, "1234/logs.tar.gz", 1);
-    assert_int_equal(store_archive_create(fx->s, &a, &again), ERR_EXISTS); /* path */
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &again), ERR_EXISTS); /* path */
     make_archive(&a, t1 + 100, "9999/new.log", 1);
-    assert_int_equal(store_archive_create(fx->s, &a, &again), ERR_REFERENCE); /* ticket gone */
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &again),
+                     ERR_REFERENCE); /* ticket gone */
     make_archive(&a, t1, "1234/negative", -1);
-    assert_int_equal(store_archive_create(fx->s, &a, &again), ERR_DB); /* CHECK size >= 0 */
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &again), ERR_DB); /* CHECK size >= 0 */
     assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 2);
 
@@ -1802,8 +1803,8 @@ static void test_archive_create_get(void **state)
     assert_int_equal(store_archive_get(fx->s, 0, &again), ERR_NOT_FOUND);
     assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
 
-    assert_int_equal(store_archive_create(NULL, &a, NULL), ERR_INTERNAL);
-    assert_int_equal(store_archive_create(fx->s, NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_create(NULL, &a, NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_create(fx->s, NULL, NULL, NULL), ERR_INTERNAL);
     assert_int_equal(store_archive_get(NULL, got.id, &again), ERR_INTERNAL);
     assert_int_equal(store_archive_get(fx->s, got.id, NULL), ERR_INTERNAL);
 }
@@ -1822,7 +1823,7 @@ static void test_archive_move(void **state)
              1, id);
 
     struct archive got;
-    assert_int_equal(store_archive_move(fx->s, id, 2, "2/a.log", "a.log", &got), ERR_OK);
+    assert_int_equal(store_archive_move(fx->s, id, 2, "2/a.log", "a.log", NULL, &got), ERR_OK);
     assert_int_equal(got.id, id);
     assert_int_equal(got.ticket_id, t2);
     assert_int_equal(got.ticket_number, 2);
@@ -1837,23 +1838,24 @@ static void test_archive_move(void **state)
     /* Errors: ret and the row untouched. */
     struct archive again;
     memset(&again, 0x5a, sizeof(again));
-    assert_int_equal(store_archive_move(fx->s, id, 3, "3/a.log", "a.log", &again), ERR_REFERENCE);
-    assert_int_equal(store_archive_move(fx->s, id + 100, 1, "1/a.log", "a.log", &again),
+    assert_int_equal(store_archive_move(fx->s, id, 3, "3/a.log", "a.log", NULL, &again),
+                     ERR_REFERENCE);
+    assert_int_equal(store_archive_move(fx->s, id + 100, 1, "1/a.log", "a.log", NULL, &again),
                      ERR_NOT_FOUND);
-    assert_int_equal(store_archive_move(fx->s, id, 2, "2/taken.log", "taken.log", &again),
+    assert_int_equal(store_archive_move(fx->s, id, 2, "2/taken.log", "taken.log", NULL, &again),
                      ERR_EXISTS);
     assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
     assert_archive_stored(fx, &got);
 
     /* Back again, ret NULL. */
-    assert_int_equal(store_archive_move(fx->s, id, 1, "1/a.log", "a.log", NULL), ERR_OK);
+    assert_int_equal(store_archive_move(fx->s, id, 1, "1/a.log", "a.log", NULL, NULL), ERR_OK);
     assert_int_equal(store_archive_get(fx->s, id, &again), ERR_OK);
     assert_int_equal(again.ticket_number, 1);
     assert_string_equal(again.path, "1/a.log");
 
-    assert_int_equal(store_archive_move(NULL, id, 1, "x", "x", NULL), ERR_INTERNAL);
-    assert_int_equal(store_archive_move(fx->s, id, 1, NULL, "x", NULL), ERR_INTERNAL);
-    assert_int_equal(store_archive_move(fx->s, id, 1, "1/x", NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(NULL, id, 1, "x", "x", NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(fx->s, id, 1, NULL, "x", NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(fx->s, id, 1, "1/x", NULL, NULL, NULL), ERR_INTERNAL);
 }
 
 static void test_archive_delete_exists(void **state)
@@ -1874,15 +1876,15 @@ static void test_archive_delete_exists(void **state)
     assert_false(exists);
 
     char path[512];
-    assert_int_equal(store_archive_delete(fx->s, a, path), ERR_OK);
+    assert_int_equal(store_archive_delete(fx->s, a, NULL, path), ERR_OK);
     assert_string_equal(path, "1/a.log");
     assert_int_equal(store_archive_path_exists(fx->s, "1/a.log", &exists), ERR_OK);
     assert_false(exists);
     memset(path, 'z', sizeof(path));
-    assert_int_equal(store_archive_delete(fx->s, a, path), ERR_NOT_FOUND);
+    assert_int_equal(store_archive_delete(fx->s, a, NULL, path), ERR_NOT_FOUND);
     assert_int_equal(path[0], 'z'); /* untouched */
-    assert_int_equal(store_archive_delete(fx->s, b, NULL), ERR_OK);
-    assert_int_equal(store_archive_delete(fx->s, b, NULL), ERR_NOT_FOUND);
+    assert_int_equal(store_archive_delete(fx->s, b, NULL, NULL), ERR_OK);
+    assert_int_equal(store_archive_delete(fx->s, b, NULL, NULL), ERR_NOT_FOUND);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
     /* The ticket stays. */
     assert_ticket_archives(fx, 1, 0, 0);
@@ -1893,12 +1895,12 @@ static void test_archive_delete_exists(void **state)
     memset(big.path, 'p', sizeof(big.path) - 1);
     big.path[sizeof(big.path) - 1] = 0;
     struct archive got;
-    assert_int_equal(store_archive_create(fx->s, &big, &got), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &big, NULL, &got), ERR_OK);
     assert_int_equal(strlen(got.path), 511);
-    assert_int_equal(store_archive_delete(fx->s, got.id, path), ERR_OK);
+    assert_int_equal(store_archive_delete(fx->s, got.id, NULL, path), ERR_OK);
     assert_string_equal(path, big.path);
 
-    assert_int_equal(store_archive_delete(NULL, 1, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_delete(NULL, 1, NULL, NULL), ERR_INTERNAL);
     assert_int_equal(store_archive_path_exists(NULL, "x", &exists), ERR_INTERNAL);
     assert_int_equal(store_archive_path_exists(fx->s, NULL, &exists), ERR_INTERNAL);
     assert_int_equal(store_archive_path_exists(fx->s, "x", NULL), ERR_INTERNAL);
@@ -2100,7 +2102,7 @@ static void walk_row(const struct archive *a, void *ctx)
         w->err = ERR_INTERNAL;
     if (w->delete_each && !w->err) {
         char path[512];
-        w->err = store_archive_delete(w->s, a->id, path);
+        w->err = store_archive_delete(w->s, a->id, NULL, path);
         if (!w->err && strcmp(path, a->path) != 0)
             w->err = ERR_INTERNAL;
     }
@@ -2171,7 +2173,7 @@ static void test_archive_cascade_created(void **state)
     add_archive(fx, t2, "20/six", 6);
 
     struct path_list paths = {0, NULL};
-    assert_int_equal(store_ticket_delete(fx->s, 10, &paths), ERR_OK);
+    assert_int_equal(store_ticket_delete(fx->s, 10, NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 2);
     assert_string_equal(paths.paths[0], "10/one");
     assert_string_equal(paths.paths[1], "10/three");
@@ -2181,7 +2183,7 @@ static void test_archive_cascade_created(void **state)
     assert_false(exists);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 4);
 
-    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "vm6", NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 3);
     assert_string_equal(paths.paths[0], "20/two");
     assert_string_equal(paths.paths[1], "30/four");
@@ -2193,7 +2195,7 @@ static void test_archive_cascade_created(void **state)
     assert_string_equal(a.path, "40/kept");
     /* The archive of a deleted ticket cannot be created any more. */
     make_archive(&a, t1, "10/late", 1);
-    assert_int_equal(store_archive_create(fx->s, &a, NULL), ERR_REFERENCE);
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, NULL), ERR_REFERENCE);
 }
 
 /* What deleting a platform takes with it, counted before: exactly what the
@@ -2237,7 +2239,7 @@ static void test_platform_counts(void **state)
 
     /* The delete takes what was counted. */
     struct path_list paths = {0, NULL};
-    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "vm6", NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 3);
     store_path_list_free(&paths);
     assert_int_equal(store_platform_counts(fx->s, "vm6", &tickets, &archives, &bytes),
@@ -2276,7 +2278,7 @@ static void test_archive_create_waits(void **state)
     struct archive a, got;
     make_archive(&a, t1, "1/late.tar.gz", 7);
     int64_t t0 = mono_us();
-    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &got), ERR_OK);
     assert_true(mono_us() - t0 >= 6000000);
     assert_int_equal(got.size, 7);
     assert_string_equal(got.path, "1/late.tar.gz");
@@ -2294,7 +2296,7 @@ static void test_token_forms(void **state)
     add_platform(fx, "vm6");
     token_ticket(fx, 1, 3, 0, false);
     char token[TOKEN_LEN + 1] = "abcdef01-0000-4000-8000-00000000beef"; /* has letters */
-    assert_int_equal(store_ticket_set_token(fx->s, 1, token, 3, 0, NULL), ERR_OK);
+    assert_int_equal(store_ticket_set_token(fx->s, 1, token, 3, 0, NULL, NULL), ERR_OK);
     char upper[TOKEN_LEN + 1];
     for (size_t i = 0; i <= TOKEN_LEN; i++)
         upper[i] = (char)(token[i] >= 'a' && token[i] <= 'f' ? token[i] - 32 : token[i]);
@@ -2308,12 +2310,12 @@ static void test_token_forms(void **state)
         assert_int_equal(store_token_check(fx->s, t, T_NOW, &st, NULL), ERR_OK);
         assert_int_equal(st, TOKEN_UNKNOWN);
         st = (enum token_state)99;
-        assert_int_equal(store_token_consume(fx->s, t, T_NOW, &st, NULL), ERR_OK);
+        assert_int_equal(store_token_consume(fx->s, t, T_NOW, NULL, &st, NULL), ERR_OK);
         assert_int_equal(st, TOKEN_UNKNOWN);
         assert_int_equal(store_ticket_get_by_token(fx->s, t, &got), ERR_NOT_FOUND);
     }
     assert_int_equal(attempts_of(fx, 1), 3);
-    assert_int_equal(store_token_consume(fx->s, token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, token, T_NOW, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
 }
 
@@ -2331,18 +2333,18 @@ static void test_times(void **state)
         struct ticket t, got;
         make_ticket(&t, 100 + (int64_t)i, "vm6", 0);
         t.expires_at = times[i];
-        assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+        assert_int_equal(store_ticket_create(fx->s, &t, NULL, &got), ERR_OK);
         assert_int_equal(got.expires_at, times[i]);
         store_ticket_clear(&got);
     }
     /* "now" far beyond any expiry: every ticket with one is expired. */
     char token[TOKEN_LEN + 1];
     enum token_state st;
-    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX, &st, NULL),
+    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX, NULL, &st, NULL),
                      ERR_OK);
     assert_int_equal(st, TOKEN_EXPIRED);
-    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX - 2, &st, NULL),
-                     ERR_OK);
+    assert_int_equal(
+        store_token_consume(fx->s, token_of(104, token), INT64_MAX - 2, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
 }
 
@@ -2420,7 +2422,7 @@ static void test_pg_reconnect(void **state)
         } else {
             memset(&p, 0, sizeof(p));
             strcpy(p.name, "bill"); /* a write */
-            assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_OK);
+            assert_int_equal(store_platform_create(fx->s, &p, NULL, NULL), ERR_OK);
         }
         assert_int_equal(store_ping(fx->s), ERR_OK);
     }
@@ -2669,7 +2671,7 @@ static void test_import_copy(void **state)
     /* The id generators continue after the largest imported id. */
     struct platform np = {0}, gotp;
     snprintf(np.name, sizeof(np.name), "new");
-    assert_int_equal(store_platform_create(fx->s, &np, &gotp), ERR_OK);
+    assert_int_equal(store_platform_create(fx->s, &np, NULL, &gotp), ERR_OK);
     assert_true(gotp.id > 7);
     int64_t uid = add_user(fx, "carol");
     assert_true(uid > 9);
