@@ -54,6 +54,25 @@ enum err api_check_token(struct req *r);
 /* schema.c */
 enum err api_schema(struct req *r);
 
+/* events.c (the helpers handlers record events with: api/events.h) */
+enum err api_event_list(struct req *r);
+
+/* webhooks.c */
+enum err api_webhook_list(struct req *r);
+enum err api_webhook_create(struct req *r);
+enum err api_webhook_get(struct req *r);
+enum err api_webhook_patch(struct req *r);
+enum err api_webhook_delete(struct req *r);
+enum err api_webhook_deliveries(struct req *r);
+enum err api_webhook_test(struct req *r);
+
+/* profile.c */
+enum err api_profile_get(struct req *r);
+enum err api_profile_patch(struct req *r);
+
+/* metrics.c */
+enum err api_metrics(struct req *r);
+
 /* common.c */
 
 /* A time as the API renders it (RFC 3339 in TZ), or JSON null for 0. New reference. */

@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "api/upload.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 
 /* Free space is re-checked this often while bytes arrive. */
@@ -44,10 +46,15 @@ enum err upload_open(struct req *r, struct upload *u)
     }
     int64_t declared = r->content_length;
     int64_t max = r->app->cfg.max_upload_size;
-    if (max > 0 && declared > max)
+    if (max > 0 && declared > max) {
+        metrics_refusal(REFUSE_TOO_LARGE);
         return too_large(r);
+    }
     u->next_space_check = SPACE_CHECK_EVERY;
-    return space_check(r, declared);
+    enum err e = space_check(r, declared);
+    if (e == ERR_NO_SPACE)
+        metrics_refusal(REFUSE_NO_SPACE);
+    return e;
 }
 
 enum err upload_target(struct req *r, struct upload *u, int64_t number)
@@ -85,17 +92,35 @@ static enum err write_blob(struct req *r, struct upload *u, const char *data, si
     return ERR_OK;
 }
 
-/* Worker thread, at the first bytes: the attempt (an atomic store write) and
- * the temp file, which can each wait on a busy disk or database, then the
- * bytes that came so far. */
+/* The upload ends without an archive: counted, and recorded as an
+ * "upload.failed" event saying why (once). */
+static void upload_failed(struct req *r, struct upload *u, const char *why)
+{
+    if (u->ended || !u->started)
+        return;
+    u->ended = true;
+    metrics_upload(UPLOAD_FAILED);
+    metrics_add(MET_UPLOADS_ACTIVE, -1);
+    api_event(r, "upload.failed", u->ticket.number, 0,
+              json_pack("{s:s,s:s,s:I}", "name", u->name, "reason", why, "bytes",
+                        (json_int_t)upload_size(u)));
+}
+
+/* Worker thread, at the first bytes: the attempt (an atomic store write, with
+ * the "upload.started" event) and the temp file, which can each wait on a
+ * busy disk or database, then the bytes that came so far. */
 static void start_work(struct req *r)
 {
     struct upload *u = r->work_data;
     enum err e = ERR_OK;
+    struct event ev;
+    api_event_make(
+        r, &ev, "upload.started", u->ticket.number, 0,
+        json_pack("{s:s,s:I}", "name", u->name, "declared", (json_int_t)r->content_length));
     if (u->by_token && !u->consumed) {
         enum token_state st;
         struct ticket t = {0};
-        e = store_token_consume(r->app->store, u->token, r->now, NULL, &st, &t);
+        e = store_token_consume(r->app->store, u->token, r->now, &ev, &st, &t);
         if (!e && st != TOKEN_OK) {
             /* the attempts went to parallel uploads since the principal stage */
             e = auth_check_upload_token(r, u->token, &t);
@@ -109,11 +134,13 @@ static void start_work(struct req *r)
         } else {
             store_ticket_clear(&t);
         }
-    }
+    } else if (!u->by_token)
+        e = store_event_add(r->app->store, &ev); /* a staff upload takes no attempt */
     if (!e)
         e = blob_upload_begin(r->app->blobs, r->app->cfg.max_upload_size, &u->blob);
     if (!e) {
         u->started = true;
+        metrics_add(MET_UPLOADS_ACTIVE, 1);
         e = write_blob(r, u, u->pending, u->pending_len);
     }
     free(u->pending);
@@ -128,6 +155,7 @@ enum err upload_write(struct req *r, struct upload *u, const char *data, size_t 
     if (len == 0)
         return ERR_OK;
     u->size += (int64_t)len;
+    metrics_add(MET_UPLOAD_BYTES, (int64_t)len);
     if (u->started)
         return write_blob(r, u, data, len);
     /* Not started: keep the bytes for start_work, which runs once this chunk
@@ -164,6 +192,7 @@ static void finish_work(struct req *r)
                                     name, sizeof(name), a.md5, a.sha256);
     if (e) {
         r->work_err = e == ERR_NO_SPACE ? req_fail(r, e, "The storage is full.") : e;
+        upload_failed(r, u, err_info(e)->name);
         return;
     }
     a.ticket_id = u->ticket.id;
@@ -174,8 +203,14 @@ static void finish_work(struct req *r)
     const char *agent = req_header(r, "User-Agent");
     str_copy(a.uploader_agent, sizeof(a.uploader_agent), agent ? agent : "");
     /* the store waits for the database for a while (store_options.archive_wait) */
-    e = store_archive_create(r->app->store, &a, NULL, &u->out);
+    struct event ev;
+    api_event_make(r, &ev, "upload.finished", u->ticket.number, 0,
+                   json_pack("{s:s,s:I,s:s,s:s}", "name", a.name, "size", (json_int_t)a.size, "md5",
+                             a.md5, "sha256", a.sha256));
+    ev.mail = r->app->cfg.smtp_url[0] != 0; /* the ticket's upload mail */
+    e = store_archive_create(r->app->store, &a, &ev, &u->out);
     if (e) {
+        upload_failed(r, u, e == ERR_REFERENCE ? "ticket deleted" : err_info(e)->name);
         (void)blob_delete(r->app->blobs, key);
         /* the bytes came but cannot be kept: the attempt was not really used */
         if (u->consumed && e != ERR_REFERENCE &&
@@ -187,6 +222,9 @@ static void finish_work(struct req *r)
             str_copy(r->detail, sizeof(r->detail), "The ticket was deleted during the upload.");
         return;
     }
+    u->ended = true;
+    metrics_upload(UPLOAD_STORED);
+    metrics_add(MET_UPLOADS_ACTIVE, -1);
     log_info("archive %lld \"%s\" (%lld bytes, sha256 %s) uploaded to ticket %lld from %s",
              (long long)u->out.id, u->out.name, (long long)u->out.size, u->out.sha256,
              (long long)u->out.ticket_number, r->client_ip);
@@ -214,6 +252,7 @@ void upload_abort(struct req *r, struct upload *u)
         log_warn("upload %s from %s %s after %lld bytes%s", ticket, r->client_ip,
                  req_outcome(r, outcome, sizeof(outcome)), (long long)upload_size(u),
                  u->blob ? "; temp file removed" : "");
+        upload_failed(r, u, outcome);
     }
     blob_upload_abort(TAKE_PTR(u->blob));
     free(u->pending);

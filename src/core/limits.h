@@ -44,8 +44,9 @@
 /* Events, notifications and retention (issue 14). */
 #define LIMIT_EVENT_KIND   40   /* bytes of an event kind ("upload.finished") */
 #define LIMIT_EVENT_DETAIL 2048 /* bytes of an event's detail object (compact JSON) */
-#define LIMIT_EVENT_QUEUE  1024 /* events waiting for the background writer (then dropped, logged) \
-                                 */
+#define LIMIT_EVENT_QUEUE                                                                          \
+    1024 /* events waiting for the background writer (then dropped, logged)                        \
+          */
 #define LIMIT_NOTIFY_EMAILS  1024  /* bytes of a platform's extra mail recipients */
 #define LIMIT_WEBHOOKS       100   /* registered webhooks */
 #define LIMIT_WEBHOOK_URL    2048  /* bytes of a webhook URL */

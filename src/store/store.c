@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "store/db.h"
 
@@ -300,13 +301,17 @@ static enum err tx(struct store *s, enum db_mode mode, db_fn *fn, void *ctx)
     for (int attempt = 0;; attempt++) {
         struct db_conn *c;
         enum err e = ops->take(s, &c);
-        if (e)
+        if (e) {
+            metrics_add(MET_STORE_ERRORS, 1);
             return e;
+        }
         e = ops->begin(c, mode);
         if (!e)
             e = ops->end(c, mode, fn(c, ctx));
         bool again = attempt == 0 && e && ops->retryable(c, e);
         ops->give(s, c);
+        if (!again && (e == ERR_DB || e == ERR_UNAVAILABLE || e == ERR_NO_SPACE))
+            metrics_add(MET_STORE_ERRORS, 1);
         if (!again)
             return e;
         log_info("%s: retrying once after the lost connection", ops->name);

@@ -19,7 +19,8 @@ const SLUG = ['Enter a valid "slug" consisting of lowercase letters, numbers, un
 const call = (method, p, json) => api(srv, method, p, { token, json });
 
 function checkItem(item) {
-    assert.deepEqual(Object.keys(item).sort(), ['id', 'name', 'pretty_name']);
+    assert.deepEqual(Object.keys(item).sort(), ['archives_keep_days', 'id', 'name', 'notify_emails', 'pretty_name',
+        'resolve_after_days']);
     assert.equal(typeof item.id, 'number');
     assert.ok(Number.isInteger(item.id) && item.id > 0);
 }
