@@ -12,13 +12,33 @@
 #include "jobs/jobs.h"
 
 const char *const api_event_kinds[] = {
-    "upload.started",   "upload.finished",  "upload.failed",   "upload.resumed",
-    "archive.downloaded", "archive.moved",  "archive.deleted", "ticket.created",
-    "ticket.updated",   "ticket.resolved",  "ticket.reopened", "ticket.deleted",
-    "ticket.token_regenerated", "platform.created", "platform.updated", "platform.deleted",
-    "auth.login",       "auth.login_failed", "auth.2fa_changed", "user.created",
-    "user.updated",     "user.deleted",     "webhook.created", "webhook.updated",
-    "webhook.deleted",  "webhook.test",     NULL,
+    "upload.started",
+    "upload.finished",
+    "upload.failed",
+    "upload.resumed",
+    "archive.downloaded",
+    "archive.moved",
+    "archive.deleted",
+    "ticket.created",
+    "ticket.updated",
+    "ticket.resolved",
+    "ticket.reopened",
+    "ticket.deleted",
+    "ticket.token_regenerated",
+    "platform.created",
+    "platform.updated",
+    "platform.deleted",
+    "auth.login",
+    "auth.login_failed",
+    "auth.2fa_changed",
+    "user.created",
+    "user.updated",
+    "user.deleted",
+    "webhook.created",
+    "webhook.updated",
+    "webhook.deleted",
+    "webhook.test",
+    NULL,
 };
 
 bool api_event_kind_known(const char *kind)
@@ -122,7 +142,8 @@ json_t *api_event_json(const struct event *ev)
     json_object_set_new(o, "actor", ev->actor[0] ? json_string(ev->actor) : json_null());
     json_object_set_new(o, "actor_type",
                         json_string(ev->actor_type[0] ? ev->actor_type : "anonymous"));
-    json_object_set_new(o, "client_ip", ev->client_ip[0] ? json_string(ev->client_ip) : json_null());
+    json_object_set_new(o, "client_ip",
+                        ev->client_ip[0] ? json_string(ev->client_ip) : json_null());
     json_object_set_new(o, "user_agent", json_string(ev->user_agent));
     json_object_set_new(o, "ticket", ev->ticket ? json_integer(ev->ticket) : json_null());
     json_object_set_new(o, "archive", ev->archive ? json_integer(ev->archive) : json_null());

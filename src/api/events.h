@@ -1,4 +1,5 @@
-/* events.h - the audit log as handlers write it (api_event) and as the API and webhooks render it. */
+/* events.h - the audit log as handlers write it (api_event) and as the API and webhooks render it.
+ */
 #pragma once
 
 #include <jansson.h>

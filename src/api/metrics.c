@@ -22,7 +22,8 @@ enum err api_metrics(struct req *r)
     if (want[0]) {
         const char *h = req_header(r, "Authorization");
         if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-            return req_fail(r, ERR_UNAUTHENTICATED, "The metrics need METRICS_TOKEN as a bearer token.");
+            return req_fail(r, ERR_UNAUTHENTICATED,
+                            "The metrics need METRICS_TOKEN as a bearer token.");
         const char *tok = h + 7;
         while (*tok == ' ')
             tok++;

@@ -44,7 +44,6 @@ enum err api_profile_patch(struct req *r)
                    json_pack("{s:s,s:b,s:b}", "username", r->principal.user.username,
                              "email_changed", strcmp(email, r->principal.user.email) != 0,
                              "upload_mail", p.upload_mail));
-    e = store_user_profile_set(r->app->store, r->principal.user.id, rc > 0 ? email : NULL, &p,
-                               &ev);
+    e = store_user_profile_set(r->app->store, r->principal.user.id, rc > 0 ? email : NULL, &p, &ev);
     return e ? e : reply_profile(r, email, &p);
 }

@@ -160,9 +160,9 @@ enum err api_webhook_patch(struct req *r)
     if (e)
         return e;
     struct event ev;
-    api_event_make(r, &ev, "webhook.updated", 0, 0,
-                   json_pack("{s:I,s:s,s:b}", "webhook", (json_int_t)id, "url", w.url, "active",
-                             w.active));
+    api_event_make(
+        r, &ev, "webhook.updated", 0, 0,
+        json_pack("{s:I,s:s,s:b}", "webhook", (json_int_t)id, "url", w.url, "active", w.active));
     e = store_webhook_update(r->app->store, id, &w, &ev, &out);
     return e ? e : req_reply_json(r, 200, webhook_json(&out, false));
 }
@@ -208,15 +208,14 @@ enum err api_webhook_deliveries(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
         const struct delivery_log *l = &items[i];
-        json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:o}", "delivery", (json_int_t)l->delivery_id,
-                              "event", (json_int_t)l->event_id, "kind", l->kind, "state",
-                              l->state, "next_at",
-                              strcmp(l->state, "pending") == 0 ? api_time(l->next_at)
-                                                                : json_null());
+        json_t *o =
+            json_pack("{s:I,s:I,s:s,s:s,s:o}", "delivery", (json_int_t)l->delivery_id, "event",
+                      (json_int_t)l->event_id, "kind", l->kind, "state", l->state, "next_at",
+                      strcmp(l->state, "pending") == 0 ? api_time(l->next_at) : json_null());
         if (o && l->attempt_id)
             json_object_update_missing_new(
-                o, json_pack("{s:I,s:o,s:o,s:s,s:I}", "attempt", (json_int_t)l->attempt_id,
-                             "time", api_time(l->time), "status",
+                o, json_pack("{s:I,s:o,s:o,s:s,s:I}", "attempt", (json_int_t)l->attempt_id, "time",
+                             api_time(l->time), "status",
                              l->status ? json_integer(l->status) : json_null(), "error", l->error,
                              "duration_ms", (json_int_t)l->duration_ms));
         else if (o)

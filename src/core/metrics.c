@@ -9,14 +9,14 @@
 #include "core/util.h"
 
 /* Statuses counted one by one; any other counts in its class ("2xx" ...). */
-static const int statuses[] = {200, 201, 204, 206, 301, 302, 303, 304, 400, 401, 403,
-                               404, 405, 409, 412, 413, 415, 416, 423, 429, 431, 499,
-                               500, 501, 502, 503, 504, 505, 507};
+static const int statuses[] = {200, 201, 204, 206, 301, 302, 303, 304, 400, 401,
+                               403, 404, 405, 409, 412, 413, 415, 416, 423, 429,
+                               431, 499, 500, 501, 502, 503, 504, 505, 507};
 #define NSTATUS (ARRAY_SIZE(statuses) + 5) /* + the classes 1xx..5xx */
 
 /* Request duration buckets (seconds): uploads last minutes, so the top is high. */
 static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                 1,     2.5,  5,     10,   30,  60,  300};
+                                 1,     2.5,  5,     10,   30,  60,   300};
 #define NBUCKET (ARRAY_SIZE(buckets) + 1) /* + Inf */
 
 struct route_stats {
@@ -159,7 +159,8 @@ static void route_labels(struct text *t, size_t i)
 
 static void render_requests(struct text *t)
 {
-    head(t, "lc_http_requests_total", "counter", "HTTP requests answered, by route pattern and status.");
+    head(t, "lc_http_requests_total", "counter",
+         "HTTP requests answered, by route pattern and status.");
     for (size_t i = 0; M.stats && i <= M.n; i++)
         for (size_t s = 0; s < NSTATUS; s++) {
             uint64_t v = atomic_load_explicit(&M.stats[i].status[s], memory_order_relaxed);
@@ -225,7 +226,8 @@ char *metrics_render(const struct metrics_now *now, size_t *ret_len)
     for (size_t i = 0; i < UPLOAD_OUTCOME__MAX; i++)
         put(&t, "lc_uploads_total{outcome=\"%s\"} %llu\n", outcomes[i],
             (unsigned long long)atomic_load_explicit(&M.uploads[i], memory_order_relaxed));
-    head(&t, "lc_upload_refusals_total", "counter", "Uploads refused before they started, by reason.");
+    head(&t, "lc_upload_refusals_total", "counter",
+         "Uploads refused before they started, by reason.");
     for (size_t i = 0; i < REFUSE__MAX; i++)
         put(&t, "lc_upload_refusals_total{reason=\"%s\"} %llu\n", reasons[i],
             (unsigned long long)atomic_load_explicit(&M.refusals[i], memory_order_relaxed));
@@ -241,7 +243,8 @@ char *metrics_render(const struct metrics_now *now, size_t *ret_len)
     head(&t, "lc_mails_total", "counter", "Upload mails, by outcome.");
     put(&t, "lc_mails_total{outcome=\"sent\"} %lld\n", (long long)plain(MET_MAIL_SENT));
     put(&t, "lc_mails_total{outcome=\"failed\"} %lld\n", (long long)plain(MET_MAIL_FAILED));
-    head(&t, "lc_events_total", "counter", "Events handed to the audit log by this process, by outcome.");
+    head(&t, "lc_events_total", "counter",
+         "Events handed to the audit log by this process, by outcome.");
     put(&t, "lc_events_total{outcome=\"written\"} %lld\n", (long long)plain(MET_EVENTS));
     put(&t, "lc_events_total{outcome=\"lost\"} %lld\n", (long long)plain(MET_EVENTS_LOST));
     head(&t, "lc_store_errors_total", "counter",

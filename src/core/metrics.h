@@ -7,20 +7,20 @@
 
 /* Plain counters and gauges. */
 enum metric {
-    MET_UPLOAD_BYTES,        /* counter: archive bytes received (every upload form) */
-    MET_UPLOADS_ACTIVE,      /* gauge: uploads between their start and their end */
-    MET_STORE_ERRORS,        /* counter: store operations that failed with a database error */
-    MET_EVENTS,              /* counter: events written through api_event's queue and directly */
-    MET_EVENTS_LOST,         /* counter: events that could not be written */
-    MET_MAIL_SENT,           /* counter: upload mails sent */
-    MET_MAIL_FAILED,         /* counter: upload mails that failed (retried) */
+    MET_UPLOAD_BYTES,   /* counter: archive bytes received (every upload form) */
+    MET_UPLOADS_ACTIVE, /* gauge: uploads between their start and their end */
+    MET_STORE_ERRORS,   /* counter: store operations that failed with a database error */
+    MET_EVENTS,         /* counter: events written through api_event's queue and directly */
+    MET_EVENTS_LOST,    /* counter: events that could not be written */
+    MET_MAIL_SENT,      /* counter: upload mails sent */
+    MET_MAIL_FAILED,    /* counter: upload mails that failed (retried) */
     MET__MAX
 };
 
 /* What became of an upload that started (its attempt taken). */
 enum upload_outcome {
-    UPLOAD_STORED,  /* the archive is stored */
-    UPLOAD_FAILED,  /* no archive: client gone, too large, storage full, error */
+    UPLOAD_STORED, /* the archive is stored */
+    UPLOAD_FAILED, /* no archive: client gone, too large, storage full, error */
     UPLOAD_OUTCOME__MAX
 };
 
@@ -39,9 +39,9 @@ enum refusal {
 
 /* The outcome of one webhook delivery attempt. */
 enum delivery_outcome {
-    DELIVERY_OK,       /* the receiver answered 2xx */
-    DELIVERY_RETRY,    /* it failed; tried again later */
-    DELIVERY_GAVE_UP,  /* it failed for a day: given up */
+    DELIVERY_OK,      /* the receiver answered 2xx */
+    DELIVERY_RETRY,   /* it failed; tried again later */
+    DELIVERY_GAVE_UP, /* it failed for a day: given up */
     DELIVERY_OUTCOME__MAX
 };
 
@@ -61,8 +61,8 @@ void metrics_delivery(enum delivery_outcome o);
 /* What the scrape measures when it happens. A negative value: not known
  * (left out). */
 struct metrics_now {
-    int64_t webhook_queue;   /* deliveries pending */
-    int64_t storage_free;    /* bytes free for uploads on DATA_DIR's file system */
+    int64_t webhook_queue; /* deliveries pending */
+    int64_t storage_free;  /* bytes free for uploads on DATA_DIR's file system */
     int64_t storage_total;
     bool database_up;
 };

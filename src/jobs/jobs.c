@@ -1,4 +1,5 @@
-/* jobs.c - the background threads of `serve`: webhook sender and housekeeper (events, mail, retention). */
+/* jobs.c - the background threads of `serve`: webhook sender and housekeeper (events, mail,
+ * retention). */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,15 +20,15 @@
 #include "jobs/retention.h"
 #include "jobs/webhook.h"
 
-#define SECOND            1000000LL
-#define POLL_US           (1 * SECOND)    /* queues are looked at this often without a kick */
-#define RETRY_FOR_US      (86400 * SECOND) /* a delivery is retried for a day, then given up */
-#define RETRY_MAX_US      (6 * 3600 * SECOND) /* longest pause between two attempts */
-#define RETENTION_FIRST   (10 * SECOND)   /* first retention pass after the start */
-#define RETENTION_EVERY   (3600 * SECOND)
-#define MAIL_MAX_WAIT     10              /* a batch is sent after MAIL_QUIET * this at the latest */
-#define MAIL_RETRY_US     (5 * 60 * SECOND)
-#define MAIL_GIVE_UP_US   (86400 * SECOND)
+#define SECOND          1000000LL
+#define POLL_US         (1 * SECOND)        /* queues are looked at this often without a kick */
+#define RETRY_FOR_US    (86400 * SECOND)    /* a delivery is retried for a day, then given up */
+#define RETRY_MAX_US    (6 * 3600 * SECOND) /* longest pause between two attempts */
+#define RETENTION_FIRST (10 * SECOND)       /* first retention pass after the start */
+#define RETENTION_EVERY (3600 * SECOND)
+#define MAIL_MAX_WAIT   10 /* a batch is sent after MAIL_QUIET * this at the latest */
+#define MAIL_RETRY_US   (5 * 60 * SECOND)
+#define MAIL_GIVE_UP_US (86400 * SECOND)
 
 static struct {
     struct app *app;
@@ -133,9 +134,9 @@ static void deliver(struct delivery *d)
     if (res.status && (res.status < 200 || res.status >= 300))
         snprintf(res.error, sizeof(res.error), "HTTP %d%s", res.status,
                  res.status >= 300 && res.status < 400 ? " (redirects are not followed)" : "");
-    log_info("webhook %lld: %s of delivery %lld (event %lld %s) attempt %d: %s", (long long)d->webhook_id,
-             res.state, (long long)d->id, (long long)d->ev.id, d->ev.kind, made,
-             res.error[0] ? res.error : "ok");
+    log_info("webhook %lld: %s of delivery %lld (event %lld %s) attempt %d: %s",
+             (long long)d->webhook_id, res.state, (long long)d->id, (long long)d->ev.id, d->ev.kind,
+             made, res.error[0] ? res.error : "ok");
     enum err e = store_delivery_finish(J.app->store, d->id, J.owner, &res);
     if (e == ERR_NOT_FOUND)
         log_warn("webhook delivery %lld: the lease ran out during the attempt; another process "

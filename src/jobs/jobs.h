@@ -1,4 +1,5 @@
-/* jobs.h - the background threads of `serve`: webhook deliveries, upload mail, retention, the event writer. */
+/* jobs.h - the background threads of `serve`: webhook deliveries, upload mail, retention, the event
+ * writer. */
 #pragma once
 
 #include <stdbool.h>

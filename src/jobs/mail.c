@@ -1,4 +1,5 @@
-/* mail.c - the upload mail: recipients, the message (text, UTF-8, base64) and SMTP through libcurl. */
+/* mail.c - the upload mail: recipients, the message (text, UTF-8, base64) and SMTP through libcurl.
+ */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -126,8 +127,8 @@ static void human(int64_t v, char out[32])
 }
 
 /* The plain text of the mail. */
-static void compose_body(struct app *a, const struct mail_item *items, size_t n, const char *platform,
-                         struct msg *b)
+static void compose_body(struct app *a, const struct mail_item *items, size_t n,
+                         const char *platform, struct msg *b)
 {
     int64_t ticket = items[0].ticket;
     add(b, "%zu file%s uploaded to ticket %lld (platform %s):\n\n", n, n == 1 ? " was" : "s were",
@@ -182,9 +183,10 @@ static void compose(struct app *a, const struct mail_item *items, size_t n, cons
     add(m, "Date: %s\r\nFrom: logs-collector <%s>\r\nTo: ", date, a->cfg.smtp_from);
     for (int i = 0; i < nrcpt; i++)
         add(m, "%s%s", i ? ", " : "", rcpt[i]);
-    add(m, "\r\nSubject: Ticket %lld: %zu file%s uploaded\r\nMessage-ID: <%s@%s>\r\n"
-           "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-           "Content-Transfer-Encoding: base64\r\nAuto-Submitted: auto-generated\r\n\r\n",
+    add(m,
+        "\r\nSubject: Ticket %lld: %zu file%s uploaded\r\nMessage-ID: <%s@%s>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: base64\r\nAuto-Submitted: auto-generated\r\n\r\n",
         (long long)items[0].ticket, n, n == 1 ? "" : "s", id, domain);
     size_t b64len = sodium_base64_encoded_len(body.len, sodium_base64_VARIANT_ORIGINAL);
     char *b64 = malloc(b64len);
@@ -238,7 +240,8 @@ static enum err smtp_send(const struct config *c, char rcpt[][LIMIT_EMAIL + 1], 
     rc = curl_easy_setopt(h, opt, val)
     SET(CURLOPT_URL, c->smtp_url);
     SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    SET(CURLOPT_USE_SSL, implicit || c->smtp_starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+    SET(CURLOPT_USE_SSL,
+        implicit || c->smtp_starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
     SET(CURLOPT_MAIL_FROM, from);
     SET(CURLOPT_MAIL_RCPT, to);
     SET(CURLOPT_READFUNCTION, read_msg);

@@ -1,4 +1,5 @@
-/* retention.h - deleting what platforms keep no longer, and old events: the job and its CLI twin. */
+/* retention.h - deleting what platforms keep no longer, and old events: the job and its CLI twin.
+ */
 #pragma once
 
 #include <stdbool.h>

@@ -1,4 +1,5 @@
-/* webhook.c - webhook targets: URL rules, address rules against SSRF, signatures, sending with libcurl. */
+/* webhook.c - webhook targets: URL rules, address rules against SSRF, signatures, sending with
+ * libcurl. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netdb.h>
@@ -24,6 +25,8 @@ const char *webhook_url_parse(const char *url, struct webhook_target *ret)
             return "The URL may not contain spaces or control characters.";
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return "Only http:// and https:// URLs are allowed.";
+    if (strstr(url, "://")[3] == '/') /* libcurl would take "http:///x" as host x */
+        return "The URL needs a host.";
     CURLU *h = curl_url();
     if (!h)
         return "Out of memory.";
@@ -167,8 +170,7 @@ const char *webhook_resolve(const struct webhook_target *t, bool allow_private, 
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(t->host, NULL, &hints, &res);
     if (rc != 0 || !res) {
-        snprintf(why, whylen, "Cannot resolve the host \"%.200s\": %s.", t->host,
-                 gai_strerror(rc));
+        snprintf(why, whylen, "Cannot resolve the host \"%.200s\": %s.", t->host, gai_strerror(rc));
         return why;
     }
     char refused[64] = "";
@@ -193,8 +195,7 @@ const char *webhook_resolve(const struct webhook_target *t, bool allow_private, 
     return why;
 }
 
-void webhook_sign(const char *secret, int64_t timestamp, const char *body, size_t len,
-                  char out[72])
+void webhook_sign(const char *secret, int64_t timestamp, const char *body, size_t len, char out[72])
 {
     crypto_auth_hmacsha256_state st;
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -233,8 +234,8 @@ static size_t drop_body(char *data, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
-void webhook_send(const struct config *cfg, const struct delivery *d, const char *body,
-                  size_t len, struct delivery_result *res)
+void webhook_send(const struct config *cfg, const struct delivery *d, const char *body, size_t len,
+                  struct delivery_result *res)
 {
     int64_t start = mono_us();
     res->time = now_us();
@@ -264,8 +265,8 @@ void webhook_send(const struct config *cfg, const struct delivery *d, const char
 
     CURL *c = curl_easy_init();
     struct curl_slist *hdrs = NULL, *pins = curl_slist_append(NULL, resolve_line);
-    const char *lines[] = {"Content-Type: application/json", "Expect:", h_event, h_delivery, h_ts,
-                           h_sig};
+    const char *lines[] = {
+        "Content-Type: application/json", "Expect:", h_event, h_delivery, h_ts, h_sig};
     for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
         hdrs = curl_slist_append(hdrs, lines[i]);
     CURLcode rc = c && hdrs && pins ? CURLE_OK : CURLE_OUT_OF_MEMORY;

@@ -1,4 +1,5 @@
-/* webhook.h - webhook targets (URL rules, address rules against SSRF), signing and sending with libcurl. */
+/* webhook.h - webhook targets (URL rules, address rules against SSRF), signing and sending with
+ * libcurl. */
 #pragma once
 
 #include <stdbool.h>
@@ -57,5 +58,5 @@ void webhook_sign(const char *secret, int64_t timestamp, const char *body, size_
  * Fills res's time, status (0 when none came), error ("" when a status came)
  * and duration_ms; the caller decides the state.
  */
-void webhook_send(const struct config *cfg, const struct delivery *d, const char *body,
-                  size_t len, struct delivery_result *res);
+void webhook_send(const struct config *cfg, const struct delivery *d, const char *body, size_t len,
+                  struct delivery_result *res);

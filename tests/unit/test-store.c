@@ -2771,6 +2771,297 @@ static void test_statements_complete(void **state)
 }
 
 /* The store's contract, one list run against each backend. */
+
+/* --- events, webhooks, mail, retention (issue 14) --- */
+
+static void mk_event(struct event *ev, const char *kind, int64_t ticket)
+{
+    memset(ev, 0, sizeof(*ev));
+    snprintf(ev->kind, sizeof(ev->kind), "%s", kind);
+    snprintf(ev->actor_type, sizeof(ev->actor_type), "user");
+    snprintf(ev->actor, sizeof(ev->actor), "alice");
+    ev->ticket = ticket;
+}
+
+static size_t count_events(struct fixture *fx, const char *kind)
+{
+    struct event_filter f;
+    store_event_filter_init(&f);
+    f.kind = kind;
+    struct event *items = NULL;
+    size_t n = 0;
+    int64_t total = -1;
+    assert_int_equal(store_event_list(fx->s, &f, &items, &n, &total), ERR_OK);
+    assert_int_equal((int64_t)n, total);
+    free(items);
+    return n;
+}
+
+/* An event goes in exactly when the change it records commits. */
+static void test_event_with_change(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    struct ticket t, out;
+    make_ticket(&t, 7, "vm6", 0);
+    struct event ev;
+    mk_event(&ev, "ticket.created", 7);
+    assert_int_equal(store_ticket_create(fx->s, &t, &ev, &out), ERR_OK);
+    store_ticket_clear(&out);
+    assert_int_equal(count_events(fx, "ticket.created"), 1);
+    /* the same number again fails: no second event */
+    assert_int_equal(store_ticket_create(fx->s, &t, &ev, NULL), ERR_EXISTS);
+    assert_int_equal(count_events(fx, "ticket.created"), 1);
+    /* an archive: the event gets the new archive's id */
+    struct archive a, ao;
+    make_archive(&a, out.id, "7/x", 5);
+    mk_event(&ev, "upload.finished", 7);
+    assert_int_equal(store_archive_create(fx->s, &a, &ev, &ao), ERR_OK);
+    struct event_filter f;
+    store_event_filter_init(&f);
+    f.archive.set = true;
+    f.archive.n = 1;
+    f.archive.v[0] = ao.id;
+    struct event *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_event_list(fx->s, &f, &items, &n, NULL), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].kind, "upload.finished");
+    assert_int_equal(items[0].ticket, 7);
+    assert_string_equal(items[0].detail, "{}");
+    free(items);
+    /* resolving sets resolved_at, reopening clears it */
+    t.resolved = true;
+    assert_int_equal(store_ticket_update(fx->s, 7, &t, NULL, &out), ERR_OK);
+    assert_true(out.resolved_at > 0);
+    store_ticket_clear(&out);
+    t.resolved = false;
+    assert_int_equal(store_ticket_update(fx->s, 7, &t, NULL, &out), ERR_OK);
+    assert_int_equal(out.resolved_at, 0);
+    store_ticket_clear(&out);
+    /* a delete of what is not there records nothing */
+    mk_event(&ev, "archive.deleted", 7);
+    assert_int_equal(store_archive_delete(fx->s, 99999, &ev, NULL), ERR_NOT_FOUND);
+    assert_int_equal(count_events(fx, "archive.deleted"), 0);
+    /* prefix and actor filters; pruning */
+    store_event_filter_init(&f);
+    f.kind_prefix = "upload.";
+    f.actor = "alice";
+    assert_int_equal(store_event_list(fx->s, &f, &items, &n, NULL), ERR_OK);
+    assert_int_equal(n, 1);
+    free(items);
+    int64_t pruned = -1;
+    assert_int_equal(store_event_prune(fx->s, now_us() + 1000000, &pruned), ERR_OK);
+    assert_int_equal(pruned, 2);
+    assert_int_equal(count_events(fx, "upload.finished"), 0);
+}
+
+static int64_t add_webhook(struct fixture *fx, const char *events)
+{
+    struct webhook w = {.active = true}, out;
+    snprintf(w.url, sizeof(w.url), "https://hooks.example.com/x");
+    snprintf(w.events, sizeof(w.events), "%s", events);
+    snprintf(w.secret, sizeof(w.secret), "%064d", 7);
+    assert_int_equal(store_webhook_create(fx->s, &w, NULL, &out), ERR_OK);
+    return out.id;
+}
+
+/* Deliveries: queued per matching webhook with the event, claimed once, retried, logged. */
+static void test_webhook_deliveries(void **state)
+{
+    struct fixture *fx = *state;
+    int64_t all = add_webhook(fx, "");
+    int64_t some = add_webhook(fx, ",upload.finished,");
+    int64_t other = add_webhook(fx, ",ticket_created,"); /* '_' must not match '.' */
+    struct event ev;
+    mk_event(&ev, "ticket.created", 1);
+    assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    mk_event(&ev, "upload.finished", 1);
+    assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    int64_t pending = -1;
+    assert_int_equal(store_delivery_pending(fx->s, &pending), ERR_OK);
+    assert_int_equal(pending, 3);
+    /* a test event goes to its webhook alone */
+    mk_event(&ev, "webhook.test", 0);
+    ev.webhook = other;
+    assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    assert_int_equal(store_delivery_pending(fx->s, &pending), ERR_OK);
+    assert_int_equal(pending, 4);
+
+    int64_t now = now_us();
+    struct delivery *d = malloc(sizeof(*d)), *d2 = malloc(sizeof(*d2));
+    assert_non_null(d);
+    assert_non_null(d2);
+    int seen_all = 0, seen_some = 0, seen_other = 0;
+    int64_t first = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(store_delivery_claim(fx->s, "a", now, now + 60000000, d), ERR_OK);
+        seen_all += d->webhook_id == all;
+        seen_some += d->webhook_id == some;
+        seen_other += d->webhook_id == other;
+        if (!first)
+            first = d->id;
+        assert_string_equal(d->secret,
+                            "0000000000000000000000000000000000000000000000000000000000000007");
+    }
+    assert_int_equal(seen_all, 2);
+    assert_int_equal(seen_some, 1);
+    assert_int_equal(seen_other, 1);
+    /* everything is leased: nothing for another owner */
+    assert_int_equal(store_delivery_claim(fx->s, "b", now, now + 60000000, d2), ERR_NOT_FOUND);
+    /* a failed attempt: pending again later, the lease released */
+    struct delivery_result res = {
+        .time = now, .status = 500, .duration_ms = 3, .state = "pending", .next_at = now + 5000000};
+    snprintf(res.error, sizeof(res.error), "HTTP 500");
+    assert_int_equal(store_delivery_finish(fx->s, first, "a", &res), ERR_OK);
+    assert_int_equal(store_delivery_claim(fx->s, "b", now, now + 60000000, d2), ERR_NOT_FOUND);
+    assert_int_equal(store_delivery_claim(fx->s, "b", now + 6000000, now + 60000000, d2), ERR_OK);
+    assert_int_equal(d2->id, first);
+    assert_int_equal(d2->attempts, 1);
+    /* the old owner's lease is gone: its finish is refused, its attempt kept */
+    res.state = "delivered";
+    assert_int_equal(store_delivery_finish(fx->s, first, "a", &res), ERR_NOT_FOUND);
+    res.status = 204;
+    res.error[0] = 0;
+    assert_int_equal(store_delivery_finish(fx->s, first, "b", &res), ERR_OK);
+    /* a lease that ran out is taken over */
+    assert_int_equal(store_delivery_claim(fx->s, "c", now + 120000000, now + 180000000, d2),
+                     ERR_OK);
+    assert_string_equal(d2->url, "https://hooks.example.com/x");
+    struct delivery_log *log = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    assert_int_equal(
+        store_delivery_log(fx->s, d->webhook_id == first ? all : all, -1, 0, &log, &n, &total),
+        ERR_OK);
+    assert_int_equal((int64_t)n, total);
+    free(log);
+    struct webhook *hooks = NULL;
+    assert_int_equal(store_webhook_list(fx->s, &hooks, &n), ERR_OK);
+    assert_int_equal(n, 3);
+    free(hooks);
+    /* deleting a webhook takes its deliveries */
+    assert_int_equal(store_webhook_delete(fx->s, all, NULL), ERR_OK);
+    assert_int_equal(store_webhook_delete(fx->s, all, NULL), ERR_NOT_FOUND);
+    free(d);
+    free(d2);
+}
+
+/* Mail: one batch per ticket once it is quiet, claimed by one owner, done or retried. */
+static void test_mail_queue(void **state)
+{
+    struct fixture *fx = *state;
+    struct event ev;
+    for (int i = 0; i < 3; i++) {
+        mk_event(&ev, "upload.finished", 5);
+        ev.mail = true;
+        snprintf(ev.detail, sizeof(ev.detail), "{\"name\":\"f%d\",\"size\":%d}", i, i);
+        assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    }
+    mk_event(&ev, "upload.finished", 6);
+    ev.mail = true;
+    assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    int64_t now = now_us();
+    struct mail_item *items = NULL;
+    size_t n = 0;
+    /* not quiet yet */
+    assert_int_equal(store_mail_claim(fx->s, "a", now, now - 60000000, now - 600000000,
+                                      now + 60000000, &items, &n),
+                     ERR_NOT_FOUND);
+    assert_int_equal(
+        store_mail_claim(fx->s, "a", now + 1, now + 1, now - 600000000, now + 60000000, &items, &n),
+        ERR_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(items[0].ticket, 5);
+    assert_string_equal(items[2].ev.detail, "{\"name\":\"f2\",\"size\":2}");
+    free(items);
+    /* the other ticket; ticket 5 is leased */
+    assert_int_equal(
+        store_mail_claim(fx->s, "b", now + 1, now + 1, now - 600000000, now + 60000000, &items, &n),
+        ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].ticket, 6);
+    free(items);
+    assert_int_equal(
+        store_mail_claim(fx->s, "c", now + 1, now + 1, now - 600000000, now + 60000000, &items, &n),
+        ERR_NOT_FOUND);
+    assert_int_equal(store_mail_done(fx->s, "a", 5), ERR_OK);
+    assert_int_equal(store_mail_retry(fx->s, "b", 6, now + 5000000), ERR_OK);
+    assert_int_equal(store_mail_claim(fx->s, "c", now + 1000000, now + 1000000, now - 600000000,
+                                      now + 60000000, &items, &n),
+                     ERR_NOT_FOUND);
+    assert_int_equal(store_mail_claim(fx->s, "c", now + 6000000, now + 6000000, now - 600000000,
+                                      now + 60000000, &items, &n),
+                     ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].attempts, 1);
+    free(items);
+}
+
+/* Retention finds archives of resolved tickets past keep_days and untouched open tickets. */
+static void test_retention_queries(void **state)
+{
+    struct fixture *fx = *state;
+    struct platform p = {0}, out;
+    snprintf(p.name, sizeof(p.name), "keep");
+    snprintf(p.pretty_name, sizeof(p.pretty_name), "Keep");
+    p.keep_days = 2;
+    p.resolve_days = 3;
+    snprintf(p.notify_emails, sizeof(p.notify_emails), "a@example.com,b@example.com");
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, &out), ERR_OK);
+    assert_int_equal(out.keep_days, 2);
+    assert_int_equal(out.resolve_days, 3);
+    assert_string_equal(out.notify_emails, "a@example.com,b@example.com");
+    add_platform(fx, "forever");
+    int64_t kept = add_ticket(fx, 1, "keep", 0);
+    int64_t open = add_ticket(fx, 2, "keep", 0);
+    int64_t other = add_ticket(fx, 3, "forever", 0);
+    add_archive(fx, kept, "1/a", 10);
+    add_archive(fx, open, "2/a", 10);
+    add_archive(fx, other, "3/a", 10);
+    struct ticket t, tout;
+    assert_int_equal(store_ticket_get(fx->s, 1, &t), ERR_OK);
+    t.resolved = true;
+    assert_int_equal(store_ticket_update(fx->s, 1, &t, NULL, &tout), ERR_OK);
+    store_ticket_clear(&t);
+    store_ticket_clear(&tout);
+    assert_int_equal(store_ticket_get(fx->s, 3, &t), ERR_OK);
+    t.resolved = true;
+    assert_int_equal(store_ticket_update(fx->s, 3, &t, NULL, NULL), ERR_OK);
+    store_ticket_clear(&t);
+    int64_t day = 86400LL * 1000000, now = now_us();
+    struct retention_item *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_retention_archives(fx->s, now + day, &items, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    free(items);
+    assert_int_equal(store_retention_archives(fx->s, now + 3 * day, &items, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].ticket, 1);
+    assert_string_equal(items[0].platform, "keep");
+    free(items);
+    int64_t *numbers = NULL;
+    assert_int_equal(store_retention_tickets(fx->s, now + 2 * day, &numbers, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    free(numbers);
+    assert_int_equal(store_retention_tickets(fx->s, now + 4 * day, &numbers, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(numbers[0], 2);
+    free(numbers);
+    /* user preferences */
+    int64_t uid = add_user(fx, "bob");
+    struct user_prefs pr = {false};
+    assert_int_equal(store_user_prefs_get(fx->s, uid, &pr), ERR_OK);
+    assert_true(pr.upload_mail);
+    pr.upload_mail = false;
+    assert_int_equal(store_user_profile_set(fx->s, uid, "bob@example.com", &pr, NULL), ERR_OK);
+    assert_int_equal(store_user_prefs_get(fx->s, uid, &pr), ERR_OK);
+    assert_false(pr.upload_mail);
+    struct user u;
+    assert_int_equal(store_user_get_by_id(fx->s, uid, &u), ERR_OK);
+    assert_string_equal(u.email, "bob@example.com");
+}
+
 #define SHARED_TESTS(setup_fn, setup_new_fn)                                                       \
     cmocka_unit_test_setup_teardown(test_unmigrated, setup_new_fn, teardown),                      \
         cmocka_unit_test_setup_teardown(test_migrate_race, setup_new_fn, teardown),                \
@@ -2794,6 +3085,10 @@ static void test_statements_complete(void **state)
         cmocka_unit_test_setup_teardown(test_archive_each, setup_fn, teardown),                    \
         cmocka_unit_test_setup_teardown(test_archive_cascade_created, setup_fn, teardown),         \
         cmocka_unit_test_setup_teardown(test_platform_counts, setup_fn, teardown),                 \
+        cmocka_unit_test_setup_teardown(test_event_with_change, setup_fn, teardown),               \
+        cmocka_unit_test_setup_teardown(test_webhook_deliveries, setup_fn, teardown),              \
+        cmocka_unit_test_setup_teardown(test_mail_queue, setup_fn, teardown),                      \
+        cmocka_unit_test_setup_teardown(test_retention_queries, setup_fn, teardown),               \
         cmocka_unit_test_setup_teardown(test_threads, setup_fn, teardown),                         \
         cmocka_unit_test_setup_teardown(test_import_outside, setup_fn, teardown),                  \
         cmocka_unit_test_setup_teardown(test_import_copy, setup_fn, teardown),                     \
