@@ -31,7 +31,7 @@ const char *webhook_url_parse(const char *url, struct webhook_target *ret)
     if (!h)
         return "Out of memory.";
     const char *why = NULL;
-    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL, *zone = NULL;
     if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
         why = "Enter a valid URL.";
     else if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
@@ -40,6 +40,8 @@ const char *webhook_url_parse(const char *url, struct webhook_target *ret)
     else if (curl_url_get(h, CURLUPART_USER, &user, 0) == CURLUE_OK ||
              curl_url_get(h, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK)
         why = "The URL may not carry a user name or password.";
+    else if (curl_url_get(h, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK)
+        why = "The URL's host is not valid.";
     else if (curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
         why = "Enter a valid URL.";
     struct webhook_target t = {0};
@@ -67,6 +69,7 @@ const char *webhook_url_parse(const char *url, struct webhook_target *ret)
     curl_free(port);
     curl_free(user);
     curl_free(pass);
+    curl_free(zone);
     curl_url_cleanup(h);
     if (!why && ret)
         *ret = t;
