@@ -43,6 +43,19 @@ static struct {
        .wake_sender = PTHREAD_COND_INITIALIZER,
        .wake_house = PTHREAD_COND_INITIALIZER};
 
+/* The condition variables wait on the monotonic clock: a wall clock that
+ * jumps (NTP, or the tests' clock shift) must not make a one-second wait last
+ * days. */
+static void conds_init(void)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&J.wake_sender, &attr);
+    pthread_cond_init(&J.wake_house, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
 const char *jobs_owner(void)
 {
     return J.owner;
@@ -52,7 +65,7 @@ const char *jobs_owner(void)
 static void wait_for(pthread_cond_t *cond, int64_t us)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     int64_t ns = ts.tv_nsec + (us % SECOND) * 1000;
     ts.tv_sec += (time_t)(us / SECOND + ns / 1000000000);
     ts.tv_nsec = (long)(ns % 1000000000);
@@ -289,6 +302,7 @@ enum err jobs_start(struct app *a)
     token_hex(rnd, 4);
     snprintf(J.owner, sizeof(J.owner), "%.60s-%d-%s", host, (int)getpid(), rnd);
     J.app = a;
+    conds_init();
     J.running = true;
     /* the threads take no signal: serve's main thread waits for SIGTERM */
     sigset_t all, old;
