@@ -23,17 +23,36 @@ static bool pub(const char *ip)
 static void test_addresses(void **state)
 {
     (void)state;
-    const char *refused[] = {"127.0.0.1",   "127.255.0.9", "10.1.2.3",        "172.16.0.1",
-                             "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-                             "100.127.255.254", "0.0.0.0",   "224.0.0.1",       "255.255.255.255",
-                             "::",          "::1",         "fe80::1",         "fc00::1",
-                             "fd12:3456::1", "ff02::1",    "::ffff:127.0.0.1", "::ffff:10.0.0.1",
-                             "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "::127.0.0.1", "2001:db8::1"};
+    const char *refused[] = {"127.0.0.1",
+                             "127.255.0.9",
+                             "10.1.2.3",
+                             "172.16.0.1",
+                             "172.31.255.255",
+                             "192.168.1.1",
+                             "169.254.169.254",
+                             "100.64.0.1",
+                             "100.127.255.254",
+                             "0.0.0.0",
+                             "224.0.0.1",
+                             "255.255.255.255",
+                             "::",
+                             "::1",
+                             "fe80::1",
+                             "fc00::1",
+                             "fd12:3456::1",
+                             "ff02::1",
+                             "::ffff:127.0.0.1",
+                             "::ffff:10.0.0.1",
+                             "64:ff9b::a9fe:a9fe",
+                             "2002:7f00:1::",
+                             "::127.0.0.1",
+                             "2001:db8::1"};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         if (pub(refused[i]))
             fail_msg("%s must be refused", refused[i]);
-    const char *allowed[] = {"8.8.8.8", "1.1.1.1", "100.63.255.255", "100.128.0.1", "172.32.0.1",
-                             "2606:4700::1111", "::ffff:8.8.8.8", "2002:0808:0808::1"};
+    const char *allowed[] = {"8.8.8.8",        "1.1.1.1",          "100.63.255.255",
+                             "100.128.0.1",    "172.32.0.1",       "2606:4700::1111",
+                             "::ffff:8.8.8.8", "2002:0808:0808::1"};
     for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
         if (!pub(allowed[i]))
             fail_msg("%s must be allowed", allowed[i]);
@@ -53,11 +72,19 @@ static void test_urls(void **state)
     assert_string_equal(t.host, "::1");
     assert_int_equal(t.port, 8080);
     assert_false(t.https);
-    const char *bad[] = {"", "ftp://example.com/", "file:///etc/passwd", "gopher://x/",
-                         "http://user:pw@example.com/", "http://user@example.com/",
-                         "http://exa mple.com/", "http://example.com/\r\nX: y", "http:///x",
-                         "http://[fe80::1%25eth0]/", "http://example.com:0/",
-                         "http://example.com:70000/", "javascript:alert(1)"};
+    const char *bad[] = {"",
+                         "ftp://example.com/",
+                         "file:///etc/passwd",
+                         "gopher://x/",
+                         "http://user:pw@example.com/",
+                         "http://user@example.com/",
+                         "http://exa mple.com/",
+                         "http://example.com/\r\nX: y",
+                         "http:///x",
+                         "http://[fe80::1%25eth0]/",
+                         "http://example.com:0/",
+                         "http://example.com:70000/",
+                         "javascript:alert(1)"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (!webhook_url_parse(bad[i], &t))
             fail_msg("\"%s\" must be refused", bad[i]);
@@ -83,8 +110,9 @@ static void test_mail_addresses(void **state)
     (void)state;
     assert_true(mail_address_ok("a@example.com"));
     assert_true(mail_address_ok("first.last+tag@sub.example.org"));
-    const char *bad[] = {"", "a", "@x", "a@", "a@b@c", "a b@c.d", "a@c.d\r\nBcc: x@y.z",
-                         "<a@b.c>", "a@b.c,d@e.f", "\"a\"@b.c"};
+    const char *bad[] = {
+        "",        "a",           "@x",       "a@", "a@b@c", "a b@c.d", "a@c.d\r\nBcc: x@y.z",
+        "<a@b.c>", "a@b.c,d@e.f", "\"a\"@b.c"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (mail_address_ok(bad[i]))
             fail_msg("\"%s\" must be refused", bad[i]);
