@@ -221,10 +221,10 @@ static enum err smtp_send(const struct config *c, char rcpt[][LIMIT_EMAIL + 1], 
     CURL *h = curl_easy_init();
     struct curl_slist *to = NULL;
     char from[LIMIT_EMAIL + 3], errbuf[CURL_ERROR_SIZE] = "";
-    snprintf(from, sizeof(from), "<%s>", c->smtp_from);
+    snprintf(from, sizeof(from), "<%.*s>", LIMIT_EMAIL, c->smtp_from);
     for (int i = 0; i < nrcpt; i++) {
         char a[LIMIT_EMAIL + 3];
-        snprintf(a, sizeof(a), "<%s>", rcpt[i]);
+        snprintf(a, sizeof(a), "<%.*s>", LIMIT_EMAIL, rcpt[i]);
         struct curl_slist *nl = curl_slist_append(to, a);
         if (!nl) {
             curl_slist_free_all(to);
