@@ -90,5 +90,9 @@ int api_field_string(struct req *r, const char *name, char *out, size_t outlen, 
 enum err api_reply_list(struct req *r, json_t *items, bool paginated, int64_t total, int64_t limit,
                         int64_t offset);
 
+/* The items of a comma-separated list ("a,b"; "" and ",a,b," too) as a JSON
+ * array of strings; NULL on out of memory. */
+json_t *api_comma_list(const char *list);
+
 /* query_get_fn over a request's query arguments (ctx is the struct req). */
 const char *api_query_get(void *ctx, const char *name);

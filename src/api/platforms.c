@@ -11,12 +11,7 @@
 
 static json_t *platform_json(const struct platform *p)
 {
-    json_t *emails = json_array();
-    char list[sizeof(p->notify_emails)];
-    str_copy(list, sizeof(list), p->notify_emails);
-    char *save = NULL;
-    for (char *a = strtok_r(list, ",", &save); emails && a; a = strtok_r(NULL, ",", &save))
-        json_array_append_new(emails, json_string(a));
+    json_t *emails = api_comma_list(p->notify_emails);
     return json_pack("{s:I,s:s,s:s,s:i,s:i,s:o}", "id", (json_int_t)p->id, "name", p->name,
                      "pretty_name", p->pretty_name, "archives_keep_days", p->keep_days,
                      "resolve_after_days", p->resolve_days, "notify_emails",

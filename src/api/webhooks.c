@@ -14,12 +14,7 @@
 /* A webhook as the API renders it; the secret only when it was just made. */
 static json_t *webhook_json(const struct webhook *w, bool with_secret)
 {
-    json_t *kinds = json_array();
-    char list[sizeof(w->events)];
-    str_copy(list, sizeof(list), w->events);
-    char *save = NULL;
-    for (char *k = strtok_r(list, ",", &save); kinds && k; k = strtok_r(NULL, ",", &save))
-        json_array_append_new(kinds, json_string(k));
+    json_t *kinds = api_comma_list(w->events);
     json_t *o = json_pack("{s:I,s:s,s:o,s:b,s:o,s:I,s:I}", "id", (json_int_t)w->id, "url", w->url,
                           "events", kinds ? kinds : json_array(), "active", w->active, "created",
                           api_time(w->created), "pending", (json_int_t)w->pending, "failed",
@@ -92,9 +87,12 @@ static enum err read_webhook(struct req *r, struct webhook *w, bool partial)
     return r->field_errors ? ERR_VALIDATION : ERR_OK;
 }
 
-static bool path_id(struct req *r, int64_t *id)
+/* The webhook named by the request's {id} into *w, its id into *ret_id. */
+static enum err load_webhook(struct req *r, int64_t *ret_id, struct webhook *w)
 {
-    return parse_int64(req_param(r, 0), id) && *id > 0;
+    if (!parse_int64(req_param(r, 0), ret_id) || *ret_id <= 0)
+        return ERR_NOT_FOUND;
+    return store_webhook_get(r->app->store, *ret_id, w);
 }
 
 enum err api_webhook_list(struct req *r)
@@ -142,19 +140,15 @@ enum err api_webhook_get(struct req *r)
 {
     int64_t id;
     struct webhook w;
-    if (!path_id(r, &id))
-        return ERR_NOT_FOUND;
-    enum err e = store_webhook_get(r->app->store, id, &w);
+    enum err e = load_webhook(r, &id, &w);
     return e ? e : req_reply_json(r, 200, webhook_json(&w, false));
 }
 
 enum err api_webhook_patch(struct req *r)
 {
     int64_t id;
-    if (!path_id(r, &id))
-        return ERR_NOT_FOUND;
     struct webhook w, out;
-    enum err e = store_webhook_get(r->app->store, id, &w);
+    enum err e = load_webhook(r, &id, &w);
     if (!e)
         e = read_webhook(r, &w, true);
     if (e)
@@ -171,9 +165,7 @@ enum err api_webhook_delete(struct req *r)
 {
     int64_t id;
     struct webhook w;
-    if (!path_id(r, &id))
-        return ERR_NOT_FOUND;
-    enum err e = store_webhook_get(r->app->store, id, &w);
+    enum err e = load_webhook(r, &id, &w);
     if (e)
         return e;
     struct event ev;
@@ -189,16 +181,14 @@ enum err api_webhook_deliveries(struct req *r)
     int64_t id, limit, offset;
     bool paginated;
     json_t *errs = NULL;
-    if (!path_id(r, &id))
-        return ERR_NOT_FOUND;
+    struct webhook w;
+    enum err e = load_webhook(r, &id, &w);
+    if (e)
+        return e;
     if (query_page(api_query_get, r, &paginated, &limit, &offset, &errs)) {
         r->field_errors = errs;
         return ERR_VALIDATION;
     }
-    struct webhook w;
-    enum err e = store_webhook_get(r->app->store, id, &w);
-    if (e)
-        return e;
     struct delivery_log *items = NULL;
     size_t n = 0;
     int64_t total = 0;
@@ -231,9 +221,7 @@ enum err api_webhook_test(struct req *r)
 {
     int64_t id;
     struct webhook w;
-    if (!path_id(r, &id))
-        return ERR_NOT_FOUND;
-    enum err e = store_webhook_get(r->app->store, id, &w);
+    enum err e = load_webhook(r, &id, &w);
     if (e)
         return e;
     struct event ev;

@@ -16,7 +16,7 @@
 #include "core/util.h"
 #include "jobs/mail.h"
 
-#define MAIL_TIMEOUT_S 60
+#define MAIL_TIMEOUT_S 30 /* also bounds how long a stopping server waits for a mail */
 #define MAX_RCPT       16
 
 bool mail_address_ok(const char *s)

@@ -13,7 +13,7 @@
  * each file's name, size and SHA-256, and a link to the ticket in the console
  * (PUBLIC_URL). ERR_OK when sent or when nobody is to get it (the batch is
  * done); ERR_UNAVAILABLE (logged) when the SMTP server or the database failed
- * (try again later). Blocks up to a minute: a background thread only.
+ * (try again later). Blocks up to half a minute: a background thread only.
  */
 enum err mail_send_batch(struct app *a, const struct mail_item *items, size_t n);
 
