@@ -24,7 +24,7 @@ function holdOpen(srv) {
         let got = '';
         const onData = (d) => {
             got += d.toString('latin1');
-            if (/^HTTP\/1\.1 200 /.test(got) && got.includes('{"status":"ok"}')) {
+            if (/^HTTP\/1\.1 200 /.test(got) && got.includes('{"status":"ok","database":"ok","storage":"ok"}')) {
                 s.off('data', onData);
                 s.setTimeout(0);
                 resolve(s);
