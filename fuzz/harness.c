@@ -72,12 +72,12 @@ const struct harness *harness_get(void)
     struct platform p = {0}, pout;
     str_copy(p.name, sizeof(p.name), "fuzz");
     str_copy(p.pretty_name, sizeof(p.pretty_name), "Fuzz");
-    if (store_platform_create(app.store, &p, &pout) != ERR_OK)
+    if (store_platform_create(app.store, &p, NULL, &pout) != ERR_OK)
         die("platform");
     struct ticket t = {.number = 1, .user_id = uid, .attempts = LIMIT_ATTEMPTS}, tout;
     str_copy(t.platform, sizeof(t.platform), "fuzz");
     token_uuid4(t.token);
-    if (store_ticket_create(app.store, &t, &tout) != ERR_OK)
+    if (store_ticket_create(app.store, &t, NULL, &tout) != ERR_OK)
         die("ticket");
     store_ticket_clear(&tout);
     str_copy(h.token, sizeof(h.token), t.token);

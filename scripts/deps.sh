@@ -18,8 +18,9 @@ npm_ready() {
 
 BUILD_PKGS="gcc make meson ninja-build pkg-config python3 tzdata ca-certificates
 libmicrohttpd-dev libsqlite3-dev libpq-dev libjansson-dev libsodium-dev libssl-dev
-libjwt-dev"
-TEST_PKGS="libcmocka-dev curl clang-format postgresql clang libclang-rt-dev strace"
+libjwt-dev libcurl4-openssl-dev"
+# prometheus: its promtool checks the /metrics output (tests/api/metrics.test.mjs)
+TEST_PKGS="libcmocka-dev curl clang-format postgresql clang libclang-rt-dev strace prometheus"
 
 want="$BUILD_PKGS"
 if [ "${1:-build}" = test ]; then

@@ -14,8 +14,9 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "api/api.h"
-#include "api/tus.h"
 #include "http/server.h"
+#include "jobs/jobs.h"
+#include "jobs/retention.h"
 
 #define EXIT_USAGE 2
 
@@ -35,6 +36,8 @@ static const char usage_main[] =
     "  user delete NAME       delete a user (their tickets are kept)\n"
     "  cleanup [--dry-run]    remove archive files that have no database row, report\n"
     "                         rows whose file is missing\n"
+    "  retention [--dry-run]  resolve untouched tickets and delete the archives and\n"
+    "                         events kept long enough (the platforms' settings)\n"
     "  migrate-data --from URL --to URL\n"
     "                         copy all metadata to another database (SQLite -> PostgreSQL)\n"
     "  version                print the version\n"
@@ -109,6 +112,17 @@ static const char usage_cleanup[] =
     "safe); rows whose file is missing are reported. --dry-run only reports.\n"
     "Exit code 0 unless the check itself failed.\n";
 
+static const char usage_retention[] =
+    "Usage: logs-collector retention [--dry-run]\n"
+    "\n"
+    "Runs the retention pass that `serve` runs every hour: resolves the open tickets\n"
+    "of platforms with resolve_days that nobody touched for that many days, deletes\n"
+    "the archives of platforms with keep_days whose ticket was resolved longer ago\n"
+    "than that (each deletion an event of actor \"system\"), and deletes events older\n"
+    "than EVENTS_KEEP. Prints one line per ticket and archive. --dry-run prints\n"
+    "what would go and changes nothing. Off unless a platform sets its days.\n"
+    "Exit code 0 unless the pass failed.\n";
+
 static bool wants_help(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
@@ -160,11 +174,10 @@ static int cmd_serve(int argc, char **argv)
     if (!e)
         e = app_bootstrap_admin(&a);
     if (!e)
-        e = tus_sweeper_start(&a);
-    if (!e) {
+        e = jobs_start(&a);
+    if (!e)
         e = server_run(&a, &api_routes);
-        tus_sweeper_stop();
-    }
+    jobs_stop(); /* after the last request: it may have handed events over */
     app_close(&a);
     if (e)
         return e == ERR_CONFIG ? EXIT_USAGE : 1;
@@ -457,6 +470,37 @@ static int cmd_cleanup(int argc, char **argv)
     return 0;
 }
 
+static int cmd_retention(int argc, char **argv)
+{
+    bool dry_run = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--dry-run") == 0) {
+            dry_run = true;
+        } else {
+            fprintf(stderr, "logs-collector: retention: unexpected argument \"%s\"\n%s", argv[i],
+                    usage_retention);
+            return EXIT_USAGE;
+        }
+    }
+    struct app a;
+    int rc = open_app(&a, APP_MIGRATE);
+    if (rc)
+        return rc;
+    struct retention_stats st = {0};
+    enum err e = retention_run(&a, now_us(), dry_run, stdout, &st);
+    app_close(&a);
+    if (e || st.errors) {
+        fprintf(stderr, "logs-collector: retention failed%s (%d error(s))\n", e ? "" : " part-way",
+                st.errors);
+        return 1;
+    }
+    printf("%lld ticket(s) %sresolved, %lld archive(s) (%lld bytes) %sdeleted, %lld event(s) "
+           "deleted\n",
+           (long long)st.resolved, dry_run ? "to be " : "", (long long)st.archives,
+           (long long)st.bytes, dry_run ? "to be " : "", (long long)st.events);
+    return 0;
+}
+
 static int cmd_version(int argc, char **argv)
 {
     (void)argv;
@@ -547,6 +591,7 @@ static const struct command {
     {"migrate", usage_migrate, cmd_migrate},
     {"user", NULL, cmd_user},
     {"cleanup", usage_cleanup, cmd_cleanup},
+    {"retention", usage_retention, cmd_retention},
     {"migrate-data", cli_migrate_usage, cli_migrate_data},
     {"version", usage_version, cmd_version},
 };

@@ -54,6 +54,25 @@ enum err api_check_token(struct req *r);
 /* schema.c */
 enum err api_schema(struct req *r);
 
+/* events.c (the helpers handlers record events with: api/events.h) */
+enum err api_event_list(struct req *r);
+
+/* webhooks.c */
+enum err api_webhook_list(struct req *r);
+enum err api_webhook_create(struct req *r);
+enum err api_webhook_get(struct req *r);
+enum err api_webhook_patch(struct req *r);
+enum err api_webhook_delete(struct req *r);
+enum err api_webhook_deliveries(struct req *r);
+enum err api_webhook_test(struct req *r);
+
+/* profile.c */
+enum err api_profile_get(struct req *r);
+enum err api_profile_patch(struct req *r);
+
+/* metrics.c */
+enum err api_metrics(struct req *r);
+
 /* common.c */
 
 /* A time as the API renders it (RFC 3339 in TZ), or JSON null for 0. New reference. */
@@ -70,6 +89,10 @@ int api_field_string(struct req *r, const char *name, char *out, size_t outlen, 
  * previous, results} when the request gave limit/offset. Takes `items`. */
 enum err api_reply_list(struct req *r, json_t *items, bool paginated, int64_t total, int64_t limit,
                         int64_t offset);
+
+/* The items of a comma-separated list ("a,b"; "" and ",a,b," too) as a JSON
+ * array of strings; NULL on out of memory. */
+json_t *api_comma_list(const char *list);
 
 /* query_get_fn over a request's query arguments (ctx is the struct req). */
 const char *api_query_get(void *ctx, const char *name);

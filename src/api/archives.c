@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "api/query.h"
 #include "api/upload.h"
 #include "auth/token.h"
@@ -288,7 +289,11 @@ enum err api_archive_patch(struct req *r)
         return e;
     struct archive out;
     const char *slash = strrchr(key, '/');
-    e = store_archive_move(r->app->store, id, number, key, slash ? slash + 1 : key, &out);
+    struct event ev;
+    api_event_make(r, &ev, "archive.moved", number, id,
+                   json_pack("{s:s,s:I,s:I}", "name", a.name, "from", (json_int_t)a.ticket_number,
+                             "to", (json_int_t)number));
+    e = store_archive_move(r->app->store, id, number, key, slash ? slash + 1 : key, &ev, &out);
     if (e) {
         /* put the bytes back where the row says they are */
         char back[512];
@@ -315,11 +320,16 @@ void api_delete_blobs(struct req *r, struct path_list *paths)
 
 enum err api_archive_delete(struct req *r)
 {
-    int64_t id;
+    struct archive a;
     char path[512];
-    if (!path_id(r, &id))
-        return ERR_NOT_FOUND;
-    enum err e = store_archive_delete(r->app->store, id, path);
+    enum err e = api_archive_load(r, &a);
+    if (e)
+        return e;
+    int64_t id = a.id;
+    struct event ev;
+    api_event_make(r, &ev, "archive.deleted", a.ticket_number, id,
+                   json_pack("{s:s,s:I}", "name", a.name, "size", (json_int_t)a.size));
+    e = store_archive_delete(r->app->store, id, &ev, path);
     if (e)
         return e;
     if (blob_delete(r->app->blobs, path) != ERR_OK)

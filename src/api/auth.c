@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
 #include "core/log.h"
@@ -50,6 +51,8 @@ static enum err login_take(struct req *r, const char *username)
     req_add_header(r, "Retry-After", "%d", retry);
     log_warn("login refused for user \"%s\" from %s: too many failures for %s", username,
              r->client_ip, why);
+    api_event(r, "auth.login_failed", 0, 0,
+              json_pack("{s:s,s:s}", "username", username, "reason", "rate_limited"));
     return req_fail(r, ERR_RATE_LIMITED, "Too many failed login attempts. Try again in %d seconds.",
                     retry);
 }
@@ -87,11 +90,21 @@ enum err api_auth_token(struct req *r)
         return e;
     if (!ok) {
         log_warn("failed login for user \"%s\" from %s", username, r->client_ip);
+        api_event(r, "auth.login_failed", 0, 0,
+                  json_pack("{s:s,s:s}", "username", username, "reason",
+                            e == ERR_OK && !user.is_active ? "inactive" : "bad_credentials"));
         return ERR_BAD_CREDENTIALS;
     }
     ratelimit_untake(r->app->login_rl, r->client_ip);
     ratelimit_reset(r->app->login_user_rl, user.username);
-    (void)store_user_touch_login(r->app->store, user.id, r->now);
+    struct event ev;
+    api_event_make(r, &ev, "auth.login", 0, 0, json_pack("{s:s}", "via", "password"));
+    str_copy(ev.actor_type, sizeof(ev.actor_type), "user"); /* who logged in */
+    str_copy(ev.actor, sizeof(ev.actor), user.username);
+    enum err te = store_user_touch_login(r->app->store, user.id, r->now, &ev);
+    if (te)
+        log_warn("login of \"%s\": last login and its event not recorded: %s", user.username,
+                 err_info(te)->name);
     log_info("user \"%s\" logged in from %s", user.username, r->client_ip);
     return issue_pair(r, user.id);
 }

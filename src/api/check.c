@@ -1,17 +1,37 @@
 /* check.c - /api/v1/check/: health, storage and upload-token look-ups. */
+#include <string.h>
+
 #include "api/api.h"
 #include "auth/token.h"
 #include "core/log.h"
 #include "core/util.h"
 
+/*
+ * The database and the archive directory, each "ok" or not, for
+ * orchestrators: "status" is "ok" (the reference's field), "degraded" (200:
+ * the archives' file system is below STORAGE_MIN_FREE, so uploads are
+ * refused with 507, but everything else works) or "error" (503: the
+ * database does not answer or the archives' file system cannot be measured).
+ */
 enum err api_check_health(struct req *r)
 {
-    enum err e = store_ping(r->app->store);
-    if (e)
-        return req_reply_json(
-            r, 503,
-            json_pack("{s:s,s:s}", "status", "error", "detail", "The database does not answer."));
-    return req_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+    bool db = store_ping(r->app->store) == ERR_OK;
+    struct blob_space sp;
+    const char *storage = "ok";
+    if (blob_space(r->app->blobs, &sp) != ERR_OK)
+        storage = "down";
+    else if (sp.free < (uint64_t)r->app->cfg.storage_min_free)
+        storage = "low";
+    const char *status = !db || strcmp(storage, "down") == 0 ? "error"
+                         : strcmp(storage, "ok") != 0        ? "degraded"
+                                                             : "ok";
+    json_t *body = json_pack("{s:s,s:s,s:s}", "status", status, "database", db ? "ok" : "down",
+                             "storage", storage);
+    if (body && !db)
+        json_object_set_new(body, "detail", json_string("The database does not answer."));
+    else if (body && strcmp(storage, "down") == 0)
+        json_object_set_new(body, "detail", json_string("The archive directory cannot be read."));
+    return req_reply_json(r, strcmp(status, "error") == 0 ? 503 : 200, body);
 }
 
 /* The archives' file system: the same measure the uploads' 507 is decided by. */

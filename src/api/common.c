@@ -44,6 +44,18 @@ int api_field_string(struct req *r, const char *name, char *out, size_t outlen, 
     return 1;
 }
 
+json_t *api_comma_list(const char *list)
+{
+    json_t *arr = json_array();
+    for (const char *p = list; arr && *p;) {
+        size_t n = strcspn(p, ",");
+        if (n)
+            json_array_append_new(arr, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    return arr;
+}
+
 const char *api_query_get(void *ctx, const char *name)
 {
     return req_query(ctx, name);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "api/query.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -89,5 +90,9 @@ enum err api_archive_download(struct req *r)
     if (status == 206)
         req_add_header(r, "Content-Range", "bytes %lld-%lld/%lld", (long long)start, (long long)end,
                        (long long)size);
+    /* one event per download, not per piece of a resumed one */
+    if (r->method == M_GET && start == 0)
+        api_event(r, "archive.downloaded", a.ticket_number, a.id,
+                  json_pack("{s:s,s:I}", "name", a.name, "bytes", (json_int_t)len));
     return req_reply_file(r, status, fd, (uint64_t)start, len);
 }

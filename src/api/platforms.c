@@ -3,14 +3,65 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "api/query.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "jobs/mail.h"
 
 static json_t *platform_json(const struct platform *p)
 {
-    return json_pack("{s:I,s:s,s:s}", "id", (json_int_t)p->id, "name", p->name, "pretty_name",
-                     p->pretty_name);
+    json_t *emails = api_comma_list(p->notify_emails);
+    return json_pack("{s:I,s:s,s:s,s:i,s:i,s:o}", "id", (json_int_t)p->id, "name", p->name,
+                     "pretty_name", p->pretty_name, "archives_keep_days", p->keep_days,
+                     "resolve_after_days", p->resolve_days, "notify_emails",
+                     emails ? emails : json_array());
+}
+
+/* A whole number of days in 0..LIMIT_RETENTION_DAYS into *out (absent: kept). */
+static void days_field(struct req *r, const char *name, int *out)
+{
+    json_t *v = json_object_get(r->json, name);
+    if (!v)
+        return;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > LIMIT_RETENTION_DAYS)
+        req_invalid(r, name, "Ensure this value is a whole number of days from 0 (off) to %d.",
+                    LIMIT_RETENTION_DAYS);
+    else
+        *out = (int)json_integer_value(v);
+}
+
+/* notify_emails: a list of addresses, kept as "a,b" (absent: kept). */
+static void emails_field(struct req *r, struct platform *p)
+{
+    json_t *v = json_object_get(r->json, "notify_emails");
+    if (!v)
+        return;
+    char list[sizeof(p->notify_emails)] = "";
+    size_t i;
+    json_t *a;
+    if (!json_is_array(v)) {
+        req_invalid(r, "notify_emails", "Expected a list of email addresses.");
+        return;
+    }
+    json_array_foreach(v, i, a)
+    {
+        const char *s = json_string_value(a);
+        if (!s || !mail_address_ok(s)) {
+            req_invalid(r, "notify_emails", "Enter a valid email address.");
+            return;
+        }
+        if (strlen(list) + strlen(s) + 2 > sizeof(list)) {
+            req_invalid(r, "notify_emails", "Ensure the addresses take at most %d bytes.",
+                        LIMIT_NOTIFY_EMAILS);
+            return;
+        }
+        if (list[0])
+            strcat(list, ",");
+        strcat(list, s);
+    }
+    str_copy(p->notify_emails, sizeof(p->notify_emails), list);
 }
 
 static bool slug_ok(const char *s)
@@ -38,6 +89,9 @@ static enum err read_platform(struct req *r, struct platform *p, bool partial)
                               LIMIT_PRETTY_NAME, false);
     if (pn == 0 && !partial)
         req_invalid(r, "pretty_name", "This field is required.");
+    days_field(r, "archives_keep_days", &p->keep_days);
+    days_field(r, "resolve_after_days", &p->resolve_days);
+    emails_field(r, p);
     return r->field_errors ? ERR_VALIDATION : ERR_OK;
 }
 
@@ -79,7 +133,9 @@ enum err api_platform_create(struct req *r)
     enum err e = read_platform(r, &p, false);
     if (e)
         return e;
-    e = store_platform_create(r->app->store, &p, &out);
+    struct event ev;
+    api_event_make(r, &ev, "platform.created", 0, 0, json_pack("{s:s}", "name", p.name));
+    e = store_platform_create(r->app->store, &p, &ev, &out);
     if (e)
         return store_error(r, e);
     log_info("platform \"%s\" created by %s", out.name, r->principal.user.username);
@@ -105,7 +161,10 @@ static enum err update(struct req *r, bool partial)
     if (e)
         return e;
     struct platform out;
-    e = store_platform_update(r->app->store, req_param(r, 0), &p, &out);
+    struct event ev;
+    api_event_make(r, &ev, "platform.updated", 0, 0,
+                   json_pack("{s:s,s:s}", "name", p.name, "previous_name", req_param(r, 0)));
+    e = store_platform_update(r->app->store, req_param(r, 0), &p, &ev, &out);
     if (e)
         return store_error(r, e);
     return req_reply_json(r, 200, platform_json(&out));
@@ -124,7 +183,9 @@ enum err api_platform_patch(struct req *r)
 enum err api_platform_delete(struct req *r)
 {
     struct path_list paths = {0};
-    enum err e = store_platform_delete(r->app->store, req_param(r, 0), &paths);
+    struct event ev;
+    api_event_make(r, &ev, "platform.deleted", 0, 0, json_pack("{s:s}", "name", req_param(r, 0)));
+    enum err e = store_platform_delete(r->app->store, req_param(r, 0), &ev, &paths);
     if (e)
         return e;
     api_delete_blobs(r, &paths);

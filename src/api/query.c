@@ -141,6 +141,8 @@ static void parse_filters(const struct store_filter_table *t, query_get_fn get, 
             break;
         case FILTER_CONTAINS:
         case FILTER_USER:
+        case FILTER_TEXT:
+        case FILTER_PREFIX:
             if (strlen(v) > LIMIT_FILTER_TEXT)
                 add_error(errs, f->param, "Ensure this value has at most 64 characters.");
             else
@@ -258,12 +260,26 @@ bool query_time(const char *v, int64_t *ret_start, int64_t *ret_end)
     return true;
 }
 
+/* parse_filters adding to *ret_errors: ERR_VALIDATION when this call added any. */
+static enum err add_filters(const struct store_filter_table *t, query_get_fn get, void *ctx,
+                            void *filter, json_t **ret_errors)
+{
+    size_t before = *ret_errors ? json_object_size(*ret_errors) : 0;
+    parse_filters(t, get, ctx, filter, ret_errors);
+    bool grew = *ret_errors && json_object_size(*ret_errors) > before;
+    return grew ? ERR_VALIDATION : ERR_OK;
+}
+
+enum err query_event_filter(query_get_fn get, void *ctx, struct event_filter *f,
+                            json_t **ret_errors)
+{
+    store_event_filter_init(f);
+    return add_filters(&store_event_filters, get, ctx, f, ret_errors);
+}
+
 enum err query_archive_filter(query_get_fn get, void *ctx, struct archive_filter *f,
                               json_t **ret_errors)
 {
-    size_t before = *ret_errors ? json_object_size(*ret_errors) : 0;
     store_archive_filter_init(f);
-    parse_filters(&store_archive_filters, get, ctx, f, ret_errors);
-    bool grew = *ret_errors && json_object_size(*ret_errors) > before;
-    return grew ? ERR_VALIDATION : ERR_OK;
+    return add_filters(&store_archive_filters, get, ctx, f, ret_errors);
 }

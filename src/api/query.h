@@ -37,6 +37,12 @@ enum err query_page(query_get_fn get, void *ctx, bool *ret_paginated, int64_t *r
 enum err query_archive_filter(query_get_fn get, void *ctx, struct archive_filter *f,
                               json_t **ret_errors);
 
+/* Fills f from the query arguments of GET /api/v1/events/, one per row of
+ * store_event_filters (id, ticket, archive, actor, kind, kind__startswith,
+ * time with __gte/__lte). Errors as query_archive_filter. */
+enum err query_event_filter(query_get_fn get, void *ctx, struct event_filter *f,
+                            json_t **ret_errors);
+
 /* A time filter value: an RFC 3339 instant (*ret_start == *ret_end), or a date
  * YYYY-MM-DD meaning that whole day in TZ (midnight to the next midnight, so a
  * day with a DST change lasts 23 or 25 hours). False for anything else. */

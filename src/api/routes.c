@@ -54,6 +54,17 @@ static const struct route rows[] = {
     {M_GET,    "/api/v1/check/token",               AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_check_token_hint,    NULL},
     {M_GET,    "/api/v1/check/token/{token}",       AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_check_token,         NULL},
     {M_GET,    "/api/v1/schema",                    AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_schema,              NULL},
+    {M_GET,    "/api/v1/events",                    AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_event_list,          NULL},
+    {M_GET,    "/api/v1/webhooks",                  AUTH_ADMIN,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_webhook_list,        NULL},
+    {M_POST,   "/api/v1/webhooks",                  AUTH_ADMIN,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF|ROUTE_WORKER, api_webhook_create,      NULL},
+    {M_GET,    "/api/v1/webhooks/{id}",             AUTH_ADMIN,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_webhook_get,         NULL},
+    {M_PATCH,  "/api/v1/webhooks/{id}",             AUTH_ADMIN,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF|ROUTE_WORKER, api_webhook_patch,       NULL},
+    {M_DELETE, "/api/v1/webhooks/{id}",             AUTH_ADMIN,          BODY_NONE,   NULL,      0,  PROFILE_API, ROUTE_CSRF|ROUTE_WORKER, api_webhook_delete,      NULL},
+    {M_GET,    "/api/v1/webhooks/{id}/deliveries",  AUTH_ADMIN,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_webhook_deliveries,  NULL},
+    {M_POST,   "/api/v1/webhooks/{id}/test",        AUTH_ADMIN,          BODY_NONE,   NULL,      0,  PROFILE_API, ROUTE_CSRF,              api_webhook_test,        NULL},
+    {M_GET,    "/api/v1/profile",                   AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API, 0,                       api_profile_get,         NULL},
+    {M_PATCH,  "/api/v1/profile",                   AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API, ROUTE_CSRF,              api_profile_patch,       NULL},
+    {M_GET,    "/metrics",                          AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_API, ROUTE_WORKER,            api_metrics,             NULL},
 };
 /* clang-format on */
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "api/query.h"
 #include "auth/token.h"
 #include "core/log.h"
@@ -226,7 +227,10 @@ enum err api_ticket_create(struct req *r)
     }
     t.user_id = r->principal.user.id;
     token_uuid4(t.token);
-    e = store_ticket_create(r->app->store, &t, &out);
+    struct event ev;
+    api_event_make(r, &ev, "ticket.created", t.number, 0,
+                   json_pack("{s:s,s:b}", "platform", t.platform, "resolved", t.resolved));
+    e = store_ticket_create(r->app->store, &t, &ev, &out);
     if (e) {
         e = store_error(r, e, &t);
         store_ticket_clear(&t);
@@ -254,9 +258,18 @@ static enum err update(struct req *r, bool partial)
     enum err e = load_ticket(r, &number, &t);
     if (e)
         return e;
+    bool was_resolved = t.resolved;
     e = read_ticket(r, &t, partial);
-    if (!e)
-        e = store_ticket_update(r->app->store, number, &t, &out);
+    struct event ev;
+    if (!e) {
+        const char *kind = t.resolved == was_resolved ? "ticket.updated"
+                           : t.resolved               ? "ticket.resolved"
+                                                      : "ticket.reopened";
+        api_event_make(
+            r, &ev, kind, t.number, 0,
+            t.number != number ? json_pack("{s:I}", "renumbered_from", (json_int_t)number) : NULL);
+        e = store_ticket_update(r->app->store, number, &t, &ev, &out);
+    }
     if (e) {
         e = store_error(r, e, &t);
         store_ticket_clear(&t);
@@ -282,7 +295,9 @@ enum err api_ticket_delete(struct req *r)
     if (!path_number(r, &number))
         return ERR_NOT_FOUND;
     struct path_list paths = {0};
-    enum err e = store_ticket_delete(r->app->store, number, &paths);
+    struct event ev;
+    api_event_make(r, &ev, "ticket.deleted", number, 0, NULL);
+    enum err e = store_ticket_delete(r->app->store, number, &ev, &paths);
     if (e)
         return e;
     api_delete_blobs(r, &paths);
@@ -301,8 +316,11 @@ enum err api_ticket_new_token(struct req *r)
     token_uuid4(token);
     int64_t ttl = r->app->cfg.upload_token_ttl;
     struct ticket out;
+    struct event ev;
+    api_event_make(r, &ev, "ticket.token_regenerated", number, 0,
+                   json_pack("{s:I}", "attempts", (json_int_t)attempts));
     enum err e = store_ticket_set_token(r->app->store, number, token, (int)attempts,
-                                        ttl ? r->now + ttl * 1000000 : 0, &out);
+                                        ttl ? r->now + ttl * 1000000 : 0, &ev, &out);
     if (e)
         return e;
     log_info("ticket %lld: new upload token issued by %s", (long long)number,

@@ -1,6 +1,5 @@
 /* tus.c - tus 1.0.0 (core, creation, creation-with-upload, termination, expiration, checksum). */
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "api/tus.h"
 #include "api/upload.h"
 #include "auth/token.h"
@@ -159,6 +159,8 @@ static void drop(struct req *r, const struct upload_row *row, const char *why)
     enum err e = blob_partial_remove(r->app->blobs, row->id);
     if (e == ERR_OK)
         (void)store_upload_delete(r->app->store, row->id);
+    api_event(r, "upload.failed", row->ticket_number, 0,
+              json_pack("{s:s,s:s,s:b}", "name", row->name, "reason", why, "resumable", 1));
     log_info("resumable upload %.8s... of ticket %lld removed: %s", row->id,
              (long long)row->ticket_number, why);
 }
@@ -468,6 +470,11 @@ enum err api_tus_head(struct req *r)
     }
     if (e)
         return e;
+    /* a client asks where its upload stands when it comes back to it */
+    if (offset > 0)
+        api_event(r, "upload.resumed", row.ticket_number, 0,
+                  json_pack("{s:s,s:I,s:I}", "name", row.name, "offset", (json_int_t)offset,
+                            "length", (json_int_t)row.length));
     req_add_header(r, "Upload-Offset", "%lld", (long long)offset);
     req_add_header(r, "Upload-Length", "%lld", (long long)row.length);
     if (row.metadata[0])
@@ -556,6 +563,9 @@ enum err api_tus_delete(struct req *r)
         return e;
     log_info("resumable upload %.8s... of ticket %lld terminated from %s", row.id,
              (long long)row.ticket_number, r->client_ip);
+    api_event(r, "upload.failed", row.ticket_number, 0,
+              json_pack("{s:s,s:s,s:b}", "name", row.name, "reason", "terminated by the client",
+                        "resumable", 1));
     return req_reply_empty(r, 204);
 }
 
@@ -593,50 +603,4 @@ void tus_sweep(struct app *a)
     }
     int removed = 0;
     (void)blob_partial_sweep(a->blobs, has_row, a, &removed);
-}
-
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    pthread_t thread;
-    bool running, stop;
-} sweeper = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
-
-static void *sweeper_main(void *arg)
-{
-    struct app *a = arg;
-    pthread_mutex_lock(&sweeper.lock);
-    while (!sweeper.stop) {
-        pthread_mutex_unlock(&sweeper.lock);
-        tus_sweep(a);
-        pthread_mutex_lock(&sweeper.lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += LIMIT_TUS_SWEEP;
-        while (!sweeper.stop && pthread_cond_timedwait(&sweeper.wake, &sweeper.lock, &until) == 0)
-            ;
-    }
-    pthread_mutex_unlock(&sweeper.lock);
-    return NULL;
-}
-
-enum err tus_sweeper_start(struct app *a)
-{
-    sweeper.stop = false;
-    if (pthread_create(&sweeper.thread, NULL, sweeper_main, a) != 0)
-        return ERR_INTERNAL;
-    sweeper.running = true;
-    return ERR_OK;
-}
-
-void tus_sweeper_stop(void)
-{
-    if (!sweeper.running)
-        return;
-    pthread_mutex_lock(&sweeper.lock);
-    sweeper.stop = true;
-    pthread_cond_signal(&sweeper.wake);
-    pthread_mutex_unlock(&sweeper.lock);
-    pthread_join(sweeper.thread, NULL);
-    sweeper.running = false;
 }

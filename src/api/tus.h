@@ -36,12 +36,10 @@ extern const struct stream_ops api_tus_create_ops;
 extern const struct stream_ops api_tus_patch_ops;
 
 /*
- * The sweeper: a thread that every LIMIT_TUS_SWEEP seconds removes resumable
- * uploads that can no longer go on (expired without progress, ticket resolved,
- * token replaced or expired: store_upload_stale) with their bytes, and partial
- * files without a row. Each serving process runs one; they tolerate each other.
+ * One sweep (the housekeeper's every LIMIT_TUS_SWEEP seconds, src/jobs/):
+ * removes resumable uploads that can no longer go on (expired without
+ * progress, ticket resolved, token replaced or expired: store_upload_stale)
+ * with their bytes, and partial files without a row. Each serving process
+ * sweeps; they tolerate each other.
  */
-enum err tus_sweeper_start(struct app *a);
-void tus_sweeper_stop(void);
-/* One sweep, now (the thread's work; also for tests and tools). */
 void tus_sweep(struct app *a);

@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "api/upload.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "http/work.h"
 
@@ -44,10 +46,15 @@ enum err upload_open(struct req *r, struct upload *u, int64_t declared)
         u->ticket.note = NULL; /* the principal keeps the note */
     }
     int64_t max = r->app->cfg.max_upload_size;
-    if (max > 0 && declared > max)
+    if (max > 0 && declared > max) {
+        metrics_refusal(REFUSE_TOO_LARGE);
         return too_large(r);
+    }
     u->next_space_check = SPACE_CHECK_EVERY;
-    return space_check(r, declared);
+    enum err e = space_check(r, declared);
+    if (e == ERR_NO_SPACE)
+        metrics_refusal(REFUSE_NO_SPACE);
+    return e;
 }
 
 enum err upload_target(struct req *r, struct upload *u, int64_t number)
@@ -88,12 +95,33 @@ static enum err write_blob(struct req *r, struct upload *u, const char *data, si
     return ERR_OK;
 }
 
-/* Worker thread, at the first bytes: the attempt (an atomic store write) and
- * the temp file, which can each wait on a busy disk or database, then the
- * bytes that came so far. */
-/* Worker thread: a resumable upload's row (with its attempt, in one
- * transaction) and its partial blob. */
-static enum err create_resumable(struct req *r, struct upload *u)
+/* The uploads-in-progress gauge counts requests that are sending bytes into
+ * an upload (a resumable upload counts once per request). */
+static void set_active(struct upload *u, bool on)
+{
+    if (u->active == on)
+        return;
+    u->active = on;
+    metrics_add(MET_UPLOADS_ACTIVE, on ? 1 : -1);
+}
+
+/* The upload ends without an archive: counted, and recorded as an
+ * "upload.failed" event saying why (once). */
+static void upload_failed(struct req *r, struct upload *u, const char *why)
+{
+    set_active(u, false);
+    if (u->ended || !u->started)
+        return;
+    u->ended = true;
+    metrics_upload(UPLOAD_FAILED);
+    api_event(r, "upload.failed", u->ticket.number, 0,
+              json_pack("{s:s,s:s,s:I}", "name", u->name, "reason", why, "bytes",
+                        (json_int_t)(u->offset + upload_size(u))));
+}
+
+/* Worker thread: a resumable upload's row (with its attempt and the
+ * "upload.started" event, in one transaction) and its partial blob. */
+static enum err create_resumable(struct req *r, struct upload *u, const struct event *ev)
 {
     enum token_state st = TOKEN_OK;
     struct upload_row *w = &u->row;
@@ -105,7 +133,7 @@ static enum err create_resumable(struct req *r, struct upload *u)
     const char *agent = req_header(r, "User-Agent");
     str_copy(w->uploader_agent, sizeof(w->uploader_agent), agent ? agent : "");
     w->expires_at = r->now + r->app->cfg.upload_resume_ttl * 1000000;
-    enum err e = store_upload_create(r->app->store, w, u->by_token, r->now, &st, NULL);
+    enum err e = store_upload_create(r->app->store, w, u->by_token, r->now, ev, &st, NULL);
     if (!e && st != TOKEN_OK) {
         /* the attempts went to parallel uploads since the principal stage */
         struct ticket t;
@@ -129,14 +157,23 @@ static enum err create_resumable(struct req *r, struct upload *u)
     return e;
 }
 
+/* Worker thread, at the first bytes: the attempt (an atomic store write, with
+ * the "upload.started" event) and the temp file, which can each wait on a
+ * busy disk or database, then the bytes that came so far. */
 static void start_work(struct req *r)
 {
     struct upload *u = r->work_data;
     enum err e = ERR_OK;
+    struct event ev;
+    api_event_make(r, &ev, "upload.started", u->ticket.number, 0,
+                   json_pack("{s:s,s:I,s:b}", "name", u->name, "declared",
+                             (json_int_t)(u->resumable ? u->row.length : r->content_length),
+                             "resumable", u->resumable));
     if (u->resumable) {
-        e = create_resumable(r, u);
+        e = create_resumable(r, u, &ev);
         if (!e) {
             u->started = true;
+            set_active(u, true);
             e = write_blob(r, u, u->pending, u->pending_len);
         }
         goto out;
@@ -144,7 +181,7 @@ static void start_work(struct req *r)
     if (u->by_token && !u->consumed) {
         enum token_state st;
         struct ticket t = {0};
-        e = store_token_consume(r->app->store, u->token, r->now, &st, &t);
+        e = store_token_consume(r->app->store, u->token, r->now, &ev, &st, &t);
         if (!e && st != TOKEN_OK) {
             /* the attempts went to parallel uploads since the principal stage */
             e = auth_check_upload_token(r, u->token, &t);
@@ -158,11 +195,14 @@ static void start_work(struct req *r)
         } else {
             store_ticket_clear(&t);
         }
+    } else if (!u->by_token) {
+        e = store_event_add(r->app->store, &ev); /* a staff upload takes no attempt */
     }
     if (!e)
         e = blob_upload_begin(r->app->blobs, r->app->cfg.max_upload_size, &u->blob);
     if (!e) {
         u->started = true;
+        set_active(u, true);
         e = write_blob(r, u, u->pending, u->pending_len);
     }
 out:
@@ -191,6 +231,7 @@ enum err upload_write(struct req *r, struct upload *u, const char *data, size_t 
     if (len == 0)
         return ERR_OK;
     u->size += (int64_t)len;
+    metrics_add(MET_UPLOAD_BYTES, (int64_t)len);
     if (u->started) {
         enum err e = write_blob(r, u, data, len);
         if (e || !u->resumable || u->no_saves || blob_upload_size(u->blob) < u->next_save)
@@ -233,6 +274,7 @@ enum err upload_resume(struct req *r, struct upload *u, const struct upload_row 
     if (e)
         return e;
     u->started = true;
+    set_active(u, true);
     u->next_save = u->offset + LIMIT_TUS_CHECKPOINT;
     return ERR_OK;
 }
@@ -255,6 +297,7 @@ static void save_progress_work(struct req *r)
         save_work(r);
         u->saved = r->work_err == ERR_OK;
     }
+    set_active(u, false);
     blob_partial_close(TAKE_PTR(u->blob)); /* on failure the last save stands */
 }
 
@@ -269,6 +312,7 @@ static void finish_work(struct req *r)
     enum err e = blob_upload_finish(TAKE_PTR(u->blob), u->ticket.number, u->name, key, sizeof(key),
                                     name, sizeof(name), a.md5, a.sha256);
     if (e) {
+        upload_failed(r, u, err_info(e)->name);
         r->work_err = e == ERR_NO_SPACE ? req_fail(r, e, "The storage is full.") : e;
         return;
     }
@@ -279,17 +323,24 @@ static void finish_work(struct req *r)
     str_copy(a.uploader_ip, sizeof(a.uploader_ip), r->client_ip);
     const char *agent = req_header(r, "User-Agent");
     str_copy(a.uploader_agent, sizeof(a.uploader_agent), agent ? agent : "");
+    struct event ev;
+    api_event_make(r, &ev, "upload.finished", u->ticket.number, 0,
+                   json_pack("{s:s,s:I,s:s,s:s}", "name", a.name, "size", (json_int_t)a.size, "md5",
+                             a.md5, "sha256", a.sha256));
+    ev.mail = r->app->cfg.smtp_url[0] != 0; /* the ticket's upload mail */
     /* the store waits for the database for a while (store_options.archive_wait) */
-    e = u->resumable ? store_upload_finish(r->app->store, u->row.id, &a, &u->out)
-                     : store_archive_create(r->app->store, &a, &u->out);
+    e = u->resumable ? store_upload_finish(r->app->store, u->row.id, &a, &ev, &u->out)
+                     : store_archive_create(r->app->store, &a, &ev, &u->out);
     u->saved = true; /* the bytes are in the archive, or gone with it */
     if (e == ERR_NOT_FOUND && u->resumable) {
         (void)blob_delete(r->app->blobs, key);
+        upload_failed(r, u, "terminated or expired");
         r->work_err = req_fail(r, ERR_NOT_FOUND, "The upload was terminated or expired.");
         return;
     }
     if (e) {
         (void)blob_delete(r->app->blobs, key);
+        upload_failed(r, u, e == ERR_REFERENCE ? "ticket deleted" : err_info(e)->name);
         /* the bytes came but cannot be kept: the attempt was not really used */
         if (u->consumed && e != ERR_REFERENCE &&
             store_token_refund(r->app->store, u->token) == ERR_OK)
@@ -300,6 +351,9 @@ static void finish_work(struct req *r)
             str_copy(r->detail, sizeof(r->detail), "The ticket was deleted during the upload.");
         return;
     }
+    u->ended = true;
+    metrics_upload(UPLOAD_STORED);
+    set_active(u, false);
     log_info("archive %lld \"%s\" (%lld bytes, sha256 %s) uploaded to ticket %lld from %s",
              (long long)u->out.id, u->out.name, (long long)u->out.size, u->out.sha256,
              (long long)u->out.ticket_number, r->client_ip);
@@ -371,8 +425,14 @@ void upload_abort(struct req *r, struct upload *u)
         log_warn("upload %s from %s %s after %lld bytes%s", ticket, r->client_ip,
                  req_outcome(r, outcome, sizeof(outcome)), (long long)upload_size(u), after);
     }
-    if (u->resumable && u->blob)
-        keep_resumable(r, u);
+    if (u->resumable) {
+        set_active(u, false); /* the upload goes on with its next request */
+        if (u->blob)
+            keep_resumable(r, u);
+    } else if (began) {
+        char why[640];
+        upload_failed(r, u, req_outcome(r, why, sizeof(why)));
+    }
     blob_upload_abort(TAKE_PTR(u->blob));
     free(u->pending);
     u->pending = NULL;

@@ -33,6 +33,8 @@ struct upload {
     bool consumed;             /* the attempt was taken */
     bool started;              /* the blob exists (and the attempt is taken when due) */
     bool aborted;              /* upload_abort ran */
+    bool ended;                /* counted as stored or failed (metrics, events) */
+    bool active;               /* counted in the uploads-in-progress gauge */
     struct blob_upload *blob;
     char name[LIMIT_FILENAME + 1]; /* sanitized file name */
     int64_t next_space_check;

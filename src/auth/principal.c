@@ -7,6 +7,7 @@
 #include "auth/ratelimit.h"
 #include "auth/token.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "http/req.h"
 
@@ -34,8 +35,10 @@ void auth_token_miss(struct req *r, const char *what)
 enum err auth_check_upload_token(struct req *r, const char *token, struct ticket *ret)
 {
     enum err e = auth_token_guard(r);
-    if (e)
+    if (e) {
+        metrics_refusal(REFUSE_RATE_LIMITED);
         return e;
+    }
     enum token_state st = TOKEN_UNKNOWN;
     struct ticket t = {0};
     if (token_is_uuid(token)) {
@@ -48,16 +51,20 @@ enum err auth_check_upload_token(struct req *r, const char *token, struct ticket
         *ret = t;
         return ERR_OK;
     case TOKEN_UNKNOWN:
+        metrics_refusal(REFUSE_UNKNOWN_TOKEN);
         auth_token_miss(r, "upload");
         e = req_fail(r, ERR_FORBIDDEN, "token %.36s is not valid", token);
         break;
     case TOKEN_RESOLVED:
+        metrics_refusal(REFUSE_RESOLVED);
         e = req_fail(r, ERR_LOCKED, "ticket of token %.36s already resolved", token);
         break;
     case TOKEN_USED_UP:
+        metrics_refusal(REFUSE_USED_UP);
         e = req_fail(r, ERR_LOCKED, "token %.36s has no upload attempts left", token);
         break;
     case TOKEN_EXPIRED:
+        metrics_refusal(REFUSE_EXPIRED);
         e = req_fail(r, ERR_LOCKED, "token %.36s expired", token);
         break;
     }
@@ -141,6 +148,7 @@ enum err auth_resolve(struct req *r)
         if (!token || !*token) {
             if (need == AUTH_TOKEN_OR_STAFF && p->staff)
                 return ERR_OK;
+            metrics_refusal(REFUSE_NO_TOKEN);
             return req_fail(r, ERR_UNAUTHENTICATED, "Header Upload-Token is required");
         }
         e = auth_check_upload_token(r, token, &p->ticket);

@@ -599,6 +599,68 @@ static enum err get_size(const struct src *s, const char *var, int64_t *out)
     return ERR_OK;
 }
 
+/* An e-mail address as mail headers take it: one addr-spec, no spaces, quotes,
+ * angle brackets, commas or control characters. */
+static const char *check_address(const char *v)
+{
+    const char *at = strchr(v, '@');
+    if (!at || at == v || !at[1] || strchr(at + 1, '@'))
+        return "expected an address like logs@example.com";
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= ' ' || strchr("<>,;\"()[]\\", *p) || *p == 0x7f)
+            return "expected an address like logs@example.com";
+    return NULL;
+}
+
+/* The variables of events, webhooks, mail and metrics. */
+static enum err load_notify(const struct src *s, struct config *c)
+{
+    enum err e;
+    const char *v;
+    c->events_keep = 365 * 86400;
+    if ((e = get_int(s, "EVENTS_KEEP", NULL, 0, INT64_MAX / 1000000, true, &c->events_keep)))
+        return e;
+    c->webhook_allow_private = false;
+    if ((e = get_bool(s, "WEBHOOK_ALLOW_PRIVATE", &c->webhook_allow_private)))
+        return e;
+    c->webhook_timeout = 10;
+    if ((e = get_int(s, "WEBHOOK_TIMEOUT", NULL, 1, 300, true, &c->webhook_timeout)))
+        return e;
+    c->webhook_retry_delay = 10;
+    if ((e = get_int(s, "WEBHOOK_RETRY_DELAY", NULL, 1, 3600, true, &c->webhook_retry_delay)))
+        return e;
+    if ((e = get_string(s, "SMTP_URL", c->smtp_url, sizeof(c->smtp_url), true)))
+        return e;
+    if (c->smtp_url[0] && strncasecmp(c->smtp_url, "smtp://", 7) != 0 &&
+        strncasecmp(c->smtp_url, "smtps://", 8) != 0)
+        return fail(s->err, s->errlen,
+                    "SMTP_URL: expected smtp://host[:port] or smtps://host[:port]");
+    if ((e = get_string(s, "SMTP_FROM", c->smtp_from, sizeof(c->smtp_from), false)))
+        return e;
+    if (c->smtp_from[0] && (v = check_address(c->smtp_from)))
+        return bad(s->err, s->errlen, "SMTP_FROM", v, c->smtp_from);
+    if (c->smtp_url[0] && !c->smtp_from[0])
+        return fail(s->err, s->errlen, "SMTP_FROM: required with SMTP_URL (the sender address)");
+    if ((e = get_string(s, "SMTP_USER", c->smtp_user, sizeof(c->smtp_user), false)))
+        return e;
+    if ((e = get_string(s, "SMTP_PASSWORD", c->smtp_password, sizeof(c->smtp_password), true)))
+        return e;
+    c->smtp_starttls = true;
+    if ((e = get_bool(s, "SMTP_STARTTLS", &c->smtp_starttls)))
+        return e;
+    c->mail_quiet = 60;
+    if ((e = get_int(s, "MAIL_QUIET", NULL, 0, 86400, true, &c->mail_quiet)))
+        return e;
+    if ((e = get_string(s, "PUBLIC_URL", c->public_url, sizeof(c->public_url), false)))
+        return e;
+    if (c->public_url[0] && (v = check_origin(c->public_url)))
+        return bad(s->err, s->errlen, "PUBLIC_URL", v, c->public_url);
+    size_t n = strlen(c->public_url);
+    while (n && c->public_url[n - 1] == '/')
+        c->public_url[--n] = 0;
+    return get_string(s, "METRICS_TOKEN", c->metrics_token, sizeof(c->metrics_token), true);
+}
+
 /* Every variable, in the order of config.h; the first bad one stops. */
 static enum err load(const struct src *s, struct config *c)
 {
@@ -706,7 +768,9 @@ static enum err load(const struct src *s, struct config *c)
 
     if ((e = get_string(s, "ADMIN_USERNAME", c->admin_username, sizeof(c->admin_username), false)))
         return e;
-    return get_string(s, "ADMIN_PASSWORD", c->admin_password, sizeof(c->admin_password), true);
+    if ((e = get_string(s, "ADMIN_PASSWORD", c->admin_password, sizeof(c->admin_password), true)))
+        return e;
+    return load_notify(s, c);
 }
 
 /*

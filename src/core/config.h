@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/limits.h"
 
 #define CONFIG_LIST_MAX 32 /* entries in ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, TRUSTED_PROXIES */
 
@@ -38,6 +39,20 @@ struct config {
     bool require_2fa;          /* REQUIRE_2FA [true] */
     char admin_username[151];  /* ADMIN_USERNAME [""] */
     char admin_password[4097]; /* ADMIN_PASSWORD [""] */
+
+    /* events, notifications, metrics (issue 14) */
+    int64_t events_keep;         /* EVENTS_KEEP seconds [365d]; 0 = forever */
+    bool webhook_allow_private;  /* WEBHOOK_ALLOW_PRIVATE [false] */
+    int64_t webhook_timeout;     /* WEBHOOK_TIMEOUT seconds [10], 1..300 */
+    int64_t webhook_retry_delay; /* WEBHOOK_RETRY_DELAY seconds [10]: first retry, doubling */
+    char smtp_url[1024]; /* SMTP_URL [""]: smtp://host:587 or smtps://host:465; "" = no mail */
+    char smtp_from[LIMIT_EMAIL + 1]; /* SMTP_FROM [""]: required with SMTP_URL */
+    char smtp_user[256];             /* SMTP_USER [""] */
+    char smtp_password[1024];        /* SMTP_PASSWORD [""] */
+    bool smtp_starttls;              /* SMTP_STARTTLS [true]: smtp:// must upgrade to TLS */
+    int64_t mail_quiet;      /* MAIL_QUIET seconds [60]: no upload for this long, then mail */
+    char public_url[512];    /* PUBLIC_URL [""]: the console's base URL in mails */
+    char metrics_token[256]; /* METRICS_TOKEN [""]: bearer token GET /metrics needs */
 };
 
 /*

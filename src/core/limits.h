@@ -46,3 +46,17 @@
 #define LIMIT_ARCHIVE_ROW_WAIT                                                                     \
     30 /* seconds the row of a received upload waits for an unavailable                            \
           database (its bytes are on disk) before the upload fails */
+
+/* Events, notifications and retention (issue 14). */
+#define LIMIT_EVENT_KIND   40   /* bytes of an event kind ("upload.finished") */
+#define LIMIT_EVENT_DETAIL 2048 /* bytes of an event's detail object (compact JSON) */
+#define LIMIT_EVENT_QUEUE                                                                          \
+    1024 /* events waiting for the background writer (then dropped, logged)                        \
+          */
+#define LIMIT_NOTIFY_EMAILS  1024  /* bytes of a platform's extra mail recipients */
+#define LIMIT_WEBHOOKS       100   /* registered webhooks */
+#define LIMIT_WEBHOOK_URL    2048  /* bytes of a webhook URL */
+#define LIMIT_WEBHOOK_EVENTS 32    /* event kinds one webhook names */
+#define LIMIT_WEBHOOK_ANSWER 4096  /* bytes of a receiver's answer kept (the rest is dropped) */
+#define LIMIT_MAIL_FILES     500   /* archives named in one upload mail (more: counted) */
+#define LIMIT_RETENTION_DAYS 36500 /* a platform's keep_days / resolve_days */

@@ -14,6 +14,7 @@
 #include "auth/principal.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "http/connlimit.h"
 #include "http/headers.h"
@@ -609,6 +610,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     access_log(r, toe);
+    /* counted by the row that answered (none: 404s, bad hosts, framing) */
+    metrics_request(r->route ? (size_t)(r->route - srv->routes->rows) : srv->routes->n,
+                    r->status ? r->status : 499, mono_us() - r->start_mono);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->answered)
         r->ended = termination_text(toe);
     if (r->route && r->route->body == BODY_STREAM && r->route->stream->abort &&
@@ -728,6 +732,30 @@ static enum err resolve_bind(const struct config *c, struct sockaddr_storage *ss
     return ERR_OK;
 }
 
+/* Gives the metrics the pattern and method of every row, once per process. */
+static void name_routes(const struct route_table *routes)
+{
+    static const char **patterns, **names;
+    if (patterns)
+        return;
+    patterns = calloc(routes->n + 1, sizeof(*patterns));
+    names = calloc(routes->n + 1, sizeof(*names));
+    if (!patterns || !names) {
+        free(patterns);
+        free(names);
+        patterns = names = NULL;
+        return;
+    }
+    for (size_t i = 0; i < routes->n; i++) {
+        patterns[i] = routes->rows[i].pattern;
+        names[i] = "?";
+        for (size_t m = 0; m < ARRAY_SIZE(methods); m++)
+            if (methods[m].m == routes->rows[i].method)
+                names[i] = methods[m].name;
+    }
+    metrics_routes(routes->n, patterns, names);
+}
+
 /*
  * Starts the daemon on a->cfg's BIND address. Signals must already be blocked
  * by the caller if it wants them taken synchronously (server_run does): every
@@ -745,6 +773,7 @@ enum err server_start(struct app *a, const struct route_table *routes, struct se
         return ERR_NOMEM;
     srv->app = a;
     srv->routes = routes;
+    name_routes(routes);
     srv->per_ip = connlimit_new(a->cfg.max_conn_per_ip, LIMIT_RATE_SLOTS);
     if (!srv->per_ip) {
         free(srv);

@@ -20,9 +20,18 @@ static struct {
     bool running;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
+/* Set on the pool's own threads. */
+static _Thread_local bool on_worker;
+
+bool work_is_worker(void)
+{
+    return on_worker;
+}
+
 static void *worker(void *unused)
 {
     (void)unused;
+    on_worker = true;
     pthread_mutex_lock(&pool.lock);
     for (;;) {
         while (pool.len == 0 && pool.running)

@@ -88,6 +88,31 @@ enum stmt_id {
     ST_UPLOAD_DELETE,
     ST_UPLOAD_STALE,
     ST_UPLOAD_EXISTS,
+    ST_EVENT_INSERT,
+    ST_EVENT_FANOUT, /* one delivery per webhook that wants the event */
+    ST_MAIL_QUEUE,
+    ST_EVENT_PRUNE,
+    ST_WEBHOOK_INSERT,
+    ST_WEBHOOK_COUNT,
+    ST_WEBHOOK_BY_ID,
+    ST_WEBHOOK_LIST,
+    ST_WEBHOOK_UPDATE,
+    ST_WEBHOOK_DELETE,
+    ST_DELIVERY_CLAIM, /* the next due delivery, leased; skipping rows others lock */
+    ST_DELIVERY_BY_ID,
+    ST_ATTEMPT_INSERT,
+    ST_DELIVERY_UPDATE,
+    ST_DELIVERY_LOG,
+    ST_DELIVERY_LOG_COUNT,
+    ST_DELIVERY_PENDING,
+    ST_MAIL_CLAIM,
+    ST_MAIL_ROWS,
+    ST_MAIL_DONE,
+    ST_MAIL_RETRY,
+    ST_USER_PREFS,
+    ST_USER_PROFILE_SET,
+    ST_RETENTION_ARCHIVES, /* time arithmetic: each backend's own */
+    ST_RETENTION_TICKETS,
     ST__MAX
 };
 
@@ -143,10 +168,10 @@ static inline struct db_arg arg_text(const char *s)
     return (struct db_arg){.kind = ARG_TEXT, .s = s ? s : ""};
 }
 
-/* NULL or "" as NULL: optional text. */
+/* NULL as NULL: an optional text. */
 static inline struct db_arg arg_opt_text(const char *s)
 {
-    return s && *s ? arg_text(s) : (struct db_arg){.kind = ARG_NULL};
+    return s ? arg_text(s) : (struct db_arg){.kind = ARG_NULL};
 }
 
 static inline struct db_arg arg_bool(bool b)

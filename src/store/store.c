@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "store/db.h"
 
@@ -37,7 +38,8 @@ static const struct db_ops *backend_of(enum db_kind kind)
     "SELECT id, username, password_hash, is_admin, is_active, name, email, created, last_login"    \
     " FROM users"
 
-#define PLATFORM_SELECT "SELECT id, name, pretty_name FROM platforms"
+#define PLATFORM_COLS   "id, name, pretty_name, keep_days, resolve_days, notify_emails"
+#define PLATFORM_SELECT "SELECT " PLATFORM_COLS " FROM platforms"
 
 /* The archive count and size are correlated subqueries over the archives_ticket_id
  * index: they run only for the rows of the returned page, whereas a LEFT JOIN on
@@ -47,8 +49,8 @@ static const struct db_ops *backend_of(enum db_kind kind)
     " coalesce(u.username, ''), t.resolved, t.note, t.token, t.attempts, t.expires_at,"            \
     " t.time_create, t.time_update,"                                                               \
     " (SELECT count(*) FROM archives a WHERE a.ticket_id = t.id),"                                 \
-    " (SELECT CAST(coalesce(sum(a.size), 0) AS bigint) FROM archives a WHERE a.ticket_id = t.id)"  \
-    " FROM tickets t LEFT JOIN platforms p ON p.id = t.platform_id"                                \
+    " (SELECT CAST(coalesce(sum(a.size), 0) AS bigint) FROM archives a WHERE a.ticket_id = t.id)," \
+    " t.resolved_at FROM tickets t LEFT JOIN platforms p ON p.id = t.platform_id"                  \
     " LEFT JOIN users u ON u.id = t.user_id"
 
 /* ticket_id is NOT NULL with a foreign key, so the join always finds the ticket. */
@@ -56,6 +58,23 @@ static const struct db_ops *backend_of(enum db_kind kind)
 #define ARCHIVE_SELECT                                                                             \
     "SELECT a.id, a.ticket_id, t.number, a.name, a.path, a.size, a.md5, a.sha256,"                 \
     " a.uploader_ip, a.uploader_agent, a.time_create, a.time_update" ARCHIVE_FROM
+
+/* The columns read_event reads, from col on. */
+#define EVENT_COLS                                                                                 \
+    "e.id, e.time, e.kind, e.actor_type, e.actor, e.client_ip, e.user_agent, e.ticket, e.archive," \
+    " e.detail"
+#define EVENT_NCOLS 10
+
+#define WEBHOOK_SELECT                                                                             \
+    "SELECT w.id, w.url, w.events, w.secret, w.active, w.created,"                                 \
+    " (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id"                        \
+    " AND d.state = 'pending'),"                                                                   \
+    " (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id"                        \
+    " AND d.state = 'failed') FROM webhooks w"
+
+/* Microseconds in a day, for the retention days of a platform (SQLite: times
+ * are integers; PostgreSQL overrides with intervals). */
+#define DAY_US "86400000000"
 
 #define PLATFORM_ID_SQL "SELECT id FROM platforms WHERE name = ?"
 
@@ -94,11 +113,13 @@ const struct db_stmt db_stmts[ST__MAX] = {
     [ST_PLATFORM_LOCK] = {"platform lock", PLATFORM_ID_SQL},
     /* Where the write transaction locks the whole database there is nothing to lock. */
     [ST_PLATFORM_LOCK_TICKETS] = {"platform lock tickets", DB_SKIP},
-    [ST_PLATFORM_INSERT] = {"platform create", "INSERT INTO platforms (name, pretty_name)"
-                                               " VALUES (?, ?) RETURNING id, name, pretty_name"},
+    [ST_PLATFORM_INSERT] = {"platform create",
+                            "INSERT INTO platforms (name, pretty_name, keep_days, resolve_days,"
+                            " notify_emails) VALUES (?, ?, ?, ?, ?) RETURNING " PLATFORM_COLS},
     [ST_PLATFORM_UPDATE] = {"platform update",
-                            "UPDATE platforms SET name = ?, pretty_name = ? WHERE name = ?"
-                            " RETURNING id, name, pretty_name"},
+                            "UPDATE platforms SET name = ?, pretty_name = ?, keep_days = ?,"
+                            " resolve_days = ?, notify_emails = ? WHERE name = ?"
+                            " RETURNING " PLATFORM_COLS},
     [ST_PLATFORM_PATHS] = {"platform paths",
                            "SELECT a.path" ARCHIVE_FROM " WHERE t.platform_id = ? ORDER BY a.id"},
     [ST_PLATFORM_DELETE] = {"platform delete", "DELETE FROM platforms WHERE id = ?"},
@@ -115,11 +136,14 @@ const struct db_stmt db_stmts[ST__MAX] = {
     [ST_TICKET_INSERT] =
         {"ticket create",
          "INSERT INTO tickets (number, platform_id, user_id, resolved, note, token,"
-         " attempts, expires_at, time_create, time_update)"
-         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+         " attempts, expires_at, time_create, time_update, resolved_at)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+    /* resolved_at: set when the ticket becomes resolved, kept while it stays so */
     [ST_TICKET_UPDATE] = {"ticket update",
                           "UPDATE tickets SET number = ?, platform_id = ?, resolved = ?, note = ?,"
-                          " attempts = ?, expires_at = ?, time_update = ? WHERE id = ?"},
+                          " attempts = ?, expires_at = ?, time_update = ?,"
+                          " resolved_at = CASE WHEN ? THEN coalesce(resolved_at, ?) ELSE NULL END"
+                          " WHERE id = ?"},
     [ST_TICKET_SET_TOKEN] = {"ticket set token",
                              "UPDATE tickets SET token = ?, attempts = ?, expires_at = ?,"
                              " time_update = ? WHERE id = ?"},
@@ -186,6 +210,97 @@ const struct db_stmt db_stmts[ST__MAX] = {
                          " OR (t.expires_at IS NOT NULL AND t.expires_at <= ?)))"
                          " ORDER BY u.expires_at LIMIT ?"},
     [ST_UPLOAD_EXISTS] = {"upload exists", "SELECT EXISTS (SELECT 1 FROM uploads WHERE id = ?)"},
+    [ST_EVENT_INSERT] =
+        {"event add", "INSERT INTO events (time, kind, actor_type, actor, client_ip, user_agent,"
+                      " ticket, archive, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+    /* Kinds are matched in the ",a,b," list with LIKE's wildcards escaped; a
+     * test event (a webhook id given) goes to that webhook alone, active or not. */
+    [ST_EVENT_FANOUT] = {"event deliveries",
+                         "INSERT INTO webhook_deliveries (webhook_id, event_id, next_at, created)"
+                         " SELECT id, CAST(? AS BIGINT), ?, ? FROM webhooks WHERE"
+                         " CASE WHEN CAST(? AS BIGINT) > 0 THEN id = CAST(? AS BIGINT)"
+                         " ELSE active AND (events = ''"
+                         " OR events LIKE '%,' || CAST(? AS TEXT) || ',%' ESCAPE '\\') END"},
+    [ST_MAIL_QUEUE] = {"mail queue",
+                       "INSERT INTO mail_queue (ticket, event_id, created) VALUES (?, ?, ?)"},
+    [ST_EVENT_PRUNE] = {"event prune", "DELETE FROM events WHERE time < ?"},
+    [ST_WEBHOOK_INSERT] = {"webhook create",
+                           "INSERT INTO webhooks (url, events, secret, active, created)"
+                           " VALUES (?, ?, ?, ?, ?) RETURNING id"},
+    [ST_WEBHOOK_COUNT] = {"webhook count", "SELECT count(*) FROM webhooks"},
+    [ST_WEBHOOK_BY_ID] = {"webhook get", WEBHOOK_SELECT " WHERE w.id = ?"},
+    [ST_WEBHOOK_LIST] = {"webhook list", WEBHOOK_SELECT " ORDER BY w.id"},
+    [ST_WEBHOOK_UPDATE] = {"webhook update",
+                           "UPDATE webhooks SET url = ?, events = ?, active = ? WHERE id = ?"},
+    [ST_WEBHOOK_DELETE] = {"webhook delete", "DELETE FROM webhooks WHERE id = ?"},
+    /* The outer conditions are checked again on the row as a concurrent
+     * claimer left it, so a row is never leased twice. */
+    [ST_DELIVERY_CLAIM] = {"delivery claim",
+                           "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?"
+                           " WHERE id = (SELECT id FROM webhook_deliveries WHERE state = 'pending'"
+                           " AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)"
+                           " ORDER BY next_at, id LIMIT 1)"
+                           " AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?)"
+                           " RETURNING id"},
+    [ST_DELIVERY_BY_ID] =
+        {"delivery get",
+         "SELECT d.id, d.webhook_id, d.attempts, d.created, w.url, w.secret, " EVENT_COLS
+         " FROM webhook_deliveries d"
+         " JOIN webhooks w ON w.id = d.webhook_id"
+         " JOIN events e ON e.id = d.event_id WHERE d.id = ?"},
+    [ST_ATTEMPT_INSERT] = {"delivery attempt",
+                           "INSERT INTO webhook_attempts (delivery_id, time, status, error,"
+                           " duration_ms) VALUES (?, ?, ?, ?, ?)"},
+    [ST_DELIVERY_UPDATE] = {"delivery finish",
+                            "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1,"
+                            " next_at = ?, lease_owner = '', lease_until = NULL"
+                            " WHERE id = ? AND lease_owner = ?"},
+    [ST_DELIVERY_LOG] = {"delivery log",
+                         "SELECT d.id, d.event_id, e.kind, d.state, d.next_at, coalesce(a.id, 0),"
+                         " a.time, coalesce(a.status, 0), coalesce(a.error, ''),"
+                         " coalesce(a.duration_ms, 0) FROM webhook_deliveries d"
+                         " JOIN events e ON e.id = d.event_id"
+                         " LEFT JOIN webhook_attempts a ON a.delivery_id = d.id"
+                         " WHERE d.webhook_id = ? ORDER BY d.id DESC, a.id DESC LIMIT ? OFFSET ?"},
+    [ST_DELIVERY_LOG_COUNT] = {"delivery log count",
+                               "SELECT count(*) FROM webhook_deliveries d"
+                               " LEFT JOIN webhook_attempts a ON a.delivery_id = d.id"
+                               " WHERE d.webhook_id = ?"},
+    [ST_DELIVERY_PENDING] = {"delivery pending",
+                             "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"},
+    /* The first ticket whose mail is due; the outer condition is checked again
+     * on rows a concurrent claimer changed. */
+    [ST_MAIL_CLAIM] = {"mail claim",
+                       "UPDATE mail_queue SET lease_owner = ?, lease_until = ?"
+                       " WHERE ticket = (SELECT ticket FROM mail_queue"
+                       " WHERE lease_until IS NULL OR lease_until < ? GROUP BY ticket"
+                       " HAVING max(created) <= ? OR min(created) <= ? ORDER BY min(id) LIMIT 1)"
+                       " AND (lease_until IS NULL OR lease_until < ?) RETURNING ticket"},
+    [ST_MAIL_ROWS] = {"mail rows", "SELECT m.id, m.ticket, m.attempts, m.created, " EVENT_COLS
+                                   " FROM mail_queue m JOIN events e ON e.id = m.event_id"
+                                   " WHERE m.lease_owner = ? AND m.ticket = ? ORDER BY m.id"},
+    [ST_MAIL_DONE] = {"mail done", "DELETE FROM mail_queue WHERE lease_owner = ? AND ticket = ?"},
+    [ST_MAIL_RETRY] = {"mail retry",
+                       "UPDATE mail_queue SET lease_until = ?, attempts = attempts + 1"
+                       " WHERE lease_owner = ? AND ticket = ?"},
+    [ST_USER_PREFS] = {"user prefs", "SELECT upload_mail FROM users WHERE id = ?"},
+    [ST_USER_PROFILE_SET] = {"user profile",
+                             "UPDATE users SET email = coalesce(?, email), upload_mail = ?"
+                             " WHERE id = ?"},
+    [ST_RETENTION_ARCHIVES] =
+        {"retention archives",
+         "SELECT a.id, t.number, p.name, a.name, a.size,"
+         " coalesce(t.resolved_at, t.time_update) FROM archives a"
+         " JOIN tickets t ON t.id = a.ticket_id"
+         " JOIN platforms p ON p.id = t.platform_id"
+         " WHERE p.keep_days > 0 AND t.resolved AND"
+         " coalesce(t.resolved_at, t.time_update) <= ? - p.keep_days * " DAY_US " ORDER BY a.id"},
+    [ST_RETENTION_TICKETS] = {"retention tickets",
+                              "SELECT t.number FROM tickets t"
+                              " JOIN platforms p ON p.id = t.platform_id"
+                              " WHERE p.resolve_days > 0 AND NOT t.resolved AND"
+                              " t.time_update <= ? - p.resolve_days * " DAY_US
+                              " ORDER BY t.number"},
 };
 
 const char *db_stmt_sql(const struct db_ops *ops, enum stmt_id id)
@@ -209,13 +324,17 @@ static enum err tx(struct store *s, enum db_mode mode, db_fn *fn, void *ctx)
     for (int attempt = 0;; attempt++) {
         struct db_conn *c;
         enum err e = ops->take(s, &c);
-        if (e)
+        if (e) {
+            metrics_add(MET_STORE_ERRORS, 1);
             return e;
+        }
         e = ops->begin(c, mode);
         if (!e)
             e = ops->end(c, mode, fn(c, ctx));
         bool again = attempt == 0 && e && ops->retryable(c, e);
         ops->give(s, c);
+        if (!again && (e == ERR_DB || e == ERR_UNAVAILABLE || e == ERR_NO_SPACE))
+            metrics_add(MET_STORE_ERRORS, 1);
         if (!again)
             return e;
         log_info("%s: retrying once after the lost connection", ops->name);
@@ -295,6 +414,9 @@ static enum err read_platform(const struct db_row *r, void *dst)
     p->id = col_int(r, 0);
     col_text(r, 1, p->name, sizeof(p->name));
     col_text(r, 2, p->pretty_name, sizeof(p->pretty_name));
+    p->keep_days = (int)col_int(r, 3);
+    p->resolve_days = (int)col_int(r, 4);
+    col_text(r, 5, p->notify_emails, sizeof(p->notify_emails));
     return ERR_OK;
 }
 
@@ -322,6 +444,7 @@ static enum err read_ticket(const struct db_row *r, void *dst)
     t->time_update = col_time(r, 12);
     t->archives = col_int(r, 13);
     t->size = col_int(r, 14);
+    t->resolved_at = col_time(r, 15);
     return ERR_OK;
 }
 
@@ -374,6 +497,104 @@ static enum err read_upload(const struct db_row *r, void *dst)
 static enum err read_upload_id(const struct db_row *r, void *dst)
 {
     col_text(r, 0, dst, UPLOAD_ID_LEN + 1);
+    return ERR_OK;
+}
+
+/* EVENT_COLS from column `at` on. */
+static void read_event_at(const struct db_row *r, int at, struct event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->id = col_int(r, at);
+    ev->time = col_time(r, at + 1);
+    col_text(r, at + 2, ev->kind, sizeof(ev->kind));
+    col_text(r, at + 3, ev->actor_type, sizeof(ev->actor_type));
+    col_text(r, at + 4, ev->actor, sizeof(ev->actor));
+    col_text(r, at + 5, ev->client_ip, sizeof(ev->client_ip));
+    col_text(r, at + 6, ev->user_agent, sizeof(ev->user_agent));
+    ev->ticket = col_int(r, at + 7);
+    ev->archive = col_int(r, at + 8);
+    col_text(r, at + 9, ev->detail, sizeof(ev->detail));
+}
+
+static enum err read_event(const struct db_row *r, void *dst)
+{
+    read_event_at(r, 0, dst);
+    return ERR_OK;
+}
+
+/* The rows of WEBHOOK_SELECT. */
+static enum err read_webhook(const struct db_row *r, void *dst)
+{
+    struct webhook *w = dst;
+    memset(w, 0, sizeof(*w));
+    w->id = col_int(r, 0);
+    col_text(r, 1, w->url, sizeof(w->url));
+    col_text(r, 2, w->events, sizeof(w->events));
+    col_text(r, 3, w->secret, sizeof(w->secret));
+    w->active = col_bool(r, 4);
+    w->created = col_time(r, 5);
+    w->pending = col_int(r, 6);
+    w->failed = col_int(r, 7);
+    return ERR_OK;
+}
+
+/* The row of ST_DELIVERY_BY_ID. */
+static enum err read_delivery(const struct db_row *r, void *dst)
+{
+    struct delivery *d = dst;
+    memset(d, 0, sizeof(*d));
+    d->id = col_int(r, 0);
+    d->webhook_id = col_int(r, 1);
+    d->attempts = (int)col_int(r, 2);
+    d->created = col_time(r, 3);
+    col_text(r, 4, d->url, sizeof(d->url));
+    col_text(r, 5, d->secret, sizeof(d->secret));
+    read_event_at(r, 6, &d->ev);
+    return ERR_OK;
+}
+
+/* The rows of ST_DELIVERY_LOG. */
+static enum err read_delivery_log(const struct db_row *r, void *dst)
+{
+    struct delivery_log *l = dst;
+    memset(l, 0, sizeof(*l));
+    l->delivery_id = col_int(r, 0);
+    l->event_id = col_int(r, 1);
+    col_text(r, 2, l->kind, sizeof(l->kind));
+    col_text(r, 3, l->state, sizeof(l->state));
+    l->next_at = col_time(r, 4);
+    l->attempt_id = col_int(r, 5);
+    l->time = col_time(r, 6);
+    l->status = (int)col_int(r, 7);
+    col_text(r, 8, l->error, sizeof(l->error));
+    l->duration_ms = col_int(r, 9);
+    return ERR_OK;
+}
+
+/* The rows of ST_MAIL_ROWS. */
+static enum err read_mail_item(const struct db_row *r, void *dst)
+{
+    struct mail_item *m = dst;
+    memset(m, 0, sizeof(*m));
+    m->id = col_int(r, 0);
+    m->ticket = col_int(r, 1);
+    m->attempts = (int)col_int(r, 2);
+    m->created = col_time(r, 3);
+    read_event_at(r, 4, &m->ev);
+    return ERR_OK;
+}
+
+/* The rows of ST_RETENTION_ARCHIVES. */
+static enum err read_retention(const struct db_row *r, void *dst)
+{
+    struct retention_item *it = dst;
+    memset(it, 0, sizeof(*it));
+    it->archive_id = col_int(r, 0);
+    it->ticket = col_int(r, 1);
+    col_text(r, 2, it->platform, sizeof(it->platform));
+    col_text(r, 3, it->name, sizeof(it->name));
+    it->size = col_int(r, 4);
+    it->resolved_at = col_time(r, 5);
     return ERR_OK;
 }
 
@@ -438,6 +659,13 @@ static const struct row_type BOOL_ROW = {sizeof(bool), read_bool, NULL};
 static const struct row_type COUNTS_ROW = {sizeof(struct store_counts), read_counts, NULL};
 static const struct row_type PATH_ROW = {sizeof(((struct archive *)0)->path), read_path, NULL};
 static const struct row_type PATH_DUP_ROW = {sizeof(char *), read_path_dup, clear_path_dup};
+static const struct row_type EVENT_ROW = {sizeof(struct event), read_event, NULL};
+static const struct row_type WEBHOOK_ROW = {sizeof(struct webhook), read_webhook, NULL};
+static const struct row_type DELIVERY_ROW = {sizeof(struct delivery), read_delivery, NULL};
+static const struct row_type DELIVERY_LOG_ROW = {sizeof(struct delivery_log), read_delivery_log,
+                                                 NULL};
+static const struct row_type MAIL_ROW = {sizeof(struct mail_item), read_mail_item, NULL};
+static const struct row_type RETENTION_ROW = {sizeof(struct retention_item), read_retention, NULL};
 
 /* Room for one row of any type. */
 union row_buf {
@@ -447,6 +675,8 @@ union row_buf {
     struct ticket t;
     struct archive a;
     struct store_counts n;
+    struct webhook w;
+    struct delivery d;
     int64_t i, i3[3];
     bool b;
     char path[sizeof(((struct archive *)0)->path)];
@@ -552,6 +782,61 @@ static enum err collect_in(struct db_conn *c, enum stmt_id id, const char *what,
     return e;
 }
 
+/* --- events, written in the transaction of the change they record --- */
+
+/* `kind` with LIKE's wildcards escaped (\\ as the escape) into out. */
+static void like_escape(const char *kind, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = kind; *p && o + 2 < cap; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            out[o++] = '\\';
+        out[o++] = *p;
+    }
+    out[o] = 0;
+}
+
+/*
+ * Inserts ev (nothing when NULL) on c, inside the caller's transaction: its
+ * ticket and archive default to the given ones (those of the row just
+ * written), then one delivery per webhook that wants it and, with ev->mail,
+ * its row in the mail queue. *ret_id (may be NULL) gets the event's id.
+ */
+static enum err event_in(struct db_conn *c, const struct event *ev, int64_t ticket, int64_t archive,
+                         int64_t *ret_id)
+{
+    if (!ev)
+        return ERR_OK;
+    int64_t id, now = now_us(), when = ev->time ? ev->time : now;
+    int64_t tk = ev->ticket ? ev->ticket : ticket;
+    struct db_arg args[] = {
+        arg_time(when),
+        arg_text(ev->kind),
+        arg_text(ev->actor_type),
+        arg_text(ev->actor),
+        arg_text(ev->client_ip),
+        arg_text(ev->user_agent),
+        arg_opt_int(tk),
+        arg_opt_int(ev->archive ? ev->archive : archive),
+        arg_text(ev->detail[0] ? ev->detail : "{}"),
+    };
+    enum err e = get_in(c, ST_EVENT_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, &id);
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_DB : e;
+    char kind[2 * LIMIT_EVENT_KIND + 1];
+    like_escape(ev->kind, kind, sizeof(kind));
+    struct db_arg fan[] = {arg_int(id),          arg_time(now),        arg_time(now),
+                           arg_int(ev->webhook), arg_int(ev->webhook), arg_text(kind)};
+    e = run(c, ST_EVENT_FANOUT, fan, ARRAY_SIZE(fan), NULL, NULL, NULL);
+    if (!e && ev->mail && tk) {
+        struct db_arg mail[] = {arg_int(tk), arg_int(id), arg_time(now)};
+        e = run(c, ST_MAIL_QUEUE, mail, ARRAY_SIZE(mail), NULL, NULL, NULL);
+    }
+    if (!e && ret_id)
+        *ret_id = id;
+    return e;
+}
+
 /* One statement as a whole piece of work: a query (or a write ... RETURNING)
  * whose first row goes to dst, a write (type NULL) that must change a row, or
  * a list collected into k. */
@@ -562,13 +847,17 @@ struct one {
     const struct row_type *type;
     void *dst;
     struct collect k;
+    const struct event *ev; /* inserted after the statement, in its transaction */
 };
 
 static enum err one_get(struct db_conn *c, void *ctx)
 {
     struct one *o = ctx;
-    return o->type ? get_in(c, o->id, o->args, o->nargs, o->type, o->dst)
-                   : write_in(c, o->id, o->args, o->nargs);
+    enum err e = o->type ? get_in(c, o->id, o->args, o->nargs, o->type, o->dst)
+                         : write_in(c, o->id, o->args, o->nargs);
+    if (!e && (e = event_in(c, o->ev, 0, 0, NULL)) && o->type && o->type->clear)
+        o->type->clear(o->dst);
+    return e;
 }
 
 static enum err one_list(struct db_conn *c, void *ctx)
@@ -578,13 +867,15 @@ static enum err one_list(struct db_conn *c, void *ctx)
 }
 
 /* Runs the one-statement query id and reads its first row into *ret (may be
- * NULL), written only on success. ERR_NOT_FOUND when there is no row. */
-static enum err get_row(struct store *s, enum stmt_id id, const struct db_arg *args, size_t nargs,
-                        const struct row_type *type, void *ret)
+ * NULL), written only on success. ERR_NOT_FOUND when there is no row. With an
+ * event ev (a write ... RETURNING), both in one transaction. */
+static enum err get_row_ev(struct store *s, enum stmt_id id, const struct db_arg *args,
+                           size_t nargs, const struct row_type *type, const struct event *ev,
+                           void *ret)
 {
     union row_buf buf;
-    struct one o = {id, args, nargs, type, &buf, {0}};
-    enum err e = tx(s, DB_AUTO, one_get, &o);
+    struct one o = {id, args, nargs, type, &buf, {0}, ev};
+    enum err e = tx(s, ev ? DB_WRITE : DB_AUTO, one_get, &o);
     if (!e && ret)
         memcpy(ret, &buf, type->size);
     else if (!e && type->clear)
@@ -592,18 +883,31 @@ static enum err get_row(struct store *s, enum stmt_id id, const struct db_arg *a
     return e;
 }
 
-/* Runs the one-statement write id; ERR_NOT_FOUND when it changed no row. */
+static enum err get_row(struct store *s, enum stmt_id id, const struct db_arg *args, size_t nargs,
+                        const struct row_type *type, void *ret)
+{
+    return get_row_ev(s, id, args, nargs, type, NULL, ret);
+}
+
+/* Runs the one-statement write id (and the event ev, when given, in its
+ * transaction); ERR_NOT_FOUND when it changed no row. */
+static enum err write_row_ev(struct store *s, enum stmt_id id, const struct db_arg *args,
+                             size_t nargs, const struct event *ev)
+{
+    struct one o = {id, args, nargs, NULL, NULL, {0}, ev};
+    return tx(s, ev ? DB_WRITE : DB_AUTO, one_get, &o);
+}
+
 static enum err write_row(struct store *s, enum stmt_id id, const struct db_arg *args, size_t nargs)
 {
-    struct one o = {id, args, nargs, NULL, NULL, {0}};
-    return tx(s, DB_AUTO, one_get, &o);
+    return write_row_ev(s, id, args, nargs, NULL);
 }
 
 /* Every row of the query id, as a new array the caller frees. */
 static enum err list_rows(struct store *s, enum stmt_id id, const struct row_type *type,
                           void **ret_items, size_t *ret_n)
 {
-    struct one o = {id, NULL, 0, type, NULL, {type, NULL, 0, 0}};
+    struct one o = {id, NULL, 0, type, NULL, {type, NULL, 0, 0}, NULL};
     enum err e = tx(s, DB_AUTO, one_list, &o);
     if (e)
         return e;
@@ -782,12 +1086,12 @@ enum err store_user_set_password(struct store *s, const char *username, const ch
     return write_row(s, ST_USER_SET_PASSWORD, args, 2);
 }
 
-enum err store_user_touch_login(struct store *s, int64_t id, int64_t now)
+enum err store_user_touch_login(struct store *s, int64_t id, int64_t now, const struct event *ev)
 {
     if (!s)
         return ERR_INTERNAL;
     struct db_arg args[] = {arg_opt_time(now), arg_int(id)};
-    return write_row(s, ST_USER_TOUCH, args, 2);
+    return write_row_ev(s, ST_USER_TOUCH, args, 2, ev);
 }
 
 enum err store_user_delete(struct store *s, const char *username)
@@ -830,22 +1134,26 @@ enum err store_platform_get(struct store *s, const char *name, struct platform *
     return get_row(s, ST_PLATFORM_GET, args, 1, &PLATFORM_ROW, ret);
 }
 
-enum err store_platform_create(struct store *s, const struct platform *p, struct platform *ret)
+enum err store_platform_create(struct store *s, const struct platform *p, const struct event *ev,
+                               struct platform *ret)
 {
     if (!s || !p)
         return ERR_INTERNAL;
-    struct db_arg args[] = {arg_text(p->name), arg_text(p->pretty_name)};
-    enum err e = get_row(s, ST_PLATFORM_INSERT, args, 2, &PLATFORM_ROW, ret);
+    struct db_arg args[] = {arg_text(p->name), arg_text(p->pretty_name), arg_int(p->keep_days),
+                            arg_int(p->resolve_days), arg_text(p->notify_emails)};
+    enum err e = get_row_ev(s, ST_PLATFORM_INSERT, args, ARRAY_SIZE(args), &PLATFORM_ROW, ev, ret);
     return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
 enum err store_platform_update(struct store *s, const char *name, const struct platform *p,
-                               struct platform *ret)
+                               const struct event *ev, struct platform *ret)
 {
     if (!s || !name || !p)
         return ERR_INTERNAL;
-    struct db_arg args[] = {arg_text(p->name), arg_text(p->pretty_name), arg_text(name)};
-    return get_row(s, ST_PLATFORM_UPDATE, args, 3, &PLATFORM_ROW, ret);
+    struct db_arg args[] = {arg_text(p->name),          arg_text(p->pretty_name),
+                            arg_int(p->keep_days),      arg_int(p->resolve_days),
+                            arg_text(p->notify_emails), arg_text(name)};
+    return get_row_ev(s, ST_PLATFORM_UPDATE, args, ARRAY_SIZE(args), &PLATFORM_ROW, ev, ret);
 }
 
 /*
@@ -860,7 +1168,8 @@ struct tree {
     enum stmt_id lock, children, paths, del;
     struct db_arg key;
     bool want;
-    struct collect k; /* out: the paths (char *) */
+    struct collect k;       /* out: the paths (char *) */
+    const struct event *ev; /* recorded with the delete */
 };
 
 static enum err tree_delete(struct db_conn *c, void *ctx)
@@ -876,6 +1185,8 @@ static enum err tree_delete(struct db_conn *c, void *ctx)
         e = collect_in(c, t->paths, NULL, NULL, args, 1, &t->k);
     if (!e)
         e = write_in(c, t->del, args, 1);
+    if (!e)
+        e = event_in(c, t->ev, 0, 0, NULL);
     if (e)
         collect_free(&t->k);
     return e;
@@ -900,7 +1211,8 @@ static enum err delete_tree(struct store *s, struct tree *t, struct path_list *r
     return ERR_OK;
 }
 
-enum err store_platform_delete(struct store *s, const char *name, struct path_list *ret_paths)
+enum err store_platform_delete(struct store *s, const char *name, const struct event *ev,
+                               struct path_list *ret_paths)
 {
     if (!s || !name)
         return ERR_INTERNAL;
@@ -908,7 +1220,8 @@ enum err store_platform_delete(struct store *s, const char *name, struct path_li
                      .children = ST_PLATFORM_LOCK_TICKETS,
                      .paths = ST_PLATFORM_PATHS,
                      .del = ST_PLATFORM_DELETE,
-                     .key = arg_text(name)};
+                     .key = arg_text(name),
+                     .ev = ev};
     return delete_tree(s, &t, ret_paths);
 }
 
@@ -972,6 +1285,7 @@ struct ticket_write {
     int64_t expires_at;
     bool want;
     struct ticket out;
+    const struct event *ev; /* recorded with the write */
 };
 
 /* Looks up the id of the platform called name; ERR_REFERENCE when there is none. */
@@ -1001,12 +1315,21 @@ static enum err ticket_insert(struct db_conn *c, void *ctx)
     if (e)
         return e;
     struct db_arg args[] = {
-        arg_int(t->number),    arg_int(platform_id),        arg_opt_int(t->user_id),
-        arg_bool(t->resolved), arg_text(t->note),           arg_text(t->token),
-        arg_int(t->attempts),  arg_opt_time(t->expires_at), arg_time(now),
+        arg_int(t->number),
+        arg_int(platform_id),
+        arg_opt_int(t->user_id),
+        arg_bool(t->resolved),
+        arg_text(t->note),
+        arg_text(t->token),
+        arg_int(t->attempts),
+        arg_opt_time(t->expires_at),
         arg_time(now),
+        arg_time(now),
+        arg_opt_time(t->resolved ? now : 0),
     };
     e = get_in(c, ST_TICKET_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, &id);
+    if (!e)
+        e = event_in(c, w->ev, t->number, 0, NULL);
     if (e)
         return e == ERR_NOT_FOUND ? ERR_DB : e;
     return written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, w->want, &w->out);
@@ -1023,11 +1346,16 @@ static enum err ticket_change(struct db_conn *c, void *ctx)
         e = platform_ref(c, t->platform, &platform_id);
     if (e)
         return e;
+    int64_t now = now_us();
     struct db_arg args[] = {
-        arg_int(t->number),   arg_int(platform_id),        arg_bool(t->resolved), arg_text(t->note),
-        arg_int(t->attempts), arg_opt_time(t->expires_at), arg_time(now_us()),    arg_int(id),
+        arg_int(t->number), arg_int(platform_id),  arg_bool(t->resolved),
+        arg_text(t->note),  arg_int(t->attempts),  arg_opt_time(t->expires_at),
+        arg_time(now),      arg_bool(t->resolved), arg_time(now),
+        arg_int(id),
     };
     e = write_in(c, ST_TICKET_UPDATE, args, ARRAY_SIZE(args));
+    if (!e)
+        e = event_in(c, w->ev, t->number, 0, NULL);
     return e ? e : written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, w->want, &w->out);
 }
 
@@ -1042,6 +1370,8 @@ static enum err ticket_new_token(struct db_conn *c, void *ctx)
     struct db_arg args[] = {arg_text(w->token), arg_int(w->attempts), arg_opt_time(w->expires_at),
                             arg_time(now_us()), arg_int(id)};
     e = write_in(c, ST_TICKET_SET_TOKEN, args, ARRAY_SIZE(args));
+    if (!e)
+        e = event_in(c, w->ev, w->number, 0, NULL);
     return e ? e : written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, w->want, &w->out);
 }
 
@@ -1059,34 +1389,36 @@ static enum err ticket_write(struct store *s, db_fn *fn, struct ticket_write *w,
     return ERR_OK;
 }
 
-enum err store_ticket_create(struct store *s, const struct ticket *t, struct ticket *ret)
-{
-    if (!s || !t)
-        return ERR_INTERNAL;
-    struct ticket_write w = {.t = t};
-    return ticket_write(s, ticket_insert, &w, ret);
-}
-
-enum err store_ticket_update(struct store *s, int64_t number, const struct ticket *t,
+enum err store_ticket_create(struct store *s, const struct ticket *t, const struct event *ev,
                              struct ticket *ret)
 {
     if (!s || !t)
         return ERR_INTERNAL;
-    struct ticket_write w = {.number = number, .t = t};
+    struct ticket_write w = {.t = t, .ev = ev};
+    return ticket_write(s, ticket_insert, &w, ret);
+}
+
+enum err store_ticket_update(struct store *s, int64_t number, const struct ticket *t,
+                             const struct event *ev, struct ticket *ret)
+{
+    if (!s || !t)
+        return ERR_INTERNAL;
+    struct ticket_write w = {.number = number, .t = t, .ev = ev};
     return ticket_write(s, ticket_change, &w, ret);
 }
 
 enum err store_ticket_set_token(struct store *s, int64_t number, const char *token, int attempts,
-                                int64_t expires_at, struct ticket *ret)
+                                int64_t expires_at, const struct event *ev, struct ticket *ret)
 {
     if (!s || !token)
         return ERR_INTERNAL;
     struct ticket_write w = {
-        .number = number, .token = token, .attempts = attempts, .expires_at = expires_at};
+        .number = number, .token = token, .attempts = attempts, .expires_at = expires_at, .ev = ev};
     return ticket_write(s, ticket_new_token, &w, ret);
 }
 
-enum err store_ticket_delete(struct store *s, int64_t number, struct path_list *ret_paths)
+enum err store_ticket_delete(struct store *s, int64_t number, const struct event *ev,
+                             struct path_list *ret_paths)
 {
     if (!s)
         return ERR_INTERNAL;
@@ -1094,7 +1426,8 @@ enum err store_ticket_delete(struct store *s, int64_t number, struct path_list *
                      .children = ST__MAX,
                      .paths = ST_TICKET_PATHS,
                      .del = ST_TICKET_DELETE,
-                     .key = arg_int(number)};
+                     .key = arg_int(number),
+                     .ev = ev};
     return delete_tree(s, &t, ret_paths);
 }
 
@@ -1119,7 +1452,8 @@ struct token_op {
     int64_t now;
     bool want; /* the ticket of a successful consume is wanted */
     enum token_state state;
-    struct ticket t; /* the ticket read, whatever its state */
+    struct ticket t;        /* the ticket read, whatever its state */
+    const struct event *ev; /* consume: recorded with the decrement */
 };
 
 /* Reads the ticket of x->token and classifies it (DESIGN.md 6). */
@@ -1151,7 +1485,8 @@ static enum err token_take(struct db_conn *c, void *ctx)
     enum err e = get_in(c, ST_TOKEN_CONSUME, args, 3, &INT64_ROW, &id);
     if (!e) {
         x->state = TOKEN_OK;
-        return written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, x->want, &x->t);
+        e = event_in(c, x->ev, 0, 0, NULL);
+        return e ? e : written(c, ST_TICKET_BY_ID, &TICKET_ROW, id, x->want, &x->t);
     }
     if (e != ERR_NOT_FOUND)
         return e;
@@ -1170,7 +1505,8 @@ static enum err token_take(struct db_conn *c, void *ctx)
 /* Runs the token operation fn; *ret (may be NULL) gets the ticket only when
  * the state is TOKEN_OK. A token the store cannot have written is unknown. */
 static enum err token_run(struct store *s, enum db_mode mode, db_fn *fn, const char *token,
-                          int64_t now, enum token_state *ret_state, struct ticket *ret)
+                          int64_t now, const struct event *ev, enum token_state *ret_state,
+                          struct ticket *ret)
 {
     if (!s || !token || !ret_state)
         return ERR_INTERNAL;
@@ -1178,7 +1514,7 @@ static enum err token_run(struct store *s, enum db_mode mode, db_fn *fn, const c
         *ret_state = TOKEN_UNKNOWN;
         return ERR_OK;
     }
-    struct token_op x = {token, now, ret != NULL, TOKEN_UNKNOWN, {0}};
+    struct token_op x = {token, now, ret != NULL, TOKEN_UNKNOWN, {0}, ev};
     enum err e = tx(s, mode, fn, &x);
     if (!e && x.state == TOKEN_OK && ret)
         *ret = x.t;
@@ -1192,13 +1528,14 @@ static enum err token_run(struct store *s, enum db_mode mode, db_fn *fn, const c
 enum err store_token_check(struct store *s, const char *token, int64_t now,
                            enum token_state *ret_state, struct ticket *ret)
 {
-    return token_run(s, DB_AUTO, token_lookup, token, now, ret_state, ret);
+    return token_run(s, DB_AUTO, token_lookup, token, now, NULL, ret_state, ret);
 }
 
 enum err store_token_consume(struct store *s, const char *token, int64_t now,
-                             enum token_state *ret_state, struct ticket *ret)
+                             const struct event *ev, enum token_state *ret_state,
+                             struct ticket *ret)
 {
-    return token_run(s, DB_WRITE, token_take, token, now, ret_state, ret);
+    return token_run(s, DB_WRITE, token_take, token, now, ev, ret_state, ret);
 }
 
 enum err store_token_refund(struct store *s, const char *token)
@@ -1230,6 +1567,7 @@ struct archive_write {
     const char *path, *name; /* move */
     bool want;
     struct archive out;
+    const struct event *ev; /* recorded with the write */
 };
 
 static enum err archive_insert(struct db_conn *c, void *ctx)
@@ -1263,6 +1601,8 @@ static enum err archive_insert(struct db_conn *c, void *ctx)
             return e;
     }
     enum err e = get_in(c, ST_ARCHIVE_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, &id);
+    if (!e)
+        e = event_in(c, w->ev, 0, id, NULL);
     if (e)
         return e == ERR_NOT_FOUND ? ERR_DB : e;
     return written(c, ST_ARCHIVE_BY_ID, &ARCHIVE_ROW, id, w->want, &w->out);
@@ -1278,6 +1618,8 @@ static enum err archive_relink(struct db_conn *c, void *ctx)
     struct db_arg args[] = {arg_int(ticket), arg_text(w->path), arg_text(w->name),
                             arg_time(now_us()), arg_int(w->id)};
     e = write_in(c, ST_ARCHIVE_MOVE, args, ARRAY_SIZE(args));
+    if (!e)
+        e = event_in(c, w->ev, w->ticket_number, w->id, NULL);
     return e ? e : written(c, ST_ARCHIVE_BY_ID, &ARCHIVE_ROW, w->id, w->want, &w->out);
 }
 
@@ -1326,11 +1668,12 @@ static enum err archive_write_waiting(struct store *s, db_fn *fn, struct archive
     }
 }
 
-enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret)
+enum err store_archive_create(struct store *s, const struct archive *a, const struct event *ev,
+                              struct archive *ret)
 {
     if (!s || !a)
         return ERR_INTERNAL;
-    struct archive_write w = {.a = a};
+    struct archive_write w = {.a = a, .ev = ev};
     return archive_write_waiting(s, archive_insert, &w, ret);
 }
 
@@ -1349,15 +1692,19 @@ static enum err upload_insert(struct db_conn *c, void *ctx)
     struct upload_write *w = ctx;
     const struct upload_row *u = w->u;
     if (w->take_attempt) {
-        enum err e = token_take(c, &w->x);
+        enum err e = token_take(c, &w->x); /* records w->x.ev with the attempt */
         if (e || w->x.state != TOKEN_OK)
             return e; /* refused: nothing changed, nothing inserted */
+    } else {
+        enum err e = event_in(c, w->x.ev, 0, 0, NULL);
+        if (e)
+            return e;
     }
     int64_t now = w->x.now;
     struct db_arg args[] = {
         arg_text(u->id),
         arg_int(u->ticket_id),
-        arg_opt_text(u->token),
+        arg_opt_text(u->token[0] ? u->token : NULL),
         arg_opt_int(u->user_id),
         arg_text(u->name),
         arg_text(u->filetype),
@@ -1378,13 +1725,15 @@ static enum err upload_insert(struct db_conn *c, void *ctx)
 }
 
 enum err store_upload_create(struct store *s, const struct upload_row *u, bool take_attempt,
-                             int64_t now, enum token_state *ret_state, struct upload_row *ret)
+                             int64_t now, const struct event *ev, enum token_state *ret_state,
+                             struct upload_row *ret)
 {
     if (!s || !u || !ret_state || (take_attempt && !is_token(u->token)))
         return ERR_INTERNAL;
     struct upload_write w = {.u = u, .take_attempt = take_attempt, .want = ret != NULL};
     w.x.token = u->token;
     w.x.now = now;
+    w.x.ev = ev;
     w.x.state = TOKEN_OK;
     enum err e = tx(s, DB_WRITE, upload_insert, &w);
     store_ticket_clear(&w.x.t);
@@ -1436,11 +1785,11 @@ static enum err upload_to_archive(struct db_conn *c, void *ctx)
 }
 
 enum err store_upload_finish(struct store *s, const char *id, const struct archive *a,
-                             struct archive *ret)
+                             const struct event *ev, struct archive *ret)
 {
     if (!s || !id || !a)
         return ERR_INTERNAL;
-    struct archive_write w = {.a = a, .upload_id = id};
+    struct archive_write w = {.a = a, .upload_id = id, .ev = ev};
     return archive_write_waiting(s, upload_to_archive, &w, ret);
 }
 
@@ -1450,8 +1799,11 @@ enum err store_upload_stale(struct store *s, int64_t now, size_t max,
     if (!s || !ret_ids || !ret_n)
         return ERR_INTERNAL;
     struct db_arg args[] = {arg_time(now), arg_time(now), arg_int((int64_t)max)};
-    struct one o = {ST_UPLOAD_STALE, args, ARRAY_SIZE(args),
-                    &UPLOAD_ID_ROW,  NULL, {&UPLOAD_ID_ROW, NULL, 0, 0}};
+    struct one o = {.id = ST_UPLOAD_STALE,
+                    .args = args,
+                    .nargs = ARRAY_SIZE(args),
+                    .type = &UPLOAD_ID_ROW,
+                    .k = {&UPLOAD_ID_ROW, NULL, 0, 0}};
     enum err e = tx(s, DB_AUTO, one_list, &o);
     if (e)
         return e;
@@ -1470,21 +1822,22 @@ enum err store_upload_exists(struct store *s, const char *id, bool *ret)
 }
 
 enum err store_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
-                            const char *new_path, const char *new_name, struct archive *ret)
+                            const char *new_path, const char *new_name, const struct event *ev,
+                            struct archive *ret)
 {
     if (!s || !new_path || !new_name)
         return ERR_INTERNAL;
     struct archive_write w = {
-        .id = id, .ticket_number = new_ticket_number, .path = new_path, .name = new_name};
+        .id = id, .ticket_number = new_ticket_number, .path = new_path, .name = new_name, .ev = ev};
     return archive_write(s, archive_relink, &w, ret);
 }
 
-enum err store_archive_delete(struct store *s, int64_t id, char *ret_path)
+enum err store_archive_delete(struct store *s, int64_t id, const struct event *ev, char *ret_path)
 {
     if (!s)
         return ERR_INTERNAL;
     struct db_arg args[] = {arg_int(id)};
-    return get_row(s, ST_ARCHIVE_DELETE, args, 1, &PATH_ROW, ret_path);
+    return get_row_ev(s, ST_ARCHIVE_DELETE, args, 1, &PATH_ROW, ev, ret_path);
 }
 
 enum err store_archive_path_exists(struct store *s, const char *path, bool *ret)
@@ -1574,8 +1927,23 @@ static const struct store_filter_field archive_fields[] = {
      F(archive_filter, time_create_lte)},
 };
 
+static const struct store_filter_field event_fields[] = {
+    {"id", FILTER_IN, FILTER_EQ, "e.id", F(event_filter, id)},
+    {"id__gte", FILTER_INT, FILTER_GTE, "e.id", F(event_filter, id_gte)},
+    {"id__lte", FILTER_INT, FILTER_LTE, "e.id", F(event_filter, id_lte)},
+    {"ticket", FILTER_IN, FILTER_EQ, "e.ticket", F(event_filter, ticket)},
+    {"archive", FILTER_IN, FILTER_EQ, "e.archive", F(event_filter, archive)},
+    {"actor", FILTER_TEXT, FILTER_EQ, "e.actor", F(event_filter, actor)},
+    {"kind", FILTER_TEXT, FILTER_EQ, "e.kind", F(event_filter, kind)},
+    {"kind__startswith", FILTER_PREFIX, FILTER_EQ, "e.kind", F(event_filter, kind_prefix)},
+    {"time", FILTER_TIME, FILTER_EQ, "e.time", F(event_filter, time)},
+    {"time__gte", FILTER_TIME, FILTER_GTE, "e.time", F(event_filter, time_gte)},
+    {"time__lte", FILTER_TIME, FILTER_LTE, "e.time", F(event_filter, time_lte)},
+};
+
 #undef F
 
+const struct store_filter_table store_event_filters = {event_fields, ARRAY_SIZE(event_fields)};
 const struct store_filter_table store_ticket_filters = {ticket_fields, ARRAY_SIZE(ticket_fields)};
 const struct store_filter_table store_archive_filters = {archive_fields,
                                                          ARRAY_SIZE(archive_fields)};
@@ -1659,8 +2027,9 @@ static void q_set(struct query *q, const char *column, const struct int_set *set
     q_cat(q, ")");
 }
 
-/* "the decimal column contains s", with LIKE's wildcards in s escaped. */
-static enum err q_contains(struct query *q, const char *column, const char *s)
+/* "the decimal column contains s" (or, with prefix, "the text column starts
+ * with s"), with LIKE's wildcards in s escaped. */
+static enum err q_like(struct query *q, const char *column, const char *s, bool prefix)
 {
     if (q->ntexts == ARRAY_SIZE(q->texts)) {
         q->overflow = true;
@@ -1677,9 +2046,10 @@ static enum err q_contains(struct query *q, const char *column, const char *s)
     *o = 0;
     q->texts[q->ntexts++] = pat;
     q_and(q);
-    q_cat(q, "CAST(");
+    q_cat(q, prefix ? "" : "CAST(");
     q_cat(q, column);
-    q_cat(q, " AS TEXT) LIKE '%' || CAST(? AS TEXT) || '%' ESCAPE '\\'");
+    q_cat(q, prefix ? " LIKE CAST(? AS TEXT) || '%' ESCAPE '\\'"
+                    : " AS TEXT) LIKE '%' || CAST(? AS TEXT) || '%' ESCAPE '\\'");
     q_arg(q, arg_text(pat));
     return ERR_OK;
 }
@@ -1713,8 +2083,18 @@ static enum err q_build(struct query *q, const struct db_ops *ops,
             q_arg(q, arg_bool(*(const int *)field != 0));
             break;
         case FILTER_CONTAINS:
+        case FILTER_PREFIX:
             text = *(const char *const *)field;
-            e = text ? q_contains(q, f->column, text) : ERR_OK;
+            e = text ? q_like(q, f->column, text, f->kind == FILTER_PREFIX) : ERR_OK;
+            break;
+        case FILTER_TEXT:
+            text = *(const char *const *)field;
+            if (!text)
+                break;
+            q_and(q);
+            q_cat(q, f->column);
+            q_cat(q, " = ?");
+            q_arg(q, arg_text(text));
             break;
         case FILTER_USER:
             text = *(const char *const *)field;
@@ -1754,6 +2134,16 @@ static const struct list_kind ticket_list = {
     &TICKET_ROW,
     "ticket list",
     "ticket count",
+};
+
+static const struct list_kind event_list = {
+    &store_event_filters,
+    "SELECT " EVENT_COLS " FROM events e",
+    " ORDER BY e.time DESC, e.id DESC",
+    "SELECT count(*) FROM events e",
+    &EVENT_ROW,
+    "event list",
+    "event count",
 };
 
 static const struct list_kind archive_list = {
@@ -1850,6 +2240,382 @@ enum err store_archive_list(struct store *s, const struct archive_filter *f,
         return ERR_INTERNAL;
     return list_filtered(s, &archive_list, f, f->limit, f->offset, (void **)ret_items, ret_n,
                          ret_total);
+}
+
+/* --- events, webhooks, mail, retention --- */
+
+static enum err event_one(struct db_conn *c, void *ctx)
+{
+    return event_in(c, ctx, 0, 0, NULL);
+}
+
+enum err store_event_add(struct store *s, const struct event *ev)
+{
+    if (!s || !ev)
+        return ERR_INTERNAL;
+    return tx(s, DB_WRITE, event_one, (void *)ev);
+}
+
+enum err store_event_list(struct store *s, const struct event_filter *f, struct event **ret_items,
+                          size_t *ret_n, int64_t *ret_total)
+{
+    if (!s || !f || !ret_items || !ret_n)
+        return ERR_INTERNAL;
+    return list_filtered(s, &event_list, f, f->limit, f->offset, (void **)ret_items, ret_n,
+                         ret_total);
+}
+
+/* Old events and, through the schema's cascades, their queue rows. */
+struct prune {
+    int64_t before, n;
+};
+
+static enum err event_prune(struct db_conn *c, void *ctx)
+{
+    struct prune *p = ctx;
+    struct db_arg args[] = {arg_time(p->before)};
+    return run(c, ST_EVENT_PRUNE, args, 1, NULL, NULL, &p->n);
+}
+
+enum err store_event_prune(struct store *s, int64_t before, int64_t *ret_n)
+{
+    if (!s)
+        return ERR_INTERNAL;
+    struct prune p = {before, 0};
+    enum err e = tx(s, DB_WRITE, event_prune, &p);
+    if (!e && ret_n)
+        *ret_n = p.n;
+    return e;
+}
+
+/* The webhook writes: create (under LIMIT_WEBHOOKS), update, delete, each with its event. */
+struct webhook_write {
+    int64_t id;
+    const struct webhook *w;
+    const struct event *ev;
+    bool want;
+    struct webhook out;
+};
+
+static enum err webhook_insert(struct db_conn *c, void *ctx)
+{
+    struct webhook_write *x = ctx;
+    const struct webhook *w = x->w;
+    int64_t n = 0, id;
+    enum err e = get_in(c, ST_WEBHOOK_COUNT, NULL, 0, &INT64_ROW, &n);
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_DB : e;
+    if (n >= LIMIT_WEBHOOKS)
+        return ERR_EXISTS;
+    struct db_arg args[] = {arg_text(w->url), arg_text(w->events), arg_text(w->secret),
+                            arg_bool(w->active), arg_time(now_us())};
+    e = get_in(c, ST_WEBHOOK_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, &id);
+    if (!e)
+        e = event_in(c, x->ev, 0, 0, NULL);
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_DB : e;
+    return written(c, ST_WEBHOOK_BY_ID, &WEBHOOK_ROW, id, x->want, &x->out);
+}
+
+static enum err webhook_change(struct db_conn *c, void *ctx)
+{
+    struct webhook_write *x = ctx;
+    const struct webhook *w = x->w;
+    struct db_arg args[] = {arg_text(w->url), arg_text(w->events), arg_bool(w->active),
+                            arg_int(x->id)};
+    enum err e = write_in(c, ST_WEBHOOK_UPDATE, args, ARRAY_SIZE(args));
+    if (!e)
+        e = event_in(c, x->ev, 0, 0, NULL);
+    return e ? e : written(c, ST_WEBHOOK_BY_ID, &WEBHOOK_ROW, x->id, x->want, &x->out);
+}
+
+static enum err webhook_remove(struct db_conn *c, void *ctx)
+{
+    struct webhook_write *x = ctx;
+    struct db_arg args[] = {arg_int(x->id)};
+    enum err e = write_in(c, ST_WEBHOOK_DELETE, args, 1);
+    return e ? e : event_in(c, x->ev, 0, 0, NULL);
+}
+
+/* Runs the webhook write fn in a write transaction; *ret (may be NULL) gets the row after it. */
+static enum err webhook_write(struct store *s, db_fn *fn, struct webhook_write *x,
+                              struct webhook *ret)
+{
+    x->want = ret != NULL;
+    enum err e = tx(s, DB_WRITE, fn, x);
+    if (!e && ret)
+        *ret = x->out;
+    return e;
+}
+
+enum err store_webhook_create(struct store *s, const struct webhook *w, const struct event *ev,
+                              struct webhook *ret)
+{
+    if (!s || !w)
+        return ERR_INTERNAL;
+    struct webhook_write x = {.w = w, .ev = ev};
+    return webhook_write(s, webhook_insert, &x, ret);
+}
+
+enum err store_webhook_get(struct store *s, int64_t id, struct webhook *ret)
+{
+    if (!s || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(id)};
+    return get_row(s, ST_WEBHOOK_BY_ID, args, 1, &WEBHOOK_ROW, ret);
+}
+
+enum err store_webhook_list(struct store *s, struct webhook **ret_items, size_t *ret_n)
+{
+    if (!s || !ret_items || !ret_n)
+        return ERR_INTERNAL;
+    return list_rows(s, ST_WEBHOOK_LIST, &WEBHOOK_ROW, (void **)ret_items, ret_n);
+}
+
+enum err store_webhook_update(struct store *s, int64_t id, const struct webhook *w,
+                              const struct event *ev, struct webhook *ret)
+{
+    if (!s || !w)
+        return ERR_INTERNAL;
+    struct webhook_write x = {.id = id, .w = w, .ev = ev};
+    return webhook_write(s, webhook_change, &x, ret);
+}
+
+enum err store_webhook_delete(struct store *s, int64_t id, const struct event *ev)
+{
+    if (!s)
+        return ERR_INTERNAL;
+    struct webhook_write x = {.id = id, .ev = ev};
+    return webhook_write(s, webhook_remove, &x, NULL);
+}
+
+/* A claim: owner and times in, the claimed delivery out. */
+struct claim {
+    const char *owner;
+    int64_t now, lease_until;
+    struct delivery out;
+};
+
+static enum err delivery_take(struct db_conn *c, void *ctx)
+{
+    struct claim *k = ctx;
+    int64_t id;
+    struct db_arg args[] = {arg_text(k->owner), arg_time(k->lease_until), arg_time(k->now),
+                            arg_time(k->now), arg_time(k->now)};
+    enum err e = get_in(c, ST_DELIVERY_CLAIM, args, ARRAY_SIZE(args), &INT64_ROW, &id);
+    if (e)
+        return e;
+    struct db_arg by[] = {arg_int(id)};
+    e = get_in(c, ST_DELIVERY_BY_ID, by, 1, &DELIVERY_ROW, &k->out);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+enum err store_delivery_claim(struct store *s, const char *owner, int64_t now, int64_t lease_until,
+                              struct delivery *ret)
+{
+    if (!s || !owner || !ret)
+        return ERR_INTERNAL;
+    struct claim *k = calloc(1, sizeof(*k)); /* a delivery holds a URL and an event: heap */
+    if (!k)
+        return ERR_NOMEM;
+    k->owner = owner;
+    k->now = now;
+    k->lease_until = lease_until;
+    enum err e = tx(s, DB_WRITE, delivery_take, k);
+    if (!e)
+        *ret = k->out;
+    free(k);
+    return e;
+}
+
+struct finish {
+    int64_t id;
+    const char *owner;
+    const struct delivery_result *res;
+};
+
+static enum err delivery_done(struct db_conn *c, void *ctx)
+{
+    struct finish *f = ctx;
+    const struct delivery_result *r = f->res;
+    struct db_arg att[] = {arg_int(f->id), arg_time(r->time ? r->time : now_us()),
+                           arg_int(r->status), arg_text(r->error), arg_int(r->duration_ms)};
+    enum err e = run(c, ST_ATTEMPT_INSERT, att, ARRAY_SIZE(att), NULL, NULL, NULL);
+    if (e)
+        return e;
+    struct db_arg upd[] = {arg_text(r->state), arg_time(r->next_at ? r->next_at : now_us()),
+                           arg_int(f->id), arg_text(f->owner)};
+    int64_t changed = 0;
+    e = run(c, ST_DELIVERY_UPDATE, upd, ARRAY_SIZE(upd), NULL, NULL, &changed);
+    /* a lease lost to another process: keep the attempt, leave the delivery to it */
+    return e ? e : changed ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err store_delivery_finish(struct store *s, int64_t id, const char *owner,
+                               const struct delivery_result *res)
+{
+    if (!s || !owner || !res || !res->state)
+        return ERR_INTERNAL;
+    struct finish f = {id, owner, res};
+    enum err e = tx(s, DB_WRITE, delivery_done, &f);
+    return e;
+}
+
+/* A page of the delivery log with its count, in one snapshot. */
+struct log_page {
+    struct db_arg args[3];
+    struct collect k;
+    int64_t total;
+};
+
+static enum err delivery_page(struct db_conn *c, void *ctx)
+{
+    struct log_page *p = ctx;
+    enum err e = collect_in(c, ST_DELIVERY_LOG, NULL, NULL, p->args, 3, &p->k);
+    if (!e)
+        e = get_in(c, ST_DELIVERY_LOG_COUNT, p->args, 1, &INT64_ROW, &p->total);
+    if (e)
+        collect_free(&p->k);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+enum err store_delivery_log(struct store *s, int64_t webhook_id, int64_t limit, int64_t offset,
+                            struct delivery_log **ret_items, size_t *ret_n, int64_t *ret_total)
+{
+    if (!s || !ret_items || !ret_n)
+        return ERR_INTERNAL;
+    struct log_page p = {{arg_int(webhook_id), arg_int(limit < 0 ? INT64_MAX : limit),
+                          arg_int(offset < 0 ? 0 : offset)},
+                         {&DELIVERY_LOG_ROW, NULL, 0, 0},
+                         0};
+    enum err e = tx(s, DB_READ, delivery_page, &p);
+    if (e)
+        return e;
+    *ret_items = (struct delivery_log *)p.k.items;
+    *ret_n = p.k.n;
+    if (ret_total)
+        *ret_total = p.total;
+    return ERR_OK;
+}
+
+enum err store_delivery_pending(struct store *s, int64_t *ret_n)
+{
+    if (!s || !ret_n)
+        return ERR_INTERNAL;
+    enum err e = get_row(s, ST_DELIVERY_PENDING, NULL, 0, &INT64_ROW, ret_n);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+/* A mail claim: the ticket claimed, then its rows. */
+struct mail_claim {
+    const char *owner;
+    int64_t now, quiet_before, max_before, lease_until;
+    struct collect k;
+};
+
+static enum err mail_take(struct db_conn *c, void *ctx)
+{
+    struct mail_claim *m = ctx;
+    int64_t ticket = 0;
+    collect_free(&m->k);
+    struct db_arg args[] = {arg_text(m->owner),        arg_time(m->lease_until), arg_time(m->now),
+                            arg_time(m->quiet_before), arg_time(m->max_before),  arg_time(m->now)};
+    enum err e = get_in(c, ST_MAIL_CLAIM, args, ARRAY_SIZE(args), &INT64_ROW, &ticket);
+    if (e)
+        return e;
+    struct db_arg rows[] = {arg_text(m->owner), arg_int(ticket)};
+    e = collect_in(c, ST_MAIL_ROWS, NULL, NULL, rows, 2, &m->k);
+    if (!e && m->k.n == 0)
+        e = ERR_NOT_FOUND;
+    if (e)
+        collect_free(&m->k);
+    return e;
+}
+
+enum err store_mail_claim(struct store *s, const char *owner, int64_t now, int64_t quiet_before,
+                          int64_t max_before, int64_t lease_until, struct mail_item **ret_items,
+                          size_t *ret_n)
+{
+    if (!s || !owner || !ret_items || !ret_n)
+        return ERR_INTERNAL;
+    struct mail_claim m = {owner,      now,         quiet_before,
+                           max_before, lease_until, {&MAIL_ROW, NULL, 0, 0}};
+    enum err e = tx(s, DB_WRITE, mail_take, &m);
+    if (e)
+        return e;
+    *ret_items = (struct mail_item *)m.k.items;
+    *ret_n = m.k.n;
+    return ERR_OK;
+}
+
+enum err store_mail_done(struct store *s, const char *owner, int64_t ticket)
+{
+    if (!s || !owner)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(owner), arg_int(ticket)};
+    enum err e = write_row(s, ST_MAIL_DONE, args, 2);
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+enum err store_mail_retry(struct store *s, const char *owner, int64_t ticket, int64_t retry_at)
+{
+    if (!s || !owner)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_time(retry_at), arg_text(owner), arg_int(ticket)};
+    enum err e = write_row(s, ST_MAIL_RETRY, args, 3);
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+enum err store_user_prefs_get(struct store *s, int64_t user_id, struct user_prefs *ret)
+{
+    if (!s || !ret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(user_id)};
+    bool mail;
+    enum err e = get_row(s, ST_USER_PREFS, args, 1, &BOOL_ROW, &mail);
+    if (!e)
+        ret->upload_mail = mail;
+    return e;
+}
+
+enum err store_user_profile_set(struct store *s, int64_t user_id, const char *email,
+                                const struct user_prefs *p, const struct event *ev)
+{
+    if (!s || !p)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_opt_text(email), arg_bool(p->upload_mail), arg_int(user_id)};
+    return write_row_ev(s, ST_USER_PROFILE_SET, args, ARRAY_SIZE(args), ev);
+}
+
+enum err store_retention_archives(struct store *s, int64_t now, struct retention_item **ret_items,
+                                  size_t *ret_n)
+{
+    if (!s || !ret_items || !ret_n)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_time(now)};
+    struct one o = {ST_RETENTION_ARCHIVES,        args, 1, &RETENTION_ROW, NULL,
+                    {&RETENTION_ROW, NULL, 0, 0}, NULL};
+    enum err e = tx(s, DB_AUTO, one_list, &o);
+    if (e)
+        return e;
+    *ret_items = (struct retention_item *)o.k.items;
+    *ret_n = o.k.n;
+    return ERR_OK;
+}
+
+enum err store_retention_tickets(struct store *s, int64_t now, int64_t **ret_numbers, size_t *ret_n)
+{
+    if (!s || !ret_numbers || !ret_n)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_time(now)};
+    struct one o = {ST_RETENTION_TICKETS,     args, 1, &INT64_ROW, NULL,
+                    {&INT64_ROW, NULL, 0, 0}, NULL};
+    enum err e = tx(s, DB_AUTO, one_list, &o);
+    if (e)
+        return e;
+    *ret_numbers = (int64_t *)o.k.items;
+    *ret_n = o.k.n;
+    return ERR_OK;
 }
 
 /* --- bulk copy --- */
@@ -2003,6 +2769,12 @@ void store_ticket_filter_init(struct ticket_filter *f)
 }
 
 void store_archive_filter_init(struct archive_filter *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->limit = -1;
+}
+
+void store_event_filter_init(struct event_filter *f)
 {
     memset(f, 0, sizeof(*f));
     f->limit = -1;

@@ -47,6 +47,10 @@ struct platform {
     int64_t id;
     char name[LIMIT_PLATFORM_NAME + 1];
     char pretty_name[UTF8_BYTES(LIMIT_PRETTY_NAME) + 1];
+    int keep_days;    /* retention: archives go this many days after their ticket was
+                         resolved; 0: kept */
+    int resolve_days; /* retention: tickets untouched this many days are resolved; 0: never */
+    char notify_emails[LIMIT_NOTIFY_EMAILS + 1]; /* extra upload mail recipients, comma list */
 };
 
 #define TOKEN_LEN 36 /* canonical UUID text */
@@ -65,8 +69,9 @@ struct ticket {
     int64_t expires_at; /* 0: never */
     int64_t time_create;
     int64_t time_update;
-    int64_t archives; /* number of archives (aggregated) */
-    int64_t size;     /* sum of archive sizes (aggregated) */
+    int64_t archives;    /* number of archives (aggregated) */
+    int64_t size;        /* sum of archive sizes (aggregated) */
+    int64_t resolved_at; /* when it was last resolved; 0: open (or resolved before this was kept) */
 };
 
 struct archive {
@@ -129,6 +134,118 @@ struct archive_filter {
 void store_archive_filter_init(struct archive_filter *f);
 
 /*
+ * An event of the audit log: something that happened, who did it, from where.
+ * Write operations that change what an event records take an optional
+ * `const struct event *ev` (NULL: none) and insert it in their own
+ * transaction, so the log holds an event exactly when the change committed.
+ * The event's ticket and archive, when left 0, are filled from the row the
+ * operation wrote (a new archive's id, its ticket's number). Inserting an
+ * event also queues, in the same transaction, one webhook delivery for every
+ * active webhook that wants its kind (ev->webhook: that webhook alone) and,
+ * with ev->mail, the ticket's upload mail.
+ */
+struct event {
+    int64_t id;                      /* read: its id; ignored on insert */
+    int64_t time;                    /* µs; 0 on insert: now */
+    char kind[LIMIT_EVENT_KIND + 1]; /* "upload.finished", "ticket.resolved", ... */
+    char actor_type[16];             /* "user", "upload_token", "system", "" (anonymous) */
+    char actor[UTF8_BYTES(LIMIT_USERNAME) +
+               40]; /* username, "upload token of ticket N", "system", "" */
+    char client_ip[46];
+    char user_agent[256];
+    int64_t ticket;                      /* ticket number; 0: none */
+    int64_t archive;                     /* archive id; 0: none */
+    char detail[LIMIT_EVENT_DETAIL + 1]; /* a JSON object, compact; "" reads as {} */
+    bool mail;                           /* insert: an upload finished: queue its mail */
+    int64_t webhook;                     /* insert: deliver to this webhook only (a test) */
+};
+
+struct event_filter {
+    struct int_set id, ticket, archive;        /* ticket numbers; archive ids */
+    const char *actor;                         /* exact actor text; NULL: any */
+    const char *kind;                          /* exact kind; NULL: any */
+    const char *kind_prefix;                   /* kind starts with it ("upload."); NULL: any */
+    struct int_bound time, time_lte, time_gte; /* µs */
+    struct int_bound id_gte, id_lte;
+    int64_t limit;
+    int64_t offset;
+};
+
+void store_event_filter_init(struct event_filter *f);
+
+/* A webhook: where events of the kinds it names are POSTed, signed with secret. */
+struct webhook {
+    int64_t id;
+    char url[LIMIT_WEBHOOK_URL + 1];
+    char events[LIMIT_WEBHOOK_EVENTS * (LIMIT_EVENT_KIND + 1) + 2]; /* ",a,b," ; "": all */
+    char secret[65];                                                /* 64 hex digits */
+    bool active;
+    int64_t created;
+    int64_t pending; /* read: deliveries waiting */
+    int64_t failed;  /* read: deliveries given up */
+};
+
+/* A delivery claimed for sending: the webhook's target and the event. */
+struct delivery {
+    int64_t id;
+    int64_t webhook_id;
+    int attempts; /* made before this one */
+    int64_t created;
+    char url[LIMIT_WEBHOOK_URL + 1];
+    char secret[65];
+    struct event ev;
+};
+
+/* One row of a webhook's delivery log: an attempt, or a delivery not tried yet
+ * (attempt_id 0). */
+struct delivery_log {
+    int64_t delivery_id;
+    int64_t event_id;
+    char kind[LIMIT_EVENT_KIND + 1];
+    char state[16];  /* "pending", "delivered", "failed" (given up) */
+    int64_t next_at; /* pending: when it is tried next */
+    int64_t attempt_id;
+    int64_t time; /* of the attempt */
+    int status;   /* HTTP status the receiver gave; 0: none (error) */
+    char error[256];
+    int64_t duration_ms;
+};
+
+/* The outcome of one attempt, for store_delivery_finish. */
+struct delivery_result {
+    int64_t time;
+    int status;
+    char error[256];
+    int64_t duration_ms;
+    const char *state; /* "delivered", "pending" (try again at next_at), "failed" */
+    int64_t next_at;
+};
+
+/* An archive of an upload mail waiting for its ticket's batch. */
+struct mail_item {
+    int64_t id;
+    int64_t ticket;
+    int attempts;
+    int64_t created;
+    struct event ev; /* the upload.finished event: detail has name, size, sha256 */
+};
+
+/* A user's own settings. */
+struct user_prefs {
+    bool upload_mail; /* mail me when an upload to a ticket I created finishes */
+};
+
+/* An archive that retention deletes, with why. */
+struct retention_item {
+    int64_t archive_id;
+    int64_t ticket;
+    char platform[LIMIT_PLATFORM_NAME + 1];
+    char name[LIMIT_FILENAME + 1];
+    int64_t size;
+    int64_t resolved_at; /* or the ticket's last change when not known */
+};
+
+/*
  * Every list filter, described once as data: the query parameter that sets
  * it (api/query.c parses it by kind), the field of the filter struct it
  * fills, and the SQL column it is matched against (store.c builds the WHERE
@@ -145,6 +262,8 @@ enum store_filter_kind {
     FILTER_BOOL,     /* int (-1: any, 0: false, 1: true): the column equals it */
     FILTER_CONTAINS, /* const char *: the column's decimal text contains it literally */
     FILTER_USER,     /* const char *: the column holds the id of the user so named */
+    FILTER_TEXT,     /* const char *: the column equals it */
+    FILTER_PREFIX, /* const char *: the column starts with it (LIKE's wildcards taken literally) */
 };
 
 enum store_filter_op {
@@ -158,7 +277,7 @@ struct store_filter_field {
     enum store_filter_kind kind; /* how its value is parsed and matched */
     enum store_filter_op op;     /* for FILTER_INT, _YEAR, _MONTH, _TIME */
     const char *column;          /* SQL expression matched (used by store/ only) */
-    size_t offset;               /* of the field in struct ticket_filter / archive_filter */
+    size_t offset;               /* of the field in its filter struct */
 };
 
 struct store_filter_table {
@@ -169,6 +288,7 @@ struct store_filter_table {
 /* The filters of struct ticket_filter and of struct archive_filter. */
 extern const struct store_filter_table store_ticket_filters;
 extern const struct store_filter_table store_archive_filters;
+extern const struct store_filter_table store_event_filters;
 
 /* A list of archive paths removed by a cascading delete; the caller deletes the
  * bytes after the rows are gone (a crash in between leaves files without rows,
@@ -212,7 +332,8 @@ enum err store_user_create(struct store *s, const struct user *u, int64_t *ret_i
 enum err store_user_get(struct store *s, const char *username, struct user *ret);
 enum err store_user_get_by_id(struct store *s, int64_t id, struct user *ret);
 enum err store_user_set_password(struct store *s, const char *username, const char *hash);
-enum err store_user_touch_login(struct store *s, int64_t id, int64_t now);
+/* last_login = now, with ev (a login) in the same transaction. */
+enum err store_user_touch_login(struct store *s, int64_t id, int64_t now, const struct event *ev);
 /* Deletes the user; tickets they created keep existing with user_id NULL. */
 enum err store_user_delete(struct store *s, const char *username);
 /* All users ordered by id. */
@@ -224,13 +345,16 @@ enum err store_user_count(struct store *s, int64_t *ret_n);
 enum err store_platform_list(struct store *s, struct platform **ret_items, size_t *ret_n);
 enum err store_platform_get(struct store *s, const char *name, struct platform *ret);
 /* Inserts p (p->id ignored); *ret (may be NULL) gets the stored row. ERR_EXISTS on taken name. */
-enum err store_platform_create(struct store *s, const struct platform *p, struct platform *ret);
-/* Replaces name and pretty_name of the platform called `name`. ERR_NOT_FOUND, ERR_EXISTS. */
-enum err store_platform_update(struct store *s, const char *name, const struct platform *p,
+enum err store_platform_create(struct store *s, const struct platform *p, const struct event *ev,
                                struct platform *ret);
+/* Replaces name, pretty_name, the retention days and notify_emails of the
+ * platform called `name`. ERR_NOT_FOUND, ERR_EXISTS. */
+enum err store_platform_update(struct store *s, const char *name, const struct platform *p,
+                               const struct event *ev, struct platform *ret);
 /* Deletes the platform, its tickets and their archives in one transaction; the
  * archives' paths go to *ret_paths (may be NULL). ERR_NOT_FOUND. */
-enum err store_platform_delete(struct store *s, const char *name, struct path_list *ret_paths);
+enum err store_platform_delete(struct store *s, const char *name, const struct event *ev,
+                               struct path_list *ret_paths);
 /* What deleting the platform `name` would take with it (the console's delete
  * warning): its tickets, their archives and the archives' bytes, counted in
  * one statement. ERR_NOT_FOUND when there is no such platform. */
@@ -256,17 +380,20 @@ enum err store_ticket_get_by_token(struct store *s, const char *token, struct ti
  * caller also computed expires_at), else now. *ret gets the stored row as
  * store_ticket_get returns it.
  * ERR_EXISTS: number or token taken; ERR_REFERENCE: no such platform. */
-enum err store_ticket_create(struct store *s, const struct ticket *t, struct ticket *ret);
-/* Updates the ticket currently numbered `number` with t's number, platform (by
- * name), resolved, note, attempts, expires_at; time_update = now. Token, user
- * and time_create are not touched. ERR_NOT_FOUND, ERR_EXISTS, ERR_REFERENCE. */
-enum err store_ticket_update(struct store *s, int64_t number, const struct ticket *t,
+enum err store_ticket_create(struct store *s, const struct ticket *t, const struct event *ev,
                              struct ticket *ret);
+/* Updates the ticket currently numbered `number` with t's number, platform (by
+ * name), resolved, note, attempts, expires_at; time_update = now; resolved_at
+ * = now when it becomes resolved, none when it is reopened. Token, user and
+ * time_create are not touched. ERR_NOT_FOUND, ERR_EXISTS, ERR_REFERENCE. */
+enum err store_ticket_update(struct store *s, int64_t number, const struct ticket *t,
+                             const struct event *ev, struct ticket *ret);
 /* Sets a new token, attempts and expires_at; time_update = now. */
 enum err store_ticket_set_token(struct store *s, int64_t number, const char *token, int attempts,
-                                int64_t expires_at, struct ticket *ret);
+                                int64_t expires_at, const struct event *ev, struct ticket *ret);
 /* Deletes the ticket and its archives; paths as for platforms. ERR_NOT_FOUND. */
-enum err store_ticket_delete(struct store *s, int64_t number, struct path_list *ret_paths);
+enum err store_ticket_delete(struct store *s, int64_t number, const struct event *ev,
+                             struct path_list *ret_paths);
 
 /* --- upload tokens and archives --- */
 
@@ -289,9 +416,11 @@ enum err store_token_check(struct store *s, const char *token, int64_t now,
  * token = ? AND attempts > 0 AND NOT resolved AND (expires_at IS NULL OR
  * expires_at > now) RETURNING ...; N concurrent callers on k attempts get
  * exactly k TOKEN_OK. Otherwise *ret_state says why (as store_token_check) and
- * ret (may be NULL) is untouched; on TOKEN_OK it holds the ticket after the decrement. */
+ * ret (may be NULL) is untouched; on TOKEN_OK it holds the ticket after the decrement, and ev
+ * (may be NULL: an upload started) is inserted with the decrement. */
 enum err store_token_consume(struct store *s, const char *token, int64_t now,
-                             enum token_state *ret_state, struct ticket *ret);
+                             const struct event *ev, enum token_state *ret_state,
+                             struct ticket *ret);
 
 /* Gives back one attempt that store_token_consume took, to the ticket that
  * has this token now (attempts + 1, at most LIMIT_ATTEMPTS; time_update =
@@ -309,7 +438,8 @@ enum err store_token_refund(struct store *s, const char *token);
  * thread blocks meanwhile, call it from a worker. A try after one whose commit
  * may have gone through unanswered takes the row it finds with the same path,
  * ticket, size and SHA-256 as its own. */
-enum err store_archive_create(struct store *s, const struct archive *a, struct archive *ret);
+enum err store_archive_create(struct store *s, const struct archive *a, const struct event *ev,
+                              struct archive *ret);
 enum err store_archive_get(struct store *s, int64_t id, struct archive *ret);
 /* Archives matching f, newest first (time_create desc, id desc). */
 enum err store_archive_list(struct store *s, const struct archive_filter *f,
@@ -319,15 +449,91 @@ enum err store_archive_list(struct store *s, const struct archive_filter *f,
  * the name); time_update = now. ERR_NOT_FOUND for the archive, ERR_REFERENCE
  * for the ticket, ERR_EXISTS when new_path is taken. */
 enum err store_archive_move(struct store *s, int64_t id, int64_t new_ticket_number,
-                            const char *new_path, const char *new_name, struct archive *ret);
+                            const char *new_path, const char *new_name, const struct event *ev,
+                            struct archive *ret);
 /* Deletes the row; *ret_path (size 512, may be NULL) gets the path. ERR_NOT_FOUND. */
-enum err store_archive_delete(struct store *s, int64_t id, char *ret_path);
+enum err store_archive_delete(struct store *s, int64_t id, const struct event *ev, char *ret_path);
 /* True in *ret when some archive row has this path (for `cleanup`). */
 enum err store_archive_path_exists(struct store *s, const char *path, bool *ret);
 /* Calls fn for every archive row (for `cleanup`), in id order. No statement or
  * transaction is open while fn runs, so fn may call the store (even delete). */
 enum err store_archive_each(struct store *s, void (*fn)(const struct archive *a, void *ctx),
                             void *ctx);
+
+/* --- events (the audit log), webhooks, mail, retention --- */
+
+/* Inserts ev on its own (an event that records no change: a failed login, a
+ * download), with its deliveries and mail as described at struct event. */
+enum err store_event_add(struct store *s, const struct event *ev);
+/* Events matching f, newest first (time desc, id desc); *ret_total (may be
+ * NULL) gets the count ignoring limit/offset. Free the array with free(). */
+enum err store_event_list(struct store *s, const struct event_filter *f, struct event **ret_items,
+                          size_t *ret_n, int64_t *ret_total);
+/* Deletes the events older than `before` (with their deliveries and mail);
+ * *ret_n (may be NULL) gets how many. */
+enum err store_event_prune(struct store *s, int64_t before, int64_t *ret_n);
+
+/* Webhooks by id; ERR_NOT_FOUND. Creating one past LIMIT_WEBHOOKS is ERR_EXISTS. */
+enum err store_webhook_create(struct store *s, const struct webhook *w, const struct event *ev,
+                              struct webhook *ret);
+enum err store_webhook_get(struct store *s, int64_t id, struct webhook *ret);
+/* All webhooks by id, with their pending and failed counts. */
+enum err store_webhook_list(struct store *s, struct webhook **ret_items, size_t *ret_n);
+/* Sets url, events and active (the secret stays). */
+enum err store_webhook_update(struct store *s, int64_t id, const struct webhook *w,
+                              const struct event *ev, struct webhook *ret);
+/* Deletes the webhook with its deliveries and their attempts. */
+enum err store_webhook_delete(struct store *s, int64_t id, const struct event *ev);
+
+/*
+ * Claims the next due delivery (pending, next_at <= now, no live lease) for
+ * owner until lease_until, atomically: of several processes claiming at once
+ * each gets another delivery (PostgreSQL: SKIP LOCKED; SQLite: the write
+ * lock), and a lease that ran out (its process died) is taken over.
+ * ERR_NOT_FOUND when nothing is due.
+ */
+enum err store_delivery_claim(struct store *s, const char *owner, int64_t now, int64_t lease_until,
+                              struct delivery *ret);
+/* Records the attempt res of delivery id (claimed by owner) and moves the
+ * delivery to res->state, releasing the lease, in one transaction.
+ * ERR_NOT_FOUND when owner no longer holds it (the attempt is recorded all the same). */
+enum err store_delivery_finish(struct store *s, int64_t id, const char *owner,
+                               const struct delivery_result *res);
+/* The delivery log of webhook id, newest first, page limit (< 0: all) from offset. */
+enum err store_delivery_log(struct store *s, int64_t webhook_id, int64_t limit, int64_t offset,
+                            struct delivery_log **ret_items, size_t *ret_n, int64_t *ret_total);
+/* Deliveries waiting (pending) over all webhooks. */
+enum err store_delivery_pending(struct store *s, int64_t *ret_n);
+
+/*
+ * Claims the upload mail of one ticket for owner until lease_until: every
+ * queued archive of the first ticket whose newest one is older than
+ * quiet_before or whose oldest one is older than max_before, not leased by a
+ * live owner (at most LIMIT_MAIL_FILES; the rest stays for the next mail).
+ * ERR_NOT_FOUND when no ticket's mail is due.
+ */
+enum err store_mail_claim(struct store *s, const char *owner, int64_t now, int64_t quiet_before,
+                          int64_t max_before, int64_t lease_until, struct mail_item **ret_items,
+                          size_t *ret_n);
+/* The claimed mail of ticket was sent (or dropped): its rows go. */
+enum err store_mail_done(struct store *s, const char *owner, int64_t ticket);
+/* Sending failed: the claimed rows wait until retry_at, one attempt more. */
+enum err store_mail_retry(struct store *s, const char *owner, int64_t ticket, int64_t retry_at);
+
+/* A user's preferences (the defaults for a user who never set them). ERR_NOT_FOUND. */
+enum err store_user_prefs_get(struct store *s, int64_t user_id, struct user_prefs *ret);
+/* Sets the user's e-mail address (NULL: kept) and preferences, with ev. */
+enum err store_user_profile_set(struct store *s, int64_t user_id, const char *email,
+                                const struct user_prefs *p, const struct event *ev);
+
+/* The archives whose platform keeps archives keep_days and whose ticket was
+ * resolved longer ago than that at `now`, oldest first. */
+enum err store_retention_archives(struct store *s, int64_t now, struct retention_item **ret_items,
+                                  size_t *ret_n);
+/* The numbers of open tickets whose platform resolves tickets untouched for
+ * resolve_days and which are, at `now`. */
+enum err store_retention_tickets(struct store *s, int64_t now, int64_t **ret_numbers,
+                                 size_t *ret_n);
 
 /* --- bulk copy (migrate-data) --- */
 
@@ -388,11 +594,13 @@ struct upload_row {
  * u->token is consumed in the same transaction by the rules of
  * store_token_consume: *ret_state gets the token's state, and the row is
  * inserted only when it is TOKEN_OK (so exactly k creations succeed on k
- * attempts, whatever the concurrency). ret (may be NULL) gets the row.
+ * attempts, whatever the concurrency); ev (may be NULL) is recorded with it.
+ * ret (may be NULL) gets the row.
  * ERR_EXISTS (id taken), ERR_REFERENCE (no such ticket or user).
  */
 enum err store_upload_create(struct store *s, const struct upload_row *u, bool take_attempt,
-                             int64_t now, enum token_state *ret_state, struct upload_row *ret);
+                             int64_t now, const struct event *ev, enum token_state *ret_state,
+                             struct upload_row *ret);
 /* The upload `id`; ERR_NOT_FOUND. */
 enum err store_upload_get(struct store *s, const char *id, struct upload_row *ret);
 /* Progress: expires_at moves to `expires_at`, time_update to now. ERR_NOT_FOUND. */
@@ -400,11 +608,11 @@ enum err store_upload_touch(struct store *s, const char *id, int64_t expires_at)
 /* Removes the row (not the bytes: the caller does). ERR_NOT_FOUND. */
 enum err store_upload_delete(struct store *s, const char *id);
 /* The upload is complete: in one transaction the archive row a is inserted
- * and the upload's row removed; waits for the database like
+ * (with ev, as store_archive_create) and the upload's row removed; waits for the database like
  * store_archive_create. *ret (may be NULL) gets the archive. ERR_NOT_FOUND
  * when the upload row is gone (terminated, swept, its ticket deleted). */
 enum err store_upload_finish(struct store *s, const char *id, const struct archive *a,
-                             struct archive *ret);
+                             const struct event *ev, struct archive *ret);
 /* Ids (a malloc'ed array of UPLOAD_ID_LEN + 1 strings, the caller frees) of at
  * most `max` uploads that can no longer go on at time now: expired without
  * progress, ticket resolved, or created with a token that was replaced or has

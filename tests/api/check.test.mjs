@@ -20,10 +20,10 @@ const HINT = { detail: 'Put the upload token in the URL: /api/v1/check/token/<to
 test('health is public and ok', async () => {
     for (const p of ['/api/v1/check/health/', '/api/v1/check/health']) {
         const r = await api(srv, 'GET', p);
-        expectJson(r, 200, { status: 'ok' }, p);
+        expectJson(r, 200, { status: 'ok', database: 'ok', storage: 'ok' }, p);
     }
     // A token does not hurt.
-    expectJson(await api(srv, 'GET', '/api/v1/check/health/', { token }), 200, { status: 'ok' });
+    expectJson(await api(srv, 'GET', '/api/v1/check/health/', { token }), 200, { status: 'ok', database: 'ok', storage: 'ok' });
 });
 
 test('storage needs staff and reports the DATA_DIR file system', async () => {
@@ -90,7 +90,7 @@ test('token look-up misses are rate limited: 30 misses, then 429 (even for a val
         const hit = await api(s, 'GET', `/api/v1/check/token/${c.json.token}/`);
         expectJson(hit, 429, undefined, 'valid token while blocked');
         // Health and staff routes are not affected.
-        expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+        expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok', database: 'ok', storage: 'ok' });
         expectJson(await api(s, 'GET', '/api/v1/tickets/1/', { token: tk }), 200);
     } finally {
         await stopAndCheck(s);

@@ -85,7 +85,7 @@ test('migrate exits 0 and is idempotent (fresh and in-use data dirs)', async () 
         fs.rmSync(dir, { recursive: true, force: true });
     }
     ok(await cli(['migrate']), 'migrate the running server\'s dir');
-    expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+    expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok', database: 'ok', storage: 'ok' });
 });
 
 test('version, help, unknown command', async () => {

@@ -26,7 +26,7 @@ test('health: 503 {"status": "error"} while the database does not answer, 200 ag
     try {
         const token = (await login(s)).access;
         expectJson(await api(s, 'POST', '/api/v1/platforms/', { token, json: { name: 'kept', pretty_name: 'Kept' } }), 201);
-        expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+        expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok', database: 'ok', storage: 'ok' });
 
         await databaseUp(name, false);
         down = true;
@@ -35,8 +35,10 @@ test('health: 503 {"status": "error"} while the database does not answer, 200 ag
             return h.status === 503 ? h : null;
         }, { timeout: 30000, interval: 200, what: 'health to say the database is down' });
         expectJson(r, 503);
-        assert.deepEqual(Object.keys(r.json).sort(), ['detail', 'status']);
+        assert.deepEqual(Object.keys(r.json).sort(), ['database', 'detail', 'status', 'storage']);
         assert.equal(r.json.status, 'error');
+        assert.equal(r.json.database, 'down', 'the database is named as what is down');
+        assert.equal(r.json.storage, 'ok', 'the archive directory is reported apart');
         assert.equal(typeof r.json.detail, 'string');
         // still 503 on the next look: not a one-off
         expectJson(await api(s, 'GET', '/api/v1/check/health/'), 503);

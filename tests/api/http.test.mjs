@@ -149,7 +149,7 @@ test('Host header must be allowed', async () => {
     for (const host of [`localhost:${srv.port}`, 'LOCALHOST', '127.0.0.1']) {
         r = await httpGet(srv, '/api/v1/check/health/', { Host: host });
         assert.equal(r.status, 200, `Host: ${host}`);
-        assert.deepEqual(r.json, { status: 'ok' }, `Host: ${host}`);
+        assert.deepEqual(r.json, { status: 'ok', database: 'ok', storage: 'ok' }, `Host: ${host}`);
     }
 });
 
@@ -179,7 +179,7 @@ test('ambiguous framing is refused: two Content-Length, Content-Length with chun
         assert.deepEqual(JSON.parse(r.body.toString()), REFUSED, what);
     }
     // The server is fine afterwards.
-    expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+    expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok', database: 'ok', storage: 'ok' });
 });
 
 test('access log: one line with client, user, request line, status and agent', async () => {

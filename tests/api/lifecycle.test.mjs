@@ -118,7 +118,7 @@ test('a second server on a port already taken exits 1 with its BIND line; the fi
         assert.match(r.stderr, new RegExp(`ERROR BIND: cannot listen on 127\\.0\\.0\\.1:${s.port} `));
         // Still exactly one listener on the port, and it is the first server.
         assertOwnsPort(s.proc.pid, s.port);
-        expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+        expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok', database: 'ok', storage: 'ok' });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
         await stopAndCheck(s);

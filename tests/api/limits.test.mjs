@@ -24,7 +24,7 @@ function holdOpen(srv) {
         let got = '';
         const onData = (d) => {
             got += d.toString('latin1');
-            if (/^HTTP\/1\.1 200 /.test(got) && got.includes('{"status":"ok"}')) {
+            if (/^HTTP\/1\.1 200 /.test(got) && got.includes('{"status":"ok","database":"ok","storage":"ok"}')) {
                 s.off('data', onData);
                 s.setTimeout(0);
                 resolve(s);
@@ -64,7 +64,7 @@ test('connections beyond MAX_CONNECTIONS_PER_IP are refused, freed slots are reu
         const log = srv.stderr();
         assert.match(log, /refusing a connection from 127\.0\.0\.2: 3 already open/);
         // Other addresses are not affected.
-        expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+        expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok', database: 'ok', storage: 'ok' });
         // Closing one frees its place (once the server has seen the close).
         held.pop().destroy();
         held.push(await waitFor(() => holdOpen(srv).catch(() => null),
@@ -81,7 +81,7 @@ test('trusted proxies are exempt from MAX_CONNECTIONS_PER_IP', async () => {
     try {
         for (let i = 0; i < 4; i++) held.push(await holdOpen(srv));
         assert.doesNotMatch(srv.stderr(), /refusing a connection/);
-        expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+        expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok', database: 'ok', storage: 'ok' });
     } finally {
         held.forEach((s) => s.destroy());
         await stopAndCheck(srv);

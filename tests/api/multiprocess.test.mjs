@@ -226,7 +226,7 @@ test('start-up waits for the database (DB_WAIT) and logs each try', { skip }, as
         s = await starting;
         const tries = s.output().split('\n').filter((l) => /retry/i.test(l));
         assert.ok(tries.length >= 1, `"retrying" lines while the database was down:\n${s.output()}`);
-        expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+        expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, { status: 'ok', database: 'ok', storage: 'ok' });
         await login(s);
         await stopAndCheck(s);
     } finally {

@@ -14,12 +14,15 @@ before(async () => {
 after(() => stopAndCheck(srv));
 
 const NOT_FOUND = { detail: 'Not found.' };
+// retention off, no extra mail recipients: the defaults of a platform's own settings
+const OFF = { archives_keep_days: 0, resolve_after_days: 0, notify_emails: [] };
 const REQUIRED = ['This field is required.'];
 const SLUG = ['Enter a valid "slug" consisting of lowercase letters, numbers, underscores or hyphens.'];
 const call = (method, p, json) => api(srv, method, p, { token, json });
 
 function checkItem(item) {
-    assert.deepEqual(Object.keys(item).sort(), ['id', 'name', 'pretty_name']);
+    assert.deepEqual(Object.keys(item).sort(), ['archives_keep_days', 'id', 'name', 'notify_emails', 'pretty_name',
+        'resolve_after_days']);
     assert.equal(typeof item.id, 'number');
     assert.ok(Number.isInteger(item.id) && item.id > 0);
 }
@@ -111,15 +114,15 @@ test('PUT requires both fields; PATCH changes a subset', async () => {
     const id = r.json.id;
 
     r = await call('PATCH', '/api/v1/platforms/editme/', { pretty_name: 'Patched' });
-    expectJson(r, 200, { id, name: 'editme', pretty_name: 'Patched' });
+    expectJson(r, 200, { id, name: 'editme', pretty_name: 'Patched', ...OFF });
     r = await call('PATCH', '/api/v1/platforms/editme/', {});
-    expectJson(r, 200, { id, name: 'editme', pretty_name: 'Patched' }, 'empty PATCH');
+    expectJson(r, 200, { id, name: 'editme', pretty_name: 'Patched', ...OFF }, 'empty PATCH');
     r = await call('PATCH', '/api/v1/platforms/editme/', { name: 'Not A Slug' });
     expectJson(r, 400, { name: SLUG }, 'PATCH bad name');
     r = await call('PATCH', '/api/v1/platforms/editme/', { name: 'vm6' });
     expectJson(r, 400, { name: ['platform with this name already exists.'] }, 'rename onto existing');
     r = await call('GET', '/api/v1/platforms/editme/');
-    expectJson(r, 200, { id, name: 'editme', pretty_name: 'Patched' }, 'unchanged by refused edits');
+    expectJson(r, 200, { id, name: 'editme', pretty_name: 'Patched', ...OFF }, 'unchanged by refused edits');
 });
 
 test('renaming keeps the tickets; deleting cascades to them', async () => {
@@ -132,7 +135,7 @@ test('renaming keeps the tickets; deleting cascades to them', async () => {
     expectJson(r, 201, undefined, 'ticket create');
 
     r = await call('PATCH', '/api/v1/platforms/old-name/', { name: 'new-name' });
-    expectJson(r, 200, { id, name: 'new-name', pretty_name: 'Old' });
+    expectJson(r, 200, { id, name: 'new-name', pretty_name: 'Old', ...OFF });
     expectJson(await call('GET', '/api/v1/platforms/old-name/'), 404, NOT_FOUND, 'old name gone');
     r = await call('GET', '/api/v1/tickets/777001/');
     expectJson(r, 200);
@@ -140,7 +143,7 @@ test('renaming keeps the tickets; deleting cascades to them', async () => {
 
     // PUT rename as well.
     r = await call('PUT', '/api/v1/platforms/new-name/', { name: 'newer', pretty_name: 'Newer' });
-    expectJson(r, 200, { id, name: 'newer', pretty_name: 'Newer' });
+    expectJson(r, 200, { id, name: 'newer', pretty_name: 'Newer', ...OFF });
     r = await call('GET', '/api/v1/tickets/777002/');
     assert.equal(r.json.platform, 'newer');
 

@@ -50,7 +50,7 @@ describe('one server', () => {
                 expectJson(r, 400, { file: ['No file was submitted.'] }, head);
             }
         }
-        expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok' });
+        expectJson(await api(srv, 'GET', '/api/v1/check/health/'), 200, { status: 'ok', database: 'ok', storage: 'ok' });
         assert.equal(await attemptsOf(srv, t.token), 5, 'no attempt used');
     });
 

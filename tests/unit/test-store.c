@@ -287,7 +287,7 @@ static void add_platform(struct fixture *fx, const char *name)
     struct platform p = {0};
     snprintf(p.name, sizeof(p.name), "%s", name);
     snprintf(p.pretty_name, sizeof(p.pretty_name), "Pretty %s", name);
-    assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_OK);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, NULL), ERR_OK);
 }
 
 static int64_t add_user(struct fixture *fx, const char *name)
@@ -317,7 +317,7 @@ static int64_t add_ticket(struct fixture *fx, int64_t number, const char *platfo
 {
     struct ticket t, got;
     make_ticket(&t, number, platform, user_id);
-    assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+    assert_int_equal(store_ticket_create(fx->s, &t, NULL, &got), ERR_OK);
     int64_t id = got.id;
     store_ticket_clear(&got);
     return id;
@@ -630,10 +630,10 @@ static void test_users(void **state)
     assert_string_equal(got.password_hash, "$new");
     assert_int_equal(store_user_set_password(fx->s, "nobody", "$x"), ERR_NOT_FOUND);
 
-    assert_int_equal(store_user_touch_login(fx->s, id, 1700000000123456LL), ERR_OK);
+    assert_int_equal(store_user_touch_login(fx->s, id, 1700000000123456LL, NULL), ERR_OK);
     assert_int_equal(store_user_get_by_id(fx->s, id, &got), ERR_OK);
     assert_int_equal(got.last_login, 1700000000123456LL);
-    assert_int_equal(store_user_touch_login(fx->s, id + 100, 1), ERR_NOT_FOUND);
+    assert_int_equal(store_user_touch_login(fx->s, id + 100, 1, NULL), ERR_NOT_FOUND);
 
     int64_t bob = add_user(fx, "bob");
     int64_t n = 0;
@@ -682,14 +682,14 @@ static void test_platforms(void **state)
     struct platform p = {0}, got;
     strcpy(p.name, "vm6");
     strcpy(p.pretty_name, "VMmanager 6");
-    assert_int_equal(store_platform_create(fx->s, &p, &got), ERR_OK);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, &got), ERR_OK);
     assert_true(got.id > 0);
     assert_string_equal(got.name, "vm6");
     assert_string_equal(got.pretty_name, "VMmanager 6");
     int64_t vm6 = got.id;
 
     memset(&got, 0x5a, sizeof(got));
-    assert_int_equal(store_platform_create(fx->s, &p, &got), ERR_EXISTS);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, &got), ERR_EXISTS);
     assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
     add_platform(fx, "dci6");
 
@@ -709,7 +709,7 @@ static void test_platforms(void **state)
     struct platform q = {0};
     strcpy(q.name, "vm7");
     strcpy(q.pretty_name, "VMmanager 7");
-    assert_int_equal(store_platform_update(fx->s, "vm6", &q, &got), ERR_OK);
+    assert_int_equal(store_platform_update(fx->s, "vm6", &q, NULL, &got), ERR_OK);
     assert_int_equal(got.id, vm6);
     assert_string_equal(got.name, "vm7");
     assert_string_equal(got.pretty_name, "VMmanager 7");
@@ -720,22 +720,22 @@ static void test_platforms(void **state)
     assert_int_equal(t.platform_id, vm6);
     store_ticket_clear(&t);
 
-    assert_int_equal(store_platform_update(fx->s, "vm6", &q, NULL), ERR_NOT_FOUND);
+    assert_int_equal(store_platform_update(fx->s, "vm6", &q, NULL, NULL), ERR_NOT_FOUND);
     strcpy(q.name, "dci6");
-    assert_int_equal(store_platform_update(fx->s, "vm7", &q, &got), ERR_EXISTS);
+    assert_int_equal(store_platform_update(fx->s, "vm7", &q, NULL, &got), ERR_EXISTS);
     assert_int_equal(store_platform_get(fx->s, "vm7", &got), ERR_OK);
     assert_string_equal(got.pretty_name, "VMmanager 7");
     /* Same name, new pretty name. */
     strcpy(q.name, "vm7");
     strcpy(q.pretty_name, "VM 7");
-    assert_int_equal(store_platform_update(fx->s, "vm7", &q, NULL), ERR_OK);
+    assert_int_equal(store_platform_update(fx->s, "vm7", &q, NULL, NULL), ERR_OK);
     assert_int_equal(store_platform_get(fx->s, "vm7", &got), ERR_OK);
     assert_string_equal(got.pretty_name, "VM 7");
 
     struct path_list paths = {7, (char **)0x1};
-    assert_int_equal(store_platform_delete(fx->s, "nope", &paths), ERR_NOT_FOUND);
+    assert_int_equal(store_platform_delete(fx->s, "nope", NULL, &paths), ERR_NOT_FOUND);
     assert_int_equal(paths.n, 7);
-    assert_int_equal(store_platform_delete(fx->s, "dci6", NULL), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "dci6", NULL, NULL), ERR_OK);
     assert_int_equal(store_platform_get(fx->s, "dci6", &got), ERR_NOT_FOUND);
 }
 
@@ -754,7 +754,7 @@ static void test_tickets(void **state)
     t.expires_at = 1900000000000000LL;
     t.attempts = 3;
     int64_t before = raw_now(fx);
-    assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+    assert_int_equal(store_ticket_create(fx->s, &t, NULL, &got), ERR_OK);
     assert_true(got.id > 0);
     assert_int_equal(got.number, 1234);
     assert_string_equal(got.platform, "vm6");
@@ -778,7 +778,7 @@ static void test_tickets(void **state)
     /* The row as stored: NULL for "no expiry", no user. */
     struct ticket t2;
     make_ticket(&t2, 99, "bill", 0);
-    assert_int_equal(store_ticket_create(fx->s, &t2, NULL), ERR_OK);
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, NULL), ERR_OK);
     assert_int_equal(raw_int(fx,
                              "SELECT expires_at IS NULL AND user_id IS NULL FROM tickets"
                              " WHERE number = ?",
@@ -795,17 +795,17 @@ static void test_tickets(void **state)
     memset(&got, 0x5a, sizeof(got));
     make_ticket(&t2, 1234, "vm6", 0);
     strcpy(t2.token, "00000000-0000-4000-8000-999999999999");
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_EXISTS); /* number */
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_EXISTS); /* number */
     make_ticket(&t2, 5555, "vm6", 0);
     strcpy(t2.token, t.token);
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_EXISTS); /* token */
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_EXISTS); /* token */
     make_ticket(&t2, 5555, "nope", 0);
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_REFERENCE);
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_REFERENCE);
     make_ticket(&t2, 5555, "vm6", alice + 1000);
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_REFERENCE); /* user */
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_REFERENCE); /* user */
     make_ticket(&t2, 5555, "vm6", 0);
     t2.attempts = 101;
-    assert_int_equal(store_ticket_create(fx->s, &t2, &got), ERR_DB); /* CHECK 0..100 */
+    assert_int_equal(store_ticket_create(fx->s, &t2, NULL, &got), ERR_DB); /* CHECK 0..100 */
     assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets WHERE number = 5555", 0), 0);
 
@@ -829,7 +829,7 @@ static void test_tickets(void **state)
     u.note = "updated";
     u.attempts = 0;
     u.expires_at = 0;
-    assert_int_equal(store_ticket_update(fx->s, 1234, &u, &got), ERR_OK);
+    assert_int_equal(store_ticket_update(fx->s, 1234, &u, NULL, &got), ERR_OK);
     assert_int_equal(got.id, id);
     assert_int_equal(got.number, 4321);
     assert_string_equal(got.platform, "bill");
@@ -845,19 +845,19 @@ static void test_tickets(void **state)
     assert_int_equal(store_ticket_get(fx->s, 1234, &got), ERR_NOT_FOUND);
 
     memset(&got, 0x5a, sizeof(got));
-    assert_int_equal(store_ticket_update(fx->s, 1234, &u, &got), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_update(fx->s, 1234, &u, NULL, &got), ERR_NOT_FOUND);
     u.number = 99;
-    assert_int_equal(store_ticket_update(fx->s, 4321, &u, &got), ERR_EXISTS);
+    assert_int_equal(store_ticket_update(fx->s, 4321, &u, NULL, &got), ERR_EXISTS);
     u.number = 4321;
     strcpy(u.platform, "nope");
-    assert_int_equal(store_ticket_update(fx->s, 4321, &u, &got), ERR_REFERENCE);
+    assert_int_equal(store_ticket_update(fx->s, 4321, &u, NULL, &got), ERR_REFERENCE);
     assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
     strcpy(u.platform, "bill");
-    assert_int_equal(store_ticket_update(fx->s, 4321, &u, NULL), ERR_OK);
+    assert_int_equal(store_ticket_update(fx->s, 4321, &u, NULL, NULL), ERR_OK);
 
     /* New token. */
     assert_int_equal(store_ticket_set_token(fx->s, 4321, "11111111-2222-4333-8444-555555555555", 5,
-                                            2000000000000000LL, &got),
+                                            2000000000000000LL, NULL, &got),
                      ERR_OK);
     assert_string_equal(got.token, "11111111-2222-4333-8444-555555555555");
     assert_int_equal(got.attempts, 5);
@@ -865,13 +865,13 @@ static void test_tickets(void **state)
     assert_int_equal(got.number, 4321);
     store_ticket_clear(&got);
     assert_int_equal(store_ticket_get_by_token(fx->s, t.token, &got), ERR_NOT_FOUND);
-    assert_int_equal(store_ticket_set_token(fx->s, 1, "x", 5, 0, &got), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_set_token(fx->s, 1, "x", 5, 0, NULL, &got), ERR_NOT_FOUND);
     /* The token of ticket 99 is taken. */
     make_ticket(&t2, 99, "bill", 0);
-    assert_int_equal(store_ticket_set_token(fx->s, 4321, t2.token, 5, 0, &got), ERR_EXISTS);
-    assert_int_equal(
-        store_ticket_set_token(fx->s, 4321, "00000000-0000-4000-8000-00000000beef", 1, 0, NULL),
-        ERR_OK);
+    assert_int_equal(store_ticket_set_token(fx->s, 4321, t2.token, 5, 0, NULL, &got), ERR_EXISTS);
+    assert_int_equal(store_ticket_set_token(fx->s, 4321, "00000000-0000-4000-8000-00000000beef", 1,
+                                            0, NULL, NULL),
+                     ERR_OK);
     assert_int_equal(store_ticket_get_by_token(fx->s, "00000000-0000-4000-8000-00000000beef", &got),
                      ERR_OK);
     assert_int_equal(got.expires_at, 0);
@@ -879,11 +879,11 @@ static void test_tickets(void **state)
 
     /* Delete. */
     struct path_list paths = {0, NULL};
-    assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_OK);
+    assert_int_equal(store_ticket_delete(fx->s, 4321, NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 0);
     store_path_list_free(&paths);
-    assert_int_equal(store_ticket_delete(fx->s, 4321, &paths), ERR_NOT_FOUND);
-    assert_int_equal(store_ticket_delete(fx->s, 99, NULL), ERR_OK);
+    assert_int_equal(store_ticket_delete(fx->s, 4321, NULL, &paths), ERR_NOT_FOUND);
+    assert_int_equal(store_ticket_delete(fx->s, 99, NULL, NULL), ERR_OK);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 0);
 }
 
@@ -1246,7 +1246,7 @@ static void test_archives_cascade(void **state)
 
     /* Deleting a ticket returns its archives' paths, in upload order. */
     struct path_list paths = {0, NULL};
-    assert_int_equal(store_ticket_delete(fx->s, 1, &paths), ERR_OK);
+    assert_int_equal(store_ticket_delete(fx->s, 1, NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 2);
     assert_string_equal(paths.paths[0], "1/a-first.tar.gz");
     assert_string_equal(paths.paths[1], "1/c-second.zip");
@@ -1258,7 +1258,7 @@ static void test_archives_cascade(void **state)
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives WHERE ticket_id = ?", 1, t1), 0);
 
     /* Deleting a platform removes its tickets and their archives, nothing else. */
-    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "vm6", NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 1);
     assert_string_equal(paths.paths[0], "2/b.log");
     store_path_list_free(&paths);
@@ -1268,7 +1268,7 @@ static void test_archives_cascade(void **state)
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 1);
 
     /* Without a path list the cascade still happens. */
-    assert_int_equal(store_platform_delete(fx->s, "bill", NULL), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "bill", NULL, NULL), ERR_OK);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM tickets", 0), 0);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
 }
@@ -1291,7 +1291,7 @@ static void *worker_main(void *arg)
     for (int i = 0; i < PER_THREAD && !w->result; i++) {
         struct ticket t, got;
         make_ticket(&t, (int64_t)(w->index + 1) * 1000 + i, "vm6", 0);
-        w->result = store_ticket_create(w->s, &t, &got);
+        w->result = store_ticket_create(w->s, &t, NULL, &got);
         if (!w->result) {
             store_ticket_clear(&got);
             w->result = store_ticket_get(w->s, t.number, &got);
@@ -1358,13 +1358,13 @@ static void test_busy(void **state)
     assert_int_equal(sqlite3_exec(fx->raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     struct platform p = {0};
     strcpy(p.name, "vm6");
-    assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_UNAVAILABLE);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, NULL), ERR_UNAVAILABLE);
     assert_int_equal(store_ping(fx->s), ERR_OK);
     int64_t n = -1;
     assert_int_equal(store_user_count(fx->s, &n), ERR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(sqlite3_exec(fx->raw, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_OK);
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, NULL), ERR_OK);
 }
 
 static void test_archive_filter_init(void **state)
@@ -1400,7 +1400,7 @@ static void token_ticket(struct fixture *fx, int64_t number, int attempts, int64
     t.expires_at = expires_at;
     t.resolved = resolved;
     t.note = "n";
-    assert_int_equal(store_ticket_create(fx->s, &t, NULL), ERR_OK);
+    assert_int_equal(store_ticket_create(fx->s, &t, NULL, NULL), ERR_OK);
 }
 
 /* The token make_ticket gives ticket `number`; buf holds TOKEN_LEN + 1. */
@@ -1508,7 +1508,7 @@ static void test_token_consume(void **state)
     enum token_state st = (enum token_state)99;
 
     /* Each success returns the ticket after the decrement. */
-    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, &got), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, &st, &got), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(got.number, 1);
     assert_int_equal(got.attempts, 1);
@@ -1518,7 +1518,7 @@ static void test_token_consume(void **state)
     assert_true(got.time_update >= created);
     assert_true(got.time_update > 1600000000LL * 1000000); /* wall clock, not `now` */
     store_ticket_clear(&got);
-    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(attempts_of(fx, 1), 0);
 
@@ -1541,25 +1541,25 @@ static void test_token_consume(void **state)
         }
         memset(&got, 0x5a, sizeof(got));
         st = (enum token_state)99;
-        assert_int_equal(store_token_consume(fx->s, token, T_NOW, &st, &got), ERR_OK);
+        assert_int_equal(store_token_consume(fx->s, token, T_NOW, NULL, &st, &got), ERR_OK);
         assert_int_equal(st, cases[i].want);
         assert_int_equal(got.id, 0x5a5a5a5a5a5a5a5aLL);
         if (cases[i].number)
             assert_int_equal(attempts_of(fx, cases[i].number), before);
     }
     /* Expiry is judged against the caller's now: one microsecond earlier works. */
-    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(attempts_of(fx, 3), 2);
     /* No expiry. */
-    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
-    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, forever.token, INT64_MAX, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_USED_UP);
     /* Resolved wins over used up. */
     raw_int2(fx, "UPDATE tickets SET resolved = 1 WHERE number = 1",
              "UPDATE tickets SET resolved = true WHERE number = 1", 0);
-    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_RESOLVED);
 
     /* expires_at = 0 (never written by the store, which stores NULL) is a row the
@@ -1569,16 +1569,16 @@ static void test_token_consume(void **state)
     raw_int2(fx, "UPDATE tickets SET resolved = 0 WHERE number = 4",
              "UPDATE tickets SET resolved = false WHERE number = 4", 0);
     st = (enum token_state)99;
-    assert_int_equal(store_token_consume(fx->s, resolved.token, T_NOW, &st, NULL), ERR_DB);
+    assert_int_equal(store_token_consume(fx->s, resolved.token, T_NOW, NULL, &st, NULL), ERR_DB);
     assert_int_equal(st, 99);
     assert_int_equal(attempts_of(fx, 4), 3);
     /* The transaction was rolled back: the store still writes. */
-    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, expired.token, T_NOW - 1, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
 
-    assert_int_equal(store_token_consume(NULL, two.token, T_NOW, &st, NULL), ERR_INTERNAL);
-    assert_int_equal(store_token_consume(fx->s, NULL, T_NOW, &st, NULL), ERR_INTERNAL);
-    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_consume(NULL, two.token, T_NOW, NULL, &st, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_consume(fx->s, NULL, T_NOW, NULL, &st, NULL), ERR_INTERNAL);
+    assert_int_equal(store_token_consume(fx->s, two.token, T_NOW, NULL, NULL, NULL), ERR_INTERNAL);
 }
 
 #define CONSUMERS     8
@@ -1602,7 +1602,7 @@ static void *consumer_main(void *arg)
     for (int i = 0; i < CONSUME_CALLS && !w->result; i++) {
         enum token_state st;
         struct ticket t;
-        w->result = store_token_consume(w->s, w->token, now_us(), &st, &t);
+        w->result = store_token_consume(w->s, w->token, now_us(), NULL, &st, &t);
         if (w->result)
             break;
         if (st == TOKEN_OK) {
@@ -1668,7 +1668,7 @@ static void test_token_refund(void **state)
     token_of(3, resolved);
     enum token_state st;
 
-    assert_int_equal(store_token_consume(fx->s, one, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, one, T_NOW, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_int_equal(attempts_of(fx, 1), 1);
     assert_int_equal(store_token_refund(fx->s, one), ERR_OK);
@@ -1688,7 +1688,7 @@ static void test_token_refund(void **state)
 
     /* A replaced token, an unknown one, one of another form: nothing to give back. */
     assert_int_equal(
-        store_ticket_set_token(fx->s, 1, "00000000-0000-4000-8000-00000000beef", 5, 0, NULL),
+        store_ticket_set_token(fx->s, 1, "00000000-0000-4000-8000-00000000beef", 5, 0, NULL, NULL),
         ERR_OK);
     assert_int_equal(store_token_refund(fx->s, one), ERR_NOT_FOUND);
     assert_int_equal(attempts_of(fx, 1), 5);
@@ -1718,7 +1718,7 @@ static int64_t add_archive(struct fixture *fx, int64_t ticket_id, const char *pa
 {
     struct archive a, got;
     make_archive(&a, ticket_id, path, size);
-    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &got), ERR_OK);
     return got.id;
 }
 
@@ -1758,7 +1758,7 @@ static void test_archive_create_get(void **state)
     a.ticket_number = 5;
     a.time_create = a.time_update = 7; /* all ignored */
     int64_t before = raw_now(fx);
-    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &got), ERR_OK);
     assert_true(got.id > 0 && got.id != 999);
     assert_int_equal(got.ticket_id, t1);
     assert_int_equal(got.ticket_number, 1234);
@@ -1780,7 +1780,7 @@ static void test_archive_create_get(void **state)
     bare.ticket_id = t1;
     strcpy(bare.name, "x");
     strcpy(bare.path, "1234/x");
-    assert_int_equal(store_archive_create(fx->s, &bare, NULL), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &bare, NULL, NULL), ERR_OK);
     assert_int_equal(raw_int(fx,
                              "SELECT count(*) FROM archives WHERE path = '1234/x'"
                              " AND md5 = '' AND uploader_agent = '' AND size = 0",
@@ -1790,11 +1790,12 @@ static void test_archive_create_get(void **state)
     /* Errors; ret untouched, no row. */
     memset(&again, 0x5a, sizeof(again));
     make_archive(&a, t1, "1234/logs.tar.gz", 1);
-    assert_int_equal(store_archive_create(fx->s, &a, &again), ERR_EXISTS); /* path */
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &again), ERR_EXISTS); /* path */
     make_archive(&a, t1 + 100, "9999/new.log", 1);
-    assert_int_equal(store_archive_create(fx->s, &a, &again), ERR_REFERENCE); /* ticket gone */
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &again),
+                     ERR_REFERENCE); /* ticket gone */
     make_archive(&a, t1, "1234/negative", -1);
-    assert_int_equal(store_archive_create(fx->s, &a, &again), ERR_DB); /* CHECK size >= 0 */
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &again), ERR_DB); /* CHECK size >= 0 */
     assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 2);
 
@@ -1802,8 +1803,8 @@ static void test_archive_create_get(void **state)
     assert_int_equal(store_archive_get(fx->s, 0, &again), ERR_NOT_FOUND);
     assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
 
-    assert_int_equal(store_archive_create(NULL, &a, NULL), ERR_INTERNAL);
-    assert_int_equal(store_archive_create(fx->s, NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_create(NULL, &a, NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_create(fx->s, NULL, NULL, NULL), ERR_INTERNAL);
     assert_int_equal(store_archive_get(NULL, got.id, &again), ERR_INTERNAL);
     assert_int_equal(store_archive_get(fx->s, got.id, NULL), ERR_INTERNAL);
 }
@@ -1822,7 +1823,7 @@ static void test_archive_move(void **state)
              1, id);
 
     struct archive got;
-    assert_int_equal(store_archive_move(fx->s, id, 2, "2/a.log", "a.log", &got), ERR_OK);
+    assert_int_equal(store_archive_move(fx->s, id, 2, "2/a.log", "a.log", NULL, &got), ERR_OK);
     assert_int_equal(got.id, id);
     assert_int_equal(got.ticket_id, t2);
     assert_int_equal(got.ticket_number, 2);
@@ -1837,23 +1838,24 @@ static void test_archive_move(void **state)
     /* Errors: ret and the row untouched. */
     struct archive again;
     memset(&again, 0x5a, sizeof(again));
-    assert_int_equal(store_archive_move(fx->s, id, 3, "3/a.log", "a.log", &again), ERR_REFERENCE);
-    assert_int_equal(store_archive_move(fx->s, id + 100, 1, "1/a.log", "a.log", &again),
+    assert_int_equal(store_archive_move(fx->s, id, 3, "3/a.log", "a.log", NULL, &again),
+                     ERR_REFERENCE);
+    assert_int_equal(store_archive_move(fx->s, id + 100, 1, "1/a.log", "a.log", NULL, &again),
                      ERR_NOT_FOUND);
-    assert_int_equal(store_archive_move(fx->s, id, 2, "2/taken.log", "taken.log", &again),
+    assert_int_equal(store_archive_move(fx->s, id, 2, "2/taken.log", "taken.log", NULL, &again),
                      ERR_EXISTS);
     assert_int_equal(again.id, 0x5a5a5a5a5a5a5a5aLL);
     assert_archive_stored(fx, &got);
 
     /* Back again, ret NULL. */
-    assert_int_equal(store_archive_move(fx->s, id, 1, "1/a.log", "a.log", NULL), ERR_OK);
+    assert_int_equal(store_archive_move(fx->s, id, 1, "1/a.log", "a.log", NULL, NULL), ERR_OK);
     assert_int_equal(store_archive_get(fx->s, id, &again), ERR_OK);
     assert_int_equal(again.ticket_number, 1);
     assert_string_equal(again.path, "1/a.log");
 
-    assert_int_equal(store_archive_move(NULL, id, 1, "x", "x", NULL), ERR_INTERNAL);
-    assert_int_equal(store_archive_move(fx->s, id, 1, NULL, "x", NULL), ERR_INTERNAL);
-    assert_int_equal(store_archive_move(fx->s, id, 1, "1/x", NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(NULL, id, 1, "x", "x", NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(fx->s, id, 1, NULL, "x", NULL, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_move(fx->s, id, 1, "1/x", NULL, NULL, NULL), ERR_INTERNAL);
 }
 
 static void test_archive_delete_exists(void **state)
@@ -1874,15 +1876,15 @@ static void test_archive_delete_exists(void **state)
     assert_false(exists);
 
     char path[512];
-    assert_int_equal(store_archive_delete(fx->s, a, path), ERR_OK);
+    assert_int_equal(store_archive_delete(fx->s, a, NULL, path), ERR_OK);
     assert_string_equal(path, "1/a.log");
     assert_int_equal(store_archive_path_exists(fx->s, "1/a.log", &exists), ERR_OK);
     assert_false(exists);
     memset(path, 'z', sizeof(path));
-    assert_int_equal(store_archive_delete(fx->s, a, path), ERR_NOT_FOUND);
+    assert_int_equal(store_archive_delete(fx->s, a, NULL, path), ERR_NOT_FOUND);
     assert_int_equal(path[0], 'z'); /* untouched */
-    assert_int_equal(store_archive_delete(fx->s, b, NULL), ERR_OK);
-    assert_int_equal(store_archive_delete(fx->s, b, NULL), ERR_NOT_FOUND);
+    assert_int_equal(store_archive_delete(fx->s, b, NULL, NULL), ERR_OK);
+    assert_int_equal(store_archive_delete(fx->s, b, NULL, NULL), ERR_NOT_FOUND);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
     /* The ticket stays. */
     assert_ticket_archives(fx, 1, 0, 0);
@@ -1893,12 +1895,12 @@ static void test_archive_delete_exists(void **state)
     memset(big.path, 'p', sizeof(big.path) - 1);
     big.path[sizeof(big.path) - 1] = 0;
     struct archive got;
-    assert_int_equal(store_archive_create(fx->s, &big, &got), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &big, NULL, &got), ERR_OK);
     assert_int_equal(strlen(got.path), 511);
-    assert_int_equal(store_archive_delete(fx->s, got.id, path), ERR_OK);
+    assert_int_equal(store_archive_delete(fx->s, got.id, NULL, path), ERR_OK);
     assert_string_equal(path, big.path);
 
-    assert_int_equal(store_archive_delete(NULL, 1, NULL), ERR_INTERNAL);
+    assert_int_equal(store_archive_delete(NULL, 1, NULL, NULL), ERR_INTERNAL);
     assert_int_equal(store_archive_path_exists(NULL, "x", &exists), ERR_INTERNAL);
     assert_int_equal(store_archive_path_exists(fx->s, NULL, &exists), ERR_INTERNAL);
     assert_int_equal(store_archive_path_exists(fx->s, "x", NULL), ERR_INTERNAL);
@@ -2100,7 +2102,7 @@ static void walk_row(const struct archive *a, void *ctx)
         w->err = ERR_INTERNAL;
     if (w->delete_each && !w->err) {
         char path[512];
-        w->err = store_archive_delete(w->s, a->id, path);
+        w->err = store_archive_delete(w->s, a->id, NULL, path);
         if (!w->err && strcmp(path, a->path) != 0)
             w->err = ERR_INTERNAL;
     }
@@ -2171,7 +2173,7 @@ static void test_archive_cascade_created(void **state)
     add_archive(fx, t2, "20/six", 6);
 
     struct path_list paths = {0, NULL};
-    assert_int_equal(store_ticket_delete(fx->s, 10, &paths), ERR_OK);
+    assert_int_equal(store_ticket_delete(fx->s, 10, NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 2);
     assert_string_equal(paths.paths[0], "10/one");
     assert_string_equal(paths.paths[1], "10/three");
@@ -2181,7 +2183,7 @@ static void test_archive_cascade_created(void **state)
     assert_false(exists);
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 4);
 
-    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "vm6", NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 3);
     assert_string_equal(paths.paths[0], "20/two");
     assert_string_equal(paths.paths[1], "30/four");
@@ -2193,7 +2195,7 @@ static void test_archive_cascade_created(void **state)
     assert_string_equal(a.path, "40/kept");
     /* The archive of a deleted ticket cannot be created any more. */
     make_archive(&a, t1, "10/late", 1);
-    assert_int_equal(store_archive_create(fx->s, &a, NULL), ERR_REFERENCE);
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, NULL), ERR_REFERENCE);
 }
 
 /* What deleting a platform takes with it, counted before: exactly what the
@@ -2237,7 +2239,7 @@ static void test_platform_counts(void **state)
 
     /* The delete takes what was counted. */
     struct path_list paths = {0, NULL};
-    assert_int_equal(store_platform_delete(fx->s, "vm6", &paths), ERR_OK);
+    assert_int_equal(store_platform_delete(fx->s, "vm6", NULL, &paths), ERR_OK);
     assert_int_equal(paths.n, 3);
     store_path_list_free(&paths);
     assert_int_equal(store_platform_counts(fx->s, "vm6", &tickets, &archives, &bytes),
@@ -2282,12 +2284,12 @@ static void test_upload_rows(void **state)
     struct ticket t, got;
     make_ticket(&t, 7, "vm6", 0);
     t.attempts = 1;
-    assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+    assert_int_equal(store_ticket_create(fx->s, &t, NULL, &got), ERR_OK);
     int64_t now = now_us(), later = now + 3600 * 1000000LL;
     struct upload_row u, back;
     make_upload(&u, UP1, got.id, got.token, 5000, later);
     enum token_state st = TOKEN_UNKNOWN;
-    assert_int_equal(store_upload_create(fx->s, &u, true, now, &st, &back), ERR_OK);
+    assert_int_equal(store_upload_create(fx->s, &u, true, now, NULL, &st, &back), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
     assert_string_equal(back.id, UP1);
     assert_int_equal(back.ticket_number, 7);
@@ -2297,7 +2299,7 @@ static void test_upload_rows(void **state)
     assert_int_equal(back.expires_at, later);
     /* the last attempt is gone: a second creation is refused, nothing inserted */
     make_upload(&u, UP2, got.id, got.token, 10, later);
-    assert_int_equal(store_upload_create(fx->s, &u, true, now, &st, NULL), ERR_OK);
+    assert_int_equal(store_upload_create(fx->s, &u, true, now, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_USED_UP);
     bool exists = true;
     assert_int_equal(store_upload_exists(fx->s, UP2, &exists), ERR_OK);
@@ -2307,13 +2309,13 @@ static void test_upload_rows(void **state)
     int64_t uid = add_user(fx, "staff");
     make_upload(&u, UP3, got.id, NULL, 10, later);
     u.user_id = uid;
-    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, &back), ERR_OK);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, NULL, &st, &back), ERR_OK);
     assert_string_equal(back.token, "");
     assert_int_equal(back.user_id, uid);
     /* a taken id, an unknown ticket */
-    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_EXISTS);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, NULL, &st, NULL), ERR_EXISTS);
     make_upload(&u, UP2, 999999, NULL, 10, later);
-    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_REFERENCE);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, NULL, &st, NULL), ERR_REFERENCE);
 
     assert_int_equal(store_upload_touch(fx->s, UP1, later + 1000000), ERR_OK);
     assert_int_equal(store_upload_get(fx->s, UP1, &back), ERR_OK);
@@ -2322,13 +2324,13 @@ static void test_upload_rows(void **state)
 
     struct archive a, out;
     make_archive(&a, got.id, "7/big.tar.gz", 5000);
-    assert_int_equal(store_upload_finish(fx->s, UP1, &a, &out), ERR_OK);
+    assert_int_equal(store_upload_finish(fx->s, UP1, &a, NULL, &out), ERR_OK);
     assert_int_equal(out.size, 5000);
     assert_int_equal(store_upload_exists(fx->s, UP1, &exists), ERR_OK);
     assert_false(exists);
     /* a finished or terminated upload cannot finish again: no archive row either */
     make_archive(&a, got.id, "7/again.tar.gz", 5000);
-    assert_int_equal(store_upload_finish(fx->s, UP1, &a, &out), ERR_NOT_FOUND);
+    assert_int_equal(store_upload_finish(fx->s, UP1, &a, NULL, &out), ERR_NOT_FOUND);
     bool path = true;
     assert_int_equal(store_archive_path_exists(fx->s, "7/again.tar.gz", &path), ERR_OK);
     assert_false(path);
@@ -2347,7 +2349,7 @@ static void test_upload_stale(void **state)
     struct ticket t[4], got[4];
     for (int i = 0; i < 4; i++) {
         make_ticket(&t[i], 10 + i, "vm6", 0);
-        assert_int_equal(store_ticket_create(fx->s, &t[i], &got[i]), ERR_OK);
+        assert_int_equal(store_ticket_create(fx->s, &t[i], NULL, &got[i]), ERR_OK);
     }
     enum token_state st;
     struct upload_row u;
@@ -2356,27 +2358,27 @@ static void test_upload_stale(void **state)
         "c0000000000000000000000000000000", "d0000000000000000000000000000000",
         "e0000000000000000000000000000000", "f0000000000000000000000000000000"};
     make_upload(&u, ids[0], got[0].id, got[0].token, 10, now - 1); /* expired */
-    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, NULL, &st, NULL), ERR_OK);
     make_upload(&u, ids[1], got[0].id, got[0].token, 10, now + hour); /* alive */
-    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, NULL, &st, NULL), ERR_OK);
     make_upload(&u, ids[2], got[1].id, got[1].token, 10, now + hour); /* resolved below */
-    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, NULL, &st, NULL), ERR_OK);
     make_upload(&u, ids[3], got[2].id, got[2].token, 10, now + hour); /* token replaced below */
-    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, NULL, &st, NULL), ERR_OK);
     make_upload(&u, ids[4], got[2].id, NULL, 10, now + hour); /* staff: survives the new token */
-    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, NULL, &st, NULL), ERR_OK);
     make_upload(&u, ids[5], got[3].id, got[3].token, 10, now + hour); /* ticket deleted below */
-    assert_int_equal(store_upload_create(fx->s, &u, false, now, &st, NULL), ERR_OK);
+    assert_int_equal(store_upload_create(fx->s, &u, false, now, NULL, &st, NULL), ERR_OK);
 
     t[1].resolved = true;
     struct ticket changed;
-    assert_int_equal(store_ticket_update(fx->s, 11, &t[1], &changed), ERR_OK);
+    assert_int_equal(store_ticket_update(fx->s, 11, &t[1], NULL, &changed), ERR_OK);
     store_ticket_clear(&changed);
     assert_int_equal(
-        store_ticket_set_token(fx->s, 12, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", 5, 0, NULL),
+        store_ticket_set_token(fx->s, 12, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", 5, 0, NULL, NULL),
         ERR_OK);
     struct path_list paths = {0, NULL};
-    assert_int_equal(store_ticket_delete(fx->s, 13, &paths), ERR_OK);
+    assert_int_equal(store_ticket_delete(fx->s, 13, NULL, &paths), ERR_OK);
     store_path_list_free(&paths);
     bool exists = true;
     assert_int_equal(store_upload_exists(fx->s, ids[5], &exists), ERR_OK);
@@ -2425,7 +2427,7 @@ static void test_archive_create_waits(void **state)
     struct archive a, got;
     make_archive(&a, t1, "1/late.tar.gz", 7);
     int64_t t0 = mono_us();
-    assert_int_equal(store_archive_create(fx->s, &a, &got), ERR_OK);
+    assert_int_equal(store_archive_create(fx->s, &a, NULL, &got), ERR_OK);
     assert_true(mono_us() - t0 >= 6000000);
     assert_int_equal(got.size, 7);
     assert_string_equal(got.path, "1/late.tar.gz");
@@ -2443,7 +2445,7 @@ static void test_token_forms(void **state)
     add_platform(fx, "vm6");
     token_ticket(fx, 1, 3, 0, false);
     char token[TOKEN_LEN + 1] = "abcdef01-0000-4000-8000-00000000beef"; /* has letters */
-    assert_int_equal(store_ticket_set_token(fx->s, 1, token, 3, 0, NULL), ERR_OK);
+    assert_int_equal(store_ticket_set_token(fx->s, 1, token, 3, 0, NULL, NULL), ERR_OK);
     char upper[TOKEN_LEN + 1];
     for (size_t i = 0; i <= TOKEN_LEN; i++)
         upper[i] = (char)(token[i] >= 'a' && token[i] <= 'f' ? token[i] - 32 : token[i]);
@@ -2457,12 +2459,12 @@ static void test_token_forms(void **state)
         assert_int_equal(store_token_check(fx->s, t, T_NOW, &st, NULL), ERR_OK);
         assert_int_equal(st, TOKEN_UNKNOWN);
         st = (enum token_state)99;
-        assert_int_equal(store_token_consume(fx->s, t, T_NOW, &st, NULL), ERR_OK);
+        assert_int_equal(store_token_consume(fx->s, t, T_NOW, NULL, &st, NULL), ERR_OK);
         assert_int_equal(st, TOKEN_UNKNOWN);
         assert_int_equal(store_ticket_get_by_token(fx->s, t, &got), ERR_NOT_FOUND);
     }
     assert_int_equal(attempts_of(fx, 1), 3);
-    assert_int_equal(store_token_consume(fx->s, token, T_NOW, &st, NULL), ERR_OK);
+    assert_int_equal(store_token_consume(fx->s, token, T_NOW, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
 }
 
@@ -2480,18 +2482,18 @@ static void test_times(void **state)
         struct ticket t, got;
         make_ticket(&t, 100 + (int64_t)i, "vm6", 0);
         t.expires_at = times[i];
-        assert_int_equal(store_ticket_create(fx->s, &t, &got), ERR_OK);
+        assert_int_equal(store_ticket_create(fx->s, &t, NULL, &got), ERR_OK);
         assert_int_equal(got.expires_at, times[i]);
         store_ticket_clear(&got);
     }
     /* "now" far beyond any expiry: every ticket with one is expired. */
     char token[TOKEN_LEN + 1];
     enum token_state st;
-    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX, &st, NULL),
+    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX, NULL, &st, NULL),
                      ERR_OK);
     assert_int_equal(st, TOKEN_EXPIRED);
-    assert_int_equal(store_token_consume(fx->s, token_of(104, token), INT64_MAX - 2, &st, NULL),
-                     ERR_OK);
+    assert_int_equal(
+        store_token_consume(fx->s, token_of(104, token), INT64_MAX - 2, NULL, &st, NULL), ERR_OK);
     assert_int_equal(st, TOKEN_OK);
 }
 
@@ -2569,7 +2571,7 @@ static void test_pg_reconnect(void **state)
         } else {
             memset(&p, 0, sizeof(p));
             strcpy(p.name, "bill"); /* a write */
-            assert_int_equal(store_platform_create(fx->s, &p, NULL), ERR_OK);
+            assert_int_equal(store_platform_create(fx->s, &p, NULL, NULL), ERR_OK);
         }
         assert_int_equal(store_ping(fx->s), ERR_OK);
     }
@@ -2818,7 +2820,7 @@ static void test_import_copy(void **state)
     /* The id generators continue after the largest imported id. */
     struct platform np = {0}, gotp;
     snprintf(np.name, sizeof(np.name), "new");
-    assert_int_equal(store_platform_create(fx->s, &np, &gotp), ERR_OK);
+    assert_int_equal(store_platform_create(fx->s, &np, NULL, &gotp), ERR_OK);
     assert_true(gotp.id > 7);
     int64_t uid = add_user(fx, "carol");
     assert_true(uid > 9);
@@ -2918,6 +2920,297 @@ static void test_statements_complete(void **state)
 }
 
 /* The store's contract, one list run against each backend. */
+
+/* --- events, webhooks, mail, retention (issue 14) --- */
+
+static void mk_event(struct event *ev, const char *kind, int64_t ticket)
+{
+    memset(ev, 0, sizeof(*ev));
+    snprintf(ev->kind, sizeof(ev->kind), "%s", kind);
+    snprintf(ev->actor_type, sizeof(ev->actor_type), "user");
+    snprintf(ev->actor, sizeof(ev->actor), "alice");
+    ev->ticket = ticket;
+}
+
+static size_t count_events(struct fixture *fx, const char *kind)
+{
+    struct event_filter f;
+    store_event_filter_init(&f);
+    f.kind = kind;
+    struct event *items = NULL;
+    size_t n = 0;
+    int64_t total = -1;
+    assert_int_equal(store_event_list(fx->s, &f, &items, &n, &total), ERR_OK);
+    assert_int_equal((int64_t)n, total);
+    free(items);
+    return n;
+}
+
+/* An event goes in exactly when the change it records commits. */
+static void test_event_with_change(void **state)
+{
+    struct fixture *fx = *state;
+    add_platform(fx, "vm6");
+    struct ticket t, out;
+    make_ticket(&t, 7, "vm6", 0);
+    struct event ev;
+    mk_event(&ev, "ticket.created", 7);
+    assert_int_equal(store_ticket_create(fx->s, &t, &ev, &out), ERR_OK);
+    store_ticket_clear(&out);
+    assert_int_equal(count_events(fx, "ticket.created"), 1);
+    /* the same number again fails: no second event */
+    assert_int_equal(store_ticket_create(fx->s, &t, &ev, NULL), ERR_EXISTS);
+    assert_int_equal(count_events(fx, "ticket.created"), 1);
+    /* an archive: the event gets the new archive's id */
+    struct archive a, ao;
+    make_archive(&a, out.id, "7/x", 5);
+    mk_event(&ev, "upload.finished", 7);
+    assert_int_equal(store_archive_create(fx->s, &a, &ev, &ao), ERR_OK);
+    struct event_filter f;
+    store_event_filter_init(&f);
+    f.archive.set = true;
+    f.archive.n = 1;
+    f.archive.v[0] = ao.id;
+    struct event *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_event_list(fx->s, &f, &items, &n, NULL), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].kind, "upload.finished");
+    assert_int_equal(items[0].ticket, 7);
+    assert_string_equal(items[0].detail, "{}");
+    free(items);
+    /* resolving sets resolved_at, reopening clears it */
+    t.resolved = true;
+    assert_int_equal(store_ticket_update(fx->s, 7, &t, NULL, &out), ERR_OK);
+    assert_true(out.resolved_at > 0);
+    store_ticket_clear(&out);
+    t.resolved = false;
+    assert_int_equal(store_ticket_update(fx->s, 7, &t, NULL, &out), ERR_OK);
+    assert_int_equal(out.resolved_at, 0);
+    store_ticket_clear(&out);
+    /* a delete of what is not there records nothing */
+    mk_event(&ev, "archive.deleted", 7);
+    assert_int_equal(store_archive_delete(fx->s, 99999, &ev, NULL), ERR_NOT_FOUND);
+    assert_int_equal(count_events(fx, "archive.deleted"), 0);
+    /* prefix and actor filters; pruning */
+    store_event_filter_init(&f);
+    f.kind_prefix = "upload.";
+    f.actor = "alice";
+    assert_int_equal(store_event_list(fx->s, &f, &items, &n, NULL), ERR_OK);
+    assert_int_equal(n, 1);
+    free(items);
+    int64_t pruned = -1;
+    assert_int_equal(store_event_prune(fx->s, now_us() + 1000000, &pruned), ERR_OK);
+    assert_int_equal(pruned, 2);
+    assert_int_equal(count_events(fx, "upload.finished"), 0);
+}
+
+static int64_t add_webhook(struct fixture *fx, const char *events)
+{
+    struct webhook w = {.active = true}, out;
+    snprintf(w.url, sizeof(w.url), "https://hooks.example.com/x");
+    snprintf(w.events, sizeof(w.events), "%s", events);
+    snprintf(w.secret, sizeof(w.secret), "%064d", 7);
+    assert_int_equal(store_webhook_create(fx->s, &w, NULL, &out), ERR_OK);
+    return out.id;
+}
+
+/* Deliveries: queued per matching webhook with the event, claimed once, retried, logged. */
+static void test_webhook_deliveries(void **state)
+{
+    struct fixture *fx = *state;
+    int64_t all = add_webhook(fx, "");
+    int64_t some = add_webhook(fx, ",upload.finished,");
+    int64_t other = add_webhook(fx, ",ticket_created,"); /* '_' must not match '.' */
+    struct event ev;
+    mk_event(&ev, "ticket.created", 1);
+    assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    mk_event(&ev, "upload.finished", 1);
+    assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    int64_t pending = -1;
+    assert_int_equal(store_delivery_pending(fx->s, &pending), ERR_OK);
+    assert_int_equal(pending, 3);
+    /* a test event goes to its webhook alone */
+    mk_event(&ev, "webhook.test", 0);
+    ev.webhook = other;
+    assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    assert_int_equal(store_delivery_pending(fx->s, &pending), ERR_OK);
+    assert_int_equal(pending, 4);
+
+    int64_t now = now_us();
+    struct delivery *d = malloc(sizeof(*d)), *d2 = malloc(sizeof(*d2));
+    assert_non_null(d);
+    assert_non_null(d2);
+    int seen_all = 0, seen_some = 0, seen_other = 0;
+    int64_t first = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(store_delivery_claim(fx->s, "a", now, now + 60000000, d), ERR_OK);
+        seen_all += d->webhook_id == all;
+        seen_some += d->webhook_id == some;
+        seen_other += d->webhook_id == other;
+        if (!first)
+            first = d->id;
+        assert_string_equal(d->secret,
+                            "0000000000000000000000000000000000000000000000000000000000000007");
+    }
+    assert_int_equal(seen_all, 2);
+    assert_int_equal(seen_some, 1);
+    assert_int_equal(seen_other, 1);
+    /* everything is leased: nothing for another owner */
+    assert_int_equal(store_delivery_claim(fx->s, "b", now, now + 60000000, d2), ERR_NOT_FOUND);
+    /* a failed attempt: pending again later, the lease released */
+    struct delivery_result res = {
+        .time = now, .status = 500, .duration_ms = 3, .state = "pending", .next_at = now + 5000000};
+    snprintf(res.error, sizeof(res.error), "HTTP 500");
+    assert_int_equal(store_delivery_finish(fx->s, first, "a", &res), ERR_OK);
+    assert_int_equal(store_delivery_claim(fx->s, "b", now, now + 60000000, d2), ERR_NOT_FOUND);
+    assert_int_equal(store_delivery_claim(fx->s, "b", now + 6000000, now + 60000000, d2), ERR_OK);
+    assert_int_equal(d2->id, first);
+    assert_int_equal(d2->attempts, 1);
+    /* the old owner's lease is gone: its finish is refused, its attempt kept */
+    res.state = "delivered";
+    assert_int_equal(store_delivery_finish(fx->s, first, "a", &res), ERR_NOT_FOUND);
+    res.status = 204;
+    res.error[0] = 0;
+    assert_int_equal(store_delivery_finish(fx->s, first, "b", &res), ERR_OK);
+    /* a lease that ran out is taken over */
+    assert_int_equal(store_delivery_claim(fx->s, "c", now + 120000000, now + 180000000, d2),
+                     ERR_OK);
+    assert_string_equal(d2->url, "https://hooks.example.com/x");
+    struct delivery_log *log = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    assert_int_equal(
+        store_delivery_log(fx->s, d->webhook_id == first ? all : all, -1, 0, &log, &n, &total),
+        ERR_OK);
+    assert_int_equal((int64_t)n, total);
+    free(log);
+    struct webhook *hooks = NULL;
+    assert_int_equal(store_webhook_list(fx->s, &hooks, &n), ERR_OK);
+    assert_int_equal(n, 3);
+    free(hooks);
+    /* deleting a webhook takes its deliveries */
+    assert_int_equal(store_webhook_delete(fx->s, all, NULL), ERR_OK);
+    assert_int_equal(store_webhook_delete(fx->s, all, NULL), ERR_NOT_FOUND);
+    free(d);
+    free(d2);
+}
+
+/* Mail: one batch per ticket once it is quiet, claimed by one owner, done or retried. */
+static void test_mail_queue(void **state)
+{
+    struct fixture *fx = *state;
+    struct event ev;
+    for (int i = 0; i < 3; i++) {
+        mk_event(&ev, "upload.finished", 5);
+        ev.mail = true;
+        snprintf(ev.detail, sizeof(ev.detail), "{\"name\":\"f%d\",\"size\":%d}", i, i);
+        assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    }
+    mk_event(&ev, "upload.finished", 6);
+    ev.mail = true;
+    assert_int_equal(store_event_add(fx->s, &ev), ERR_OK);
+    int64_t now = now_us();
+    struct mail_item *items = NULL;
+    size_t n = 0;
+    /* not quiet yet */
+    assert_int_equal(store_mail_claim(fx->s, "a", now, now - 60000000, now - 600000000,
+                                      now + 60000000, &items, &n),
+                     ERR_NOT_FOUND);
+    assert_int_equal(
+        store_mail_claim(fx->s, "a", now + 1, now + 1, now - 600000000, now + 60000000, &items, &n),
+        ERR_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(items[0].ticket, 5);
+    assert_string_equal(items[2].ev.detail, "{\"name\":\"f2\",\"size\":2}");
+    free(items);
+    /* the other ticket; ticket 5 is leased */
+    assert_int_equal(
+        store_mail_claim(fx->s, "b", now + 1, now + 1, now - 600000000, now + 60000000, &items, &n),
+        ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].ticket, 6);
+    free(items);
+    assert_int_equal(
+        store_mail_claim(fx->s, "c", now + 1, now + 1, now - 600000000, now + 60000000, &items, &n),
+        ERR_NOT_FOUND);
+    assert_int_equal(store_mail_done(fx->s, "a", 5), ERR_OK);
+    assert_int_equal(store_mail_retry(fx->s, "b", 6, now + 5000000), ERR_OK);
+    assert_int_equal(store_mail_claim(fx->s, "c", now + 1000000, now + 1000000, now - 600000000,
+                                      now + 60000000, &items, &n),
+                     ERR_NOT_FOUND);
+    assert_int_equal(store_mail_claim(fx->s, "c", now + 6000000, now + 6000000, now - 600000000,
+                                      now + 60000000, &items, &n),
+                     ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].attempts, 1);
+    free(items);
+}
+
+/* Retention finds archives of resolved tickets past keep_days and untouched open tickets. */
+static void test_retention_queries(void **state)
+{
+    struct fixture *fx = *state;
+    struct platform p = {0}, out;
+    snprintf(p.name, sizeof(p.name), "keep");
+    snprintf(p.pretty_name, sizeof(p.pretty_name), "Keep");
+    p.keep_days = 2;
+    p.resolve_days = 3;
+    snprintf(p.notify_emails, sizeof(p.notify_emails), "a@example.com,b@example.com");
+    assert_int_equal(store_platform_create(fx->s, &p, NULL, &out), ERR_OK);
+    assert_int_equal(out.keep_days, 2);
+    assert_int_equal(out.resolve_days, 3);
+    assert_string_equal(out.notify_emails, "a@example.com,b@example.com");
+    add_platform(fx, "forever");
+    int64_t kept = add_ticket(fx, 1, "keep", 0);
+    int64_t open = add_ticket(fx, 2, "keep", 0);
+    int64_t other = add_ticket(fx, 3, "forever", 0);
+    add_archive(fx, kept, "1/a", 10);
+    add_archive(fx, open, "2/a", 10);
+    add_archive(fx, other, "3/a", 10);
+    struct ticket t, tout;
+    assert_int_equal(store_ticket_get(fx->s, 1, &t), ERR_OK);
+    t.resolved = true;
+    assert_int_equal(store_ticket_update(fx->s, 1, &t, NULL, &tout), ERR_OK);
+    store_ticket_clear(&t);
+    store_ticket_clear(&tout);
+    assert_int_equal(store_ticket_get(fx->s, 3, &t), ERR_OK);
+    t.resolved = true;
+    assert_int_equal(store_ticket_update(fx->s, 3, &t, NULL, NULL), ERR_OK);
+    store_ticket_clear(&t);
+    int64_t day = 86400LL * 1000000, now = now_us();
+    struct retention_item *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_retention_archives(fx->s, now + day, &items, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    free(items);
+    assert_int_equal(store_retention_archives(fx->s, now + 3 * day, &items, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].ticket, 1);
+    assert_string_equal(items[0].platform, "keep");
+    free(items);
+    int64_t *numbers = NULL;
+    assert_int_equal(store_retention_tickets(fx->s, now + 2 * day, &numbers, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    free(numbers);
+    assert_int_equal(store_retention_tickets(fx->s, now + 4 * day, &numbers, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(numbers[0], 2);
+    free(numbers);
+    /* user preferences */
+    int64_t uid = add_user(fx, "bob");
+    struct user_prefs pr = {false};
+    assert_int_equal(store_user_prefs_get(fx->s, uid, &pr), ERR_OK);
+    assert_true(pr.upload_mail);
+    pr.upload_mail = false;
+    assert_int_equal(store_user_profile_set(fx->s, uid, "bob@example.com", &pr, NULL), ERR_OK);
+    assert_int_equal(store_user_prefs_get(fx->s, uid, &pr), ERR_OK);
+    assert_false(pr.upload_mail);
+    struct user u;
+    assert_int_equal(store_user_get_by_id(fx->s, uid, &u), ERR_OK);
+    assert_string_equal(u.email, "bob@example.com");
+}
+
 #define SHARED_TESTS(setup_fn, setup_new_fn)                                                       \
     cmocka_unit_test_setup_teardown(test_unmigrated, setup_new_fn, teardown),                      \
         cmocka_unit_test_setup_teardown(test_migrate_race, setup_new_fn, teardown),                \
@@ -2943,6 +3236,10 @@ static void test_statements_complete(void **state)
         cmocka_unit_test_setup_teardown(test_platform_counts, setup_fn, teardown),                 \
         cmocka_unit_test_setup_teardown(test_upload_rows, setup_fn, teardown),                     \
         cmocka_unit_test_setup_teardown(test_upload_stale, setup_fn, teardown),                    \
+        cmocka_unit_test_setup_teardown(test_event_with_change, setup_fn, teardown),               \
+        cmocka_unit_test_setup_teardown(test_webhook_deliveries, setup_fn, teardown),              \
+        cmocka_unit_test_setup_teardown(test_mail_queue, setup_fn, teardown),                      \
+        cmocka_unit_test_setup_teardown(test_retention_queries, setup_fn, teardown),               \
         cmocka_unit_test_setup_teardown(test_threads, setup_fn, teardown),                         \
         cmocka_unit_test_setup_teardown(test_import_outside, setup_fn, teardown),                  \
         cmocka_unit_test_setup_teardown(test_import_copy, setup_fn, teardown),                     \
