@@ -46,6 +46,21 @@ enum stmt_id {
     ST_USER_DELETE,
     ST_USER_LIST,
     ST_USER_COUNT,
+    ST_USER_UPDATE,
+    ST_USER_TOTP_BEGIN,
+    ST_USER_TOTP_ENABLE,
+    ST_USER_TOTP_DISABLE,
+    ST_USER_TOTP_ACCEPT,
+    ST_BACKUP_DELETE,
+    ST_BACKUP_INSERT,
+    ST_BACKUP_USE,
+    ST_BACKUP_LEFT,
+    ST_SESSION_INSERT,
+    ST_SESSION_GET,
+    ST_SESSION_TOUCH,
+    ST_SESSION_DELETE,
+    ST_SESSION_DELETE_USER,
+    ST_SESSION_PURGE,
     ST_PLATFORM_LIST,
     ST_PLATFORM_GET,
     ST_PLATFORM_ID,
@@ -134,6 +149,12 @@ static inline struct db_arg arg_opt_int(int64_t v)
 static inline struct db_arg arg_text(const char *s)
 {
     return (struct db_arg){.kind = ARG_TEXT, .s = s ? s : ""};
+}
+
+/* "" as NULL: optional text. */
+static inline struct db_arg arg_opt_text(const char *s)
+{
+    return s && *s ? arg_text(s) : (struct db_arg){.kind = ARG_NULL};
 }
 
 static inline struct db_arg arg_bool(bool b)
