@@ -237,6 +237,7 @@ enum err api_ticket_create(struct req *r)
     return reply_ticket(r, 201, &out);
 }
 
+/* One ticket, with its note rendered (note_html) for the console. */
 enum err api_ticket_get(struct req *r)
 {
     int64_t number;
@@ -244,7 +245,11 @@ enum err api_ticket_get(struct req *r)
     enum err e = load_ticket(r, &number, &t);
     if (e)
         return e;
-    return reply_ticket(r, 200, &t);
+    json_t *j = ticket_json(&t);
+    if (j)
+        json_object_set_new(j, "note_html", api_note_html(t.note));
+    store_ticket_clear(&t);
+    return req_reply_json(r, 200, j);
 }
 
 static enum err update(struct req *r, bool partial)
