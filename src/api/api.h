@@ -79,6 +79,7 @@ enum err api_ticket_put(struct req *r);
 enum err api_ticket_patch(struct req *r);
 enum err api_ticket_delete(struct req *r);
 enum err api_ticket_new_token(struct req *r);
+enum err api_ticket_note(struct req *r);
 
 /* routes.c: the route table */
 extern const struct route_table api_routes;

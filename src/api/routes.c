@@ -30,6 +30,7 @@ static const struct route rows[] = {
     {M_PATCH,  "/api/v1/tickets/{number}",           AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API,   ROUTE_CSRF,                              api_ticket_patch,        NULL, NULL},
     {M_DELETE, "/api/v1/tickets/{number}",           AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API,   ROUTE_CSRF|ROUTE_WORKER,                 api_ticket_delete,       NULL, NULL},
     {M_POST,   "/api/v1/tickets/{number}/token",     AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API,   ROUTE_CSRF,                              api_ticket_new_token,    NULL, NULL},
+    {M_GET,    "/api/v1/tickets/{number}/note",      AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API,   0,                                       api_ticket_note,         NULL, NULL},
     {M_POST,   "/api/v1/archives",                   AUTH_TOKEN_OR_STAFF, BODY_STREAM, MULTIPART, 0,  PROFILE_API,   ROUTE_CSRF,                              NULL,                    &api_upload_post_ops, NULL},
     {M_GET,    "/api/v1/archives",                   AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API,   0,                                       api_archive_list,        NULL, NULL},
     {M_GET,    "/api/v1/archives/{id}",              AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API,   0,                                       api_archive_get,         NULL, NULL},

@@ -237,7 +237,6 @@ enum err api_ticket_create(struct req *r)
     return reply_ticket(r, 201, &out);
 }
 
-/* One ticket, with its note rendered (note_html) for the console. */
 enum err api_ticket_get(struct req *r)
 {
     int64_t number;
@@ -245,9 +244,19 @@ enum err api_ticket_get(struct req *r)
     enum err e = load_ticket(r, &number, &t);
     if (e)
         return e;
-    json_t *j = ticket_json(&t);
-    if (j)
-        json_object_set_new(j, "note_html", api_note_html(t.note));
+    return reply_ticket(r, 200, &t);
+}
+
+/* GET /api/v1/tickets/{number}/note/: the note and its rendering for the
+ * console ({"note", "html"}; html null when it cannot be rendered). */
+enum err api_ticket_note(struct req *r)
+{
+    int64_t number;
+    struct ticket t;
+    enum err e = load_ticket(r, &number, &t);
+    if (e)
+        return e;
+    json_t *j = json_pack("{s:s,s:o}", "note", t.note ? t.note : "", "html", api_note_html(t.note));
     store_ticket_clear(&t);
     return req_reply_json(r, 200, j);
 }

@@ -39,7 +39,7 @@ function renderTfa(me, left) {
         h('p', null, `Logins ask for a code from your authenticator app. Backup codes left: ${left}.`),
         out,
         h('h3', { class: 'h6 mt-3' }, 'New backup codes'),
-        h('p', { class: 'small text-secondary' }, 'Replaces your current backup codes.'),
+        h('p', { class: 'small text-body-secondary' }, 'Replaces your current backup codes.'),
         passwordForm('Make new codes', 'btn-outline-primary', async (password, form) => {
             const r = await api('POST', routes.backupCodes, { password });
             form.reset();
@@ -47,7 +47,7 @@ function renderTfa(me, left) {
             toast('New backup codes made.');
         }),
         h('h3', { class: 'h6 mt-4' }, 'Turn off'),
-        h('p', { class: 'small text-secondary' }, 'While the server requires two-factor authentication you will be asked to set it up again.'),
+        h('p', { class: 'small text-body-secondary' }, 'While the server requires two-factor authentication you will be asked to set it up again.'),
         passwordForm('Turn off', 'btn-outline-danger', async (password) => {
             await api('POST', routes.totpDisable, { password });
             location.assign(pages.enrol);

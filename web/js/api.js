@@ -14,6 +14,7 @@ export const routes = {
     user2fa: (id) => `/api/v1/users/${encodeURIComponent(id)}/2fa/`,
     tickets: '/api/v1/tickets/',
     ticket: (n) => `/api/v1/tickets/${encodeURIComponent(n)}/`,
+    ticketNote: (n) => `/api/v1/tickets/${encodeURIComponent(n)}/note/`,
     ticketToken: (n) => `/api/v1/tickets/${encodeURIComponent(n)}/token/`,
     platforms: '/api/v1/platforms/',
     platform: (name) => `/api/v1/platforms/${encodeURIComponent(name)}/`,

@@ -86,7 +86,7 @@ export function fmtRelative(s) {
 export function confirmDialog({ title, body, confirm = 'Delete', danger = true }) {
     return new Promise((resolve) => {
         const yes = h('button', { type: 'button', class: `btn ${danger ? 'btn-danger' : 'btn-primary'}` }, confirm);
-        const no = h('button', { type: 'button', class: 'btn btn-outline-secondary' }, 'Cancel');
+        const no = h('button', { type: 'button', class: 'btn btn-outline-body' }, 'Cancel');
         const titleId = `dlg-${Math.random().toString(36).slice(2)}`;
         const dlg = h('dialog', { class: 'confirm', 'aria-labelledby': titleId },
             h('div', { class: 'p-3 border-bottom' }, h('h2', { class: 'h5 m-0', id: titleId }, title)),

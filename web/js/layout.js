@@ -83,10 +83,10 @@ export function showError(err) {
     document.title = `${title} · logs-collector`;
     fill($('#main'),
         h('div', { class: 'text-center py-5' },
-            h('p', { class: 'error-code text-secondary' }, status || '!'),
+            h('p', { class: 'error-code text-body-secondary' }, status || '!'),
             h('h1', { class: 'h3' }, title),
-            h('p', { class: 'text-secondary' }, text),
-            detail && detail !== text ? h('p', { class: 'small text-secondary' }, detail) : null,
+            h('p', { class: 'text-body-secondary' }, text),
+            detail && detail !== text ? h('p', { class: 'small text-body-secondary' }, detail) : null,
             h('a', { class: 'btn btn-primary', href: pages.tickets }, 'Back to the tickets')));
 }
 
@@ -108,8 +108,14 @@ export async function run(page, { admin = false, enrol = false } = {}) {
             return;
         }
         fill($('#nav-username'), s.user.name || s.user.username);
-        if (s.user.is_admin) $('#nav-users')?.classList.remove('d-none');
-        refreshStorage();
+        if (s.must_enrol) {
+            /* nothing but the enrolment is open to this session yet */
+            $('#nav-main .navbar-nav')?.classList.add('d-none');
+            $('#storage')?.classList.add('d-none');
+        } else {
+            if (s.user.is_admin) $('#nav-users')?.classList.remove('d-none');
+            refreshStorage();
+        }
         if (admin && !s.user.is_admin) {
             showError(403);
             return;

@@ -26,7 +26,7 @@ async function renameForm(p, cell) {
 function row(p, stats) {
     const name = h('td', null, h('a', { href: pages.platformTickets(p.name) }, p.name));
     const pretty = h('td', null, p.pretty_name);
-    const edit = h('button', { class: 'btn btn-sm btn-outline-secondary', type: 'button', 'aria-label': `Rename ${p.name}` }, icon('pencil'));
+    const edit = h('button', { class: 'btn btn-sm btn-outline-body', type: 'button', 'aria-label': `Rename ${p.name}` }, icon('pencil'));
     const del = h('button', { class: 'btn btn-sm btn-outline-danger', type: 'button', 'aria-label': `Delete ${p.name}` }, icon('trash'));
     edit.addEventListener('click', () => renameForm(p, pretty));
     del.addEventListener('click', async () => {
@@ -53,7 +53,7 @@ async function load() {
     const list = await get(routes.platforms);
     const stats = await Promise.all(list.map((p) => get(routes.platformStats(p.name)).catch(() => null)));
     fill($('#rows'), list.length ? list.map((p, i) => row(p, stats[i]))
-        : h('tr', null, h('td', { colspan: '4', class: 'text-secondary' }, 'No platforms yet: create the first one.')));
+        : h('tr', null, h('td', { colspan: '4', class: 'text-body-secondary' }, 'No platforms yet: create the first one.')));
 }
 
 run(async () => {

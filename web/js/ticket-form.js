@@ -21,12 +21,12 @@ function setupPreview() {
         const box = $('#note-preview');
         box.classList.toggle('d-none', !on);
         if (!on) return;
-        fill(box, h('span', { class: 'text-secondary' }, 'Rendering…'));
+        fill(box, h('span', { class: 'text-body-secondary' }, 'Rendering…'));
         try {
             const r = await api('POST', routes.markdown, { text: $('#note').value });
             /* server-rendered, sanitised note HTML (see ticket.js) */
             if (r.html) box.innerHTML = r.html;
-            else fill(box, h('span', { class: 'text-secondary' }, 'Nothing to preview.'));
+            else fill(box, h('span', { class: 'text-body-secondary' }, 'Nothing to preview.'));
         } catch (e) {
             fill(box, h('span', { class: 'text-danger' }, e.message));
         }

@@ -8,7 +8,15 @@ import { refreshStorage, run } from './layout.js';
 const POLL_MS = 3000;
 const number = decodeURIComponent(location.pathname.split('/').filter(Boolean)[3] ?? '');
 let ticket = null;
-let seen = '';
+let seen = null; /* ids of the archives shown, null before the first look */
+
+function renderNote(n) {
+    /* The one place server HTML enters a page: the note as md4c rendered it on the
+     * server, raw HTML off, links only http(s)/mailto (src/web/markdown.c). */
+    const note = $('#note');
+    if (n.html) note.innerHTML = n.html;
+    else fill(note, h('span', { class: 'text-body-secondary' }, n.note ? 'The note cannot be shown.' : 'No note.'));
+}
 
 function renderTicket(t) {
     ticket = t;
@@ -27,11 +35,6 @@ function renderTicket(t) {
     const base = location.origin;
     $('#curl').value = `curl -T logs.tar.gz ${base}/upload/${t.token}/`;
     $('#link').value = `${base}/upload/${t.token}/`;
-    /* The one place server HTML enters a page: the note as md4c rendered it on the
-     * server, raw HTML off, links only http(s)/mailto (src/web/markdown.c). */
-    const note = $('#note');
-    if (t.note_html) note.innerHTML = t.note_html;
-    else fill(note, h('span', { class: 'text-secondary' }, t.note ? 'The note cannot be shown.' : 'No note.'));
     fill($('#meta'), `Created ${fmtTime(t.time_create)}${t.user ? ` by ${t.user}` : ''} · updated ${fmtTime(t.time_update)}`);
 }
 
@@ -53,13 +56,13 @@ function archiveItem(a) {
         h('div', { class: 'd-flex flex-wrap justify-content-between align-items-start gap-2' },
             h('div', { class: 'flex-grow-1 text-break' },
                 h('div', { class: 'fw-semibold' }, a.name),
-                h('div', { class: 'small text-secondary' }, `${fmtSize(a.size)} · ${fmtTime(a.time_create)}`)),
+                h('div', { class: 'small text-body-secondary' }, `${fmtSize(a.size)} · ${fmtTime(a.time_create)}`)),
             h('div', { class: 'd-flex gap-2' },
                 h('a', { class: 'btn btn-sm btn-outline-primary d-flex align-items-center gap-1', href: routes.download(a.id), download: a.name }, icon('download'), 'Download'),
                 del)),
         h('dl', { class: 'row small mb-0 mt-2' },
-            h('dt', { class: 'col-sm-2 text-secondary fw-normal' }, 'MD5'), h('dd', { class: 'col-sm-10 hash mb-1' }, a.md5),
-            h('dt', { class: 'col-sm-2 text-secondary fw-normal' }, 'SHA-256'), h('dd', { class: 'col-sm-10 hash mb-0' }, a.sha256)));
+            h('dt', { class: 'col-sm-2 text-body-secondary fw-normal' }, 'MD5'), h('dd', { class: 'col-sm-10 hash mb-1' }, a.md5),
+            h('dt', { class: 'col-sm-2 text-body-secondary fw-normal' }, 'SHA-256'), h('dd', { class: 'col-sm-10 hash mb-0' }, a.sha256)));
 }
 
 /* The archives; re-rendered (with the ticket, whose attempts changed) only when they did. */
@@ -67,10 +70,10 @@ async function poll() {
     const list = await get(`${routes.archives}?ticket=${encodeURIComponent(number)}`);
     const key = list.map((a) => a.id).join(',');
     if (key === seen) return;
-    const grew = seen !== '' && list.length > seen.split(',').filter(Boolean).length;
+    const grew = seen !== null && list.length > seen.split(',').filter(Boolean).length;
     seen = key;
     fill($('#archives'), list.length ? list.map(archiveItem)
-        : h('li', { class: 'list-group-item text-secondary' }, 'No archives yet. They appear here as soon as they arrive.'));
+        : h('li', { class: 'list-group-item text-body-secondary' }, 'No archives yet. They appear here as soon as they arrive.'));
     const total = list.reduce((n, a) => n + a.size, 0);
     fill($('#archives-sum'), `${list.length} · ${fmtSize(total)}`);
     if (grew) {
@@ -82,6 +85,7 @@ async function poll() {
 
 run(async () => {
     renderTicket(await get(routes.ticket(number)));
+    renderNote(await get(routes.ticketNote(number)));
     await poll();
     setInterval(() => poll().catch(() => {}), POLL_MS);
     $('#copy-token').addEventListener('click', () => copy(ticket.token, 'Token copied'));

@@ -74,7 +74,7 @@ async function load(s) {
     }
     const data = await get(`${routes.tickets}?${p}`);
     fill(body, data.results.length ? data.results.map(row)
-        : h('tr', null, h('td', { colspan: '7', class: 'text-secondary' }, 'No tickets match.')));
+        : h('tr', null, h('td', { colspan: '7', class: 'text-body-secondary' }, 'No tickets match.')));
     const from = data.count ? (s.page - 1) * PAGE + 1 : 0;
     fill($('#page-info'), `${from}–${(s.page - 1) * PAGE + data.results.length} of ${data.count}`);
     $('#prev').disabled = !data.previous;

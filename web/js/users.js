@@ -36,7 +36,7 @@ function row(u) {
         }
     });
     return h('tr', null,
-        h('td', null, h('div', { class: 'fw-semibold' }, u.username), h('div', { class: 'small text-secondary' }, [u.name, u.email].filter(Boolean).join(' · '))),
+        h('td', null, h('div', { class: 'fw-semibold' }, u.username), h('div', { class: 'small text-body-secondary' }, [u.name, u.email].filter(Boolean).join(' · '))),
         h('td', null, toggle(u, 'is_admin', 'Administrator')),
         h('td', null, toggle(u, 'is_active', 'Active')),
         h('td', null, h('span', { class: `badge ${u.totp_enabled ? 'text-bg-success' : 'text-bg-secondary'}` }, u.totp_enabled ? 'on' : 'off')),
