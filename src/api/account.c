@@ -61,6 +61,17 @@ static enum err check_password(struct req *r, const struct user *u, const char *
     return ERR_OK;
 }
 
+/* After a change of the user's rights or secrets: every other session of the
+ * user ends, this one (if the request came with one) gets a new id with
+ * second_factor; its CSRF token into csrf ("" without a session). */
+static enum err renew_sessions(struct req *r, int64_t user_id, bool second_factor,
+                               char csrf[CSRF_TOKEN_LEN + 1])
+{
+    const char *keep = r->principal.via == VIA_SESSION ? r->principal.session_hash : NULL;
+    enum err e = store_session_delete_user(r->app->store, user_id, keep);
+    return e ? e : api_session_renew(r, second_factor, csrf);
+}
+
 /* Answers {"csrf_token": ...} (null outside a session) with extra members of obj (taken). */
 static enum err reply_with_csrf(struct req *r, int status, json_t *obj, const char *csrf)
 {
@@ -88,12 +99,9 @@ enum err api_account_password(struct req *r)
     sodium_memzero(pw, sizeof(pw));
     if (!e)
         e = store_user_set_password(r->app->store, u.username, hash);
-    const char *keep = r->principal.via == VIA_SESSION ? r->principal.session_hash : NULL;
-    if (!e)
-        e = store_session_delete_user(r->app->store, u.id, keep);
     char csrf[CSRF_TOKEN_LEN + 1] = "";
     if (!e)
-        e = api_session_renew(r, r->principal.second_factor, csrf);
+        e = renew_sessions(r, u.id, r->principal.second_factor, csrf);
     if (e)
         return e;
     char path[1200];
@@ -180,12 +188,9 @@ enum err api_account_2fa_confirm(struct req *r)
         return req_invalid(r, "code", "Invalid code: check the time on your phone and try again.");
     json_t *codes = NULL;
     e = new_backup_codes(r, u.id, counter, true, &codes);
-    const char *keep = r->principal.via == VIA_SESSION ? r->principal.session_hash : NULL;
-    if (!e)
-        e = store_session_delete_user(r->app->store, u.id, keep);
     char csrf[CSRF_TOKEN_LEN + 1] = "";
     if (!e)
-        e = api_session_renew(r, true, csrf);
+        e = renew_sessions(r, u.id, true, csrf);
     if (e) {
         json_decref(codes);
         return e;
@@ -224,12 +229,9 @@ enum err api_account_2fa_disable(struct req *r)
         e = check_password(r, &u, "password");
     if (!e)
         e = store_user_totp_disable(r->app->store, u.id);
-    const char *keep = r->principal.via == VIA_SESSION ? r->principal.session_hash : NULL;
-    if (!e)
-        e = store_session_delete_user(r->app->store, u.id, keep);
     char csrf[CSRF_TOKEN_LEN + 1] = "";
     if (!e)
-        e = api_session_renew(r, false, csrf);
+        e = renew_sessions(r, u.id, false, csrf);
     if (e)
         return e;
     log_info("user \"%s\" turned off two-factor authentication", u.username);

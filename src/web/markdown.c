@@ -59,75 +59,60 @@ static bool open_link(struct render *x, const MD_SPAN_A_DETAIL *d)
     return ok;
 }
 
+/* The tags of the blocks written the same way every time (NULL: none or special). */
+static const struct {
+    const char *open, *close;
+} blocks[] = {
+    [MD_BLOCK_DOC] = {"", ""},
+    [MD_BLOCK_QUOTE] = {"<blockquote>\n", "</blockquote>\n"},
+    [MD_BLOCK_UL] = {"<ul>\n", "</ul>\n"},
+    [MD_BLOCK_OL] = {NULL, "</ol>\n"},
+    [MD_BLOCK_LI] = {NULL, "</li>\n"},
+    [MD_BLOCK_HR] = {"<hr>\n", ""},
+    [MD_BLOCK_H] = {NULL, NULL},
+    [MD_BLOCK_CODE] = {"<pre><code>", "</code></pre>\n"},
+    /* not recognised with MD_FLAG_NOHTML; its text is escaped if it ever comes */
+    [MD_BLOCK_HTML] = {"<pre>", "</pre>\n"},
+    [MD_BLOCK_P] = {"<p>", "</p>\n"},
+    [MD_BLOCK_TABLE] = {"<table class=\"table table-sm\">\n", "</table>\n"},
+    [MD_BLOCK_THEAD] = {"<thead>\n", "</thead>\n"},
+    [MD_BLOCK_TBODY] = {"<tbody>\n", "</tbody>\n"},
+    [MD_BLOCK_TR] = {"<tr>", "</tr>\n"},
+    [MD_BLOCK_TH] = {"<th>", "</th>"},
+    [MD_BLOCK_TD] = {"<td>", "</td>"},
+};
+
+/* <hN> or </hN>\n for a heading's detail. */
+static void heading(struct render *x, const void *detail, bool open)
+{
+    unsigned level = ((const MD_BLOCK_H_DETAIL *)detail)->level;
+    buf_str(&x->out, open ? "<h" : "</h");
+    buf_int(&x->out, level >= 1 && level <= 6 ? level : 6);
+    buf_str(&x->out, open ? ">" : ">\n");
+}
+
 static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 {
     struct render *x = ud;
-    static const char *const h[] = {"<h1>", "<h2>", "<h3>", "<h4>", "<h5>", "<h6>"};
-    switch (type) {
-    case MD_BLOCK_DOC:
-        break;
-    case MD_BLOCK_QUOTE:
-        buf_str(&x->out, "<blockquote>\n");
-        break;
-    case MD_BLOCK_UL:
-        buf_str(&x->out, "<ul>\n");
-        break;
-    case MD_BLOCK_OL: {
+    if ((size_t)type < sizeof(blocks) / sizeof(blocks[0]) && blocks[type].open) {
+        buf_str(&x->out, blocks[type].open);
+    } else if (type == MD_BLOCK_OL) {
         unsigned start = ((const MD_BLOCK_OL_DETAIL *)detail)->start;
-        if (start == 1) {
-            buf_str(&x->out, "<ol>\n");
-        } else {
-            buf_str(&x->out, "<ol start=\"");
+        buf_str(&x->out, "<ol");
+        if (start != 1) {
+            buf_str(&x->out, " start=\"");
             buf_int(&x->out, start);
-            buf_str(&x->out, "\">\n");
+            buf_str(&x->out, "\"");
         }
-        break;
-    }
-    case MD_BLOCK_LI: {
+        buf_str(&x->out, ">\n");
+    } else if (type == MD_BLOCK_LI) {
         const MD_BLOCK_LI_DETAIL *li = detail;
         buf_str(&x->out, "<li>");
         if (li->is_task)
             buf_str(&x->out, li->task_mark == ' ' ? "<input type=\"checkbox\" disabled> "
                                                   : "<input type=\"checkbox\" disabled checked> ");
-        break;
-    }
-    case MD_BLOCK_HR:
-        buf_str(&x->out, "<hr>\n");
-        break;
-    case MD_BLOCK_H: {
-        unsigned level = ((const MD_BLOCK_H_DETAIL *)detail)->level;
-        buf_str(&x->out, h[level >= 1 && level <= 6 ? level - 1 : 5]);
-        break;
-    }
-    case MD_BLOCK_CODE:
-        buf_str(&x->out, "<pre><code>");
-        x->code++;
-        break;
-    case MD_BLOCK_HTML: /* not recognised with MD_FLAG_NOHTML; text if ever */
-        buf_str(&x->out, "<pre>");
-        x->code++;
-        break;
-    case MD_BLOCK_P:
-        buf_str(&x->out, "<p>");
-        break;
-    case MD_BLOCK_TABLE:
-        buf_str(&x->out, "<table class=\"table table-sm\">\n");
-        break;
-    case MD_BLOCK_THEAD:
-        buf_str(&x->out, "<thead>\n");
-        break;
-    case MD_BLOCK_TBODY:
-        buf_str(&x->out, "<tbody>\n");
-        break;
-    case MD_BLOCK_TR:
-        buf_str(&x->out, "<tr>");
-        break;
-    case MD_BLOCK_TH:
-        buf_str(&x->out, "<th>");
-        break;
-    case MD_BLOCK_TD:
-        buf_str(&x->out, "<td>");
-        break;
+    } else if (type == MD_BLOCK_H) {
+        heading(x, detail, true);
     }
     return x->out.failed ? -1 : 0;
 }
@@ -135,59 +120,10 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 static int leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 {
     struct render *x = ud;
-    static const char *const h[] = {"</h1>\n", "</h2>\n", "</h3>\n",
-                                    "</h4>\n", "</h5>\n", "</h6>\n"};
-    switch (type) {
-    case MD_BLOCK_DOC:
-    case MD_BLOCK_HR:
-        break;
-    case MD_BLOCK_QUOTE:
-        buf_str(&x->out, "</blockquote>\n");
-        break;
-    case MD_BLOCK_UL:
-        buf_str(&x->out, "</ul>\n");
-        break;
-    case MD_BLOCK_OL:
-        buf_str(&x->out, "</ol>\n");
-        break;
-    case MD_BLOCK_LI:
-        buf_str(&x->out, "</li>\n");
-        break;
-    case MD_BLOCK_H: {
-        unsigned level = ((const MD_BLOCK_H_DETAIL *)detail)->level;
-        buf_str(&x->out, h[level >= 1 && level <= 6 ? level - 1 : 5]);
-        break;
-    }
-    case MD_BLOCK_CODE:
-        buf_str(&x->out, "</code></pre>\n");
-        x->code--;
-        break;
-    case MD_BLOCK_HTML:
-        buf_str(&x->out, "</pre>\n");
-        x->code--;
-        break;
-    case MD_BLOCK_P:
-        buf_str(&x->out, "</p>\n");
-        break;
-    case MD_BLOCK_TABLE:
-        buf_str(&x->out, "</table>\n");
-        break;
-    case MD_BLOCK_THEAD:
-        buf_str(&x->out, "</thead>\n");
-        break;
-    case MD_BLOCK_TBODY:
-        buf_str(&x->out, "</tbody>\n");
-        break;
-    case MD_BLOCK_TR:
-        buf_str(&x->out, "</tr>\n");
-        break;
-    case MD_BLOCK_TH:
-        buf_str(&x->out, "</th>");
-        break;
-    case MD_BLOCK_TD:
-        buf_str(&x->out, "</td>");
-        break;
-    }
+    if ((size_t)type < sizeof(blocks) / sizeof(blocks[0]) && blocks[type].close)
+        buf_str(&x->out, blocks[type].close);
+    else if (type == MD_BLOCK_H)
+        heading(x, detail, false);
     return x->out.failed ? -1 : 0;
 }
 

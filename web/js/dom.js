@@ -161,3 +161,18 @@ export async function copy(text, what = 'Copied') {
         toast('Copying is not allowed here: select the text and copy it.', 'warning');
     }
 }
+
+/* A form that creates something: on submit fn(fields) runs; a success empties
+ * the form and its errors, a failure shows them (showErrors). */
+export function createForm(form, fn) {
+    form.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        try {
+            await fn(formData(form));
+            form.reset();
+            showErrors(form, null);
+        } catch (e) {
+            showErrors(form, e);
+        }
+    });
+}

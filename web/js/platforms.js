@@ -1,7 +1,7 @@
 // platforms.js - platforms with their ticket counts: create, rename, delete (the
 // warning says how many tickets and archives go with it).
 import { api, get, pages, routes } from './api.js';
-import { $, confirmDialog, fill, fmtSize, formData, h, icon, showErrors, toast } from './dom.js';
+import { $, confirmDialog, createForm, fill, fmtSize, h, icon, showErrors, toast } from './dom.js';
 import { refreshStorage, run } from './layout.js';
 
 async function renameForm(p, cell) {
@@ -58,17 +58,9 @@ async function load() {
 
 run(async () => {
     await load();
-    const form = $('#create');
-    form.addEventListener('submit', async (ev) => {
-        ev.preventDefault();
-        try {
-            const p = await api('POST', routes.platforms, formData(form));
-            form.reset();
-            showErrors(form, null);
-            toast(`Platform ${p.name} created.`);
-            await load();
-        } catch (e) {
-            showErrors(form, e);
-        }
+    createForm($('#create'), async (fields) => {
+        const p = await api('POST', routes.platforms, fields);
+        toast(`Platform ${p.name} created.`);
+        await load();
     });
 });

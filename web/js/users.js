@@ -1,6 +1,6 @@
 // users.js - administrators: staff accounts, making admins, deactivating, resetting 2FA.
 import { api, get, routes } from './api.js';
-import { $, confirmDialog, fill, fmtRelative, formData, h, icon, showErrors, toast } from './dom.js';
+import { $, confirmDialog, createForm, fill, fmtRelative, h, icon, toast } from './dom.js';
 import { run } from './layout.js';
 
 let self = null;
@@ -52,18 +52,9 @@ async function load() {
 run(async (session) => {
     self = session.user.id;
     await load();
-    const form = $('#create');
-    form.addEventListener('submit', async (ev) => {
-        ev.preventDefault();
-        const f = formData(form);
-        try {
-            const u = await api('POST', routes.users, { username: f.username, password: f.password, name: f.name, email: f.email, is_admin: f.is_admin === 'on' });
-            form.reset();
-            showErrors(form, null);
-            toast(`User ${u.username} created.`);
-            await load();
-        } catch (e) {
-            showErrors(form, e);
-        }
+    createForm($('#create'), async (f) => {
+        const u = await api('POST', routes.users, { username: f.username, password: f.password, name: f.name, email: f.email, is_admin: f.is_admin === 'on' });
+        toast(`User ${u.username} created.`);
+        await load();
     });
 }, { admin: true });
