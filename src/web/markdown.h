@@ -6,7 +6,8 @@
 #include "core/err.h"
 
 /*
- * Renders text[0..len) (CommonMark with tables, strikethrough and task lists)
+ * Renders text[0..len) (CommonMark with tables, strikethrough and task lists;
+ * bare URLs are not linked, <https://...> ones are)
  * as an HTML fragment that is safe to put into a page as it is: raw HTML in
  * the markdown is not recognised (it comes out as text), every text and
  * attribute is escaped, links are kept only when they go to http://,
