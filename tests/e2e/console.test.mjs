@@ -134,6 +134,12 @@ describe('staff console in the browser', () => {
             await p2.waitForSelector('text=You are logged out');
             await loginUi(p2, carol.username, carol.password, { backup: codes[0] });
             await p2.waitForURL(/\/tickets\/$/);
+            /* staff who are not administrators get the 403 view on the users page */
+            await p2.goto(`${srv.url}/users/`);
+            await p2.waitForSelector('.error-code:text("403")');
+            assert.equal(await p2.isVisible('#nav-users'), false, 'no Users link for staff');
+            await checkA11y(p2, 'the 403 view');
+            await shot(p2, 'forbidden-light');
             await p2.goto(`${srv.url}/account/logout/`);
             await p2.waitForSelector('text=You are logged out');
             await loginUi(p2, carol.username, carol.password, { backup: codes[0] });
