@@ -20,6 +20,7 @@ run(async (session) => {
         dom_id: '#swagger-ui',
         presets: [window.SwaggerUIBundle.presets.apis],
         layout: 'BaseLayout',
+        validatorUrl: null, /* no badge from another site (the CSP would refuse it anyway) */
         deepLinking: false, /* its links inside the operations' buttons nest controls (axe) */
         onComplete: label,
         requestInterceptor: (req) => {
