@@ -81,7 +81,7 @@ const struct harness *harness_get(void)
         die("ticket");
     store_ticket_clear(&tout);
     str_copy(h.token, sizeof(h.token), t.token);
-    if (jwt_issue(app.secret_key, JWT_ACCESS, uid, now_us() / 1000000, h.jwt, sizeof(h.jwt)) !=
+    if (jwt_issue(app.secret_key, JWT_ACCESS, uid, now_us() / 1000000, 0, h.jwt, sizeof(h.jwt)) !=
         ERR_OK)
         die("jwt");
     if (server_start(&app, &api_routes, &srv) != ERR_OK)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # deps.sh [build|test] - installs the Debian packages logs-collector needs that are
-# missing, and for tests the npm packages of tests/package.json (npm ci, from the
-# committed lock file). Quiet and fast (one dpkg-query, one cmp) when everything is there.
+# missing, the console's npm packages of web/package.json (bootstrap, bootstrap-icons,
+# swagger-ui-dist: the build embeds them) and for tests those of tests/package.json
+# (playwright-core, axe-core, ...) and Debian's chromium; npm ci, from the committed
+# lock files. Quiet and fast (one dpkg-query, one cmp a directory) when everything is there.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -18,21 +20,21 @@ npm_ready() {
 
 BUILD_PKGS="gcc make meson ninja-build pkg-config python3 tzdata ca-certificates
 libmicrohttpd-dev libsqlite3-dev libpq-dev libjansson-dev libsodium-dev libssl-dev
-libjwt-dev libcurl4-openssl-dev"
+libjwt-dev libcurl4-openssl-dev liboath-dev libqrencode-dev libmd4c-dev libmd4c-html0-dev"
 # prometheus: its promtool checks the /metrics output (tests/api/metrics.test.mjs)
-TEST_PKGS="libcmocka-dev curl clang-format postgresql clang libclang-rt-dev strace prometheus"
+TEST_PKGS="libcmocka-dev curl clang-format postgresql clang libclang-rt-dev strace prometheus
+chromium fonts-dejavu-core"
 
 want="$BUILD_PKGS"
-if [ "${1:-build}" = test ]; then
-    want="$want $TEST_PKGS"
-    # any Node.js >= 18 runs the API tests; only install Debian's when there is none
-    command -v node >/dev/null 2>&1 || want="$want nodejs"
-    command -v npm >/dev/null 2>&1 || want="$want npm"
-fi
+# any Node.js >= 18 with npm builds the console and runs the tests; only install
+# Debian's when there is none
+command -v node >/dev/null 2>&1 || want="$want nodejs"
+command -v npm >/dev/null 2>&1 || want="$want npm"
+[ "${1:-build}" = test ] && want="$want $TEST_PKGS"
 
 missing=""
-npm_dirs=""
-[ "${1:-build}" = test ] && npm_dirs="tests"
+npm_dirs="web"
+[ "${1:-build}" = test ] && npm_dirs="web tests"
 for p in $want; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     case "$status" in

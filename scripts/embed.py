@@ -3,6 +3,8 @@
 import os
 import sys
 
+from assets import c_string
+
 
 def main():
     out, inputs = sys.argv[1], sys.argv[2:]
@@ -12,8 +14,8 @@ def main():
     for i, path in enumerate(inputs):
         with open(path, 'rb') as f:
             data = f.read()
-        body = ','.join(str(b) for b in data)
-        lines.append(f'static const unsigned char f{i}[] = {{{body},0}};')
+        # a string literal: NUL-terminated, as embedded.h promises
+        lines.append(f'static const unsigned char f{i}[] =\n    {c_string(data)};')
         entries.append(f'    {{"{os.path.basename(path)}", f{i}, {len(data)}}},')
     lines.append('const struct embedded_file embedded_files[] = {')
     lines.extend(entries)

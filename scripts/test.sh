@@ -7,7 +7,8 @@
 # PostgreSQL (scripts/pg-test-server.sh); the store tests
 # (test-store, once: SQLite and PostgreSQL in one run); the black-box API tests
 # against real servers on SQLite, then on PostgreSQL (files marked
-# "// lc-test: postgres-only" run in the PostgreSQL run alone).
+# "// lc-test: postgres-only" run in the PostgreSQL run alone); the browser tests
+# (tests/e2e/: the console in Debian's headless Chromium, on SQLite).
 #
 # A suite counts as failed, and adds to "N failed", for anything that did not pass: a
 # failed, cancelled or timed-out test, a hook that threw, a program that ran fewer
@@ -35,6 +36,8 @@ PG_LIMIT=120
 STORE_LIMIT=600
 API_LIMIT=900
 API_TEST_LIMIT_MS=120000
+E2E_LIMIT=600
+E2E_TEST_LIMIT_MS=240000
 FUZZ_LIMIT=300
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 FUZZ_SECONDS=${TEST_FUZZ_SECONDS:-5} # per target; `make fuzz` runs them for minutes
@@ -165,15 +168,17 @@ meson_suite() {
     add "$label" "$p" "$f" "$s" "$note"
 }
 
-# api_run LABEL LC_DB FILE...: the black-box suite once, on the files given.
-api_run() {
-    local label=$1 db=$2 counts rc p f s note="" n
-    shift 2
-    counts="$logdir/api-$db.json"
+# node_run LABEL LC_DB LIMIT TEST_LIMIT_MS FILE...: a node:test suite (the black-box
+# API tests, the browser tests) once, on the files given, counted by
+# tests/api/lib/count-reporter.mjs.
+node_run() {
+    local label=$1 db=$2 limit=$3 test_limit=$4 counts rc p f s note="" n
+    shift 4
+    counts="$logdir/node-$db-$(echo "$label" | tr -c 'a-z0-9' '-').json"
     n=$#
-    limited "$API_LIMIT" env LC_TEST_RUN="$RUN_ID" LC_DB="$db" LC_TEST_FILES="$*" \
+    limited "$limit" env LC_TEST_RUN="$RUN_ID" LC_DB="$db" LC_TEST_FILES="$*" \
         TMPDIR="$RUN_DIR/tmp" node --test --test-concurrency=2 \
-        --test-timeout="$API_TEST_LIMIT_MS" \
+        --test-timeout="$test_limit" \
         --test-reporter=spec --test-reporter-destination=stdout \
         --test-reporter=./tests/api/lib/count-reporter.mjs --test-reporter-destination="$counts" \
         "$@"
@@ -184,16 +189,16 @@ c = json.load(open(sys.argv[1]))
 print(c["passed"], c["failed"] + c["todo"], c["skipped"])
 for x in c["failures"]: print("FAILED", x["file"], "::", x["test"], "::", x["why"], file=sys.stderr)
 for x in c["skips"]: print("SKIPPED", x["file"], "::", x["test"], "::", x["why"], file=sys.stderr)
-' "$counts" 2>"$logdir/api-$db.list"); then
+' "$counts" 2>"$counts.list"); then
         :
     else
         p=0 f=1 s=0
         note="no counts: the run did not finish"
     fi
-    sed 's/^/  /' "$logdir/api-$db.list" 2>/dev/null
-    while IFS= read -r l; do skip_list+=("$l"); done < <(sed -n 's/^SKIPPED //p' "$logdir/api-$db.list" 2>/dev/null)
+    sed 's/^/  /' "$counts.list" 2>/dev/null
+    while IFS= read -r l; do skip_list+=("$l"); done < <(sed -n 's/^SKIPPED //p' "$counts.list" 2>/dev/null)
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-        note="${note:+$note; }hit its time limit of $API_LIMIT s"
+        note="${note:+$note; }hit its time limit of $limit s"
     elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         note="${note:+$note; }node exited $rc without a failed test: counted as one"
         f=1
@@ -278,14 +283,18 @@ for f in "${api_files[@]}"; do
 done
 
 echo "== API tests (node --test, real servers, SQLite; PostgreSQL-only files: ${pg_only[*]##*/})"
-api_run "api (SQLite)" sqlite "${sqlite_files[@]}"
+node_run "api (SQLite)" sqlite "$API_LIMIT" "$API_TEST_LIMIT_MS" "${sqlite_files[@]}"
 
 echo "== API tests (node --test, real servers, PostgreSQL)"
 if [ "$pg_ok" -eq 1 ]; then
-    api_run "api (PostgreSQL)" postgres "${api_files[@]}"
+    node_run "api (PostgreSQL)" postgres "$API_LIMIT" "$API_TEST_LIMIT_MS" "${api_files[@]}"
 else
     hard_fail "api (PostgreSQL)" "not run: no working PostgreSQL test server"
 fi
+
+echo "== browser tests (tests/e2e/: Debian's headless Chromium, playwright-core, axe-core)"
+mapfile -t e2e_files < <(ls tests/e2e/*.test.mjs)
+node_run "browser (Chromium)" sqlite "$E2E_LIMIT" "$E2E_TEST_LIMIT_MS" "${e2e_files[@]}"
 
 scripts/pg-test-server.sh stop "$pgdir" >/dev/null 2>&1 || hard_fail "stopping the PostgreSQL test server" "failed"
 

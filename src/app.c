@@ -11,6 +11,7 @@
 
 #include "app.h"
 #include "auth/password.h"
+#include "auth/totp.h"
 #include "auth/token.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -191,6 +192,8 @@ enum err app_open(struct app *a, const struct config *cfg, unsigned flags)
         return ERR_INTERNAL;
     }
     enum err e = password_init(LIMIT_WORKERS);
+    if (!e && (e = totp_init()))
+        log_error("liboath failed to initialize");
     if (!e)
         e = prepare_data_dir(cfg->data_dir, flags & APP_CREATE);
     if (!e && !(flags & APP_CREATE))
@@ -298,4 +301,13 @@ enum err app_bootstrap_admin(struct app *a)
     fflush(stdout);
     sodium_memzero(password, sizeof(password));
     return ERR_OK;
+}
+
+bool app_forget_initial_password(const struct app *a, const char *username, char *out,
+                                 size_t outlen)
+{
+    if (strcmp(username, "admin") != 0)
+        return false;
+    app_initial_password_path(a, out, outlen);
+    return unlink(out) == 0;
 }

@@ -1,6 +1,8 @@
 /* app.h - the process-wide state every request can reach: config, store, limiters. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "auth/ratelimit.h"
@@ -42,3 +44,9 @@ enum err app_bootstrap_admin(struct app *a);
 
 /* Path of DATA_DIR/initial-admin-password into out. */
 void app_initial_password_path(const struct app *a, char *out, size_t outlen);
+
+/* The initial-admin-password file describes the bootstrap admin's password:
+ * once that changes (or the user goes) the file is stale. Removes it when
+ * username is "admin"; true (with its path in out) when a file was removed. */
+bool app_forget_initial_password(const struct app *a, const char *username, char *out,
+                                 size_t outlen);

@@ -263,11 +263,8 @@ static bool password_acceptable(const char *pw)
  * once that changes (or the user goes) the file is stale and removed. */
 static void forget_initial_password(struct app *a, const char *username)
 {
-    if (strcmp(username, "admin") != 0)
-        return;
     char path[1200];
-    app_initial_password_path(a, path, sizeof(path));
-    if (unlink(path) == 0)
+    if (app_forget_initial_password(a, username, path, sizeof(path)))
         printf("removed %s\n", path);
 }
 

@@ -56,6 +56,16 @@ json_t *api_comma_list(const char *list)
     return arr;
 }
 
+int api_field_required(struct req *r, const char *name, char *out, size_t outlen, size_t maxlen)
+{
+    int rc = api_field_string(r, name, out, outlen, maxlen, false);
+    if (rc == 0) {
+        req_invalid(r, name, "This field is required.");
+        return -1;
+    }
+    return rc;
+}
+
 const char *api_query_get(void *ctx, const char *name)
 {
     return req_query(ctx, name);

@@ -192,3 +192,16 @@ enum err api_platform_delete(struct req *r)
     log_info("platform \"%s\" deleted by %s", req_param(r, 0), r->principal.user.username);
     return req_reply_empty(r, 204);
 }
+
+/* GET /api/v1/platforms/{name}/stats/: what deleting it would take along
+ * (the console's warning) and its ticket count. */
+enum err api_platform_stats(struct req *r)
+{
+    int64_t tickets, archives, bytes;
+    enum err e = store_platform_counts(r->app->store, req_param(r, 0), &tickets, &archives, &bytes);
+    if (e)
+        return e;
+    return req_reply_json(r, 200,
+                          json_pack("{s:I,s:I,s:I}", "tickets", (json_int_t)tickets, "archives",
+                                    (json_int_t)archives, "size", (json_int_t)bytes));
+}

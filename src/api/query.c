@@ -140,9 +140,9 @@ static void parse_filters(const struct store_filter_table *t, query_get_fn get, 
                     "Select a valid choice. That choice is not one of the available choices.");
             break;
         case FILTER_CONTAINS:
-        case FILTER_USER:
         case FILTER_TEXT:
         case FILTER_PREFIX:
+        case FILTER_REF:
             if (strlen(v) > LIMIT_FILTER_TEXT)
                 add_error(errs, f->param, "Ensure this value has at most 64 characters.");
             else

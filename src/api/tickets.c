@@ -251,6 +251,20 @@ enum err api_ticket_get(struct req *r)
     return reply_ticket(r, 200, &t);
 }
 
+/* GET /api/v1/tickets/{number}/note/: the note and its rendering for the
+ * console ({"note", "html"}; html null when it cannot be rendered). */
+enum err api_ticket_note(struct req *r)
+{
+    int64_t number;
+    struct ticket t;
+    enum err e = load_ticket(r, &number, &t);
+    if (e)
+        return e;
+    json_t *j = json_pack("{s:s,s:o}", "note", t.note ? t.note : "", "html", api_note_html(t.note));
+    store_ticket_clear(&t);
+    return req_reply_json(r, 200, j);
+}
+
 static enum err update(struct req *r, bool partial)
 {
     int64_t number;

@@ -28,8 +28,8 @@ static const char *kind_name(enum jwt_kind kind)
  * (no key, kind JWT_ANY, user_id <= 0, out shorter than the token), ERR_NOMEM
  * when libjwt fails to allocate. out is written only on success.
  */
-enum err jwt_issue(const char *key, enum jwt_kind kind, int64_t user_id, int64_t now, char *out,
-                   size_t outlen)
+enum err jwt_issue(const char *key, enum jwt_kind kind, int64_t user_id, int64_t now,
+                   unsigned claims, char *out, size_t outlen)
 {
     const char *type = kind_name(kind);
     if (!key || !*key || !type || user_id <= 0 || user_id > LONG_MAX || !out)
@@ -52,7 +52,8 @@ enum err jwt_issue(const char *key, enum jwt_kind kind, int64_t user_id, int64_t
     if (jwt_add_grant(jwt, "token_type", type) != 0 ||
         jwt_add_grant_int(jwt, "exp", (long)(now + ttl)) != 0 ||
         jwt_add_grant_int(jwt, "iat", (long)now) != 0 || jwt_add_grant(jwt, "jti", jti) != 0 ||
-        jwt_add_grant_int(jwt, "user_id", (long)user_id) != 0)
+        jwt_add_grant_int(jwt, "user_id", (long)user_id) != 0 ||
+        ((claims & JWT_CLAIM_2FA) && jwt_add_grant_bool(jwt, "2fa", 1) != 0))
         goto out;
     if (jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)key, (int)keylen) != 0)
         goto out;
@@ -108,7 +109,7 @@ static bool signature_ok(const char *key, size_t keylen, const char *token)
  * *ret_user_id is written only on success.
  */
 enum err jwt_verify(const char *key, const char *token, enum jwt_kind kind, int64_t now,
-                    int64_t *ret_user_id)
+                    int64_t *ret_user_id, unsigned *ret_claims)
 {
     if (!key || !*key || !token)
         return ERR_TOKEN_INVALID;
@@ -148,7 +149,11 @@ enum err jwt_verify(const char *key, const char *token, enum jwt_kind kind, int6
     if (errno != 0 || uid <= 0)
         goto out;
 
+    errno = 0;
+    int twofa = jwt_get_grant_bool(jwt, "2fa");
     *ret_user_id = (int64_t)uid;
+    if (ret_claims)
+        *ret_claims = errno == 0 && twofa == 1 ? JWT_CLAIM_2FA : 0;
     e = ERR_OK;
 out:
     jwt_free(jwt);

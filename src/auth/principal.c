@@ -5,6 +5,7 @@
 #include "auth/jwt.h"
 #include "auth/principal.h"
 #include "auth/ratelimit.h"
+#include "auth/session.h"
 #include "auth/token.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -88,7 +89,9 @@ static enum err staff_from_jwt(struct req *r, struct principal *p)
     while (*tok == ' ')
         tok++;
     int64_t uid;
-    if (jwt_verify(r->app->secret_key, tok, JWT_ACCESS, r->now / 1000000, &uid) != ERR_OK) {
+    unsigned claims = 0;
+    if (jwt_verify(r->app->secret_key, tok, JWT_ACCESS, r->now / 1000000, &uid, &claims) !=
+        ERR_OK) {
         r->extra_code = "token_not_valid";
         return ERR_TOKEN_INVALID;
     }
@@ -101,6 +104,49 @@ static enum err staff_from_jwt(struct req *r, struct principal *p)
         return e;
     p->staff = true;
     p->via = VIA_JWT;
+    p->second_factor = (claims & JWT_CLAIM_2FA) != 0;
+    return ERR_OK;
+}
+
+/*
+ * The session cookie -> the staff user of a live session. ERR_OK without
+ * credentials: no cookie, an id of the wrong form, an unknown, expired (then
+ * deleted) or deactivated user's session all leave the request anonymous, so
+ * a staff route answers 401 and the console goes to its login page. The CSRF
+ * token (header) and the Origin are judged here, refused later only where the
+ * route asks for them. last_seen is written at most every LIMIT_SESSION_TOUCH
+ * seconds.
+ */
+static enum err staff_from_session(struct req *r, struct principal *p)
+{
+    const char *id = req_cookie(r, SESSION_COOKIE);
+    if (!id || !session_id_valid(id))
+        return ERR_OK;
+    char hash[SESSION_HASH_LEN + 1];
+    session_hash(id, hash);
+    struct session x;
+    enum err e = store_session_get(r->app->store, hash, &x, &p->user);
+    if (e == ERR_NOT_FOUND)
+        return ERR_OK;
+    if (e)
+        return e;
+    const struct config *c = &r->app->cfg;
+    if (!session_alive(&x, r->now, c->session_lifetime * 1000000, c->session_idle * 1000000) ||
+        !p->user.is_active) {
+        (void)store_session_delete(r->app->store, hash);
+        memset(&p->user, 0, sizeof(p->user));
+        return ERR_OK;
+    }
+    if (r->now - x.last_seen >= (int64_t)LIMIT_SESSION_TOUCH * 1000000)
+        (void)store_session_touch(r->app->store, hash, r->now);
+    p->staff = true;
+    p->via = VIA_SESSION;
+    p->second_factor = x.second_factor;
+    str_copy(p->session_hash, sizeof(p->session_hash), hash);
+    session_csrf_token(r->app->secret_key, id, p->csrf_token);
+    p->csrf_ok = session_csrf_equal(p->csrf_token, req_header(r, CSRF_HEADER)) &&
+                 session_origin_ok(req_header(r, "Origin"), req_header(r, "Referer"), req_https(r),
+                                   req_header(r, "Host"), &c->csrf_trusted_origins);
     return ERR_OK;
 }
 
@@ -127,13 +173,16 @@ enum err auth_resolve(struct req *r)
     enum route_auth need = r->route->auth;
     if (need == AUTH_NONE)
         return ERR_OK;
+    /* A bearer JWT wins; the session cookie counts only without one. */
     enum err e = staff_from_jwt(r, p);
+    if (!e && !p->staff && !req_header(r, "Authorization"))
+        e = staff_from_session(r, p);
     if (e)
         return e;
     if (p->staff)
         p->kind = PRINCIPAL_STAFF;
-    /* Sessions (VIA_SESSION) arrive with the console; their unsafe requests
-     * must carry the CSRF token wherever the route asks for it. */
+    /* Unsafe requests through a session must carry the CSRF token and come
+     * from our own (or a trusted) origin wherever the route asks for it. */
     if (p->via == VIA_SESSION && unsafe_method(r->method) && (r->route->flags & ROUTE_CSRF) &&
         !p->csrf_ok)
         return req_fail(r, ERR_FORBIDDEN, "CSRF token missing or incorrect.");
@@ -163,6 +212,11 @@ enum err auth_resolve(struct req *r)
     case AUTH_ADMIN:
         if (!p->staff)
             return ERR_UNAUTHENTICATED;
+        /* A session of a user without 2FA is sent to enrolment first. */
+        if (p->via == VIA_SESSION && r->app->cfg.require_2fa && !p->second_factor &&
+            !(r->route->flags & ROUTE_BEFORE_2FA))
+            return req_fail(r, ERR_FORBIDDEN,
+                            "Set up two-factor authentication first (REQUIRE_2FA).");
         if (need == AUTH_STAFF_2FA && r->app->cfg.require_2fa && !p->second_factor)
             return req_fail(r, ERR_FORBIDDEN,
                             "This needs a second factor: log in with your one-time code.");

@@ -27,7 +27,10 @@ struct principal {
     bool staff;                /* a valid staff user is known (user is set) */
     struct user user;          /* when staff */
     bool second_factor;        /* staff: the session or JWT passed a second factor */
-    bool csrf_ok;              /* VIA_SESSION: the request carried the session's CSRF token */
+    bool csrf_ok;              /* VIA_SESSION: the request carried the session's CSRF token
+                                  and its Origin (or Referer) is ours or trusted */
+    char session_hash[65];     /* VIA_SESSION: the session's id hash (for logout, rotation) */
+    char csrf_token[65];       /* VIA_SESSION: the session's CSRF token */
     char token[TOKEN_LEN + 1]; /* PRINCIPAL_UPLOAD_TOKEN: the token given */
     struct ticket ticket;      /* PRINCIPAL_UPLOAD_TOKEN: its ticket, as checked; note owned */
 };

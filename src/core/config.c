@@ -765,6 +765,12 @@ static enum err load(const struct src *s, struct config *c)
     c->require_2fa = true;
     if ((e = get_bool(s, "REQUIRE_2FA", &c->require_2fa)))
         return e;
+    c->session_lifetime = 24 * 3600;
+    if ((e = get_int(s, "SESSION_LIFETIME", NULL, 300, 30 * 86400, true, &c->session_lifetime)))
+        return e;
+    c->session_idle = 4 * 3600;
+    if ((e = get_int(s, "SESSION_IDLE_TIMEOUT", NULL, 60, 30 * 86400, true, &c->session_idle)))
+        return e;
 
     if ((e = get_string(s, "ADMIN_USERNAME", c->admin_username, sizeof(c->admin_username), false)))
         return e;

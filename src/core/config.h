@@ -37,6 +37,8 @@ struct config {
     int log_level;             /* LOG_LEVEL / GUNICORN_LOGLEVEL [info], enum log_level */
     bool debug;                /* DEBUG [false] */
     bool require_2fa;          /* REQUIRE_2FA [true] */
+    int64_t session_lifetime;  /* SESSION_LIFETIME seconds [24h]: absolute expiry of a session */
+    int64_t session_idle;      /* SESSION_IDLE_TIMEOUT seconds [4h]: expiry without requests */
     char admin_username[151];  /* ADMIN_USERNAME [""] */
     char admin_password[4097]; /* ADMIN_PASSWORD [""] */
 

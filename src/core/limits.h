@@ -5,18 +5,19 @@
     (128 * 1024)                 /* per-connection memory of the HTTP engine: headers + URL        \
                                   */
 #define LIMIT_URL           4096 /* request target, bytes */
-#define LIMIT_JSON_BODY     (1024 * 1024) /* JSON request body, bytes */
-#define LIMIT_JSON_DEPTH    32            /* nesting of arrays/objects in a JSON body */
-#define LIMIT_FILENAME      255           /* stored archive name, bytes */
-#define LIMIT_PAGE_DEFAULT  100           /* list page size when only offset is given */
-#define LIMIT_PAGE_MAX      1000          /* largest accepted ?limit= */
-#define LIMIT_FILTER_IN     100           /* values in one comma-list filter */
-#define LIMIT_FILTER_TEXT   64            /* bytes of a text filter (search, user) */
-#define LIMIT_CONN_PER_IP   100           /* default MAX_CONNECTIONS_PER_IP */
-#define LIMIT_CONNECTIONS   4096          /* simultaneous connections in all */
-#define LIMIT_NOTE          65536         /* ticket note, bytes */
-#define LIMIT_USERNAME      150           /* as Django's auth user */
-#define LIMIT_PASSWORD      4096          /* longest accepted password, bytes */
+#define LIMIT_JSON_BODY     (1024 * 1024)     /* JSON request body, bytes */
+#define LIMIT_JSON_DEPTH    32                /* nesting of arrays/objects in a JSON body */
+#define LIMIT_FILENAME      255               /* stored archive name, bytes */
+#define LIMIT_PAGE_DEFAULT  100               /* list page size when only offset is given */
+#define LIMIT_PAGE_MAX      1000              /* largest accepted ?limit= */
+#define LIMIT_FILTER_IN     100               /* values in one comma-list filter */
+#define LIMIT_FILTER_TEXT   64                /* bytes of a text filter (search, user) */
+#define LIMIT_CONN_PER_IP   100               /* default MAX_CONNECTIONS_PER_IP */
+#define LIMIT_CONNECTIONS   4096              /* simultaneous connections in all */
+#define LIMIT_NOTE          65536             /* ticket note, bytes */
+#define LIMIT_NOTE_HTML     (16 * LIMIT_NOTE) /* a note rendered as HTML, bytes */
+#define LIMIT_USERNAME      150               /* as Django's auth user */
+#define LIMIT_PASSWORD      4096              /* longest accepted password, bytes */
 #define LIMIT_PLATFORM_NAME 20
 /* Text limits count characters (as Django's max_length does); a buffer for
  * one holds up to 4 UTF-8 bytes a character. */
@@ -44,8 +45,12 @@
 #define LIMIT_TUS_SWEEP      60  /* seconds between sweeps of stale resumable uploads */
 #define LIMIT_SHUTDOWN_GRACE 30  /* seconds in-flight requests get on SIGTERM */
 #define LIMIT_ARCHIVE_ROW_WAIT                                                                     \
-    30 /* seconds the row of a received upload waits for an unavailable                            \
-          database (its bytes are on disk) before the upload fails */
+    30                         /* seconds the row of a received upload waits for an unavailable    \
+                                  database (its bytes are on disk) before the upload fails */
+#define LIMIT_SESSION_TOUCH 60 /* seconds between two writes of a session's last_seen */
+#define LIMIT_OTP           16 /* bytes of a one-time or backup code as typed */
+#define LIMIT_BACKUP_CODES  10 /* backup codes a user gets at a time */
+#define TOTP_SECRET_MAX     64 /* base32 characters of a stored TOTP secret */
 
 /* Events, notifications and retention (issue 14). */
 #define LIMIT_EVENT_KIND   40   /* bytes of an event kind ("upload.finished") */

@@ -142,3 +142,35 @@ bool http_forwarded_https(const char *const *lines, size_t nlines, bool *ret_htt
     }
     return false;
 }
+
+bool http_accepts(const char *value, const char *token)
+{
+    size_t tn = strlen(token);
+    const char *p = value;
+    while (p && *p) {
+        p += strspn(p, " \t,");
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        size_t name = strcspn(p, " \t;,");
+        if (name > len)
+            name = len;
+        if (name == tn && strncasecmp(p, token, tn) == 0) {
+            const char *q = p + name;
+            const char *qv = NULL;
+            for (; q < p + len; q++)
+                if ((*q == 'q' || *q == 'Q') && q[1] == '=') {
+                    qv = q + 2;
+                    break;
+                }
+            /* q=0, q=0.0, q=0.000: refused */
+            if (!qv)
+                return true;
+            bool zero = *qv == '0';
+            for (const char *d = qv + 1; zero && d < p + len && *d != ';' && *d != ' '; d++)
+                zero = *d == '.' || *d == '0';
+            return !zero;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}

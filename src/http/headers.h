@@ -37,3 +37,7 @@ void http_forwarded_for(const char *peer, const char *const *lines, size_t nline
  * most entry of the last line, "https" or "http" (case-insensitive); false for
  * anything else (then the connection's own scheme holds). */
 bool http_forwarded_https(const char *const *lines, size_t nlines, bool *ret_https);
+
+/* Whether a list header value (Accept-Encoding: "gzip, br;q=0.5") names
+ * token (case-insensitive) without q=0. */
+bool http_accepts(const char *value, const char *token);

@@ -113,18 +113,35 @@ const char *req_param(struct req *r, size_t i)
     return i < r->nparams ? r->params[i] : "";
 }
 
+const char *req_cookie(struct req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+bool req_https(struct req *r)
+{
+    if (!config_proxy_trusted(&r->app->cfg, r->peer_ip))
+        return false;
+    const char *lines[REQ_FORWARDED_LINES];
+    size_t n = req_header_lines(r, "X-Forwarded-Proto", lines, ARRAY_SIZE(lines));
+    bool https;
+    return n <= ARRAY_SIZE(lines) && http_forwarded_https(lines, n, &https) && https;
+}
+
+bool req_accepts_encoding(struct req *r, const char *coding)
+{
+    const char *lines[8];
+    size_t n = req_header_lines(r, "Accept-Encoding", lines, ARRAY_SIZE(lines));
+    for (size_t i = 0; i < n && i < ARRAY_SIZE(lines); i++)
+        if (http_accepts(lines[i], coding))
+            return true;
+    return false;
+}
+
 void req_base_url(struct req *r, char *out, size_t outlen)
 {
-    const char *scheme = "http";
-    if (config_proxy_trusted(&r->app->cfg, r->peer_ip)) {
-        const char *lines[REQ_FORWARDED_LINES];
-        size_t n = req_header_lines(r, "X-Forwarded-Proto", lines, ARRAY_SIZE(lines));
-        bool https;
-        if (n <= ARRAY_SIZE(lines) && http_forwarded_https(lines, n, &https) && https)
-            scheme = "https";
-    }
     const char *host = req_header(r, "Host"); /* checked by http_host_parse in begin() */
-    snprintf(out, outlen, "%s://%s", scheme, host ? host : "localhost");
+    snprintf(out, outlen, "%s://%s", req_https(r) ? "https" : "http", host ? host : "localhost");
 }
 
 void req_add_header(struct req *r, const char *name, const char *fmt, ...)
@@ -335,9 +352,8 @@ enum MHD_Result req_send(struct req *r)
     if (!resp)
         return MHD_YES;
     r->resp = NULL;
-    enum profile profile = r->route ? r->route->profile : PROFILE_API;
-    add_profile_headers(resp, profile);
-    if (profile == PROFILE_TUS)
+    add_profile_headers(resp, r->profile);
+    if (r->profile == PROFILE_TUS)
         add_cors_headers(r, resp);
     for (size_t i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);

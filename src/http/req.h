@@ -34,7 +34,9 @@ struct req_mem {
 struct req {
     struct MHD_Connection *conn;
     struct app *app;
+    const struct route_table *routes; /* the server's table (for its error_page) */
     const struct route *route;
+    enum profile profile; /* headers of the answer: the route's, PROFILE_API before one */
     enum method method;
     const char *method_str; /* as sent, owned by MHD */
     const char *version;    /* "HTTP/1.1", owned by MHD */
@@ -106,6 +108,13 @@ size_t req_header_lines(struct req *r, const char *name, const char **out, size_
 const char *req_query(struct req *r, const char *name);
 /* The i-th captured path parameter (0-based). */
 const char *req_param(struct req *r, size_t i);
+/* The value of cookie `name` or NULL. Valid until the request ends. */
+const char *req_cookie(struct req *r, const char *name);
+/* True when the request came over HTTPS: X-Forwarded-Proto from a trusted
+ * proxy says so (the server itself speaks plain HTTP). */
+bool req_https(struct req *r);
+/* True when the client accepts `coding` (Accept-Encoding, q=0 refuses). */
+bool req_accepts_encoding(struct req *r, const char *coding);
 /* "http" or "https" (X-Forwarded-Proto from a trusted proxy) + "://" + Host. */
 void req_base_url(struct req *r, char *out, size_t outlen);
 

@@ -48,6 +48,9 @@ enum profile {
 #define ROUTE_WORKER                                                                               \
     1u                /* the handler runs on the worker pool (it may block: fsync, unlink, hash) */
 #define ROUTE_CSRF 2u /* unsafe methods through a session cookie need the CSRF token */
+#define ROUTE_BEFORE_2FA                                                                           \
+    4u /* a session without a second factor may call it while REQUIRE_2FA holds (the               \
+          enrolment it is sent to: who am I, log out, set up TOTP) */
 
 struct req;
 typedef enum err (*handler_fn)(struct req *r);
@@ -77,12 +80,18 @@ struct route {
     unsigned flags;                  /* ROUTE_* */
     handler_fn handler;              /* NULL for BODY_STREAM routes */
     const struct stream_ops *stream; /* BODY_STREAM only */
+    const char *arg;                 /* the handler's argument: the page a PROFILE_PAGE row
+                                        serves, the target of a redirect (NULL: none) */
 };
 
 /* A table of routes, as the API layer (src/api/routes.c) defines it. */
 struct route_table {
     const struct route *rows;
     size_t n;
+    /* Answers an error of status to a browser asking for a page outside the
+     * API (no row, or a refused page) in the console's style; returns
+     * ERR_NO_ROUTE when it has none, and the JSON answer goes out. NULL: none. */
+    enum err (*error_page)(struct req *r, int status);
 };
 
 /*

@@ -65,6 +65,16 @@ static void allow_header(unsigned mask, char *out, size_t outlen)
 static enum MHD_Result answer_error(struct req *r, enum err e)
 {
     const struct err_info *info = err_info(e);
+    if (r->routes && r->routes->error_page && info->status < 500) {
+        struct MHD_Response *had = r->resp;
+        r->resp = NULL;
+        if (r->routes->error_page(r, info->status) == ERR_OK && r->resp) {
+            if (had)
+                MHD_destroy_response(had);
+            return req_send(r);
+        }
+        r->resp = had;
+    }
     if (info->status >= 500)
         log_error("%s %s: %s%s%s", r->method_str, r->path ? r->path : "-", info->name,
                   r->detail[0] ? ": " : "", r->detail);
@@ -277,6 +287,7 @@ static enum err stage_route(struct server *srv, struct req *r, size_t buflen)
     if (!allowed)
         return ERR_NO_ROUTE;
     if (r->route) {
+        r->profile = r->route->profile;
         mask_token(r);
         return ERR_OK;
     }
@@ -488,6 +499,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->active, 1);
         r->conn = conn;
         r->app = srv->app;
+        r->routes = srv->routes;
         r->start_mono = mono_us();
         r->now = now_us();
         r->method_str = method;

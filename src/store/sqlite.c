@@ -162,6 +162,23 @@ static const char *const migrations[] = {
     "ALTER TABLE platforms ADD COLUMN notify_emails TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE tickets ADD COLUMN resolved_at INTEGER;"
     "UPDATE tickets SET resolved_at = time_update WHERE resolved = 1;",
+    /* 4: console sessions and 2FA backup codes (issue 12); both stored hashed. */
+    "CREATE TABLE sessions ("
+    " id_hash TEXT PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    " second_factor INTEGER NOT NULL DEFAULT 0 CHECK (second_factor IN (0, 1)),"
+    " created INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX sessions_user_id ON sessions (user_id);"
+    "CREATE INDEX sessions_last_seen ON sessions (last_seen);"
+    "CREATE TABLE backup_codes ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    " code_hash TEXT NOT NULL,"
+    " used_at INTEGER,"
+    " UNIQUE (user_id, code_hash)"
+    ") STRICT;",
 };
 
 /* Times are INTEGER microseconds: a year or month of the process time zone

@@ -34,9 +34,11 @@ static const struct db_ops *backend_of(enum db_kind kind)
 
 /* Times are plain columns: each backend reads them with col_time (SQLite
  * stores integer microseconds, PostgreSQL timestamptz). */
-#define USER_SELECT                                                                                \
-    "SELECT id, username, password_hash, is_admin, is_active, name, email, created, last_login"    \
-    " FROM users"
+#define USER_COLUMNS(u)                                                                            \
+    u "id, " u "username, " u "password_hash, " u "is_admin, " u "is_active, " u "name, " u        \
+      "email, " u "created, " u "last_login, " u "totp_secret, " u "totp_enabled, " u              \
+      "totp_last_counter"
+#define USER_SELECT "SELECT " USER_COLUMNS("") " FROM users"
 
 #define PLATFORM_COLS   "id, name, pretty_name, keep_days, resolve_days, notify_emails"
 #define PLATFORM_SELECT "SELECT " PLATFORM_COLS " FROM platforms"
@@ -107,6 +109,43 @@ const struct db_stmt db_stmts[ST__MAX] = {
     [ST_USER_DELETE] = {"user delete", "DELETE FROM users WHERE username = ?"},
     [ST_USER_LIST] = {"user list", USER_SELECT " ORDER BY id"},
     [ST_USER_COUNT] = {"user count", "SELECT count(*) FROM users"},
+    [ST_USER_UPDATE] = {"user update", "UPDATE users SET name = ?, email = ?, is_admin = ?,"
+                                       " is_active = ? WHERE id = ?"},
+    [ST_USER_TOTP_BEGIN] = {"user totp begin",
+                            "UPDATE users SET totp_secret = ?, totp_last_counter = NULL"
+                            " WHERE id = ? AND NOT totp_enabled"},
+    [ST_USER_TOTP_ENABLE] = {"user totp enable",
+                             "UPDATE users SET totp_enabled = ?, totp_last_counter = ?"
+                             " WHERE id = ? AND totp_secret IS NOT NULL AND NOT totp_enabled"},
+    [ST_USER_TOTP_DISABLE] = {"user totp disable",
+                              "UPDATE users SET totp_secret = NULL, totp_enabled = ?,"
+                              " totp_last_counter = NULL WHERE id = ?"},
+    /* The replay rule in the WHERE clause: one code (time step) is taken once. */
+    [ST_USER_TOTP_ACCEPT] = {"user totp accept",
+                             "UPDATE users SET totp_last_counter = ? WHERE id = ? AND totp_enabled"
+                             " AND (totp_last_counter IS NULL OR totp_last_counter < ?)"},
+    [ST_BACKUP_DELETE] = {"backup codes delete", "DELETE FROM backup_codes WHERE user_id = ?"},
+    [ST_BACKUP_INSERT] = {"backup codes create",
+                          "INSERT INTO backup_codes (user_id, code_hash) VALUES (?, ?)"},
+    [ST_BACKUP_USE] = {"backup code use",
+                       "UPDATE backup_codes SET used_at = ? WHERE user_id = ? AND code_hash = ?"
+                       " AND used_at IS NULL"},
+    [ST_BACKUP_LEFT] = {"backup codes left", "SELECT count(*) FROM backup_codes"
+                                             " WHERE user_id = ? AND used_at IS NULL"},
+    [ST_SESSION_INSERT] = {"session create",
+                           "INSERT INTO sessions (id_hash, user_id, second_factor, created,"
+                           " last_seen) VALUES (?, ?, ?, ?, ?)"},
+    [ST_SESSION_GET] =
+        {"session get",
+         "SELECT s.id_hash, s.user_id, s.second_factor, s.created, s.last_seen, " USER_COLUMNS(
+             "u.") " FROM sessions s JOIN users u ON u.id = s.user_id"
+                   " WHERE s.id_hash = ?"},
+    [ST_SESSION_TOUCH] = {"session touch", "UPDATE sessions SET last_seen = ? WHERE id_hash = ?"},
+    [ST_SESSION_DELETE] = {"session delete", "DELETE FROM sessions WHERE id_hash = ?"},
+    [ST_SESSION_DELETE_USER] = {"session delete user",
+                                "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?"},
+    [ST_SESSION_PURGE] = {"session purge",
+                          "DELETE FROM sessions WHERE created < ? OR last_seen < ?"},
     [ST_PLATFORM_LIST] = {"platform list", PLATFORM_SELECT " ORDER BY id"},
     [ST_PLATFORM_GET] = {"platform get", PLATFORM_SELECT " WHERE name = ?"},
     [ST_PLATFORM_ID] = {"platform id", PLATFORM_ID_SQL},
@@ -180,7 +219,8 @@ const struct db_stmt db_stmts[ST__MAX] = {
     /* The bulk copy: every column given, ids included. */
     [ST_IMPORT_USER] = {"import user",
                         "INSERT INTO users (id, username, password_hash, is_admin, is_active,"
-                        " name, email, created, last_login) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+                        " name, email, created, last_login, totp_secret, totp_enabled,"
+                        " totp_last_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     [ST_IMPORT_PLATFORM] = {"import platform",
                             "INSERT INTO platforms (id, name, pretty_name) VALUES (?, ?, ?)"},
     [ST_IMPORT_TICKET] = {"import ticket",
@@ -389,20 +429,47 @@ struct row_type {
     void (*clear)(void *item);
 };
 
+/* The USER_COLUMNS of a row, from column `at` on. */
+static void read_user_at(const struct db_row *r, int at, struct user *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->id = col_int(r, at);
+    col_text(r, at + 1, u->username, sizeof(u->username));
+    col_text(r, at + 2, u->password_hash, sizeof(u->password_hash));
+    u->is_admin = col_bool(r, at + 3);
+    u->is_active = col_bool(r, at + 4);
+    col_text(r, at + 5, u->name, sizeof(u->name));
+    col_text(r, at + 6, u->email, sizeof(u->email));
+    u->created = col_time(r, at + 7);
+    u->last_login = col_time(r, at + 8);
+    col_text(r, at + 9, u->totp_secret, sizeof(u->totp_secret));
+    u->totp_enabled = col_bool(r, at + 10);
+    u->totp_last_counter = col_int(r, at + 11);
+}
+
 /* The rows of USER_SELECT. */
 static enum err read_user(const struct db_row *r, void *dst)
 {
-    struct user *u = dst;
-    memset(u, 0, sizeof(*u));
-    u->id = col_int(r, 0);
-    col_text(r, 1, u->username, sizeof(u->username));
-    col_text(r, 2, u->password_hash, sizeof(u->password_hash));
-    u->is_admin = col_bool(r, 3);
-    u->is_active = col_bool(r, 4);
-    col_text(r, 5, u->name, sizeof(u->name));
-    col_text(r, 6, u->email, sizeof(u->email));
-    u->created = col_time(r, 7);
-    u->last_login = col_time(r, 8);
+    read_user_at(r, 0, dst);
+    return ERR_OK;
+}
+
+/* A session with its user (ST_SESSION_GET). */
+struct session_user {
+    struct session s;
+    struct user u;
+};
+
+static enum err read_session_user(const struct db_row *r, void *dst)
+{
+    struct session_user *x = dst;
+    memset(&x->s, 0, sizeof(x->s));
+    col_text(r, 0, x->s.id_hash, sizeof(x->s.id_hash));
+    x->s.user_id = col_int(r, 1);
+    x->s.second_factor = col_bool(r, 2);
+    x->s.created = col_time(r, 3);
+    x->s.last_seen = col_time(r, 4);
+    read_user_at(r, 5, &x->u);
     return ERR_OK;
 }
 
@@ -648,6 +715,8 @@ static void clear_path_dup(void *item)
 }
 
 static const struct row_type USER_ROW = {sizeof(struct user), read_user, NULL};
+static const struct row_type SESSION_USER_ROW = {sizeof(struct session_user), read_session_user,
+                                                 NULL};
 static const struct row_type PLATFORM_ROW = {sizeof(struct platform), read_platform, NULL};
 static const struct row_type TICKET_ROW = {sizeof(struct ticket), read_ticket, clear_ticket};
 static const struct row_type ARCHIVE_ROW = {sizeof(struct archive), read_archive, NULL};
@@ -671,6 +740,7 @@ static const struct row_type RETENTION_ROW = {sizeof(struct retention_item), rea
 union row_buf {
     struct upload_row up;
     struct user u;
+    struct session_user su;
     struct platform p;
     struct ticket t;
     struct archive a;
@@ -1115,6 +1185,196 @@ enum err store_user_count(struct store *s, int64_t *ret_n)
         return ERR_INTERNAL;
     enum err e = get_row(s, ST_USER_COUNT, NULL, 0, &INT64_ROW, ret_n);
     return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+enum err store_user_update(struct store *s, int64_t id, const struct user *u)
+{
+    if (!s || !u)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(u->name), arg_text(u->email), arg_bool(u->is_admin),
+                            arg_bool(u->is_active), arg_int(id)};
+    return write_row(s, ST_USER_UPDATE, args, ARRAY_SIZE(args));
+}
+
+enum err store_user_totp_begin(struct store *s, int64_t id, const char *secret)
+{
+    if (!s || !secret || !*secret)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(secret), arg_int(id)};
+    return write_row(s, ST_USER_TOTP_BEGIN, args, ARRAY_SIZE(args));
+}
+
+/* A user's 2FA change: the user row's statement, then its backup codes
+ * replaced by `hashes` (n of them; none with n == 0). */
+struct totp_change {
+    enum stmt_id id;
+    const struct db_arg *args;
+    size_t nargs;
+    int64_t user_id;
+    const char (*hashes)[65];
+    size_t n;
+};
+
+/* Replaces the backup codes of the user by the hashes given, on c. */
+static enum err codes_replace(struct db_conn *c, int64_t user_id, const char (*hashes)[65],
+                              size_t n)
+{
+    struct db_arg del[] = {arg_int(user_id)};
+    enum err e = run(c, ST_BACKUP_DELETE, del, 1, NULL, NULL, NULL);
+    for (size_t i = 0; !e && i < n; i++) {
+        struct db_arg ins[] = {arg_int(user_id), arg_text(hashes[i])};
+        e = run(c, ST_BACKUP_INSERT, ins, 2, NULL, NULL, NULL);
+    }
+    return e;
+}
+
+static enum err totp_change_run(struct db_conn *c, void *ctx)
+{
+    struct totp_change *x = ctx;
+    enum err e = x->id == ST__MAX ? ERR_OK : write_in(c, x->id, x->args, x->nargs);
+    return e ? e : codes_replace(c, x->user_id, x->hashes, x->n);
+}
+
+enum err store_user_totp_enable(struct store *s, int64_t id, int64_t counter,
+                                const char (*hashes)[65], size_t n)
+{
+    if (!s || (n && !hashes))
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_bool(true), arg_opt_int(counter), arg_int(id)};
+    struct totp_change x = {ST_USER_TOTP_ENABLE, args, ARRAY_SIZE(args), id, hashes, n};
+    return tx(s, DB_WRITE, totp_change_run, &x);
+}
+
+enum err store_user_totp_disable(struct store *s, int64_t id)
+{
+    if (!s)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_bool(false), arg_int(id)};
+    struct totp_change x = {ST_USER_TOTP_DISABLE, args, ARRAY_SIZE(args), id, NULL, 0};
+    return tx(s, DB_WRITE, totp_change_run, &x);
+}
+
+enum err store_user_totp_accept(struct store *s, int64_t id, int64_t counter)
+{
+    if (!s)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(counter), arg_int(id), arg_int(counter)};
+    return write_row(s, ST_USER_TOTP_ACCEPT, args, ARRAY_SIZE(args));
+}
+
+enum err store_backup_codes_set(struct store *s, int64_t user_id, const char (*hashes)[65],
+                                size_t n)
+{
+    if (!s || (n && !hashes))
+        return ERR_INTERNAL;
+    struct totp_change x = {ST__MAX, NULL, 0, user_id, hashes, n};
+    return tx(s, DB_WRITE, totp_change_run, &x);
+}
+
+enum err store_backup_code_use(struct store *s, int64_t user_id, const char *hash, int64_t now)
+{
+    if (!s || !hash)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_time(now), arg_int(user_id), arg_text(hash)};
+    return write_row(s, ST_BACKUP_USE, args, ARRAY_SIZE(args));
+}
+
+enum err store_backup_codes_left(struct store *s, int64_t user_id, int64_t *ret_n)
+{
+    if (!s || !ret_n)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(user_id)};
+    enum err e = get_row(s, ST_BACKUP_LEFT, args, 1, &INT64_ROW, ret_n);
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
+}
+
+/* --- sessions --- */
+
+static enum err session_insert(struct db_conn *c, const struct session *x)
+{
+    struct db_arg args[] = {arg_text(x->id_hash), arg_int(x->user_id), arg_bool(x->second_factor),
+                            arg_time(x->created), arg_time(x->last_seen)};
+    return run(c, ST_SESSION_INSERT, args, ARRAY_SIZE(args), NULL, NULL, NULL);
+}
+
+/* A session replacing another (old may be NULL). */
+struct session_swap {
+    const char *old;
+    const struct session *x;
+};
+
+static enum err session_swap_run(struct db_conn *c, void *ctx)
+{
+    struct session_swap *w = ctx;
+    if (w->old) {
+        struct db_arg args[] = {arg_text(w->old)};
+        enum err e = run(c, ST_SESSION_DELETE, args, 1, NULL, NULL, NULL);
+        if (e)
+            return e;
+    }
+    return session_insert(c, w->x);
+}
+
+enum err store_session_create(struct store *s, const struct session *x)
+{
+    return store_session_rotate(s, NULL, x);
+}
+
+enum err store_session_rotate(struct store *s, const char *old_hash, const struct session *x)
+{
+    if (!s || !x)
+        return ERR_INTERNAL;
+    struct session_swap w = {old_hash, x};
+    return tx(s, old_hash ? DB_WRITE : DB_AUTO, session_swap_run, &w);
+}
+
+enum err store_session_get(struct store *s, const char *id_hash, struct session *ret,
+                           struct user *ret_user)
+{
+    if (!s || !id_hash || !ret || !ret_user)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(id_hash)};
+    struct session_user x;
+    enum err e = get_row(s, ST_SESSION_GET, args, 1, &SESSION_USER_ROW, &x);
+    if (e)
+        return e;
+    *ret = x.s;
+    *ret_user = x.u;
+    return ERR_OK;
+}
+
+enum err store_session_touch(struct store *s, const char *id_hash, int64_t now)
+{
+    if (!s || !id_hash)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_time(now), arg_text(id_hash)};
+    return write_row(s, ST_SESSION_TOUCH, args, ARRAY_SIZE(args));
+}
+
+enum err store_session_delete(struct store *s, const char *id_hash)
+{
+    if (!s || !id_hash)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_text(id_hash)};
+    return write_row(s, ST_SESSION_DELETE, args, 1);
+}
+
+enum err store_session_delete_user(struct store *s, int64_t user_id, const char *keep_hash)
+{
+    if (!s)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_int(user_id), arg_text(keep_hash ? keep_hash : "")};
+    enum err e = write_row(s, ST_SESSION_DELETE_USER, args, ARRAY_SIZE(args));
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+enum err store_session_purge(struct store *s, int64_t created_before, int64_t seen_before)
+{
+    if (!s)
+        return ERR_INTERNAL;
+    struct db_arg args[] = {arg_time(created_before), arg_time(seen_before)};
+    enum err e = write_row(s, ST_SESSION_PURGE, args, ARRAY_SIZE(args));
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
 }
 
 /* --- platforms --- */
@@ -1903,7 +2163,10 @@ static const struct store_filter_field ticket_fields[] = {
     {"id__lte", FILTER_INT, FILTER_LTE, "t.id", F(ticket_filter, id_lte)},
     {"id__gte", FILTER_INT, FILTER_GTE, "t.id", F(ticket_filter, id_gte)},
     {"resolved", FILTER_BOOL, FILTER_EQ, "t.resolved", F(ticket_filter, resolved)},
-    {"user", FILTER_USER, FILTER_EQ, "t.user_id", F(ticket_filter, user)},
+    {"user", FILTER_REF, FILTER_EQ, "t.user_id = (SELECT id FROM users WHERE username = ?)",
+     F(ticket_filter, user)},
+    {"platform", FILTER_REF, FILTER_EQ, "t.platform_id = (SELECT id FROM platforms WHERE name = ?)",
+     F(ticket_filter, platform)},
     {"year__lte", FILTER_YEAR, FILTER_LTE, "t.time_create", F(ticket_filter, year_lte)},
     {"year__gte", FILTER_YEAR, FILTER_GTE, "t.time_create", F(ticket_filter, year_gte)},
     {"month__lte", FILTER_MONTH, FILTER_LTE, "t.time_create", F(ticket_filter, month_lte)},
@@ -2096,13 +2359,12 @@ static enum err q_build(struct query *q, const struct db_ops *ops,
             q_cat(q, " = ?");
             q_arg(q, arg_text(text));
             break;
-        case FILTER_USER:
+        case FILTER_REF:
             text = *(const char *const *)field;
             if (!text)
                 break;
             q_and(q);
             q_cat(q, f->column);
-            q_cat(q, " = (SELECT id FROM users WHERE username = ?)");
             q_arg(q, arg_text(text));
             break;
         }
@@ -2713,9 +2975,18 @@ enum err store_import_user(struct store *s, const struct user *u)
     if (!s || !u)
         return ERR_INTERNAL;
     struct db_arg args[] = {
-        arg_int(u->id),        arg_text(u->username),  arg_text(u->password_hash),
-        arg_bool(u->is_admin), arg_bool(u->is_active), arg_text(u->name),
-        arg_text(u->email),    arg_time(u->created),   arg_opt_time(u->last_login),
+        arg_int(u->id),
+        arg_text(u->username),
+        arg_text(u->password_hash),
+        arg_bool(u->is_admin),
+        arg_bool(u->is_active),
+        arg_text(u->name),
+        arg_text(u->email),
+        arg_time(u->created),
+        arg_opt_time(u->last_login),
+        arg_opt_text(u->totp_secret[0] ? u->totp_secret : NULL),
+        arg_bool(u->totp_enabled),
+        arg_opt_int(u->totp_last_counter),
     };
     return import_row(s, ST_IMPORT_USER, args, ARRAY_SIZE(args));
 }

@@ -40,7 +40,20 @@ struct user {
     char name[UTF8_BYTES(LIMIT_USERNAME) + 1];
     char email[LIMIT_EMAIL + 1];
     int64_t created;
-    int64_t last_login; /* 0: never */
+    int64_t last_login;                    /* 0: never */
+    char totp_secret[TOTP_SECRET_MAX + 1]; /* base32; "" when none (set up or enabled) */
+    bool totp_enabled;                     /* the secret was confirmed with a code */
+    int64_t totp_last_counter;             /* last accepted TOTP time step; 0: none yet */
+};
+
+/* A console session (the id itself is never stored: its SHA-256, as hex). */
+struct session {
+    char id_hash[65];
+    int64_t user_id;
+    bool second_factor; /* the login passed a second factor (TOTP or backup code) */
+    int64_t created;    /* absolute expiry counts from here */
+    int64_t last_seen;  /* idle expiry counts from here (updated at most every
+                           LIMIT_SESSION_TOUCH seconds) */
 };
 
 struct platform {
@@ -112,6 +125,7 @@ struct ticket_filter {
     struct int_bound id_lte, id_gte;
     int resolved;                                              /* -1: any, 0: false, 1: true */
     const char *user;                                          /* creator username; NULL: any */
+    const char *platform;                                      /* platform name; NULL: any */
     struct int_bound year_lte, year_gte, month_lte, month_gte; /* of time_create in local TZ */
     const char *search; /* number contains this text; NULL: none */
     int64_t limit;      /* -1: no limit */
@@ -261,9 +275,10 @@ enum store_filter_kind {
                       * FILTER_GTE and FILTER_LTE fields of the same column instead */
     FILTER_BOOL,     /* int (-1: any, 0: false, 1: true): the column equals it */
     FILTER_CONTAINS, /* const char *: the column's decimal text contains it literally */
-    FILTER_USER,     /* const char *: the column holds the id of the user so named */
     FILTER_TEXT,     /* const char *: the column equals it */
     FILTER_PREFIX, /* const char *: the column starts with it (LIKE's wildcards taken literally) */
+    FILTER_REF,    /* const char *: `column` is a whole condition with one "?" for it
+                    * (the id of the user or platform so named) */
 };
 
 enum store_filter_op {
@@ -336,9 +351,56 @@ enum err store_user_set_password(struct store *s, const char *username, const ch
 enum err store_user_touch_login(struct store *s, int64_t id, int64_t now, const struct event *ev);
 /* Deletes the user; tickets they created keep existing with user_id NULL. */
 enum err store_user_delete(struct store *s, const char *username);
+/* Sets name, email, is_admin and is_active of user id from u. ERR_NOT_FOUND. */
+enum err store_user_update(struct store *s, int64_t id, const struct user *u);
+/* Stores a new TOTP secret (base32) for user id, not yet enabled (enrolment
+ * started); ERR_NOT_FOUND when there is no such user or 2FA is enabled. */
+enum err store_user_totp_begin(struct store *s, int64_t id, const char *secret);
+/* Enables the secret stored by store_user_totp_begin with the accepted time
+ * step `counter` and replaces the user's backup codes by the n SHA-256 hashes
+ * (hex) given, in one transaction. ERR_NOT_FOUND when no secret is pending. */
+enum err store_user_totp_enable(struct store *s, int64_t id, int64_t counter,
+                                const char (*hashes)[65], size_t n);
+/* Turns 2FA off for user id: secret, counter and backup codes gone, in one
+ * transaction. ERR_NOT_FOUND when there is no such user. */
+enum err store_user_totp_disable(struct store *s, int64_t id);
+/* Accepts TOTP time step `counter` for user id only when it is later than the
+ * last one accepted (one statement: no code is taken twice, whatever process
+ * sees it). ERR_NOT_FOUND when it is not (a replay) or 2FA is off. */
+enum err store_user_totp_accept(struct store *s, int64_t id, int64_t counter);
+/* Replaces the user's backup codes by the n hashes given (n == 0: none). */
+enum err store_backup_codes_set(struct store *s, int64_t user_id, const char (*hashes)[65],
+                                size_t n);
+/* Marks the unused backup code with this hash as used (one statement).
+ * ERR_NOT_FOUND when the user has no such unused code. */
+enum err store_backup_code_use(struct store *s, int64_t user_id, const char *hash, int64_t now);
+/* How many unused backup codes the user has. */
+enum err store_backup_codes_left(struct store *s, int64_t user_id, int64_t *ret_n);
+
 /* All users ordered by id. */
 enum err store_user_list(struct store *s, struct user **ret_items, size_t *ret_n);
 enum err store_user_count(struct store *s, int64_t *ret_n);
+
+/* --- sessions --- */
+
+/* Inserts x (created and last_seen as given). ERR_EXISTS on a taken hash,
+ * ERR_REFERENCE when the user is gone. */
+enum err store_session_create(struct store *s, const struct session *x);
+/* The session with this id hash and its user, in one statement. ERR_NOT_FOUND. */
+enum err store_session_get(struct store *s, const char *id_hash, struct session *ret,
+                           struct user *ret_user);
+/* Replaces the session old_hash (may be NULL or unknown) by x in one
+ * transaction: a new id at login and at each privilege change. */
+enum err store_session_rotate(struct store *s, const char *old_hash, const struct session *x);
+/* Sets last_seen. ERR_NOT_FOUND when the session is gone. */
+enum err store_session_touch(struct store *s, const char *id_hash, int64_t now);
+/* Deletes one session. ERR_NOT_FOUND when it is gone already. */
+enum err store_session_delete(struct store *s, const char *id_hash);
+/* Deletes every session of the user except keep_hash (NULL: all of them). */
+enum err store_session_delete_user(struct store *s, int64_t user_id, const char *keep_hash);
+/* Deletes the sessions created before created_before or last seen before
+ * seen_before (expired ones). */
+enum err store_session_purge(struct store *s, int64_t created_before, int64_t seen_before);
 
 /* --- platforms --- */
 
@@ -559,9 +621,9 @@ enum err store_retention_tickets(struct store *s, int64_t now, int64_t **ret_num
  * begun on this thread; otherwise the usual ERR_EXISTS (a taken id or unique
  * key), ERR_REFERENCE (a missing platform, user or ticket), ERR_DB.
  *
- * Not copied: the users' TOTP columns (totp_secret, totp_enabled,
- * totp_last_counter), which struct user does not carry and nothing uses yet;
- * they take their defaults (no second factor). Aggregates and joined names
+ * Not copied: sessions (everybody logs in again) and backup codes (users
+ * with 2FA make new ones on their profile page); the users' TOTP secrets are
+ * copied with them. Aggregates and joined names
  * (ticket.platform, ticket.user, archives, size, archive.ticket_number) are
  * ignored: the ids are what is stored.
  */
@@ -640,7 +702,7 @@ enum err store_import_commit(struct store *s);
 void store_import_rollback(struct store *s);
 
 /* Inserts u as it is: id, username, password_hash, flags, name, email,
- * created, last_login (0: NULL). */
+ * created, last_login (0: NULL), the TOTP secret, enabled flag and counter. */
 enum err store_import_user(struct store *s, const struct user *u);
 /* Inserts p with its id. */
 enum err store_import_platform(struct store *s, const struct platform *p);

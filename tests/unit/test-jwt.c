@@ -62,7 +62,7 @@ static json_t *payload_of(const char *tok)
 static void expect_invalid(const char *tok, enum jwt_kind kind)
 {
     int64_t uid = -7;
-    enum err e = jwt_verify(KEY, tok, kind, NOW, &uid);
+    enum err e = jwt_verify(KEY, tok, kind, NOW, &uid, NULL);
     if (e != ERR_TOKEN_INVALID || uid != -7)
         fail_msg("accepted (e=%d uid=%lld): %s", (int)e, (long long)uid, tok ? tok : "(null)");
 }
@@ -72,12 +72,12 @@ static void test_roundtrip(void **state)
     (void)state;
     char tok[JWT_MAX + 1];
     int64_t uid = 0;
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 42, NOW, tok, sizeof(tok)), ERR_OK);
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 42, NOW, 0, tok, sizeof(tok)), ERR_OK);
     assert_true(strlen(tok) < JWT_MAX);
-    assert_int_equal(jwt_verify(KEY, tok, JWT_ACCESS, NOW, &uid), ERR_OK);
+    assert_int_equal(jwt_verify(KEY, tok, JWT_ACCESS, NOW, &uid, NULL), ERR_OK);
     assert_int_equal(uid, 42);
     uid = 0;
-    assert_int_equal(jwt_verify(KEY, tok, JWT_ANY, NOW + 10, &uid), ERR_OK);
+    assert_int_equal(jwt_verify(KEY, tok, JWT_ANY, NOW + 10, &uid, NULL), ERR_OK);
     assert_int_equal(uid, 42);
 
     json_t *p = payload_of(tok);
@@ -92,10 +92,11 @@ static void test_roundtrip(void **state)
     json_decref(p);
 
     char tok2[JWT_MAX + 1];
-    assert_int_equal(jwt_issue(KEY, JWT_REFRESH, 7, NOW, tok2, sizeof(tok2)), ERR_OK);
-    assert_int_equal(jwt_verify(KEY, tok2, JWT_REFRESH, NOW + JWT_ACCESS_TTL * 2, &uid), ERR_OK);
+    assert_int_equal(jwt_issue(KEY, JWT_REFRESH, 7, NOW, 0, tok2, sizeof(tok2)), ERR_OK);
+    assert_int_equal(jwt_verify(KEY, tok2, JWT_REFRESH, NOW + JWT_ACCESS_TTL * 2, &uid, NULL),
+                     ERR_OK);
     assert_int_equal(uid, 7);
-    assert_int_equal(jwt_verify(KEY, tok2, JWT_ANY, NOW, &uid), ERR_OK);
+    assert_int_equal(jwt_verify(KEY, tok2, JWT_ANY, NOW, &uid, NULL), ERR_OK);
     p = payload_of(tok2);
     assert_string_equal(json_string_value(json_object_get(p, "token_type")), "refresh");
     assert_int_equal(json_integer_value(json_object_get(p, "exp")), NOW + JWT_REFRESH_TTL);
@@ -103,7 +104,7 @@ static void test_roundtrip(void **state)
 
     /* jti differs between two tokens issued in the same second */
     char tok3[JWT_MAX + 1];
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 42, NOW, tok3, sizeof(tok3)), ERR_OK);
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 42, NOW, 0, tok3, sizeof(tok3)), ERR_OK);
     assert_string_not_equal(tok, tok3);
 }
 
@@ -111,8 +112,8 @@ static void test_wrong_kind(void **state)
 {
     (void)state;
     char a[JWT_MAX + 1], r[JWT_MAX + 1];
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW, a, sizeof(a)), ERR_OK);
-    assert_int_equal(jwt_issue(KEY, JWT_REFRESH, 1, NOW, r, sizeof(r)), ERR_OK);
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW, 0, a, sizeof(a)), ERR_OK);
+    assert_int_equal(jwt_issue(KEY, JWT_REFRESH, 1, NOW, 0, r, sizeof(r)), ERR_OK);
     expect_invalid(a, JWT_REFRESH);
     expect_invalid(r, JWT_ACCESS);
 }
@@ -123,22 +124,23 @@ static void test_expiry(void **state)
     char tok[JWT_MAX + 1];
     int64_t uid;
     /* issued in the past: expired at NOW - 1 */
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW - JWT_ACCESS_TTL - 1, tok, sizeof(tok)),
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW - JWT_ACCESS_TTL - 1, 0, tok, sizeof(tok)),
                      ERR_OK);
     expect_invalid(tok, JWT_ACCESS);
     /* exp == now is expired, one second before is valid */
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW - JWT_ACCESS_TTL, tok, sizeof(tok)), ERR_OK);
-    expect_invalid(tok, JWT_ACCESS);
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW - JWT_ACCESS_TTL + 1, tok, sizeof(tok)),
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW - JWT_ACCESS_TTL, 0, tok, sizeof(tok)),
                      ERR_OK);
-    assert_int_equal(jwt_verify(KEY, tok, JWT_ACCESS, NOW, &uid), ERR_OK);
+    expect_invalid(tok, JWT_ACCESS);
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW - JWT_ACCESS_TTL + 1, 0, tok, sizeof(tok)),
+                     ERR_OK);
+    assert_int_equal(jwt_verify(KEY, tok, JWT_ACCESS, NOW, &uid, NULL), ERR_OK);
 }
 
 static void test_tampered(void **state)
 {
     (void)state;
     char tok[JWT_MAX + 1], bad[JWT_MAX + 1];
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 5, NOW, tok, sizeof(tok)), ERR_OK);
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 5, NOW, 0, tok, sizeof(tok)), ERR_OK);
     char *dot1 = strchr(tok, '.'), *dot2 = strrchr(tok, '.');
 
     /* payload swapped for one claiming another user, signature kept */
@@ -176,11 +178,11 @@ static void test_wrong_key(void **state)
     (void)state;
     char tok[JWT_MAX + 1];
     int64_t uid = -7;
-    assert_int_equal(jwt_issue("another-key", JWT_ACCESS, 5, NOW, tok, sizeof(tok)), ERR_OK);
+    assert_int_equal(jwt_issue("another-key", JWT_ACCESS, 5, NOW, 0, tok, sizeof(tok)), ERR_OK);
     expect_invalid(tok, JWT_ACCESS);
-    assert_int_equal(jwt_verify("another-key", tok, JWT_ACCESS, NOW, &uid), ERR_OK);
-    assert_int_equal(jwt_verify("", tok, JWT_ACCESS, NOW, &uid), ERR_TOKEN_INVALID);
-    assert_int_equal(jwt_verify(NULL, tok, JWT_ACCESS, NOW, &uid), ERR_TOKEN_INVALID);
+    assert_int_equal(jwt_verify("another-key", tok, JWT_ACCESS, NOW, &uid, NULL), ERR_OK);
+    assert_int_equal(jwt_verify("", tok, JWT_ACCESS, NOW, &uid, NULL), ERR_TOKEN_INVALID);
+    assert_int_equal(jwt_verify(NULL, tok, JWT_ACCESS, NOW, &uid, NULL), ERR_TOKEN_INVALID);
 }
 
 static const char *GOOD = "{\"token_type\":\"access\",\"exp\":1700003600,\"iat\":1700000000,"
@@ -193,7 +195,7 @@ static void test_alg_none(void **state)
     /* the crafting helper itself produces accepted tokens when signed properly */
     craft(HS256, GOOD, KEY, tok, sizeof(tok));
     int64_t uid = 0;
-    assert_int_equal(jwt_verify(KEY, tok, JWT_ACCESS, NOW, &uid), ERR_OK);
+    assert_int_equal(jwt_verify(KEY, tok, JWT_ACCESS, NOW, &uid, NULL), ERR_OK);
     assert_int_equal(uid, 9);
 
     craft("{\"alg\":\"none\",\"typ\":\"JWT\"}", GOOD, NULL, tok, sizeof(tok));
@@ -298,13 +300,35 @@ static void test_issue_errors(void **state)
 {
     (void)state;
     char tok[JWT_MAX + 1] = "untouched";
-    assert_int_equal(jwt_issue(KEY, JWT_ANY, 1, NOW, tok, sizeof(tok)), ERR_INTERNAL);
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 0, NOW, tok, sizeof(tok)), ERR_INTERNAL);
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, -1, NOW, tok, sizeof(tok)), ERR_INTERNAL);
-    assert_int_equal(jwt_issue("", JWT_ACCESS, 1, NOW, tok, sizeof(tok)), ERR_INTERNAL);
-    assert_int_equal(jwt_issue(NULL, JWT_ACCESS, 1, NOW, tok, sizeof(tok)), ERR_INTERNAL);
-    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW, tok, 20), ERR_INTERNAL);
+    assert_int_equal(jwt_issue(KEY, JWT_ANY, 1, NOW, 0, tok, sizeof(tok)), ERR_INTERNAL);
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 0, NOW, 0, tok, sizeof(tok)), ERR_INTERNAL);
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, -1, NOW, 0, tok, sizeof(tok)), ERR_INTERNAL);
+    assert_int_equal(jwt_issue("", JWT_ACCESS, 1, NOW, 0, tok, sizeof(tok)), ERR_INTERNAL);
+    assert_int_equal(jwt_issue(NULL, JWT_ACCESS, 1, NOW, 0, tok, sizeof(tok)), ERR_INTERNAL);
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 1, NOW, 0, tok, 20), ERR_INTERNAL);
     assert_string_equal(tok, "untouched");
+}
+
+/* The "2fa" claim: set only when asked, read back as JWT_CLAIM_2FA; a token
+ * without it (or with "2fa": false) has no second factor. */
+static void test_2fa_claim(void **state)
+{
+    (void)state;
+    char tok[JWT_MAX + 1];
+    int64_t uid = 0;
+    unsigned claims = 99;
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 3, NOW, JWT_CLAIM_2FA, tok, sizeof(tok)), ERR_OK);
+    assert_int_equal(jwt_verify(KEY, tok, JWT_ACCESS, NOW, &uid, &claims), ERR_OK);
+    assert_int_equal(claims, JWT_CLAIM_2FA);
+    json_t *p = payload_of(tok);
+    assert_true(json_is_true(json_object_get(p, "2fa")));
+    json_decref(p);
+    assert_int_equal(jwt_issue(KEY, JWT_ACCESS, 3, NOW, 0, tok, sizeof(tok)), ERR_OK);
+    assert_int_equal(jwt_verify(KEY, tok, JWT_ACCESS, NOW, &uid, &claims), ERR_OK);
+    assert_int_equal(claims, 0);
+    p = payload_of(tok);
+    assert_null(json_object_get(p, "2fa"));
+    json_decref(p);
 }
 
 int main(void)
@@ -317,7 +341,7 @@ int main(void)
         cmocka_unit_test(test_wrong_key),    cmocka_unit_test(test_alg_none),
         cmocka_unit_test(test_other_alg),    cmocka_unit_test(test_claims),
         cmocka_unit_test(test_garbage),      cmocka_unit_test(test_oversize),
-        cmocka_unit_test(test_issue_errors),
+        cmocka_unit_test(test_issue_errors), cmocka_unit_test(test_2fa_claim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include "http/req.h"
 #include "api/api.h"
 #include "http/server.h"
+#include "web/web.h"
 
 static const char *method_name(enum method m)
 {
@@ -55,6 +56,12 @@ static json_t *load_doc(void)
     return doc;
 }
 
+/* Pages and assets of the console are not operations of the API. */
+static bool is_api(const struct route *r)
+{
+    return r->profile != PROFILE_PAGE && r->profile != PROFILE_ASSET;
+}
+
 static void test_every_route_documented(void **state)
 {
     (void)state;
@@ -62,6 +69,8 @@ static void test_every_route_documented(void **state)
     json_t *paths = json_object_get(doc, "paths");
     assert_non_null(paths);
     for (size_t i = 0; i < api_routes.n; i++) {
+        if (!is_api(&api_routes.rows[i]))
+            continue;
         char p[256];
         doc_path(api_routes.rows[i].pattern, p, sizeof(p));
         json_t *item = json_object_get(paths, p);
@@ -88,6 +97,8 @@ static void test_every_documented_operation_routed(void **state)
                 continue;
             bool found = false;
             for (size_t i = 0; i < api_routes.n && !found; i++) {
+                if (!is_api(&api_routes.rows[i]))
+                    continue;
                 char p[256];
                 doc_path(api_routes.rows[i].pattern, p, sizeof(p));
                 found = strcmp(p, path) == 0 &&
@@ -148,7 +159,13 @@ static void test_table_contract(void **state)
         const struct route *r = &api_routes.rows[i];
         bool deletes = r->method == M_DELETE;
         bool moves = r->method == M_PATCH && strcmp(r->pattern, "/api/v1/archives/{id}") == 0;
-        bool hashes = strcmp(r->pattern, "/api/v1/auth/token") == 0;
+        static const char *const hashing[] = {
+            "/api/v1/auth/token",          "/api/v1/auth/session",
+            "/api/v1/account/password",    "/api/v1/account/2fa/backup-codes",
+            "/api/v1/account/2fa/disable", "/api/v1/users"};
+        bool hashes = false;
+        for (size_t k = 0; k < sizeof(hashing) / sizeof(hashing[0]); k++)
+            hashes |= r->method == M_POST && strcmp(r->pattern, hashing[k]) == 0;
         if ((deletes || moves || hashes) && !(r->flags & ROUTE_WORKER))
             fail_msg("%s must run on a worker (ROUTE_WORKER)", r->pattern);
         bool unsafe = !(r->method & (M_GET | M_HEAD | M_OPTIONS));
@@ -159,6 +176,18 @@ static void test_table_contract(void **state)
                      r->pattern);
         if (strncmp(r->pattern, "/upload/", 8) == 0 && r->auth != AUTH_UPLOAD_TOKEN)
             fail_msg("%s: uploads need the token", r->pattern);
+        /* pages and assets: GET, no credentials read (the page's script asks the
+         * API), and the page a row names is in the build */
+        if (!is_api(r) && (r->method != M_GET || r->auth != AUTH_NONE || r->body != BODY_NONE))
+            fail_msg("%s: a page or asset row is a GET for anyone without a body", r->pattern);
+        if (r->profile == PROFILE_PAGE && r->handler == web_page && (!r->arg || !web_find(r->arg)))
+            fail_msg("%s: page %s is not in the build", r->pattern, r->arg ? r->arg : "(none)");
+        if (r->handler == web_redirect && (!r->arg || r->arg[0] != '/'))
+            fail_msg("%s: a redirect needs a local target", r->pattern);
+        /* /metrics: where Prometheus looks by default */
+        if (is_api(r) && strncmp(r->pattern, "/api/", 5) != 0 &&
+            strncmp(r->pattern, "/upload/", 8) != 0 && strcmp(r->pattern, "/metrics") != 0)
+            fail_msg("%s: an API row outside /api/, /upload/ and /metrics", r->pattern);
     }
 }
 
@@ -174,10 +203,10 @@ static void test_options_row(void **state)
 {
     (void)state;
     static const struct route rows[] = {
-        {M_POST, "/x", AUTH_OPTIONAL, BODY_NONE, NULL, 0, PROFILE_TUS, 0, noop, NULL},
-        {M_OPTIONS, "/x", AUTH_NONE, BODY_NONE, NULL, 0, PROFILE_TUS, 0, noop, NULL},
+        {M_POST, "/x", AUTH_OPTIONAL, BODY_NONE, NULL, 0, PROFILE_TUS, 0, noop, NULL, NULL},
+        {M_OPTIONS, "/x", AUTH_NONE, BODY_NONE, NULL, 0, PROFILE_TUS, 0, noop, NULL, NULL},
     };
-    const struct route_table t = {rows, 2};
+    const struct route_table t = {rows, 2, NULL};
     const char *params[REQ_MAX_PARAMS];
     size_t n;
     char buf[16];

@@ -2919,8 +2919,6 @@ static void test_statements_complete(void **state)
     }
 }
 
-/* The store's contract, one list run against each backend. */
-
 /* --- events, webhooks, mail, retention (issue 14) --- */
 
 static void mk_event(struct event *ev, const char *kind, int64_t ticket)
@@ -3211,6 +3209,135 @@ static void test_retention_queries(void **state)
     assert_string_equal(u.email, "bob@example.com");
 }
 
+/* Sessions: stored by hash with their user, replaced in one step, touched,
+ * deleted one by one, per user (but one kept) and when expired. */
+static void test_sessions(void **state)
+{
+    struct fixture *fx = *state;
+    int64_t alice = add_user(fx, "alice"), bob = add_user(fx, "bob");
+    const int64_t T = 1700000000000000LL;
+    struct session a = {.user_id = alice, .second_factor = true, .created = T, .last_seen = T};
+    snprintf(a.id_hash, sizeof(a.id_hash), "%064d", 1);
+    assert_int_equal(store_session_create(fx->s, &a), ERR_OK);
+    assert_int_equal(store_session_create(fx->s, &a), ERR_EXISTS);
+    struct session got;
+    struct user u;
+    assert_int_equal(store_session_get(fx->s, a.id_hash, &got, &u), ERR_OK);
+    assert_string_equal(got.id_hash, a.id_hash);
+    assert_int_equal(got.user_id, alice);
+    assert_true(got.second_factor);
+    assert_int_equal(got.created, T);
+    assert_int_equal(got.last_seen, T);
+    assert_string_equal(u.username, "alice");
+    assert_int_equal(u.id, alice);
+    assert_int_equal(store_session_touch(fx->s, a.id_hash, T + 5000000), ERR_OK);
+    assert_int_equal(store_session_get(fx->s, a.id_hash, &got, &u), ERR_OK);
+    assert_int_equal(got.last_seen, T + 5000000);
+    /* a new id in place of the old, in one transaction */
+    struct session b = a;
+    snprintf(b.id_hash, sizeof(b.id_hash), "%064d", 2);
+    b.second_factor = false;
+    assert_int_equal(store_session_rotate(fx->s, a.id_hash, &b), ERR_OK);
+    assert_int_equal(store_session_get(fx->s, a.id_hash, &got, &u), ERR_NOT_FOUND);
+    assert_int_equal(store_session_get(fx->s, b.id_hash, &got, &u), ERR_OK);
+    assert_false(got.second_factor);
+    /* per user, keeping one */
+    struct session c = b, d = b;
+    snprintf(c.id_hash, sizeof(c.id_hash), "%064d", 3);
+    snprintf(d.id_hash, sizeof(d.id_hash), "%064d", 4);
+    d.user_id = bob;
+    assert_int_equal(store_session_create(fx->s, &c), ERR_OK);
+    assert_int_equal(store_session_create(fx->s, &d), ERR_OK);
+    assert_int_equal(store_session_delete_user(fx->s, alice, c.id_hash), ERR_OK);
+    assert_int_equal(store_session_get(fx->s, b.id_hash, &got, &u), ERR_NOT_FOUND);
+    assert_int_equal(store_session_get(fx->s, c.id_hash, &got, &u), ERR_OK);
+    assert_int_equal(store_session_get(fx->s, d.id_hash, &got, &u), ERR_OK);
+    assert_int_equal(store_session_delete(fx->s, c.id_hash), ERR_OK);
+    assert_int_equal(store_session_delete(fx->s, c.id_hash), ERR_NOT_FOUND);
+    /* expired ones: created too long ago or idle too long */
+    assert_int_equal(store_session_purge(fx->s, T - 1, T - 1), ERR_OK);
+    assert_int_equal(store_session_get(fx->s, d.id_hash, &got, &u), ERR_OK);
+    assert_int_equal(store_session_purge(fx->s, T - 1, T + 1), ERR_OK);
+    assert_int_equal(store_session_get(fx->s, d.id_hash, &got, &u), ERR_NOT_FOUND);
+    /* a deleted user's sessions go with them */
+    assert_int_equal(store_session_create(fx->s, &d), ERR_OK);
+    assert_int_equal(store_user_delete(fx->s, "bob"), ERR_OK);
+    assert_int_equal(store_session_get(fx->s, d.id_hash, &got, &u), ERR_NOT_FOUND);
+    struct session x = a;
+    x.user_id = 999999;
+    assert_int_equal(store_session_create(fx->s, &x), ERR_REFERENCE);
+}
+
+/* TOTP: a pending secret, enabled with its first step and the backup codes in
+ * one transaction; each step taken once; backup codes once; all gone when off. */
+static void test_totp_and_backup_codes(void **state)
+{
+    struct fixture *fx = *state;
+    int64_t id = add_user(fx, "carol");
+    struct user u;
+    assert_int_equal(store_user_get_by_id(fx->s, id, &u), ERR_OK);
+    assert_false(u.totp_enabled);
+    assert_string_equal(u.totp_secret, "");
+    assert_int_equal(store_user_totp_accept(fx->s, id, 10), ERR_NOT_FOUND); /* off */
+    char hashes[3][65];
+    for (int i = 0; i < 3; i++)
+        snprintf(hashes[i], sizeof(hashes[i]), "%064d", i + 1);
+    assert_int_equal(store_user_totp_enable(fx->s, id, 100, (const char(*)[65])hashes, 3),
+                     ERR_NOT_FOUND); /* nothing pending */
+    assert_int_equal(store_user_totp_begin(fx->s, id, "JBSWY3DPEHPK3PXP"), ERR_OK);
+    assert_int_equal(store_user_get_by_id(fx->s, id, &u), ERR_OK);
+    assert_string_equal(u.totp_secret, "JBSWY3DPEHPK3PXP");
+    assert_false(u.totp_enabled);
+    assert_int_equal(store_user_totp_enable(fx->s, id, 100, (const char(*)[65])hashes, 3), ERR_OK);
+    assert_int_equal(store_user_get_by_id(fx->s, id, &u), ERR_OK);
+    assert_true(u.totp_enabled);
+    assert_int_equal(u.totp_last_counter, 100);
+    assert_int_equal(store_user_totp_begin(fx->s, id, "OTHER"), ERR_NOT_FOUND); /* on: no */
+    /* each time step once, and only later ones */
+    assert_int_equal(store_user_totp_accept(fx->s, id, 100), ERR_NOT_FOUND);
+    assert_int_equal(store_user_totp_accept(fx->s, id, 99), ERR_NOT_FOUND);
+    assert_int_equal(store_user_totp_accept(fx->s, id, 101), ERR_OK);
+    assert_int_equal(store_user_totp_accept(fx->s, id, 101), ERR_NOT_FOUND);
+    /* backup codes: once each */
+    int64_t left = 0;
+    assert_int_equal(store_backup_codes_left(fx->s, id, &left), ERR_OK);
+    assert_int_equal(left, 3);
+    assert_int_equal(store_backup_code_use(fx->s, id, hashes[1], now_us()), ERR_OK);
+    assert_int_equal(store_backup_code_use(fx->s, id, hashes[1], now_us()), ERR_NOT_FOUND);
+    assert_int_equal(store_backup_code_use(fx->s, id + 1, hashes[0], now_us()), ERR_NOT_FOUND);
+    assert_int_equal(store_backup_codes_left(fx->s, id, &left), ERR_OK);
+    assert_int_equal(left, 2);
+    /* new codes replace the old */
+    char fresh[1][65];
+    snprintf(fresh[0], sizeof(fresh[0]), "%064d", 9);
+    assert_int_equal(store_backup_codes_set(fx->s, id, (const char(*)[65])fresh, 1), ERR_OK);
+    assert_int_equal(store_backup_code_use(fx->s, id, hashes[0], now_us()), ERR_NOT_FOUND);
+    assert_int_equal(store_backup_codes_left(fx->s, id, &left), ERR_OK);
+    assert_int_equal(left, 1);
+    /* off: secret, counter and codes gone */
+    assert_int_equal(store_user_totp_disable(fx->s, id), ERR_OK);
+    assert_int_equal(store_user_get_by_id(fx->s, id, &u), ERR_OK);
+    assert_false(u.totp_enabled);
+    assert_string_equal(u.totp_secret, "");
+    assert_int_equal(u.totp_last_counter, 0);
+    assert_int_equal(store_backup_codes_left(fx->s, id, &left), ERR_OK);
+    assert_int_equal(left, 0);
+    /* profile and rights */
+    snprintf(u.name, sizeof(u.name), "Carol C.");
+    snprintf(u.email, sizeof(u.email), "carol@example.com");
+    u.is_admin = true;
+    u.is_active = false;
+    assert_int_equal(store_user_update(fx->s, id, &u), ERR_OK);
+    struct user v;
+    assert_int_equal(store_user_get_by_id(fx->s, id, &v), ERR_OK);
+    assert_string_equal(v.name, "Carol C.");
+    assert_string_equal(v.email, "carol@example.com");
+    assert_true(v.is_admin);
+    assert_false(v.is_active);
+    assert_int_equal(store_user_update(fx->s, 999999, &u), ERR_NOT_FOUND);
+}
+
+/* The store's contract, one list run against each backend. */
 #define SHARED_TESTS(setup_fn, setup_new_fn)                                                       \
     cmocka_unit_test_setup_teardown(test_unmigrated, setup_new_fn, teardown),                      \
         cmocka_unit_test_setup_teardown(test_migrate_race, setup_new_fn, teardown),                \
@@ -3240,6 +3367,8 @@ static void test_retention_queries(void **state)
         cmocka_unit_test_setup_teardown(test_webhook_deliveries, setup_fn, teardown),              \
         cmocka_unit_test_setup_teardown(test_mail_queue, setup_fn, teardown),                      \
         cmocka_unit_test_setup_teardown(test_retention_queries, setup_fn, teardown),               \
+        cmocka_unit_test_setup_teardown(test_sessions, setup_fn, teardown),                        \
+        cmocka_unit_test_setup_teardown(test_totp_and_backup_codes, setup_fn, teardown),           \
         cmocka_unit_test_setup_teardown(test_threads, setup_fn, teardown),                         \
         cmocka_unit_test_setup_teardown(test_import_outside, setup_fn, teardown),                  \
         cmocka_unit_test_setup_teardown(test_import_copy, setup_fn, teardown),                     \
