@@ -67,7 +67,7 @@ const struct harness *harness_get(void)
     str_copy(u.username, sizeof(u.username), "fuzz");
     int64_t uid = 0;
     if (password_hash("fuzz-password", u.password_hash, sizeof(u.password_hash)) != ERR_OK ||
-        store_user_create(app.store, &u, &uid) != ERR_OK)
+        store_user_create(app.store, &u, NULL, &uid) != ERR_OK)
         die("user");
     struct platform p = {0}, pout;
     str_copy(p.name, sizeof(p.name), "fuzz");

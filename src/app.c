@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "api/events.h"
 #include "auth/password.h"
 #include "auth/totp.h"
 #include "auth/token.h"
@@ -248,8 +249,12 @@ static enum err create_admin(struct app *a, const char *username, const char *pa
     enum err e = password_hash(password, u.password_hash, sizeof(u.password_hash));
     if (e)
         return e;
+    struct event ev;
+    api_event_system(
+        &ev, "user.created", 0, 0,
+        json_pack("{s:s,s:b,s:s}", "username", username, "is_admin", true, "via", "first start"));
     int64_t id;
-    return store_user_create(a->store, &u, &id);
+    return store_user_create(a->store, &u, &ev, &id);
 }
 
 enum err app_bootstrap_admin(struct app *a)

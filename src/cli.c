@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "api/api.h"
+#include "api/events.h"
 #include "http/server.h"
 #include "jobs/jobs.h"
 #include "jobs/retention.h"
@@ -304,9 +305,13 @@ static int user_create(struct app *a, const struct user_args *ua)
     str_copy(u.username, sizeof(u.username), name);
     enum err e = password_hash(pw, u.password_hash, sizeof(u.password_hash));
     sodium_memzero(pw, sizeof(pw));
+    struct event ev;
+    api_event_system(
+        &ev, "user.created", 0, 0,
+        json_pack("{s:s,s:b,s:s}", "username", name, "is_admin", admin, "via", "command line"));
     int64_t id;
     if (!e)
-        e = store_user_create(a->store, &u, &id);
+        e = store_user_create(a->store, &u, &ev, &id);
     if (e == ERR_EXISTS) {
         fprintf(stderr, "logs-collector: user \"%s\" already exists\n", name);
         return 1;
@@ -339,8 +344,11 @@ static int user_passwd(struct app *a, const struct user_args *ua)
         return rc;
     e = password_hash(pw, hash, sizeof(hash));
     sodium_memzero(pw, sizeof(pw));
+    struct event ev;
+    api_event_system(&ev, "user.password_changed", 0, 0,
+                     json_pack("{s:s,s:s}", "username", name, "via", "command line"));
     if (!e)
-        e = store_user_set_password(a->store, name, hash);
+        e = store_user_set_password(a->store, name, hash, &ev);
     if (e) {
         fprintf(stderr, "logs-collector: cannot set password: %s\n", err_info(e)->detail);
         return 1;
@@ -374,7 +382,10 @@ static int user_list(struct app *a, const struct user_args *ua)
 static int user_delete(struct app *a, const struct user_args *ua)
 {
     const char *name = ua->name;
-    enum err e = store_user_delete(a->store, name);
+    struct event ev;
+    api_event_system(&ev, "user.deleted", 0, 0,
+                     json_pack("{s:s,s:s}", "username", name, "via", "command line"));
+    enum err e = store_user_delete(a->store, name, &ev);
     if (e == ERR_NOT_FOUND) {
         fprintf(stderr, "logs-collector: no user \"%s\"\n", name);
         return 1;

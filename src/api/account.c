@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "auth/password.h"
 #include "auth/rules.h"
 #include "auth/session.h"
@@ -27,16 +28,23 @@ enum err api_account_get(struct req *r)
     return e ? e : req_reply_json(r, 200, api_user_json(&u));
 }
 
-/* PATCH /api/v1/account/: name and e-mail; nothing else is the user's to change here. */
+/* PATCH /api/v1/account/: name, e-mail ("" clears it) and upload_mail (mail
+ * me when an upload to a ticket I created finishes); nothing else is the
+ * user's to change here. */
 enum err api_account_patch(struct req *r)
 {
     struct user u;
     enum err e = me(r, &u);
     if (e)
         return e;
-    if (api_read_profile(r, &u) < 0)
+    const struct user was = u;
+    (void)api_read_profile(r, &u);
+    (void)api_field_bool(r, "upload_mail", &u.upload_mail);
+    if (r->field_errors)
         return ERR_VALIDATION;
-    e = store_user_update(r->app->store, u.id, &u);
+    struct event ev;
+    api_event_make(r, &ev, "user.updated", 0, 0, api_user_changes(&was, &u));
+    e = store_user_update(r->app->store, u.id, &u, &ev);
     return e ? e : req_reply_json(r, 200, api_user_json(&u));
 }
 
@@ -97,8 +105,11 @@ enum err api_account_password(struct req *r)
     if (!e)
         e = password_hash(pw, hash, sizeof(hash));
     sodium_memzero(pw, sizeof(pw));
+    struct event ev;
+    api_event_make(r, &ev, "user.password_changed", 0, 0,
+                   json_pack("{s:s}", "username", u.username));
     if (!e)
-        e = store_user_set_password(r->app->store, u.username, hash);
+        e = store_user_set_password(r->app->store, u.username, hash, &ev);
     char csrf[CSRF_TOKEN_LEN + 1] = "";
     if (!e)
         e = renew_sessions(r, u.id, r->principal.second_factor, csrf);
@@ -143,7 +154,7 @@ enum err api_account_2fa_setup(struct req *r)
 
 /* New backup codes for user id: the codes (shown once) into a JSON array,
  * their hashes into the store. */
-static enum err new_backup_codes(struct req *r, int64_t id, int64_t counter, bool enable,
+static enum err new_backup_codes(struct req *r, const struct user *u, int64_t counter, bool enable,
                                  json_t **ret)
 {
     char codes[LIMIT_BACKUP_CODES][BACKUP_CODE_LEN + 1];
@@ -156,10 +167,14 @@ static enum err new_backup_codes(struct req *r, int64_t id, int64_t counter, boo
         (void)backup_code_hash(codes[i], hashes[i]);
         json_array_append_new(arr, json_string(codes[i]));
     }
-    enum err e = enable ? store_user_totp_enable(r->app->store, id, counter,
-                                                 (const char(*)[65])hashes, LIMIT_BACKUP_CODES)
-                        : store_backup_codes_set(r->app->store, id, (const char(*)[65])hashes,
-                                                 LIMIT_BACKUP_CODES);
+    struct event ev;
+    api_event_make(r, &ev, "auth.2fa_changed", 0, 0,
+                   json_pack("{s:s,s:s}", "username", u->username, "change",
+                             enable ? "enabled" : "backup_codes_renewed"));
+    const char(*h)[65] = (const char(*)[65])hashes;
+    enum err e =
+        enable ? store_user_totp_enable(r->app->store, u->id, counter, h, LIMIT_BACKUP_CODES, &ev)
+               : store_backup_codes_set(r->app->store, u->id, h, LIMIT_BACKUP_CODES, &ev);
     sodium_memzero(codes, sizeof(codes));
     if (e) {
         json_decref(arr);
@@ -187,7 +202,7 @@ enum err api_account_2fa_confirm(struct req *r)
     if (totp_check(u.totp_secret, code, r->now / 1000000, &counter) != ERR_OK)
         return req_invalid(r, "code", "Invalid code: check the time on your phone and try again.");
     json_t *codes = NULL;
-    e = new_backup_codes(r, u.id, counter, true, &codes);
+    e = new_backup_codes(r, &u, counter, true, &codes);
     char csrf[CSRF_TOKEN_LEN + 1] = "";
     if (!e)
         e = renew_sessions(r, u.id, true, csrf);
@@ -211,7 +226,7 @@ enum err api_account_2fa_codes(struct req *r)
         e = check_password(r, &u, "password");
     json_t *codes = NULL;
     if (!e)
-        e = new_backup_codes(r, u.id, 0, false, &codes);
+        e = new_backup_codes(r, &u, 0, false, &codes);
     if (e)
         return e;
     log_info("user \"%s\" made new backup codes", u.username);
@@ -227,8 +242,11 @@ enum err api_account_2fa_disable(struct req *r)
     enum err e = me(r, &u);
     if (!e)
         e = check_password(r, &u, "password");
+    struct event ev;
+    api_event_make(r, &ev, "auth.2fa_changed", 0, 0,
+                   json_pack("{s:s,s:s}", "username", u.username, "change", "disabled"));
     if (!e)
-        e = store_user_totp_disable(r->app->store, u.id);
+        e = store_user_totp_disable(r->app->store, u.id, &ev);
     char csrf[CSRF_TOKEN_LEN + 1] = "";
     if (!e)
         e = renew_sessions(r, u.id, false, csrf);

@@ -121,10 +121,6 @@ enum err api_webhook_delete(struct req *r);
 enum err api_webhook_deliveries(struct req *r);
 enum err api_webhook_test(struct req *r);
 
-/* profile.c */
-enum err api_profile_get(struct req *r);
-enum err api_profile_patch(struct req *r);
-
 /* metrics.c */
 enum err api_metrics(struct req *r);
 
@@ -132,6 +128,14 @@ enum err api_metrics(struct req *r);
 
 /* A time as the API renders it (RFC 3339 in TZ), or JSON null for 0. New reference. */
 json_t *api_time(int64_t t);
+
+/* A boolean field as Django REST framework reads one (true/false, 1/0,
+ * "true"/"false", "1"/"0", ...): 1 read into *out, 0 absent, -1 error
+ * recorded ("Must be a valid boolean."). */
+int api_field_bool(struct req *r, const char *name, bool *out);
+/* The changes from `was` to `now` that the user.updated event tells
+ * ({"username", "changed": [field names]}). */
+json_t *api_user_changes(const struct user *was, const struct user *now);
 
 /* As api_field_string, for a required, non-blank field ("This field is
  * required." when absent). */

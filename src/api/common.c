@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/query.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -54,6 +55,25 @@ json_t *api_comma_list(const char *list)
         p += n + (p[n] == ',');
     }
     return arr;
+}
+
+int api_field_bool(struct req *r, const char *name, bool *out)
+{
+    json_t *v = json_object_get(r->json, name);
+    if (!v)
+        return 0;
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 1;
+    }
+    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
+        *out = json_integer_value(v) == 1;
+        return 1;
+    }
+    if (json_is_string(v) && query_bool(json_string_value(v), out))
+        return 1;
+    req_invalid(r, name, "Must be a valid boolean.");
+    return -1;
 }
 
 int api_field_required(struct req *r, const char *name, char *out, size_t outlen, size_t maxlen)

@@ -33,6 +33,7 @@ const char *const api_event_kinds[] = {
     "auth.2fa_changed",
     "user.created",
     "user.updated",
+    "user.password_changed",
     "user.deleted",
     "webhook.created",
     "webhook.updated",

@@ -60,25 +60,6 @@ static int int_field(struct req *r, const char *name, int64_t min, int64_t max, 
     return 1;
 }
 
-static int bool_field(struct req *r, const char *name, bool *out)
-{
-    json_t *v = json_object_get(r->json, name);
-    if (!v)
-        return 0;
-    if (json_is_boolean(v)) {
-        *out = json_is_true(v);
-        return 1;
-    }
-    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
-        *out = json_integer_value(v) == 1;
-        return 1;
-    }
-    if (json_is_string(v) && query_bool(json_string_value(v), out))
-        return 1;
-    req_invalid(r, name, "Must be a valid boolean.");
-    return -1;
-}
-
 /*
  * Validates r->json into *t. Without `partial`, number and platform are
  * required; fields absent from the body keep t's current values (DRF
@@ -109,7 +90,7 @@ static enum err read_ticket(struct req *r, struct ticket *t, bool partial)
     if (int_field(r, "attempts", 0, LIMIT_ATTEMPTS, &v) > 0)
         t->attempts = (int)v;
     bool b;
-    if (bool_field(r, "resolved", &b) > 0)
+    if (api_field_bool(r, "resolved", &b) > 0)
         t->resolved = b;
 
     json_t *note = json_object_get(r->json, "note");

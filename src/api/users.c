@@ -3,10 +3,12 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "auth/password.h"
 #include "auth/rules.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "jobs/mail.h"
 
 json_t *api_user_json(const struct user *u)
 {
@@ -20,46 +22,35 @@ json_t *api_user_json(const struct user *u)
     json_object_set_new(o, "is_admin", json_boolean(u->is_admin));
     json_object_set_new(o, "is_active", json_boolean(u->is_active));
     json_object_set_new(o, "totp_enabled", json_boolean(u->totp_enabled));
+    json_object_set_new(o, "upload_mail", json_boolean(u->upload_mail));
     json_object_set_new(o, "created", api_time(u->created));
     json_object_set_new(o, "last_login", api_time(u->last_login));
     return o;
 }
 
-/* An e-mail address as far as we judge one: text@text, no spaces or controls. */
-static bool email_ok(const char *s)
+json_t *api_user_changes(const struct user *was, const struct user *now)
 {
-    const char *at = strchr(s, '@');
-    if (!*s)
-        return true; /* none */
-    if (!at || at == s || !at[1] || strchr(at + 1, '@'))
-        return false;
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return false;
-    return true;
+    json_t *changed = json_array();
+    if (strcmp(was->name, now->name) != 0)
+        json_array_append_new(changed, json_string("name"));
+    if (strcmp(was->email, now->email) != 0)
+        json_array_append_new(changed, json_string("email"));
+    if (was->is_admin != now->is_admin)
+        json_array_append_new(changed, json_string("is_admin"));
+    if (was->is_active != now->is_active)
+        json_array_append_new(changed, json_string("is_active"));
+    if (was->upload_mail != now->upload_mail)
+        json_array_append_new(changed, json_string("upload_mail"));
+    return json_pack("{s:s,s:o}", "username", now->username, "changed", changed);
 }
 
 int api_read_profile(struct req *r, struct user *u)
 {
     int n = api_field_string(r, "name", u->name, sizeof(u->name), LIMIT_USERNAME, true);
     int m = api_field_string(r, "email", u->email, sizeof(u->email), LIMIT_EMAIL, true);
-    if (m > 0 && !email_ok(u->email))
+    if (m > 0 && u->email[0] && !mail_address_ok(u->email))
         return req_invalid(r, "email", "Enter a valid email address."), -1;
     return n < 0 || m < 0 ? -1 : 0;
-}
-
-/* A JSON boolean field: 1 read into *out, 0 absent, -1 error recorded. */
-static int bool_field(struct req *r, const char *name, bool *out)
-{
-    json_t *v = json_object_get(r->json, name);
-    if (!v)
-        return 0;
-    if (!json_is_boolean(v)) {
-        req_invalid(r, name, "Must be a valid boolean.");
-        return -1;
-    }
-    *out = json_is_true(v);
-    return 1;
 }
 
 /* The user named by the request's {id}. */
@@ -99,7 +90,7 @@ enum err api_user_create(struct req *r)
     if (b > 0 && !auth_password_valid(password, why, sizeof(why)))
         req_invalid(r, "password", "%s", why);
     (void)api_read_profile(r, &u);
-    (void)bool_field(r, "is_admin", &u.is_admin);
+    (void)api_field_bool(r, "is_admin", &u.is_admin);
     if (r->field_errors) {
         sodium_memzero(password, sizeof(password));
         return ERR_VALIDATION;
@@ -107,8 +98,11 @@ enum err api_user_create(struct req *r)
     enum err e = password_hash(password, u.password_hash, sizeof(u.password_hash));
     sodium_memzero(password, sizeof(password));
     int64_t id;
+    struct event ev;
+    api_event_make(r, &ev, "user.created", 0, 0,
+                   json_pack("{s:s,s:b}", "username", u.username, "is_admin", u.is_admin));
     if (!e)
-        e = store_user_create(r->app->store, &u, &id);
+        e = store_user_create(r->app->store, &u, &ev, &id);
     if (e == ERR_EXISTS)
         return req_invalid(r, "username", "A user with that username already exists.");
     if (!e)
@@ -137,10 +131,11 @@ enum err api_user_patch(struct req *r)
     enum err e = load_user(r, &u);
     if (e)
         return e;
+    const struct user was = u;
     bool was_admin = u.is_admin, was_active = u.is_active;
     (void)api_read_profile(r, &u);
-    (void)bool_field(r, "is_admin", &u.is_admin);
-    (void)bool_field(r, "is_active", &u.is_active);
+    (void)api_field_bool(r, "is_admin", &u.is_admin);
+    (void)api_field_bool(r, "is_active", &u.is_active);
     bool self = u.id == r->principal.user.id;
     if (self && !u.is_admin)
         req_invalid(r, "is_admin", "You cannot remove your own administrator rights.");
@@ -148,7 +143,9 @@ enum err api_user_patch(struct req *r)
         req_invalid(r, "is_active", "You cannot deactivate your own account.");
     if (r->field_errors)
         return ERR_VALIDATION;
-    e = store_user_update(r->app->store, u.id, &u);
+    struct event ev;
+    api_event_make(r, &ev, "user.updated", 0, 0, api_user_changes(&was, &u));
+    e = store_user_update(r->app->store, u.id, &u, &ev);
     if (!e && (u.is_admin != was_admin || u.is_active != was_active))
         e = store_session_delete_user(r->app->store, u.id, NULL);
     if (e)
@@ -167,8 +164,12 @@ enum err api_user_reset_2fa(struct req *r)
 {
     struct user u;
     enum err e = load_user(r, &u);
-    if (!e)
-        e = store_user_totp_disable(r->app->store, u.id);
+    struct event ev;
+    if (!e) {
+        api_event_make(r, &ev, "auth.2fa_changed", 0, 0,
+                       json_pack("{s:s,s:s}", "username", u.username, "change", "reset"));
+        e = store_user_totp_disable(r->app->store, u.id, &ev);
+    }
     if (!e)
         e = store_session_delete_user(r->app->store, u.id, NULL);
     if (e)

@@ -79,11 +79,7 @@ static enum err read_webhook(struct req *r, struct webhook *w, bool partial)
     } else if (ev) {
         w->events[0] = 0;
     }
-    json_t *active = json_object_get(r->json, "active");
-    if (active && !json_is_boolean(active))
-        req_invalid(r, "active", "Must be a valid boolean.");
-    else if (active)
-        w->active = json_is_true(active);
+    (void)api_field_bool(r, "active", &w->active);
     return r->field_errors ? ERR_VALIDATION : ERR_OK;
 }
 

@@ -92,9 +92,8 @@ static enum err recipients(struct app *a, int64_t number, char list[][LIMIT_EMAI
     int64_t uid = t.user_id;
     store_ticket_clear(&t);
     struct user u;
-    struct user_prefs pr;
     if (uid && !(e = store_user_get_by_id(a->store, uid, &u)) && u.is_active && u.email[0] &&
-        !(e = store_user_prefs_get(a->store, uid, &pr)) && pr.upload_mail)
+        u.upload_mail)
         rcpt_add(list, n, u.email);
     if (e && e != ERR_NOT_FOUND)
         return e;
@@ -159,7 +158,8 @@ static void compose_body(struct app *a, const struct mail_item *items, size_t n,
         snprintf(base, sizeof(base), "%s", a->cfg.public_url);
     else
         snprintf(base, sizeof(base), "http://%s:%d", a->cfg.bind_host, a->cfg.bind_port);
-    add(b, "Open the ticket: %s/console/tickets/%lld/\n", base, (long long)ticket);
+    /* the console's ticket page; platform names are slugs: nothing to escape */
+    add(b, "Open the ticket: %s/tickets/show/%s/%lld/\n", base, platform, (long long)ticket);
     add(b, "\n-- \nlogs-collector. Switch these mails off in your profile.\n");
 }
 

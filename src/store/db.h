@@ -124,8 +124,6 @@ enum stmt_id {
     ST_MAIL_ROWS,
     ST_MAIL_DONE,
     ST_MAIL_RETRY,
-    ST_USER_PREFS,
-    ST_USER_PROFILE_SET,
     ST_RETENTION_ARCHIVES, /* time arithmetic: each backend's own */
     ST_RETENTION_TICKETS,
     ST__MAX

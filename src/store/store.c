@@ -37,7 +37,7 @@ static const struct db_ops *backend_of(enum db_kind kind)
 #define USER_COLUMNS(u)                                                                            \
     u "id, " u "username, " u "password_hash, " u "is_admin, " u "is_active, " u "name, " u        \
       "email, " u "created, " u "last_login, " u "totp_secret, " u "totp_enabled, " u              \
-      "totp_last_counter"
+      "totp_last_counter, " u "upload_mail"
 #define USER_SELECT "SELECT " USER_COLUMNS("") " FROM users"
 
 #define PLATFORM_COLS   "id, name, pretty_name, keep_days, resolve_days, notify_emails"
@@ -110,7 +110,7 @@ const struct db_stmt db_stmts[ST__MAX] = {
     [ST_USER_LIST] = {"user list", USER_SELECT " ORDER BY id"},
     [ST_USER_COUNT] = {"user count", "SELECT count(*) FROM users"},
     [ST_USER_UPDATE] = {"user update", "UPDATE users SET name = ?, email = ?, is_admin = ?,"
-                                       " is_active = ? WHERE id = ?"},
+                                       " is_active = ?, upload_mail = ? WHERE id = ?"},
     [ST_USER_TOTP_BEGIN] = {"user totp begin",
                             "UPDATE users SET totp_secret = ?, totp_last_counter = NULL"
                             " WHERE id = ? AND NOT totp_enabled"},
@@ -323,10 +323,6 @@ const struct db_stmt db_stmts[ST__MAX] = {
     [ST_MAIL_RETRY] = {"mail retry",
                        "UPDATE mail_queue SET lease_until = ?, attempts = attempts + 1"
                        " WHERE lease_owner = ? AND ticket = ?"},
-    [ST_USER_PREFS] = {"user prefs", "SELECT upload_mail FROM users WHERE id = ?"},
-    [ST_USER_PROFILE_SET] = {"user profile",
-                             "UPDATE users SET email = coalesce(?, email), upload_mail = ?"
-                             " WHERE id = ?"},
     [ST_RETENTION_ARCHIVES] =
         {"retention archives",
          "SELECT a.id, t.number, p.name, a.name, a.size,"
@@ -445,6 +441,7 @@ static void read_user_at(const struct db_row *r, int at, struct user *u)
     col_text(r, at + 9, u->totp_secret, sizeof(u->totp_secret));
     u->totp_enabled = col_bool(r, at + 10);
     u->totp_last_counter = col_int(r, at + 11);
+    u->upload_mail = col_bool(r, at + 12);
 }
 
 /* The rows of USER_SELECT. */
@@ -1119,7 +1116,8 @@ enum err store_ping(struct store *s)
 
 /* --- users --- */
 
-enum err store_user_create(struct store *s, const struct user *u, int64_t *ret_id)
+enum err store_user_create(struct store *s, const struct user *u, const struct event *ev,
+                           int64_t *ret_id)
 {
     if (!s || !u)
         return ERR_INTERNAL;
@@ -1128,7 +1126,7 @@ enum err store_user_create(struct store *s, const struct user *u, int64_t *ret_i
         arg_bool(u->is_active), arg_text(u->name),           arg_text(u->email),
         arg_time(now_us()),     arg_opt_time(u->last_login),
     };
-    enum err e = get_row(s, ST_USER_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, ret_id);
+    enum err e = get_row_ev(s, ST_USER_INSERT, args, ARRAY_SIZE(args), &INT64_ROW, ev, ret_id);
     return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
@@ -1148,12 +1146,13 @@ enum err store_user_get_by_id(struct store *s, int64_t id, struct user *ret)
     return get_row(s, ST_USER_BY_ID, args, 1, &USER_ROW, ret);
 }
 
-enum err store_user_set_password(struct store *s, const char *username, const char *hash)
+enum err store_user_set_password(struct store *s, const char *username, const char *hash,
+                                 const struct event *ev)
 {
     if (!s || !username || !hash)
         return ERR_INTERNAL;
     struct db_arg args[] = {arg_text(hash), arg_text(username)};
-    return write_row(s, ST_USER_SET_PASSWORD, args, 2);
+    return write_row_ev(s, ST_USER_SET_PASSWORD, args, 2, ev);
 }
 
 enum err store_user_touch_login(struct store *s, int64_t id, int64_t now, const struct event *ev)
@@ -1164,12 +1163,12 @@ enum err store_user_touch_login(struct store *s, int64_t id, int64_t now, const 
     return write_row_ev(s, ST_USER_TOUCH, args, 2, ev);
 }
 
-enum err store_user_delete(struct store *s, const char *username)
+enum err store_user_delete(struct store *s, const char *username, const struct event *ev)
 {
     if (!s || !username)
         return ERR_INTERNAL;
     struct db_arg args[] = {arg_text(username)};
-    return write_row(s, ST_USER_DELETE, args, 1);
+    return write_row_ev(s, ST_USER_DELETE, args, 1, ev);
 }
 
 enum err store_user_list(struct store *s, struct user **ret_items, size_t *ret_n)
@@ -1187,13 +1186,14 @@ enum err store_user_count(struct store *s, int64_t *ret_n)
     return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
-enum err store_user_update(struct store *s, int64_t id, const struct user *u)
+enum err store_user_update(struct store *s, int64_t id, const struct user *u,
+                           const struct event *ev)
 {
     if (!s || !u)
         return ERR_INTERNAL;
-    struct db_arg args[] = {arg_text(u->name), arg_text(u->email), arg_bool(u->is_admin),
-                            arg_bool(u->is_active), arg_int(id)};
-    return write_row(s, ST_USER_UPDATE, args, ARRAY_SIZE(args));
+    struct db_arg args[] = {arg_text(u->name),      arg_text(u->email),       arg_bool(u->is_admin),
+                            arg_bool(u->is_active), arg_bool(u->upload_mail), arg_int(id)};
+    return write_row_ev(s, ST_USER_UPDATE, args, ARRAY_SIZE(args), ev);
 }
 
 enum err store_user_totp_begin(struct store *s, int64_t id, const char *secret)
@@ -1213,6 +1213,7 @@ struct totp_change {
     int64_t user_id;
     const char (*hashes)[65];
     size_t n;
+    const struct event *ev;
 };
 
 /* Replaces the backup codes of the user by the hashes given, on c. */
@@ -1232,25 +1233,27 @@ static enum err totp_change_run(struct db_conn *c, void *ctx)
 {
     struct totp_change *x = ctx;
     enum err e = x->id == ST__MAX ? ERR_OK : write_in(c, x->id, x->args, x->nargs);
-    return e ? e : codes_replace(c, x->user_id, x->hashes, x->n);
+    if (!e)
+        e = codes_replace(c, x->user_id, x->hashes, x->n);
+    return e ? e : event_in(c, x->ev, 0, 0, NULL);
 }
 
 enum err store_user_totp_enable(struct store *s, int64_t id, int64_t counter,
-                                const char (*hashes)[65], size_t n)
+                                const char (*hashes)[65], size_t n, const struct event *ev)
 {
     if (!s || (n && !hashes))
         return ERR_INTERNAL;
     struct db_arg args[] = {arg_bool(true), arg_opt_int(counter), arg_int(id)};
-    struct totp_change x = {ST_USER_TOTP_ENABLE, args, ARRAY_SIZE(args), id, hashes, n};
+    struct totp_change x = {ST_USER_TOTP_ENABLE, args, ARRAY_SIZE(args), id, hashes, n, ev};
     return tx(s, DB_WRITE, totp_change_run, &x);
 }
 
-enum err store_user_totp_disable(struct store *s, int64_t id)
+enum err store_user_totp_disable(struct store *s, int64_t id, const struct event *ev)
 {
     if (!s)
         return ERR_INTERNAL;
     struct db_arg args[] = {arg_bool(false), arg_int(id)};
-    struct totp_change x = {ST_USER_TOTP_DISABLE, args, ARRAY_SIZE(args), id, NULL, 0};
+    struct totp_change x = {ST_USER_TOTP_DISABLE, args, ARRAY_SIZE(args), id, NULL, 0, ev};
     return tx(s, DB_WRITE, totp_change_run, &x);
 }
 
@@ -1263,11 +1266,11 @@ enum err store_user_totp_accept(struct store *s, int64_t id, int64_t counter)
 }
 
 enum err store_backup_codes_set(struct store *s, int64_t user_id, const char (*hashes)[65],
-                                size_t n)
+                                size_t n, const struct event *ev)
 {
     if (!s || (n && !hashes))
         return ERR_INTERNAL;
-    struct totp_change x = {ST__MAX, NULL, 0, user_id, hashes, n};
+    struct totp_change x = {ST__MAX, NULL, 0, user_id, hashes, n, ev};
     return tx(s, DB_WRITE, totp_change_run, &x);
 }
 
@@ -2826,27 +2829,6 @@ enum err store_mail_retry(struct store *s, const char *owner, int64_t ticket, in
     struct db_arg args[] = {arg_time(retry_at), arg_text(owner), arg_int(ticket)};
     enum err e = write_row(s, ST_MAIL_RETRY, args, 3);
     return e == ERR_NOT_FOUND ? ERR_OK : e;
-}
-
-enum err store_user_prefs_get(struct store *s, int64_t user_id, struct user_prefs *ret)
-{
-    if (!s || !ret)
-        return ERR_INTERNAL;
-    struct db_arg args[] = {arg_int(user_id)};
-    bool mail;
-    enum err e = get_row(s, ST_USER_PREFS, args, 1, &BOOL_ROW, &mail);
-    if (!e)
-        ret->upload_mail = mail;
-    return e;
-}
-
-enum err store_user_profile_set(struct store *s, int64_t user_id, const char *email,
-                                const struct user_prefs *p, const struct event *ev)
-{
-    if (!s || !p)
-        return ERR_INTERNAL;
-    struct db_arg args[] = {arg_opt_text(email), arg_bool(p->upload_mail), arg_int(user_id)};
-    return write_row_ev(s, ST_USER_PROFILE_SET, args, ARRAY_SIZE(args), ev);
 }
 
 enum err store_retention_archives(struct store *s, int64_t now, struct retention_item **ret_items,

@@ -44,6 +44,7 @@ struct user {
     char totp_secret[TOTP_SECRET_MAX + 1]; /* base32; "" when none (set up or enabled) */
     bool totp_enabled;                     /* the secret was confirmed with a code */
     int64_t totp_last_counter;             /* last accepted TOTP time step; 0: none yet */
+    bool upload_mail; /* mail me when an upload to a ticket I created finishes (default on) */
 };
 
 /* A console session (the id itself is never stored: its SHA-256, as hex). */
@@ -244,11 +245,6 @@ struct mail_item {
     struct event ev; /* the upload.finished event: detail has name, size, sha256 */
 };
 
-/* A user's own settings. */
-struct user_prefs {
-    bool upload_mail; /* mail me when an upload to a ticket I created finishes */
-};
-
 /* An archive that retention deletes, with why. */
 struct retention_item {
     int64_t archive_id;
@@ -342,17 +338,23 @@ enum err store_ping(struct store *s);
 
 /* --- users --- */
 
-/* Inserts u (id, created ignored; created = now). ERR_EXISTS on a taken username. */
-enum err store_user_create(struct store *s, const struct user *u, int64_t *ret_id);
+/* Inserts u (id, created ignored; created = now; upload_mail on), with ev.
+ * ERR_EXISTS on a taken username. */
+enum err store_user_create(struct store *s, const struct user *u, const struct event *ev,
+                           int64_t *ret_id);
 enum err store_user_get(struct store *s, const char *username, struct user *ret);
 enum err store_user_get_by_id(struct store *s, int64_t id, struct user *ret);
-enum err store_user_set_password(struct store *s, const char *username, const char *hash);
+/* Sets the password hash of the user, with ev. ERR_NOT_FOUND. */
+enum err store_user_set_password(struct store *s, const char *username, const char *hash,
+                                 const struct event *ev);
 /* last_login = now, with ev (a login) in the same transaction. */
 enum err store_user_touch_login(struct store *s, int64_t id, int64_t now, const struct event *ev);
-/* Deletes the user; tickets they created keep existing with user_id NULL. */
-enum err store_user_delete(struct store *s, const char *username);
-/* Sets name, email, is_admin and is_active of user id from u. ERR_NOT_FOUND. */
-enum err store_user_update(struct store *s, int64_t id, const struct user *u);
+/* Deletes the user, with ev; tickets they created keep existing with user_id NULL. */
+enum err store_user_delete(struct store *s, const char *username, const struct event *ev);
+/* Sets name, email, is_admin, is_active and upload_mail of user id from u,
+ * with ev. ERR_NOT_FOUND. */
+enum err store_user_update(struct store *s, int64_t id, const struct user *u,
+                           const struct event *ev);
 /* Stores a new TOTP secret (base32) for user id, not yet enabled (enrolment
  * started); ERR_NOT_FOUND when there is no such user or 2FA is enabled. */
 enum err store_user_totp_begin(struct store *s, int64_t id, const char *secret);
@@ -360,17 +362,17 @@ enum err store_user_totp_begin(struct store *s, int64_t id, const char *secret);
  * step `counter` and replaces the user's backup codes by the n SHA-256 hashes
  * (hex) given, in one transaction. ERR_NOT_FOUND when no secret is pending. */
 enum err store_user_totp_enable(struct store *s, int64_t id, int64_t counter,
-                                const char (*hashes)[65], size_t n);
+                                const char (*hashes)[65], size_t n, const struct event *ev);
 /* Turns 2FA off for user id: secret, counter and backup codes gone, in one
  * transaction. ERR_NOT_FOUND when there is no such user. */
-enum err store_user_totp_disable(struct store *s, int64_t id);
+enum err store_user_totp_disable(struct store *s, int64_t id, const struct event *ev);
 /* Accepts TOTP time step `counter` for user id only when it is later than the
  * last one accepted (one statement: no code is taken twice, whatever process
  * sees it). ERR_NOT_FOUND when it is not (a replay) or 2FA is off. */
 enum err store_user_totp_accept(struct store *s, int64_t id, int64_t counter);
-/* Replaces the user's backup codes by the n hashes given (n == 0: none). */
+/* Replaces the user's backup codes by the n hashes given (n == 0: none), with ev. */
 enum err store_backup_codes_set(struct store *s, int64_t user_id, const char (*hashes)[65],
-                                size_t n);
+                                size_t n, const struct event *ev);
 /* Marks the unused backup code with this hash as used (one statement).
  * ERR_NOT_FOUND when the user has no such unused code. */
 enum err store_backup_code_use(struct store *s, int64_t user_id, const char *hash, int64_t now);
@@ -581,12 +583,6 @@ enum err store_mail_claim(struct store *s, const char *owner, int64_t now, int64
 enum err store_mail_done(struct store *s, const char *owner, int64_t ticket);
 /* Sending failed: the claimed rows wait until retry_at, one attempt more. */
 enum err store_mail_retry(struct store *s, const char *owner, int64_t ticket, int64_t retry_at);
-
-/* A user's preferences (the defaults for a user who never set them). ERR_NOT_FOUND. */
-enum err store_user_prefs_get(struct store *s, int64_t user_id, struct user_prefs *ret);
-/* Sets the user's e-mail address (NULL: kept) and preferences, with ev. */
-enum err store_user_profile_set(struct store *s, int64_t user_id, const char *email,
-                                const struct user_prefs *p, const struct event *ev);
 
 /* The archives whose platform keeps archives keep_days and whose ticket was
  * resolved longer ago than that at `now`, oldest first. */

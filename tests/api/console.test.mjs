@@ -294,7 +294,7 @@ describe('users API (administrators only)', () => {
         r = await api(srv, 'POST', '/api/v1/users/', { token: admin, json: { username: 'bob', password: 'bob-password', name: 'Bob', email: 'bob@example.com' } });
         assert.equal(r.status, 201, r.text);
         const bob = r.json;
-        assert.deepEqual(Object.keys(bob).sort(), ['created', 'email', 'id', 'is_active', 'is_admin', 'last_login', 'name', 'totp_enabled', 'username']);
+        assert.deepEqual(Object.keys(bob).sort(), ['created', 'email', 'id', 'is_active', 'is_admin', 'last_login', 'name', 'totp_enabled', 'upload_mail', 'username']);
         assert.equal(bob.is_admin, false);
         r = await api(srv, 'POST', '/api/v1/users/', { token: admin, json: { username: 'bob', password: 'bob-password' } });
         expectFields(r, ['username']);
@@ -343,6 +343,43 @@ describe('users API (administrators only)', () => {
         expectFields(r, ['is_admin', 'is_active']);
         r = await api(srv, 'GET', '/api/v1/users/999999/', { token: admin });
         assert.equal(r.status, 404);
+
+        /* each change is in the audit log, by whom, about whom */
+        const ev = async (kind) => (await api(srv, 'GET', `/api/v1/events/?kind=${kind}`, { token: admin })).json;
+        const created = await ev('user.created');
+        assert.deepEqual(created.map((e) => [e.actor, e.detail]), [['admin', { username: 'bob', is_admin: false }],
+            ['system', { username: 'admin', is_admin: true, via: 'first start' }]]);
+        const tfa = await ev('auth.2fa_changed');
+        assert.deepEqual(tfa.map((e) => [e.actor, e.detail]), [['admin', { username: 'bob', change: 'reset' }],
+            ['bob', { username: 'bob', change: 'enabled' }]]);
+        const upd = await ev('user.updated');
+        assert.deepEqual(upd.map((e) => e.detail), [{ username: 'bob', changed: ['is_active'] }, { username: 'bob', changed: ['is_admin'] }]);
+        assert.ok(upd.every((e) => e.actor === 'admin'));
+    });
+
+    test('the account: name, e-mail and the upload mail, a password change; each an event', async () => {
+        let r = await api(srv, 'POST', '/api/v1/users/', { token: admin, json: { username: 'carol', password: 'carol-password', email: 'carol@example.com' } });
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.json.upload_mail, true);
+        const carol = new SessionClient(srv);
+        await carol.login('carol', 'carol-password');
+        r = await carol.req('PATCH', '/api/v1/account/', { json: { email: 'not an address' } });
+        expectFields(r, ['email']);
+        r = await carol.req('PATCH', '/api/v1/account/', { json: { upload_mail: 'maybe' } });
+        expectFields(r, ['upload_mail']);
+        r = await carol.req('PATCH', '/api/v1/account/', { json: { email: '', upload_mail: false, name: 'Carol' } });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.email, '');
+        assert.equal(r.json.upload_mail, false);
+        assert.equal(r.json.name, 'Carol');
+        assert.equal((await carol.req('GET', '/api/v1/account/')).json.upload_mail, false);
+        r = await carol.req('POST', '/api/v1/account/password/', { json: { current_password: 'carol-password', new_password: 'carol-password-2' } });
+        assert.equal(r.status, 200, r.text);
+        const ev = async (kind) => (await api(srv, 'GET', `/api/v1/events/?kind=${kind}&actor=carol`, { token: admin })).json;
+        assert.deepEqual((await ev('user.updated')).map((e) => e.detail), [{ username: 'carol', changed: ['name', 'email', 'upload_mail'] }]);
+        assert.deepEqual((await ev('user.password_changed')).map((e) => e.detail), [{ username: 'carol' }]);
+        const logins = await ev('auth.login');
+        assert.deepEqual(logins[0].detail, { via: 'session', second_factor: false });
     });
 });
 

@@ -74,7 +74,7 @@ describe('deliveries to a real receiver', () => {
         smtp = await smtpReceiver();
         srv = await startServer({ env: env() });
         ctx = await setup(srv);
-        expectJson(await staff(ctx, 'PATCH', '/api/v1/profile/', { email: 'admin@example.com' }), 200);
+        expectJson(await staff(ctx, 'PATCH', '/api/v1/account/', { email: 'admin@example.com' }), 200);
         expectJson(await staff(ctx, 'PATCH', `/api/v1/platforms/${ctx.platform}/`, { notify_emails: ['team@example.com'] }), 200);
     });
     after(async () => {
@@ -118,7 +118,7 @@ describe('deliveries to a real receiver', () => {
             assert.ok(text.includes(sha256(f.data)), `${f.name}'s SHA-256`);
             assert.ok(text.includes(`${f.data.length} bytes`), `${f.name}'s size`);
         }
-        assert.ok(text.includes(`https://logs.example.com/console/tickets/${t.number}/`), 'the console link');
+        assert.ok(text.includes(`https://logs.example.com/tickets/show/${t.platform}/${t.number}/`), 'the console link');
         // the webhook's log lists every attempt
         const log = await staff(ctx, 'GET', `/api/v1/webhooks/${wh.id}/deliveries/`);
         expectJson(log, 200);
@@ -133,8 +133,9 @@ describe('deliveries to a real receiver', () => {
     });
 
     test('a user who switched the mail off does not get it; the platform\'s addresses still do', async () => {
-        expectJson(await staff(ctx, 'PATCH', '/api/v1/profile/', { upload_mail: false }), 200,
-            { username: 'admin', email: 'admin@example.com', upload_mail: false });
+        const off = await staff(ctx, 'PATCH', '/api/v1/account/', { upload_mail: false });
+        expectJson(off, 200);
+        assert.deepEqual([off.json.username, off.json.email, off.json.upload_mail], ['admin', 'admin@example.com', false]);
         const t = await mkTicket(ctx, { attempts: 1 });
         const before = smtp.mails.length;
         assert.equal((await putUpload(srv, t.token, 'one.log', bytes(10, 1))).status, 201);
@@ -142,8 +143,8 @@ describe('deliveries to a real receiver', () => {
         const m = smtp.mails.at(-1);
         assert.deepEqual(m.to, ['team@example.com']);
         assert.equal(m.parsed.subject, `Ticket ${t.number}: 1 file uploaded`);
-        expectJson(await staff(ctx, 'PATCH', '/api/v1/profile/', { upload_mail: true }), 200);
-        expectFields(await staff(ctx, 'PATCH', '/api/v1/profile/', { email: 'not an address' }), ['email']);
+        expectJson(await staff(ctx, 'PATCH', '/api/v1/account/', { upload_mail: true }), 200);
+        expectFields(await staff(ctx, 'PATCH', '/api/v1/account/', { email: 'not an address' }), ['email']);
     });
 
     test('500s and time-outs are retried; every attempt is recorded; a test event goes to one webhook', async () => {

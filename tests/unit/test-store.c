@@ -297,7 +297,7 @@ static int64_t add_user(struct fixture *fx, const char *name)
     snprintf(u.password_hash, sizeof(u.password_hash), "$argon2id$hash-of-%s", name);
     u.is_active = true;
     int64_t id = 0;
-    assert_int_equal(store_user_create(fx->s, &u, &id), ERR_OK);
+    assert_int_equal(store_user_create(fx->s, &u, NULL, &id), ERR_OK);
     return id;
 }
 
@@ -598,11 +598,11 @@ static void test_users(void **state)
     strcpy(u.name, "Ad Min");
     strcpy(u.email, "admin@example.com");
     int64_t id = 0;
-    assert_int_equal(store_user_create(fx->s, &u, &id), ERR_OK);
+    assert_int_equal(store_user_create(fx->s, &u, NULL, &id), ERR_OK);
     assert_true(id > 0);
 
     int64_t id2 = 777;
-    assert_int_equal(store_user_create(fx->s, &u, &id2), ERR_EXISTS);
+    assert_int_equal(store_user_create(fx->s, &u, NULL, &id2), ERR_EXISTS);
     assert_int_equal(id2, 777);
 
     struct user got;
@@ -625,10 +625,10 @@ static void test_users(void **state)
     assert_int_equal(store_user_get_by_id(fx->s, id, &got), ERR_OK);
     assert_string_equal(got.username, "admin");
 
-    assert_int_equal(store_user_set_password(fx->s, "admin", "$new"), ERR_OK);
+    assert_int_equal(store_user_set_password(fx->s, "admin", "$new", NULL), ERR_OK);
     assert_int_equal(store_user_get(fx->s, "admin", &got), ERR_OK);
     assert_string_equal(got.password_hash, "$new");
-    assert_int_equal(store_user_set_password(fx->s, "nobody", "$x"), ERR_NOT_FOUND);
+    assert_int_equal(store_user_set_password(fx->s, "nobody", "$x", NULL), ERR_NOT_FOUND);
 
     assert_int_equal(store_user_touch_login(fx->s, id, 1700000000123456LL, NULL), ERR_OK);
     assert_int_equal(store_user_get_by_id(fx->s, id, &got), ERR_OK);
@@ -657,8 +657,8 @@ static void test_users(void **state)
     assert_int_equal(t.user_id, bob);
     assert_string_equal(t.user, "bob");
     store_ticket_clear(&t);
-    assert_int_equal(store_user_delete(fx->s, "bob"), ERR_OK);
-    assert_int_equal(store_user_delete(fx->s, "bob"), ERR_NOT_FOUND);
+    assert_int_equal(store_user_delete(fx->s, "bob", NULL), ERR_OK);
+    assert_int_equal(store_user_delete(fx->s, "bob", NULL), ERR_NOT_FOUND);
     assert_int_equal(store_user_get(fx->s, "bob", &got), ERR_NOT_FOUND);
     assert_int_equal(store_ticket_get(fx->s, 4242, &t), ERR_OK);
     assert_int_equal(t.user_id, 0);
@@ -2831,7 +2831,7 @@ static void test_import_copy(void **state)
     assert_counts(fx, 3, 3, 3, 3);
 
     /* Deleting an imported user keeps its tickets (ON DELETE SET NULL survived). */
-    assert_int_equal(store_user_delete(fx->s, "alice"), ERR_OK);
+    assert_int_equal(store_user_delete(fx->s, "alice", NULL), ERR_OK);
     assert_int_equal(store_ticket_get(fx->s, 500, &gt), ERR_OK);
     assert_int_equal(gt.user_id, 0);
     store_ticket_clear(&gt);
@@ -3195,18 +3195,23 @@ static void test_retention_queries(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(numbers[0], 2);
     free(numbers);
-    /* user preferences */
+    /* the upload mail: on for a new user, the user's own switch, with its event */
     int64_t uid = add_user(fx, "bob");
-    struct user_prefs pr = {false};
-    assert_int_equal(store_user_prefs_get(fx->s, uid, &pr), ERR_OK);
-    assert_true(pr.upload_mail);
-    pr.upload_mail = false;
-    assert_int_equal(store_user_profile_set(fx->s, uid, "bob@example.com", &pr, NULL), ERR_OK);
-    assert_int_equal(store_user_prefs_get(fx->s, uid, &pr), ERR_OK);
-    assert_false(pr.upload_mail);
     struct user u;
     assert_int_equal(store_user_get_by_id(fx->s, uid, &u), ERR_OK);
+    assert_true(u.upload_mail);
+    u.upload_mail = false;
+    snprintf(u.email, sizeof(u.email), "bob@example.com");
+    struct event uev;
+    mk_event(&uev, "user.updated", 0);
+    assert_int_equal(store_user_update(fx->s, uid, &u, &uev), ERR_OK);
+    assert_int_equal(store_user_get_by_id(fx->s, uid, &u), ERR_OK);
+    assert_false(u.upload_mail);
     assert_string_equal(u.email, "bob@example.com");
+    assert_int_equal(count_events(fx, "user.updated"), 1);
+    /* no such user: no change, no event */
+    assert_int_equal(store_user_update(fx->s, 999999, &u, &uev), ERR_NOT_FOUND);
+    assert_int_equal(count_events(fx, "user.updated"), 1);
 }
 
 /* Sessions: stored by hash with their user, replaced in one step, touched,
@@ -3261,7 +3266,7 @@ static void test_sessions(void **state)
     assert_int_equal(store_session_get(fx->s, d.id_hash, &got, &u), ERR_NOT_FOUND);
     /* a deleted user's sessions go with them */
     assert_int_equal(store_session_create(fx->s, &d), ERR_OK);
-    assert_int_equal(store_user_delete(fx->s, "bob"), ERR_OK);
+    assert_int_equal(store_user_delete(fx->s, "bob", NULL), ERR_OK);
     assert_int_equal(store_session_get(fx->s, d.id_hash, &got, &u), ERR_NOT_FOUND);
     struct session x = a;
     x.user_id = 999999;
@@ -3282,13 +3287,18 @@ static void test_totp_and_backup_codes(void **state)
     char hashes[3][65];
     for (int i = 0; i < 3; i++)
         snprintf(hashes[i], sizeof(hashes[i]), "%064d", i + 1);
-    assert_int_equal(store_user_totp_enable(fx->s, id, 100, (const char(*)[65])hashes, 3),
-                     ERR_NOT_FOUND); /* nothing pending */
+    struct event ev;
+    mk_event(&ev, "auth.2fa_changed", 0);
+    assert_int_equal(store_user_totp_enable(fx->s, id, 100, (const char(*)[65])hashes, 3, &ev),
+                     ERR_NOT_FOUND); /* nothing pending: no event either */
+    assert_int_equal(count_events(fx, "auth.2fa_changed"), 0);
     assert_int_equal(store_user_totp_begin(fx->s, id, "JBSWY3DPEHPK3PXP"), ERR_OK);
     assert_int_equal(store_user_get_by_id(fx->s, id, &u), ERR_OK);
     assert_string_equal(u.totp_secret, "JBSWY3DPEHPK3PXP");
     assert_false(u.totp_enabled);
-    assert_int_equal(store_user_totp_enable(fx->s, id, 100, (const char(*)[65])hashes, 3), ERR_OK);
+    assert_int_equal(store_user_totp_enable(fx->s, id, 100, (const char(*)[65])hashes, 3, &ev),
+                     ERR_OK);
+    assert_int_equal(count_events(fx, "auth.2fa_changed"), 1);
     assert_int_equal(store_user_get_by_id(fx->s, id, &u), ERR_OK);
     assert_true(u.totp_enabled);
     assert_int_equal(u.totp_last_counter, 100);
@@ -3310,12 +3320,12 @@ static void test_totp_and_backup_codes(void **state)
     /* new codes replace the old */
     char fresh[1][65];
     snprintf(fresh[0], sizeof(fresh[0]), "%064d", 9);
-    assert_int_equal(store_backup_codes_set(fx->s, id, (const char(*)[65])fresh, 1), ERR_OK);
+    assert_int_equal(store_backup_codes_set(fx->s, id, (const char(*)[65])fresh, 1, NULL), ERR_OK);
     assert_int_equal(store_backup_code_use(fx->s, id, hashes[0], now_us()), ERR_NOT_FOUND);
     assert_int_equal(store_backup_codes_left(fx->s, id, &left), ERR_OK);
     assert_int_equal(left, 1);
     /* off: secret, counter and codes gone */
-    assert_int_equal(store_user_totp_disable(fx->s, id), ERR_OK);
+    assert_int_equal(store_user_totp_disable(fx->s, id, NULL), ERR_OK);
     assert_int_equal(store_user_get_by_id(fx->s, id, &u), ERR_OK);
     assert_false(u.totp_enabled);
     assert_string_equal(u.totp_secret, "");
@@ -3327,14 +3337,14 @@ static void test_totp_and_backup_codes(void **state)
     snprintf(u.email, sizeof(u.email), "carol@example.com");
     u.is_admin = true;
     u.is_active = false;
-    assert_int_equal(store_user_update(fx->s, id, &u), ERR_OK);
+    assert_int_equal(store_user_update(fx->s, id, &u, NULL), ERR_OK);
     struct user v;
     assert_int_equal(store_user_get_by_id(fx->s, id, &v), ERR_OK);
     assert_string_equal(v.name, "Carol C.");
     assert_string_equal(v.email, "carol@example.com");
     assert_true(v.is_admin);
     assert_false(v.is_active);
-    assert_int_equal(store_user_update(fx->s, 999999, &u), ERR_NOT_FOUND);
+    assert_int_equal(store_user_update(fx->s, 999999, &u, NULL), ERR_NOT_FOUND);
 }
 
 /* The store's contract, one list run against each backend. */

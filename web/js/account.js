@@ -60,13 +60,18 @@ run(async (session) => {
     $('#pw-username').value = me.username;
     $('#name').value = me.name;
     $('#email').value = me.email;
+    $('#upload_mail').checked = me.upload_mail;
     renderTfa(me, session.backup_codes_left);
     if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView();
     const profile = $('#profile');
     profile.addEventListener('submit', async (ev) => {
         ev.preventDefault();
         try {
-            const u = await api('PATCH', routes.account, { name: $('#name').value, email: $('#email').value });
+            const u = await api('PATCH', routes.account, {
+                name: $('#name').value,
+                email: $('#email').value,
+                upload_mail: $('#upload_mail').checked,
+            });
             showErrors(profile, null);
             fill($('#nav-username'), u.name || u.username);
             toast('Profile saved.');
