@@ -1,4 +1,4 @@
-/* web.c - serves the console's pages and content-hashed assets from the binary. */
+/* web.c - serves the web pages (console, upload page) and their assets from the binary. */
 #include <string.h>
 #include <strings.h>
 

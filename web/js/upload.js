@@ -160,7 +160,7 @@ function summary() {
     const open = info.state === 'open';
     return h('section', { id: 'summary' },
         h('h1', { class: 'h3' }, t('heading', { ticket })),
-        h('p', { class: 'text-body-secondary' }, t('intro', { ticket })),
+        open ? h('p', { class: 'text-body-secondary' }, t('intro', { ticket })) : null,
         h('dl', { class: 'facts' },
             h('div', { class: 'fact' }, h('dt', {}, t('fact.ticket')), h('dd', { class: 'fact-value', id: 'fact-ticket' }, String(ticket))),
             h('div', { class: 'fact' }, h('dt', {}, t('fact.left')), h('dd', { class: 'fact-value', id: 'fact-left' }, String(info.attempts))),
