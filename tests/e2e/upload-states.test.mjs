@@ -74,6 +74,17 @@ describe('customer upload page: states, languages, accessibility', () => {
             assert.ok((await page.textContent('#left-note')).endsWith(text), `${t.attempts}: ${await page.textContent('#left-note')}`);
         }
         assert.equal(await page.textContent('#choose'), ' Выбрать файлы');
+        /* one catalogue per language, the same keys in each */
+        const keys = await page.evaluate(async () => {
+            const out = {};
+            for (const e of performance.getEntriesByType('resource')) {
+                const m = /\/i18n-(en|ru)\.[0-9a-f]+\.js$/.exec(e.name);
+                if (m) out[m[1]] = Object.keys((await import(e.name)).default).sort();
+            }
+            return out;
+        });
+        assert.ok(keys.en?.length > 50, 'the English catalogue');
+        assert.deepEqual(keys.ru, keys.en, 'the same keys in both catalogues');
         assert.match(await page.getAttribute('[data-theme-toggle]', 'aria-label'), /тему/);
         await checkA11y(page, 'the page in Russian');
         await shot(page, 'states-ready-ru-light');

@@ -1,6 +1,6 @@
 // upload.test.mjs - the customer's upload page in Debian's headless Chromium
 // (playwright-core), uploading: the link of a fresh ticket shows its number, uploads
-// left and expiry and sends nothing; two files at once (one of 50 MB) finish with the
+// left and expiry and sends nothing, and the commands it shows work as copied; two files at once (one of 50 MB) finish with the
 // SHA-256 sha256sum gives; an upload cut by a server killed and restarted, and one cut
 // by a reload, resume and use one attempt; pause, resume, cancel; the first visit's
 // transfer under 100 KB with every request to the server itself. Uploads are slowed by
@@ -9,6 +9,7 @@
 // languages and accessibility: upload-states.test.mjs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -18,13 +19,22 @@ import { itemOf, percentOf, sha256sum, throttle, uploadWorld } from './upload-li
 
 const WEIGHT_LIMIT = 100 * 1024;
 
+/* A command line as a customer would paste it (bash, in dir, HOME there too: the
+ * uploader keeps its state under ~/.cache). */
+function shell(cmd, dir) {
+    return new Promise((resolve, reject) => {
+        execFile('bash', ['-c', cmd], { cwd: dir, timeout: 60000, env: { ...process.env, HOME: dir } }, (err, stdout, stderr) =>
+            (err ? reject(new Error(`${cmd}: ${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)));
+    });
+}
+
 describe('customer upload page: uploading', () => {
     const h = uploadWorld('upload-');
     before(() => h.start());
     after(() => h.stop());
 
     let fresh;
-    test('the link of a fresh ticket shows its number, uploads left and expiry before a byte is sent', async () => {
+    test('the link of a fresh ticket shows its number, uploads left and expiry before a byte is sent; its curl and uploader.sh commands work as copied', async () => {
         fresh = await h.ticket({ attempts: 5 });
         const page = await h.newPage();
         const sent = [];
@@ -69,6 +79,22 @@ describe('customer upload page: uploading', () => {
         await page.click('#token-form button[type=submit]');
         await page.waitForURL(`${h.srv.url}/upload/${fresh.token}/`);
         await page.waitForSelector('#fact-ticket');
+        /* the commands the page shows work as they are; their buttons copy them */
+        await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.srv.url });
+        const logs = h.file('logs.tar.gz', 300000);
+        for (const id of ['cmd-curl', 'cmd-uploader']) {
+            const cmd = await page.textContent(`#${id}`);
+            await page.click(`#${id} + button`);
+            await waitFor(async () => (await page.evaluate(() => navigator.clipboard.readText())) === cmd, { timeout: 5000, what: `${id} copied` });
+            await shell(cmd, path.dirname(logs));
+        }
+        assert.deepEqual((await h.archives(fresh.number)).map((a) => a.name).sort(), ['logs (1).tar.gz', 'logs.tar.gz']);
+        assert.equal((await h.archives(fresh.number))[0].sha256, await sha256sum(logs));
+        assert.equal((await h.checkToken(fresh.token)).attempts, 3);
+        /* a browser sent to the token check without a token lands on the page's field */
+        await page.goto(`${h.srv.url}/api/v1/check/token/`);
+        await page.waitForURL(`${h.srv.url}/upload/`);
+        await page.waitForSelector('#token-form');
     });
 
     test('two files at once, one of 50 MB: both finish with the SHA-256 sha256sum gives', async () => {
