@@ -62,6 +62,15 @@ enum err api_check_token_hint(struct req *r)
                   "Put the upload token in the URL: /api/v1/check/token/<token>/"));
 }
 
+/* The token's state by the rules an upload would meet now (store_token_classify),
+ * for the upload page: it tells the customer before a byte is sent. */
+static const char *const token_states[] = {
+    [TOKEN_OK] = "open",           [TOKEN_UNKNOWN] = "unknown", /* not answered: a miss is 404 */
+    [TOKEN_RESOLVED] = "resolved", [TOKEN_USED_UP] = "used_up", [TOKEN_EXPIRED] = "expired",
+};
+
+/* The reference's {token, attempts, resolved} plus expires_at, the ticket's
+ * number and the state; nothing of any other ticket. */
 enum err api_check_token(struct req *r)
 {
     enum err ge = auth_token_guard(r);
@@ -75,8 +84,10 @@ enum err api_check_token(struct req *r)
         auth_token_miss(r, "look-up");
     if (e)
         return e;
-    json_t *j = json_pack("{s:s,s:i,s:b,s:o}", "token", t.token, "attempts", t.attempts, "resolved",
-                          t.resolved, "expires_at", api_time(t.expires_at));
+    json_t *j =
+        json_pack("{s:s,s:i,s:b,s:o,s:I,s:s}", "token", t.token, "attempts", t.attempts, "resolved",
+                  t.resolved, "expires_at", api_time(t.expires_at), "ticket", (json_int_t)t.number,
+                  "state", token_states[store_token_classify(&t, r->now)]);
     store_ticket_clear(&t);
     return req_reply_json(r, 200, j);
 }

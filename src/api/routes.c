@@ -82,6 +82,13 @@ static const struct route rows[] = {
     {M_DELETE,  "/api/v1/users/{id}/2fa",              AUTH_ADMIN,          BODY_NONE,   NULL,      0,  PROFILE_API,   ROUTE_CSRF|ROUTE_WORKER,                  api_user_reset_2fa,      NULL,                 NULL},
     {M_POST,    "/api/v1/markdown",                    AUTH_STAFF,          BODY_JSON,   NULL,      0,  PROFILE_API,   ROUTE_CSRF,                               api_markdown,            NULL,                 NULL},
     {M_GET,     "/api/v1/platforms/{name}/stats",      AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API,   0,                                        api_platform_stats,      NULL,                 NULL},
+    /* the customer's upload page: the link the console hands out (the same URL the
+     * PUT rows above take), the page without a token (a field for it), the old
+     * product's URL; uploader.sh for the command the page shows */
+    {M_GET,     "/upload",                             AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_PAGE,  0,                                        web_page,                NULL,                 "upload.html"},
+    {M_GET,     "/upload/{token}",                     AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_PAGE,  0,                                        web_page,                NULL,                 "upload.html"},
+    {M_GET,     "/archives/upload",                    AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_PAGE,  0,                                        web_page,                NULL,                 "upload.html"},
+    {M_GET,     "/uploader.sh",                        AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_PAGE,  0,                                        web_page,                NULL,                 "uploader.sh"},
     /* the console: content-hashed assets, pages, the old product's URLs */
     {M_GET,     "/assets/{name}",                      AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_ASSET, 0,                                        web_asset,               NULL,                 NULL},
     {M_GET,     "/api/v1/schema/swagger",              AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_PAGE,  0,                                        web_page,                NULL,                 "swagger.html"},

@@ -1696,9 +1696,7 @@ enum err store_ticket_delete(struct store *s, int64_t number, const struct event
 
 /* --- upload tokens --- */
 
-/* The token rules of DESIGN.md 6 after "unknown", in their order: resolved,
- * used up, expired. */
-static enum token_state token_classify(const struct ticket *t, int64_t now)
+enum token_state store_token_classify(const struct ticket *t, int64_t now)
 {
     if (t->resolved)
         return TOKEN_RESOLVED;
@@ -1731,7 +1729,7 @@ static enum err token_lookup(struct db_conn *c, void *ctx)
         return ERR_OK;
     }
     if (!e)
-        x->state = token_classify(&x->t, x->now);
+        x->state = store_token_classify(&x->t, x->now);
     return e;
 }
 

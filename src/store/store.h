@@ -470,6 +470,12 @@ enum token_state {
     TOKEN_EXPIRED,  /* expires_at passed (423) */
 };
 
+/* The token rules of DESIGN.md 6 after "unknown", in their order, for a ticket
+ * in hand: resolved, used up (attempts 0), expired (expires_at <= now, µs);
+ * else TOKEN_OK. The one place they are decided (the upload-token check of the
+ * API reports the same state the uploads would meet). */
+enum token_state store_token_classify(const struct ticket *t, int64_t now);
+
 /* Reads the ticket of token and classifies it, in the order of DESIGN.md 6:
  * unknown, resolved, used up, expired. Nothing is consumed. ret may be NULL;
  * it is written (and owns its note) only when *ret_state is TOKEN_OK. */

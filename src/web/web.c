@@ -1,4 +1,4 @@
-/* web.c - serves the console's pages and content-hashed assets from the binary. */
+/* web.c - serves the web pages (console, upload page) and their assets from the binary. */
 #include <string.h>
 #include <strings.h>
 
@@ -13,11 +13,13 @@ const struct web_file *web_find(const char *name)
     return NULL;
 }
 
-/* Whether a page name (not a hashed asset). */
+/* Whether a file served at a URL of its own (a page, uploader.sh), not a
+ * content-hashed asset: those are never under /assets/ with a year of caching. */
 static bool is_page(const struct web_file *f)
 {
     size_t n = strlen(f->name);
-    return n > 5 && strcmp(f->name + n - 5, ".html") == 0;
+    return (n > 5 && strcmp(f->name + n - 5, ".html") == 0) ||
+           (n > 3 && strcmp(f->name + n - 3, ".sh") == 0);
 }
 
 /* Answers f with status: 304 when If-None-Match names its ETag, the gzip

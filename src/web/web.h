@@ -1,4 +1,5 @@
-/* web.h - the staff console: pages and assets built into the binary (scripts/assets.py). */
+/* web.h - the staff console and the customer's upload page: pages and assets built into the
+ * binary (scripts/assets.py). */
 #pragma once
 
 #include <stddef.h>
@@ -25,7 +26,8 @@ const struct web_file *web_find(const char *name);
 /* GET /assets/{name}: a content-hashed asset (PROFILE_ASSET: cached for a
  * year), gzip-compressed when the client accepts it. */
 enum err web_asset(struct req *r);
-/* GET of a console page: the page the row names (route->arg), PROFILE_PAGE. */
+/* GET of a page (or a file with a URL of its own, uploader.sh): the file the row
+ * names (route->arg), PROFILE_PAGE. */
 enum err web_page(struct req *r);
 /* GET of an old URL: 302 to route->arg. */
 enum err web_redirect(struct req *r);

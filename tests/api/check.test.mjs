@@ -56,10 +56,12 @@ test('check/token/{token} answers for a known token, 404 for unknown or malforme
     for (const p of [`/api/v1/check/token/${t.token}/`, `/api/v1/check/token/${t.token}`]) {
         const r = await api(srv, 'GET', p);
         expectJson(r, 200, undefined, p);
-        assert.deepEqual(Object.keys(r.json).sort(), ['attempts', 'expires_at', 'resolved', 'token']);
+        assert.deepEqual(Object.keys(r.json).sort(), ['attempts', 'expires_at', 'resolved', 'state', 'ticket', 'token']);
         assert.equal(r.json.token, t.token);
         assert.equal(r.json.attempts, 4);
         assert.equal(r.json.resolved, false);
+        assert.equal(r.json.ticket, 42);
+        assert.equal(r.json.state, 'open');
         assert.match(r.json.expires_at, RFC3339);
         assert.equal(r.json.expires_at, t.expires_at);
     }
@@ -67,6 +69,29 @@ test('check/token/{token} answers for a known token, 404 for unknown or malforme
     expectJson(await api(srv, 'GET', `/api/v1/check/token/${crypto.randomUUID()}/`), 404, NOT_FOUND, 'unknown');
     for (const bad of ['abc', '0000', 'zzzzzzzz-zzzz-4zzz-8zzz-zzzzzzzzzzzz', t.token + '0', "x'%20OR%201=1"]) {
         expectJson(await api(srv, 'GET', `/api/v1/check/token/${bad}/`), 404, NOT_FOUND, `malformed ${bad}`);
+    }
+});
+
+test('check/token/{token} says what an upload would meet now: resolved, used up, expired', async () => {
+    const mk = async (number, body) => {
+        const c = await api(srv, 'POST', '/api/v1/tickets/', { token, json: { number, platform: 'vm6', ...body } });
+        expectJson(c, 201);
+        return c.json;
+    };
+    const state = async (t) => (await api(srv, 'GET', `/api/v1/check/token/${t.token}/`)).json;
+    /* in the order of the upload rules: resolved before used up before expired */
+    const resolved = await mk(43, { resolved: true, attempts: 0 });
+    assert.deepEqual([(await state(resolved)).state, (await state(resolved)).ticket], ['resolved', 43]);
+    const used = await mk(44, { attempts: 0 });
+    assert.equal((await state(used)).state, 'used_up');
+    const expired = await mk(45, {});
+    const p = await api(srv, 'PATCH', '/api/v1/tickets/45/', { token, json: { expires_at: new Date(Date.now() - 60e3).toISOString() } });
+    expectJson(p, 200);
+    assert.equal((await state(expired)).state, 'expired');
+    /* the states agree with what an upload of the token gets */
+    for (const t of [resolved, used, expired]) {
+        const up = await fetch(`${srv.url}/upload/${t.token}/x.log`, { method: 'PUT', body: 'x' });
+        assert.equal(up.status, 423, `upload with a ${(await state(t)).state} token`);
     }
 });
 

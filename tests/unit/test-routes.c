@@ -174,8 +174,16 @@ static void test_table_contract(void **state)
         if ((r->body == BODY_STREAM) != (r->stream != NULL) || (r->handler == NULL) == !r->stream)
             fail_msg("%s: a stream row has stream ops and no handler, others the reverse",
                      r->pattern);
-        if (strncmp(r->pattern, "/upload/", 8) == 0 && r->auth != AUTH_UPLOAD_TOKEN)
+        /* under /upload/: the uploads (every method but GET) take the token; a GET
+         * is the customer's upload page, which reads no credentials (its script
+         * asks the API) */
+        bool under_upload = strncmp(r->pattern, "/upload/", 8) == 0;
+        if (under_upload && r->method != M_GET && r->auth != AUTH_UPLOAD_TOKEN)
             fail_msg("%s: uploads need the token", r->pattern);
+        if (under_upload && r->method == M_GET &&
+            (r->profile != PROFILE_PAGE || r->handler != web_page || !r->arg ||
+             strcmp(r->arg, "upload.html") != 0))
+            fail_msg("%s: a GET under /upload/ is the upload page", r->pattern);
         /* pages and assets: GET, no credentials read (the page's script asks the
          * API), and the page a row names is in the build */
         if (!is_api(r) && (r->method != M_GET || r->auth != AUTH_NONE || r->body != BODY_NONE))
@@ -189,6 +197,46 @@ static void test_table_contract(void **state)
             strncmp(r->pattern, "/upload/", 8) != 0 && strcmp(r->pattern, "/metrics") != 0)
             fail_msg("%s: an API row outside /api/, /upload/ and /metrics", r->pattern);
     }
+}
+
+/* The link the console hands out is both the page (GET, HEAD) and the target of
+ * `curl -T` (PUT, with the token); the page also answers without a token and at
+ * the old product's URL. */
+static void test_upload_page_rows(void **state)
+{
+    (void)state;
+    const char *params[REQ_MAX_PARAMS];
+    size_t n = 0;
+    char buf[LIMIT_URL];
+    unsigned allowed;
+    const char *tok = "/upload/0f0c5d1e-8a1b-4c53-9a7e-3d2f1c0b9a88";
+    const struct route *r =
+        route_match(&api_routes, tok, M_GET, &allowed, params, &n, buf, sizeof(buf));
+    assert_non_null(r);
+    assert_int_equal(r->profile, PROFILE_PAGE);
+    assert_int_equal(r->auth, AUTH_NONE);
+    assert_string_equal(r->arg, "upload.html");
+    assert_true(allowed & M_PUT);
+    assert_ptr_equal(route_match(&api_routes, tok, M_HEAD, &allowed, params, &n, buf, sizeof(buf)),
+                     r);
+    r = route_match(&api_routes, tok, M_PUT, &allowed, params, &n, buf, sizeof(buf));
+    assert_non_null(r);
+    assert_int_equal(r->auth, AUTH_UPLOAD_TOKEN);
+    assert_int_equal(r->body, BODY_STREAM);
+    /* a file name after the token is an upload only */
+    assert_null(route_match(&api_routes, "/upload/0f0c5d1e-8a1b-4c53-9a7e-3d2f1c0b9a88/x.log",
+                            M_GET, &allowed, params, &n, buf, sizeof(buf)));
+    assert_true(allowed & M_PUT);
+    for (size_t i = 0; i < 2; i++) {
+        const char *p = i ? "/archives/upload" : "/upload";
+        r = route_match(&api_routes, p, M_GET, &allowed, params, &n, buf, sizeof(buf));
+        assert_non_null(r);
+        assert_string_equal(r->arg, "upload.html");
+        assert_int_equal(r->auth, AUTH_NONE);
+    }
+    r = route_match(&api_routes, "/uploader.sh", M_GET, &allowed, params, &n, buf, sizeof(buf));
+    assert_non_null(r);
+    assert_non_null(web_find(r->arg));
 }
 
 static enum err noop(struct req *r)
@@ -239,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_reply_null_json),
         cmocka_unit_test(test_every_documented_operation_routed),
         cmocka_unit_test(test_match),
+        cmocka_unit_test(test_upload_page_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

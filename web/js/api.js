@@ -23,6 +23,8 @@ export const routes = {
     archive: (id) => `/api/v1/archives/${encodeURIComponent(id)}/`,
     download: (id) => `/api/v1/archives/${encodeURIComponent(id)}/download/`,
     storage: '/api/v1/check/storage/',
+    checkToken: (token) => `/api/v1/check/token/${encodeURIComponent(token)}/`,
+    uploads: '/api/v1/uploads/', /* tus: the upload page's client (upload.js) */
     markdown: '/api/v1/markdown/',
     schema: '/api/v1/schema/',
 };
@@ -35,6 +37,9 @@ export const pages = {
     ticket: (platform, n) => `/tickets/show/${encodeURIComponent(platform)}/${encodeURIComponent(n)}/`,
     edit: (platform, n) => `/tickets/update/${encodeURIComponent(platform)}/${encodeURIComponent(n)}/`,
     platformTickets: (platform) => `/tickets/show/${encodeURIComponent(platform)}/`,
+    /* the customer's upload page: the link staff hand out, and the one-liners */
+    upload: (token) => `/upload/${encodeURIComponent(token)}/`,
+    uploader: '/uploader.sh',
 };
 
 /* An answer that was not 2xx: status, the body, and the field errors when the

@@ -152,13 +152,14 @@ export function formData(form) {
     return Object.fromEntries(new FormData(form).entries());
 }
 
-/* Copies text to the clipboard and says so. */
-export async function copy(text, what = 'Copied') {
+/* Copies text to the clipboard and says so; msgs {done, failed} replace the
+ * English sentences (the upload page's languages). */
+export async function copy(text, what = 'Copied', msgs = {}) {
     try {
         await navigator.clipboard.writeText(text);
-        toast(`${what} to the clipboard.`);
+        toast(msgs.done ?? `${what} to the clipboard.`);
     } catch {
-        toast('Copying is not allowed here: select the text and copy it.', 'warning');
+        toast(msgs.failed ?? 'Copying is not allowed here: select the text and copy it.', 'warning');
     }
 }
 

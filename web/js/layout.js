@@ -5,12 +5,16 @@ import { $, fill, fmtSize, h, icon } from './dom.js';
 
 const THEME_KEY = 'lc-theme';
 
-/* The theme switch(es): flips light/dark and remembers the choice. */
-export function setupTheme() {
+const THEME_LABELS = (dark) => (dark ? 'Switch to the light theme' : 'Switch to the dark theme');
+
+/* The theme switch(es): flips light/dark and remembers the choice. text(dark)
+ * gives the button's label (the upload page's languages). Returns the function
+ * that labels the switches again (after a change of language). */
+export function setupTheme(text = THEME_LABELS) {
     const label = () => {
         const dark = document.documentElement.getAttribute('data-bs-theme') === 'dark';
         for (const b of document.querySelectorAll('[data-theme-toggle]')) {
-            b.setAttribute('aria-label', dark ? 'Switch to the light theme' : 'Switch to the dark theme');
+            b.setAttribute('aria-label', text(dark));
             b.setAttribute('title', b.getAttribute('aria-label'));
             b.replaceChildren(icon(dark ? 'sun' : 'moon-stars'));
         }
@@ -30,6 +34,7 @@ export function setupTheme() {
     }
     matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => setTimeout(label));
     label();
+    return label;
 }
 
 function setupNav() {
