@@ -157,7 +157,7 @@ describe('staff console in the browser', () => {
         await page.goto(`${srv.url}/platforms/`);
         await page.fill('#name', 'vm6');
         await page.fill('#pretty_name', 'VMmanager 6');
-        await page.click('#create button[type=submit]');
+        await page.click('#platform-form button[type=submit]');
         await page.waitForSelector('#rows a[href="/tickets/show/vm6/"]');
         await page.goto(`${srv.url}/tickets/create/`);
         await page.waitForSelector('#platform option[value="vm6"]', { state: 'attached' });

@@ -23,6 +23,11 @@ export const routes = {
     archive: (id) => `/api/v1/archives/${encodeURIComponent(id)}/`,
     download: (id) => `/api/v1/archives/${encodeURIComponent(id)}/download/`,
     storage: '/api/v1/check/storage/',
+    events: '/api/v1/events/',
+    webhooks: '/api/v1/webhooks/',
+    webhook: (id) => `/api/v1/webhooks/${encodeURIComponent(id)}/`,
+    webhookDeliveries: (id) => `/api/v1/webhooks/${encodeURIComponent(id)}/deliveries/`,
+    webhookTest: (id) => `/api/v1/webhooks/${encodeURIComponent(id)}/test/`,
     markdown: '/api/v1/markdown/',
     schema: '/api/v1/schema/',
 };
@@ -35,6 +40,8 @@ export const pages = {
     ticket: (platform, n) => `/tickets/show/${encodeURIComponent(platform)}/${encodeURIComponent(n)}/`,
     edit: (platform, n) => `/tickets/update/${encodeURIComponent(platform)}/${encodeURIComponent(n)}/`,
     platformTickets: (platform) => `/tickets/show/${encodeURIComponent(platform)}/`,
+    events: '/events/',
+    webhooks: '/webhooks/',
 };
 
 /* An answer that was not 2xx: status, the body, and the field errors when the
