@@ -3,7 +3,7 @@
 // platform and ticket created in the pages, an upload by curl appearing on the open
 // ticket page, its download compared byte for byte, resolve, delete, the theme
 // switch, logout; axe-core on every page; screenshots of every page in both themes
-// and at phone width (tests/e2e/screenshots/); the first visit's transfer size.
+// and at phone width (tests/e2e/screenshots/console/); the first visit's transfer size.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,7 +14,7 @@ import path from 'node:path';
 
 import { api, login, startServer, stopAll, waitFor } from '../api/lib/server.mjs';
 import { totp } from '../api/lib/totp.mjs';
-import { checkA11y, launch, PHONE, shot, SHOTS, watchConsole } from './lib.mjs';
+import { checkA11y, checkView, forEachView, launch, screenshots, SHOTS, watchConsole } from './lib.mjs';
 
 const WEIGHT_LIMIT = 200 * 1024;
 
@@ -60,8 +60,9 @@ describe('staff console in the browser', () => {
         }
     }
 
+    let shot;
     before(async () => {
-        fs.rmSync(SHOTS, { recursive: true, force: true });
+        shot = screenshots('console');
         srv = await startServer({ env: { REQUIRE_2FA: 'true' } });
         browser = await launch();
         ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
@@ -156,7 +157,7 @@ describe('staff console in the browser', () => {
         await page.goto(`${srv.url}/platforms/`);
         await page.fill('#name', 'vm6');
         await page.fill('#pretty_name', 'VMmanager 6');
-        await page.click('#create button[type=submit]');
+        await page.click('#platform-form button[type=submit]');
         await page.waitForSelector('#rows a[href="/tickets/show/vm6/"]');
         await page.goto(`${srv.url}/tickets/create/`);
         await page.waitForSelector('#platform option[value="vm6"]', { state: 'attached' });
@@ -256,22 +257,14 @@ describe('staff console in the browser', () => {
             ['not-found', '/no/such/page/'],
         ];
         const ready = { tickets: '#rows a', 'tickets-platform': '#rows a', ticket: '[data-archive]', 'ticket-create': '#platform option', 'ticket-edit': '#note', platforms: '#rows a', users: '#rows tr', account: '#tfa-state:not(:empty)', swagger: '.swagger-ui .info', 'not-found': '.error-code' };
-        for (const scheme of ['light', 'dark']) {
-            for (const [phone, size] of [[false, { width: 1280, height: 900 }], [true, PHONE]]) {
-                await page.setViewportSize(size);
-                await page.emulateMedia({ colorScheme: scheme });
-                for (const [name, url] of pagesToShow) {
-                    await page.goto(srv.url + url);
-                    await page.waitForSelector(ready[name], { state: 'attached' });
-                    await page.waitForLoadState('networkidle');
-                    assert.equal(await page.getAttribute('html', 'data-bs-theme'), scheme, `${name} in the ${scheme} theme`);
-                    if (!phone) await checkA11y(page, `${name} (${scheme})`);
-                    await shot(page, `${name}-${scheme}${phone ? '-phone' : ''}`);
-                }
+        await forEachView(page, async (v) => {
+            for (const [name, url] of pagesToShow) {
+                await page.goto(srv.url + url);
+                await page.waitForSelector(ready[name], { state: 'attached' });
+                await page.waitForLoadState('networkidle');
+                await checkView(page, shot, name, v);
             }
-        }
-        await page.setViewportSize({ width: 1280, height: 900 });
-        await page.emulateMedia({ colorScheme: 'light' });
+        });
     });
 
     test('login, enrolment and logout pages: accessible, screenshots', async () => {
@@ -279,41 +272,27 @@ describe('staff console in the browser', () => {
         const p = await c.newPage();
         p.setDefaultTimeout(20000);
         try {
-            for (const scheme of ['light', 'dark']) {
-                for (const [phone, size] of [[false, { width: 1280, height: 900 }], [true, PHONE]]) {
-                    await p.setViewportSize(size);
-                    await p.emulateMedia({ colorScheme: scheme });
-                    const sfx = `${scheme}${phone ? '-phone' : ''}`;
-                    await p.goto(`${srv.url}/account/login/`);
-                    await p.waitForSelector('[data-theme-toggle] svg');
-                    if (!phone) await checkA11y(p, `login (${scheme})`);
-                    await shot(p, `login-${sfx}`);
-                    await p.fill('#username', 'admin');
-                    await p.fill('#password', srv.password);
-                    await p.click('#submit');
-                    await p.waitForSelector('#otp', { state: 'visible' });
-                    if (!phone) await checkA11y(p, `login code step (${scheme})`);
-                    await shot(p, `login-code-${sfx}`);
-                }
-            }
+            await forEachView(p, async (v) => {
+                await p.goto(`${srv.url}/account/login/`);
+                await p.waitForSelector('[data-theme-toggle] svg');
+                await checkView(p, shot, 'login', v);
+                await p.fill('#username', 'admin');
+                await p.fill('#password', srv.password);
+                await p.click('#submit');
+                await p.waitForSelector('#otp', { state: 'visible' });
+                await checkView(p, shot, 'login-code', v);
+            });
             /* a user without 2FA sees the enrolment page */
             await api(srv, 'POST', '/api/v1/users/', { token: (await login(srv)).access, json: { username: 'dave', password: 'dave-password-1' } });
-            for (const scheme of ['light', 'dark']) {
-                for (const [phone, size] of [[false, { width: 1280, height: 900 }], [true, PHONE]]) {
-                    await p.setViewportSize(size);
-                    await p.emulateMedia({ colorScheme: scheme });
-                    const sfx = `${scheme}${phone ? '-phone' : ''}`;
-                    await loginUi(p, 'dave', 'dave-password-1');
-                    await p.waitForSelector('#secret[data-secret]');
-                    await p.waitForLoadState('networkidle');
-                    if (!phone) await checkA11y(p, `enrolment (${scheme})`);
-                    await shot(p, `enrol-${sfx}`);
-                    await p.goto(`${srv.url}/account/logout/`);
-                    await p.waitForSelector('text=You are logged out');
-                    if (!phone) await checkA11y(p, `logout (${scheme})`);
-                    await shot(p, `logout-${sfx}`);
-                }
-            }
+            await forEachView(p, async (v) => {
+                await loginUi(p, 'dave', 'dave-password-1');
+                await p.waitForSelector('#secret[data-secret]');
+                await p.waitForLoadState('networkidle');
+                await checkView(p, shot, 'enrol', v);
+                await p.goto(`${srv.url}/account/logout/`);
+                await p.waitForSelector('text=You are logged out');
+                await checkView(p, shot, 'logout', v);
+            });
         } finally {
             await c.close();
         }

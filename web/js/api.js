@@ -25,6 +25,11 @@ export const routes = {
     storage: '/api/v1/check/storage/',
     checkToken: (token) => `/api/v1/check/token/${encodeURIComponent(token)}/`,
     uploads: '/api/v1/uploads/', /* tus: the upload page's client (upload.js) */
+    events: '/api/v1/events/',
+    webhooks: '/api/v1/webhooks/',
+    webhook: (id) => `/api/v1/webhooks/${encodeURIComponent(id)}/`,
+    webhookDeliveries: (id) => `/api/v1/webhooks/${encodeURIComponent(id)}/deliveries/`,
+    webhookTest: (id) => `/api/v1/webhooks/${encodeURIComponent(id)}/test/`,
     markdown: '/api/v1/markdown/',
     schema: '/api/v1/schema/',
 };
@@ -40,6 +45,8 @@ export const pages = {
     /* the customer's upload page: the link staff hand out, and the one-liners */
     upload: (token) => `/upload/${encodeURIComponent(token)}/`,
     uploader: '/uploader.sh',
+    events: '/events/',
+    webhooks: '/webhooks/',
 };
 
 /* An answer that was not 2xx: status, the body, and the field errors when the

@@ -79,10 +79,13 @@ const MESSAGES = {
     500: ['Server error', 'The server could not do this. Try again; if it keeps failing, tell an administrator.'],
 };
 
-/* Replaces the page's content with an error view in the console's style. */
-export function showError(err) {
+/* Replaces the page's content with an error view in the console's style;
+ * `own` ({title, text}) says it in other words than the status's usual ones. */
+export function showError(err, own = null) {
     const status = err instanceof ApiError ? err.status : typeof err === 'number' ? err : 500;
-    const [title, text] = MESSAGES[status] ?? MESSAGES[status >= 500 ? 500 : 403];
+    const [usualTitle, usualText] = MESSAGES[status] ?? MESSAGES[status >= 500 ? 500 : 403];
+    const title = own?.title ?? usualTitle;
+    const text = own?.text ?? usualText;
     const detail = err instanceof ApiError && err.body?.detail ? err.body.detail : null;
     if (!(err instanceof ApiError) && typeof err !== 'number') console.error(err);
     document.title = `${title} · logs-collector`;
@@ -118,11 +121,11 @@ export async function run(page, { admin = false, enrol = false } = {}) {
             $('#nav-main .navbar-nav')?.classList.add('d-none');
             $('#storage')?.classList.add('d-none');
         } else {
-            if (s.user.is_admin) $('#nav-users')?.classList.remove('d-none');
+            if (s.user.is_admin) for (const li of document.querySelectorAll('[data-admin]')) li.classList.remove('d-none');
             refreshStorage();
         }
         if (admin && !s.user.is_admin) {
-            showError(403);
+            showError(403, { title: 'Administrators only', text: 'This page is for administrators only. Ask one if you need what it shows.' });
             return;
         }
         await page(s);

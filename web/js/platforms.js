@@ -1,34 +1,56 @@
-// platforms.js - platforms with their ticket counts: create, rename, delete (the
-// warning says how many tickets and archives go with it).
+// platforms.js - platforms with their ticket counts, retention and upload-mail
+// settings: create, edit (one form for both), delete (the warning says how many
+// tickets and archives go with it).
 import { api, get, pages, routes } from './api.js';
-import { $, confirmDialog, createForm, fill, fmtSize, h, icon, showErrors, toast } from './dom.js';
+import { $, confirmDialog, fill, fmtSize, formData, h, icon, showErrors, toast } from './dom.js';
 import { refreshStorage, run } from './layout.js';
 
-async function renameForm(p, cell) {
-    const input = h('input', { class: 'form-control form-control-sm', name: 'pretty_name', value: p.pretty_name, 'aria-label': `Display name of ${p.name}` });
-    const form = h('form', { class: 'd-flex gap-2', novalidate: true },
-        h('div', { class: 'flex-grow-1' }, input, h('div', { class: 'alert alert-danger d-none form-alert small p-1 mt-1' })),
-        h('button', { class: 'btn btn-sm btn-primary', type: 'submit' }, 'Save'));
-    form.addEventListener('submit', async (ev) => {
-        ev.preventDefault();
-        try {
-            await api('PATCH', routes.platform(p.name), { pretty_name: input.value });
-            toast('Platform renamed.');
-            await load();
-        } catch (e) {
-            showErrors(form, e);
-        }
-    });
-    fill(cell, form);
-    input.focus();
+let editing = null; /* the platform the form edits; null: it creates one */
+
+const days = (n) => `${n} day${n === 1 ? '' : 's'}`;
+
+function retentionText(p) {
+    const parts = [];
+    if (p.archives_keep_days) parts.push(`archives deleted ${days(p.archives_keep_days)} after resolving`);
+    if (p.resolve_after_days) parts.push(`resolved after ${days(p.resolve_after_days)} untouched`);
+    return parts.length ? parts.join('; ') : 'off';
+}
+
+/* A whole number of days as a number; anything else as typed (the API names the mistake). */
+const daysValue = (v) => (/^\d+$/.test(v.trim()) ? Number(v) : v.trim() === '' ? 0 : v);
+
+/* The form's fields as the API's platform. */
+function platformBody(f) {
+    return {
+        name: f.name,
+        pretty_name: f.pretty_name,
+        archives_keep_days: daysValue(f.archives_keep_days),
+        resolve_after_days: daysValue(f.resolve_after_days),
+        notify_emails: f.notify_emails.split(/[\s,;]+/).filter(Boolean),
+    };
+}
+
+/* Puts p into the form (null: an empty form that creates). */
+function setForm(p) {
+    editing = p;
+    const form = $('#platform-form');
+    form.reset();
+    showErrors(form, null);
+    fill($('#form-title'), p ? `Edit platform ${p.name}` : 'New platform');
+    fill($('#save'), p ? 'Save' : 'Create platform');
+    $('#cancel').classList.toggle('d-none', !p);
+    if (!p) return;
+    for (const f of ['name', 'pretty_name', 'archives_keep_days', 'resolve_after_days']) form.elements[f].value = p[f];
+    form.elements.notify_emails.value = p.notify_emails.join('\n');
+    form.scrollIntoView({ block: 'nearest' });
+    form.elements.pretty_name.focus();
 }
 
 function row(p, stats) {
     const name = h('td', null, h('a', { href: pages.platformTickets(p.name) }, p.name));
-    const pretty = h('td', null, p.pretty_name);
-    const edit = h('button', { class: 'btn btn-sm btn-outline-body', type: 'button', 'aria-label': `Rename ${p.name}` }, icon('pencil'));
+    const edit = h('button', { class: 'btn btn-sm btn-outline-body', type: 'button', 'aria-label': `Edit ${p.name}` }, icon('pencil'));
     const del = h('button', { class: 'btn btn-sm btn-outline-danger', type: 'button', 'aria-label': `Delete ${p.name}` }, icon('trash'));
-    edit.addEventListener('click', () => renameForm(p, pretty));
+    edit.addEventListener('click', () => setForm(p));
     del.addEventListener('click', async () => {
         const s = await get(routes.platformStats(p.name));
         const ok = await confirmDialog({
@@ -39,13 +61,16 @@ function row(p, stats) {
         try {
             await api('DELETE', routes.platform(p.name));
             toast(`Platform ${p.name} deleted.`);
+            if (editing?.name === p.name) setForm(null);
             await load();
             refreshStorage();
         } catch (e) {
             toast(e.message, 'danger');
         }
     });
-    return h('tr', null, name, pretty, h('td', null, stats ? stats.tickets : '—'),
+    return h('tr', { 'data-platform': p.name }, name, h('td', null, p.pretty_name), h('td', null, stats ? stats.tickets : '—'),
+        h('td', { class: 'hide-sm small retention' }, retentionText(p)),
+        h('td', { class: 'hide-sm small notify' }, p.notify_emails.length ? p.notify_emails.map((a) => h('div', null, a)) : '—'),
         h('td', { class: 'text-end text-nowrap' }, h('div', { class: 'd-inline-flex gap-2' }, edit, del)));
 }
 
@@ -53,14 +78,23 @@ async function load() {
     const list = await get(routes.platforms);
     const stats = await Promise.all(list.map((p) => get(routes.platformStats(p.name)).catch(() => null)));
     fill($('#rows'), list.length ? list.map((p, i) => row(p, stats[i]))
-        : h('tr', null, h('td', { colspan: '4', class: 'text-body-secondary' }, 'No platforms yet: create the first one.')));
+        : h('tr', null, h('td', { colspan: '6', class: 'text-body-secondary' }, 'No platforms yet: create the first one.')));
 }
 
 run(async () => {
     await load();
-    createForm($('#create'), async (fields) => {
-        const p = await api('POST', routes.platforms, fields);
-        toast(`Platform ${p.name} created.`);
-        await load();
+    const form = $('#platform-form');
+    $('#cancel').addEventListener('click', () => setForm(null));
+    form.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        const body = platformBody(formData(form));
+        try {
+            const p = editing ? await api('PATCH', routes.platform(editing.name), body) : await api('POST', routes.platforms, body);
+            toast(editing ? `Platform ${p.name} saved.` : `Platform ${p.name} created.`);
+            setForm(null);
+            await load();
+        } catch (e) {
+            showErrors(form, e);
+        }
     });
 });

@@ -1,14 +1,17 @@
 // ticket.js - one ticket: note, token (copy, curl one-liner, upload link, new
-// token), archives (download, delete) that appear without a reload, resolve,
-// edit and delete.
+// token), archives (download, delete) and its history that both grow without a
+// reload, resolve, edit and delete.
 import { api, get, pages, routes } from './api.js';
 import { $, confirmDialog, copy, fill, fmtRelative, fmtSize, fmtTime, h, icon, toast } from './dom.js';
 import { refreshStorage, run } from './layout.js';
+import { every } from './poll.js';
+import { ticketHistory } from './ticket-history.js';
 
 const POLL_MS = 3000;
 const number = decodeURIComponent(location.pathname.split('/').filter(Boolean)[3] ?? '');
 let ticket = null;
 let seen = null; /* ids of the archives shown, null before the first look */
+let checks = null; /* the page's polling (poll.js): archives and history */
 
 function renderNote(n) {
     /* The one place server HTML enters a page: the note as md4c rendered it on the
@@ -46,7 +49,7 @@ function archiveItem(a) {
         try {
             await api('DELETE', routes.archive(a.id));
             toast(`${a.name} deleted.`);
-            await poll();
+            checks.now();
             refreshStorage();
         } catch (e) {
             toast(e.message, 'danger');
@@ -87,7 +90,11 @@ run(async () => {
     renderTicket(await get(routes.ticket(number)));
     renderNote(await get(routes.ticketNote(number)));
     await poll();
-    setInterval(() => poll().catch(() => {}), POLL_MS);
+    const history = await ticketHistory({ list: $('#history'), more: $('#history-more'), moreBox: $('#history-more-row'), count: $('#history-count'), number });
+    checks = every(async () => {
+        await poll();
+        await history.check();
+    }, { ms: POLL_MS });
     $('#copy-token').addEventListener('click', () => copy(ticket.token, 'Token copied'));
     $('#copy-curl').addEventListener('click', () => copy($('#curl').value, 'Command copied'));
     $('#copy-link').addEventListener('click', () => copy($('#link').value, 'Link copied'));
@@ -95,6 +102,7 @@ run(async () => {
         try {
             renderTicket(await api('PATCH', routes.ticket(number), { resolved: ev.target.checked }));
             toast(ticket.resolved ? 'Resolved: the token is locked.' : 'Reopened: the token works again.');
+            checks.now();
         } catch (e) {
             ev.target.checked = ticket.resolved;
             toast(e.message, 'danger');
@@ -107,6 +115,7 @@ run(async () => {
             const t = await api('POST', routes.ticketToken(number), {});
             renderTicket(await get(routes.ticket(t.number)));
             toast('New token issued.');
+            checks.now();
         } catch (e) {
             toast(e.message, 'danger');
         }

@@ -5,18 +5,15 @@
 import { api, get, pages, routes } from './api.js';
 import { $, fill, fmtRelative, fmtSize, h, toast } from './dom.js';
 import { refreshStorage, run } from './layout.js';
+import { pager } from './pager.js';
 
 const PAGE = 20;
+const FIELDS = ['q', 'platform', 'resolved'];
 
-function state() {
-    const q = new URLSearchParams(location.search);
+/* The old /tickets/show/{platform}/ URLs preset the platform. */
+function preset() {
     const m = location.pathname.match(/^\/tickets\/show\/([^/]+)\/?$/);
-    return {
-        q: q.get('q') ?? '',
-        platform: q.get('platform') ?? (m ? decodeURIComponent(m[1]) : ''),
-        resolved: q.get('resolved') ?? '',
-        page: Math.max(1, parseInt(q.get('page') ?? '1', 10) || 1),
-    };
+    return { platform: m ? decodeURIComponent(m[1]) : '' };
 }
 
 /* The API query of a state; null (with a message) for a search that is not numbers. */
@@ -70,28 +67,17 @@ async function load(s) {
     if (!p) {
         fill(alert, 'Search by ticket numbers: digits, several separated by commas (4242, 4250).');
         alert.classList.remove('d-none');
-        return;
+        return null;
     }
     const data = await get(`${routes.tickets}?${p}`);
     fill(body, data.results.length ? data.results.map(row)
         : h('tr', null, h('td', { colspan: '7', class: 'text-body-secondary' }, 'No tickets match.')));
-    const from = data.count ? (s.page - 1) * PAGE + 1 : 0;
-    fill($('#page-info'), `${from}–${(s.page - 1) * PAGE + data.results.length} of ${data.count}`);
-    $('#prev').disabled = !data.previous;
-    $('#next').disabled = !data.next;
-}
-
-function go(s, push = true) {
-    const p = new URLSearchParams();
-    for (const k of ['q', 'platform', 'resolved']) if (s[k]) p.set(k, s[k]);
-    if (s.page > 1) p.set('page', String(s.page));
-    const url = `/tickets/${p.size ? `?${p}` : ''}`;
-    if (push) history.pushState(null, '', url);
-    return load(s);
+    return data;
 }
 
 run(async () => {
-    const s = state();
+    const p = pager({ path: pages.tickets, fields: FIELDS, preset, load, pageSize: PAGE });
+    const s = p.state;
     const platforms = await get(routes.platforms);
     const sel = $('#platform');
     for (const pl of platforms) sel.append(h('option', { value: pl.name }, `${pl.pretty_name} (${pl.name})`));
@@ -104,12 +90,9 @@ run(async () => {
     }
     $('#filters').addEventListener('submit', (ev) => {
         ev.preventDefault();
-        Object.assign(s, { q: $('#q').value.trim(), platform: sel.value, resolved: $('#resolved').value, page: 1 });
-        go(s).catch((e) => toast(e.message, 'danger'));
+        p.go({ q: $('#q').value.trim(), platform: sel.value, resolved: $('#resolved').value })
+            .catch((e) => toast(e.message, 'danger'));
     });
-    $('#prev').addEventListener('click', () => go(Object.assign(s, { page: s.page - 1 })));
-    $('#next').addEventListener('click', () => go(Object.assign(s, { page: s.page + 1 })));
-    window.addEventListener('popstate', () => load(Object.assign(s, state())));
-    await load(s);
+    await p.load();
     refreshStorage();
 });
