@@ -14,9 +14,10 @@
 //   --mode put (default): `PUT /upload/TOKEN/slowN` with Content-Length `size`; success
 //     is 201. --tmpdir is DATA_DIR/tmp.
 //   --mode tus: a creation `POST /api/v1/uploads/` (Upload-Token, Upload-Length `size`,
-//     no body), then on the same connection one paced `PATCH` of the whole file at
-//     offset 0; success is 204 with the archive's id. --tmpdir is DATA_DIR/partial
-//     (only its *.data files are watched).
+//     no body), then one paced `PATCH` of the whole file at offset 0, on the same
+//     connection or, when the server answered `Connection: close`, on a new one;
+//     success is 204 with the archive's id. --tmpdir is DATA_DIR/partial (only its
+//     *.data files are watched).
 // Measured while the uploads run:
 //   - per client: status of the answer and the time from the first request line to the
 //     final answer; in tus mode also the creation's latency;
@@ -170,8 +171,7 @@ function startClient(i) {
     const token = tokens[i % tokens.length];
     const c = { i, status: null, start: null, done: null, sent: 0, error: null, created: null, streaming: false };
     clients.push(c);
-    const sock = net.connect({ host: '127.0.0.1', port: opt.port, localAddress: '127.0.0.1' });
-    sock.setNoDelay(true);
+    let sock = null;
     let timer = null;
     let answer = '';
     const finish = (err) => {
@@ -197,7 +197,6 @@ function startClient(i) {
         const ok = sock.write(n === opt.chunk ? payload : payload.subarray(0, n));
         if (ok) drainedThisSecond.add(i);
     };
-    sock.on('drain', () => drainedThisSecond.add(i));
     // The paced body: headers already sent; a random phase so the 1000 clients do not
     // all write in the same tick.
     const startBody = () => {
@@ -212,60 +211,77 @@ function startClient(i) {
             Math.random() * opt.interval,
         );
     };
+    const putHead = () =>
+        `PUT /upload/${token}/slow${i} HTTP/1.1\r\nHost: 127.0.0.1:${opt.port}\r\n` +
+        `Content-Type: application/octet-stream\r\nContent-Length: ${opt.size}\r\n\r\n`;
+    const createHead = () =>
+        `POST /api/v1/uploads/ HTTP/1.1\r\nHost: 127.0.0.1:${opt.port}\r\n` +
+        `Tus-Resumable: 1.0.0\r\nUpload-Token: ${token}\r\nUpload-Length: ${opt.size}\r\n` +
+        `Upload-Metadata: filename ${Buffer.from(`slow${i}`).toString('base64')}\r\nContent-Length: 0\r\n\r\n`;
+    const patchHead = (p) =>
+        `PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1:${opt.port}\r\n` +
+        `Tus-Resumable: 1.0.0\r\nUpload-Token: ${token}\r\nUpload-Offset: 0\r\n` +
+        `Content-Type: application/offset+octet-stream\r\nContent-Length: ${opt.size}\r\n\r\n`;
     let creating = TUS; // tus: the creation's answer comes first
-    sock.on('connect', () => {
-        if (TUS) {
-            const name = Buffer.from(`slow${i}`).toString('base64');
-            sock.write(
-                `POST /api/v1/uploads/ HTTP/1.1\r\nHost: 127.0.0.1:${opt.port}\r\n` +
-                    `Tus-Resumable: 1.0.0\r\nUpload-Token: ${token}\r\nUpload-Length: ${opt.size}\r\n` +
-                    `Upload-Metadata: filename ${name}\r\nContent-Length: 0\r\n\r\n`,
-            );
-        } else {
-            sock.write(
-                `PUT /upload/${token}/slow${i} HTTP/1.1\r\nHost: 127.0.0.1:${opt.port}\r\n` +
-                    `Content-Type: application/octet-stream\r\nContent-Length: ${opt.size}\r\n\r\n`,
-            );
-        }
-        c.start = now();
-        open++;
-        maxOpen = Math.max(maxOpen, open);
-        if (!TUS) startBody();
-    });
-    sock.on('data', (b) => {
-        answer += b.toString('latin1');
-        const m = /^HTTP\/1\.[01] (\d{3})/.exec(answer);
-        if (m && m[1] !== '100') {
+
+    // Sends head on a new connection; with a body, the paced bytes follow.
+    const connect = (head, body) => {
+        const s = net.connect({ host: '127.0.0.1', port: opt.port, localAddress: '127.0.0.1' });
+        sock = s;
+        s.setNoDelay(true);
+        s.on('drain', () => drainedThisSecond.add(i));
+        s.on('connect', () => {
+            s.write(head);
+            if (c.start === null) {
+                c.start = now();
+                open++;
+                maxOpen = Math.max(maxOpen, open);
+            }
+            if (body) startBody();
+        });
+        s.on('data', (b) => {
+            answer += b.toString('latin1');
+            const m = /^HTTP\/1\.[01] (\d{3})/.exec(answer);
+            if (!m || m[1] === '100') return;
             c.status = Number(m[1]);
             const end = answer.indexOf('\r\n\r\n');
-            if (end >= 0) {
-                const cl = /\r\ncontent-length:\s*(\d+)/i.exec(answer);
-                const bodyLen = answer.length - end - 4;
-                if (!cl || bodyLen >= Number(cl[1])) {
-                    const loc = creating && c.status === 201 && /\r\nlocation:\s*(\S+)/i.exec(answer);
-                    if (loc) {
-                        // created: the one PATCH of the whole file, paced like a PUT
-                        creating = false;
-                        c.created = now();
-                        c.status = null;
-                        answer = '';
-                        sock.write(
-                            `PATCH ${new URL(loc[1]).pathname} HTTP/1.1\r\nHost: 127.0.0.1:${opt.port}\r\n` +
-                                `Tus-Resumable: 1.0.0\r\nUpload-Token: ${token}\r\nUpload-Offset: 0\r\n` +
-                                `Content-Type: application/offset+octet-stream\r\nContent-Length: ${opt.size}\r\n\r\n`,
-                        );
-                        startBody();
-                        return;
-                    }
-                    if (c.status !== OK_STATUS) c.body = answer.slice(end + 4, end + 4 + 300);
-                    if (creating) c.body = `creation: ${c.body ?? ''}`;
-                    finish(null);
+            if (end < 0) return;
+            const cl = /\r\ncontent-length:\s*(\d+)/i.exec(answer);
+            const bodyLen = answer.length - end - 4;
+            if (cl && bodyLen < Number(cl[1])) return;
+            const loc = creating && c.status === 201 && /\r\nlocation:\s*(\S+)/i.exec(answer);
+            if (loc) {
+                // created: the one PATCH of the whole file, paced like a PUT, on the same
+                // connection unless the server closes it (then on a new one, as any
+                // HTTP client does)
+                creating = false;
+                c.created = now();
+                c.status = null;
+                const close = /\r\nconnection:\s*close/i.test(answer.slice(0, end));
+                answer = '';
+                const head = patchHead(new URL(loc[1]).pathname);
+                if (close) {
+                    connect(head, true); // sock is the new one: the old one's close is ignored
+                    s.destroy();
+                } else {
+                    s.write(head);
+                    startBody();
                 }
+                return;
             }
-        }
-    });
-    sock.on('error', (e) => finish(e.code ?? e.message));
-    sock.on('close', () => finish(c.status === null ? 'closed without an answer' : null));
+            if (c.status !== OK_STATUS) c.body = answer.slice(end + 4, end + 4 + 300);
+            if (creating) c.body = `creation: ${c.body ?? ''}`;
+            finish(null);
+        });
+        s.on('error', (e) => {
+            if (s === sock) finish(e.code ?? e.message);
+        });
+        s.on('close', () => {
+            if (s === sock) finish(c.status === null ? 'closed without an answer' : null);
+        });
+    };
+    if (TUS) connect(createHead(), false);
+    else connect(putHead(), true);
 }
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });

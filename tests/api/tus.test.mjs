@@ -362,6 +362,23 @@ describe('tus on one server', () => {
             await Promise.all(Array.from({ length: 40 }, (_, i) => one(40 * round + i)));
     });
 
+    test('every tus answer closes its connection (a kept one would hold its whole pool resident)', async () => {
+        const t = await mkTicket(ctx);
+        const c = await rawRequest(srv, `POST /api/v1/uploads/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n` +
+            `Upload-Token: ${t.token}\r\nUpload-Length: 10\r\nContent-Length: 0\r\n\r\n`);
+        assert.equal(c.status, 201);
+        assert.deepEqual(c.headers.connection, ['close']);
+        const p = new URL(c.headers.location[0]).pathname;
+        for (const method of ['HEAD', 'OPTIONS']) {
+            const r = await rawRequest(srv, `${method} ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n` +
+                `Upload-Token: ${t.token}\r\n\r\n`);
+            assert.deepEqual(r.headers.connection, ['close'], method);
+        }
+        // a client that keeps its connection (tus-js-client, curl) simply opens another
+        const r = await patch(srv, p, t.token, 0, bytes(10, 5));
+        assert.equal(r.status, 204, r.text);
+    });
+
     test('a client that goes away mid-PATCH keeps what arrived; the resume finishes it', async () => {
         const t = await mkTicket(ctx);
         const data = bytes(3 * MiB, 19);
