@@ -7,7 +7,7 @@
 # Not part of `make test`: it prints figures measured in one run on this machine.
 # Everything happens on 127.0.0.1, in a temp directory (BENCH_DIR, default /tmp, must be on
 # the disk you want to measure) that is removed at the end, and within BENCH_DEADLINE
-# seconds (default 600). Every process it starts is stopped by its PID. Peak disk use
+# seconds (default 900). Every process it starts is stopped by its PID. Peak disk use
 # about 7 GiB (a 1 GiB test file, a 4 GiB partial upload, one 1 GiB upload at a time:
 # every upload is deleted as soon as it is measured).
 #
@@ -36,17 +36,19 @@
 # 3. bench/slow-uploads.mjs --mode tus: BENCH_CLIENTS (default 1000) clients, each a
 #    creation POST then one PATCH of 1.5 MiB paced at 16 KiB per 100 ms, with the server's
 #    RSS and the health check's latency watched; then the same with PUT (what
-#    bench/upload.sh measures) on a freshly started server, for comparison.
+#    bench/upload.sh measures), in turns, BENCH_SLOW_ROUNDS rounds (default 2), each run
+#    on a freshly started server, with the cores the server used and how busy the box was.
 # 4. A summary with the goals of issue 11.
-# BENCH_SAVE=PREFIX keeps the slow-upload measurements as PREFIX-tus.json and PREFIX-put.json.
+# BENCH_SAVE=PREFIX keeps the slow-upload measurements as PREFIX-tus-N.json, PREFIX-put-N.json.
 set -euo pipefail
 export LC_ALL=C
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${LC_BIN:-$ROOT/build/logs-collector}
-DEADLINE=${BENCH_DEADLINE:-600}
+DEADLINE=${BENCH_DEADLINE:-900}
 REPEAT=${BENCH_REPEAT:-3}
 CLIENTS=${BENCH_CLIENTS:-1000}
+SLOW_ROUNDS=${BENCH_SLOW_ROUNDS:-2}
 GIB=$((1024 * 1024 * 1024))
 MIB=$((1024 * 1024))
 SIZE=$GIB
@@ -277,8 +279,10 @@ KINDS=(put put-node tus-1 tus-8m node-1 node-8m)
 declare -A LABEL=([put]="PUT, curl -T" [put-node]="PUT, node client"
     [tus-1]="tus, one PATCH (curl)" [tus-8m]="tus, 8 MiB PATCHes (node client)"
     [node-1]="@tus/server, one PATCH (curl)" [node-8m]="@tus/server, 8 MiB PATCHes (node client)")
-declare -A RUNS CPU
-for k in "${KINDS[@]}"; do RUNS[$k]="" CPU[$k]=""; done
+declare -A RUNS CPU BUSY
+for k in "${KINDS[@]}"; do RUNS[$k]="" CPU[$k]="" BUSY[$k]=""; done
+# "busy total" CPU ticks of the whole box
+boxticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 HZ=$(getconf CLK_TCK)
 for ((r = 0; r < REPEAT; r++)); do
     for ((j = 0; j < ${#KINDS[@]}; j++)); do
@@ -286,10 +290,13 @@ for ((r = 0; r < REPEAT; r++)); do
         pid=$LC_PID0
         case $k in node-*) pid=$NODE_PID ;; esac
         c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+        b0=$(boxticks)
         s=$(run_kind "$k")
+        b1=$(boxticks)
         c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
         RUNS[$k]+="$(mbps "$SIZE" "$s") "
         CPU[$k]+="$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') "
+        BUSY[$k]+="$(awk -v a="$b0" -v b="$b1" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }') "
     done
     echo "  round $((r + 1)):$(for k in "${KINDS[@]}"; do
         # shellcheck disable=SC2086 # the lists are space-separated numbers
@@ -303,8 +310,8 @@ for k in "${KINDS[@]}"; do
     # shellcheck disable=SC2086
     MED[$k]=$(median ${RUNS[$k]})
     # shellcheck disable=SC2086
-    printf '  %-42s %-18s median %5s MB/s; server CPU per GiB %s s\n' "${LABEL[$k]}:" "${RUNS[$k]}" \
-        "${MED[$k]}" "$(median ${CPU[$k]})"
+    printf '  %-42s %-18s median %5s MB/s; server CPU per GiB %s s; box busy %s%%\n' "${LABEL[$k]}:" \
+        "${RUNS[$k]}" "${MED[$k]}" "$(median ${CPU[$k]})" "$(median ${BUSY[$k]})"
 done
 # per-round ratios A/B: "median (min-max)"
 round_ratio() {
@@ -437,7 +444,8 @@ RESUME_TERM=$(awk -v a="$T_HEAD" -v b="$T_PATCH" 'BEGIN { printf "%.1f", (a + b)
 RESUME_KILL=$(awk -v a="$K_HEAD" -v b="$K_PATCH" 'BEGIN { printf "%.1f", (a + b) * 1000 }')
 
 # --- 3. many slow uploads ---
-# slow_run MODE - a fresh server, SLOW_TICKETS tickets of 100 attempts, slow-uploads.mjs.
+# slow_run MODE ROUND - a fresh server, SLOW_TICKETS tickets of 100 attempts, slow-uploads.mjs;
+# then how many cores the server used and how busy the box was meanwhile.
 slow_run() {
     stop_server TERM
     start_server
@@ -446,26 +454,43 @@ slow_run() {
         new_ticket 100
         echo "$NEW_TOKEN" >>"$WORK/tokens"
     done
-    local dir=$DATA_DIR/tmp
+    local dir=$DATA_DIR/tmp out=$WORK/slow-$1-$2.json t0 t1 w0=$EPOCHREALTIME
     [ "$1" = tus ] && dir=$DATA_DIR/partial
+    t0=$(ticks)
     timeout "$(left)" node "$ROOT/bench/slow-uploads.mjs" --mode "$1" --port "$PORT" \
-        --tokens "$WORK/tokens" --pid "$SERVER_PID" --tmpdir "$dir" --out "$WORK/slow-$1.json" \
-        --clients "$CLIENTS" --size "$SLOW_SIZE" --chunk 16384 --interval 100 --timeout 180
-    [ -z "${BENCH_SAVE:-}" ] || cp "$WORK/slow-$1.json" "$BENCH_SAVE-$1.json"
+        --tokens "$WORK/tokens" --pid "$SERVER_PID" --tmpdir "$dir" --out "$out" \
+        --clients "$CLIENTS" --size "$SLOW_SIZE" --chunk 16384 --interval 100 --timeout 180 | sed 's/^/  /'
+    t1=$(ticks)
+    # shellcheck disable=SC2034 # filled through acc_ticks' nameref
+    local -a tk=()
+    acc_ticks tk "$t0" "$t1"
+    echo "    $(cpu_line tk "$(secs "$w0" "$EPOCHREALTIME")")"
+    [ -z "${BENCH_SAVE:-}" ] || cp "$out" "$BENCH_SAVE-$1-$2.json"
 }
-S() { node -e 'const r=require(process.argv[1]);const v=process.argv[2].split(".").reduce((o,k)=>o==null?o:o[k],r);console.log(typeof v==="number"?(Number.isInteger(v)?v:v.toFixed(2)):JSON.stringify(v))' "$WORK/slow-$1.json" "$2"; }
+# S MODE ROUND FIELD - a figure of one slow run (dotted path into its JSON).
+S() { node -e 'const r=require(process.argv[1]);const v=process.argv[2].split(".").reduce((o,k)=>o==null?o:o[k],r);console.log(typeof v==="number"?(Number.isInteger(v)?v:v.toFixed(2)):JSON.stringify(v))' "$WORK/slow-$1-$2.json" "$3"; }
+# SR MODE FIELD - that figure of every round, space-separated.
+SR() {
+    local r
+    for ((r = 1; r <= SLOW_ROUNDS; r++)); do printf '%s ' "$(S "$1" "$r" "$2")"; done
+}
 MB() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
 echo
-echo "3. $CLIENTS concurrent slow tus uploads (creation, then one PATCH of 1.5 MiB at 16 KiB per 100 ms)"
-slow_run tus
-echo "   the same with PUT, on a freshly started server"
-slow_run put
+echo "3. $CLIENTS concurrent slow uploads (1.5 MiB at 16 KiB per 100 ms): tus (creation, then one PATCH)" \
+    "and PUT in turns, $SLOW_ROUNDS rounds, each on a freshly started server"
+for ((r = 1; r <= SLOW_ROUNDS; r++)); do
+    echo "  round $r, tus:"
+    slow_run tus "$r"
+    echo "  round $r, PUT:"
+    slow_run put "$r"
+done
 
 # --- 4. summary ---
 gmin() { awk -v r="$1" 'BEGIN { split(r, a, " "); print a[1] }'; }
 echo
-echo "Summary ($(date -u '+%Y-%m-%d'), $(nproc) cores; MB = 10^6 bytes; ratios: median of the per-round ratios)"
-row() { printf '  %-50s %22s %12s %8s\n' "$@"; }
+echo "Summary ($(date -u '+%Y-%m-%d'), $(nproc) cores; MB = 10^6 bytes; ratios: median of the per-round ratios;" \
+    "slow uploads: every round, then the median)"
+row() { printf '  %-50s %26s %10s %8s\n' "$@"; }
 row figure measured goal verdict
 row "PUT 1 GiB, curl (MB/s)" "${MED[put]}" - -
 row "tus one PATCH (MB/s)" "${MED[tus-1]}" - -
@@ -476,22 +501,26 @@ row "  tus 8 MiB PATCHes / PUT" "$R_T8_PUT" ">= 0.90" "$(verdict "$(gmin "$R_T8_
 row "  tus 8 MiB PATCHes / PUT, same node client" "$R_T8_PUTN" - -
 row "  tus one PATCH / @tus/server one PATCH" "$R_T1_NODE" ">= 1.3" "$(verdict "$(gmin "$R_T1_NODE")" '>=' 1.3)"
 row "  tus 8 MiB / @tus/server 8 MiB" "$R_T8_NODE" ">= 1.3" "$(verdict "$(gmin "$R_T8_NODE")" '>=' 1.3)"
+row "  PUT / @tus/server one PATCH" "$R_PUT_NODE" - -
 row "resume after SIGTERM: HEAD + first PATCH (ms)" "$RESUME_TERM" "< 50" "$(verdict "$RESUME_TERM" '<' 50)"
 row "resume after kill -9: HEAD + first PATCH (ms)" "$RESUME_KILL" "< 50" "$(verdict "$RESUME_KILL" '<' 50)"
 row "  same for the 1 MiB partial (ms)" "$(ms "$(awk -v a="$T_SHEAD" -v b="$T_SPATCH" 'BEGIN { print a + b }')") / $(ms "$(awk -v a="$K_SHEAD" -v b="$K_SPATCH" 'BEGIN { print a + b }')")" - -
 row "  bytes the server read (HEAD + PATCH)" "$T_READ / $K_READ" - -
 row "  sha256sum of the 4 GiB, from disk (ms)" "$(ms "$REREAD_COLD_S")" - -
 for m in tus put; do
-    row "$m: slow uploads answered $(S $m ok_status)" "$(S $m ok)/$CLIENTS" "$CLIENTS" "$(verdict "$(S $m ok)" '>=' "$CLIENTS")"
-    row "$m: progressing at once (server)" "$(S $m max_server_progressing_per_s)" "$CLIENTS" -
-    row "$m: completion p50 / p99 (s)" "$(S $m completion_s.p50) / $(S $m completion_s.p99)" - -
-    RSS=$(MB "$(S $m rss_kib.max)")
-    [ "$m" = tus ] && goal="< 80" v=$(verdict "$RSS" '<' 80) || goal="(< 64)" v=-
-    row "$m: server RSS max (MB)" "$RSS" "$goal" "$v"
-    row "$m:   while all stream / idle (MB)" "$(MB "$(S $m rss_kib.streaming)") / $(MB "$(S $m rss_kib.idle)")" - -
-    H99=$(S $m health_ms.p99)
-    [ "$m" = tus ] && v=$(verdict "$H99" '<' 20) || v=-
-    row "$m: health p50 / p99 / max (ms, $(S $m health_ms.n))" "$(S $m health_ms.p50) / $H99 / $(S $m health_ms.max)" "p99 < 20" "$v"
+    ok=$(SR $m ok)
+    # shellcheck disable=SC2086 # space-separated numbers
+    row "$m: slow uploads answered $(S $m 1 ok_status)" "$ok" "$CLIENTS" "$(verdict "$(median $ok)" '>=' "$CLIENTS")"
+    row "$m: progressing at once (server)" "$(SR $m max_server_progressing_per_s)" "$CLIENTS" -
+    row "$m: completion p99 (s)" "$(SR $m completion_s.p99)" - -
+    rss=()
+    for x in $(SR $m rss_kib.max); do rss+=("$(MB "$x")"); done
+    [ "$m" = tus ] && goal="< 80" v=$(verdict "$(median "${rss[@]}")" '<' 80) || goal="(< 64)" v=-
+    row "$m: server RSS max (MB)" "${rss[*]}" "$goal" "$v"
+    h99=$(SR $m health_ms.p99)
+    # shellcheck disable=SC2086
+    [ "$m" = tus ] && v=$(verdict "$(median $h99)" '<' 20) || v=-
+    row "$m: health p99 (ms)" "$h99" "< 20" "$v"
+    row "$m: health p50 / max (ms), round 1" "$(S $m 1 health_ms.p50) / $(S $m 1 health_ms.max)" - -
 done
-row "tus: creation p50 / p99 / max (ms)" "$(S tus create_ms.p50) / $(S tus create_ms.p99) / $(S tus create_ms.max)" - -
-row "  health max per 1 s slot, tus (ms)" "$(S tus health_ms.max_per_s | tr -d '[]' | tr ',' ' ' | cut -c1-60)" - -
+row "tus: creation p50 / p99 (ms), round 1" "$(S tus 1 create_ms.p50) / $(S tus 1 create_ms.p99)" - -
