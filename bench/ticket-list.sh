@@ -8,13 +8,16 @@
 #
 # BENCH_PG_ADMIN_URL=postgres://...: every server gets a fresh PostgreSQL database there
 # (dropped at the end) instead of SQLite in its DATA_DIR. Servers listen on 127.0.0.1 only
-# and are stopped by their PID.
+# and are stopped by their PID. BENCH_PATH measures another GET in the rounds (e.g.
+# BENCH_PATH=/api/v1/check/health/ BENCH_TICKETS=0 for the health check alone). At the end:
+# per server the median req/s and CPU per request of the rounds, and their ratio to server 1.
 set -eu
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- build/logs-collector
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-10s}
 TICKETS=${BENCH_TICKETS:-200}
+URL_PATH=${BENCH_PATH:-/api/v1/tickets/}
 command -v wrk >/dev/null || { echo "ticket-list.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/lc-bench-list.XXXXXX)
@@ -87,15 +90,32 @@ run() {
     awk -v ticks=$(($(cpu "$pid") - before)) -v hz="$(getconf CLK_TCK)" '
         /Requests\/sec/ {r=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
         /requests in/ {n=$1}
-        END {printf "%s %s %s %.0fus\n", r, p50, p99, n ? ticks / hz / n * 1e6 : 0}' <<<"$out"
+        END {printf "%s %s %s %.1fus\n", r, p50, p99, n ? ticks / hz / n * 1e6 : 0}' <<<"$out"
 }
 
-echo "GET /api/v1/tickets/ (wrk -t2 -c32 -d$DURATION): req/s, latency p50, p99, server CPU per request"
+echo "GET $URL_PATH (wrk -t2 -c32 -d$DURATION): req/s, latency p50, p99, server CPU per request"
+reqs=()
+cpus=()
 for round in $(seq 1 "$ROUNDS"); do
     for i in $(seq 0 $(($# - 1))); do
-        echo "round $round server $((i + 1)): $(run "$i" /api/v1/tickets/)"
+        out=$(run "$i" "$URL_PATH")
+        echo "round $round server $((i + 1)): $out"
+        read -r rps _ _ us <<<"$out"
+        reqs[i]="${reqs[i]:-} $rps"
+        cpus[i]="${cpus[i]:-} ${us%us}"
     done
 done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+echo "medians of the $ROUNDS rounds (ratio to server 1):"
+for i in $(seq 0 $(($# - 1))); do
+    # shellcheck disable=SC2086 # space-separated numbers
+    r=$(median ${reqs[i]})
+    # shellcheck disable=SC2086
+    c=$(median ${cpus[i]})
+    [ "$i" = 0 ] && { r1=$r c1=$c; }
+    echo "server $((i + 1)): $r req/s ($(awk -v a="$r" -v b="$r1" 'BEGIN { printf "%.3f", a / b }')), $c us CPU per request ($(awk -v a="$c" -v b="$c1" 'BEGIN { printf "%.3f", a / b }'))"
+done
+[ "$URL_PATH" != /api/v1/check/health/ ] || exit 0
 echo "GET /api/v1/check/health/ (same wrk): req/s, latency p50, p99, server CPU per request"
 for i in $(seq 0 $(($# - 1))); do
     echo "server $((i + 1)): $(run "$i" /api/v1/check/health/)"

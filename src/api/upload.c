@@ -50,7 +50,8 @@ enum err upload_open(struct req *r, struct upload *u, int64_t declared)
         metrics_refusal(REFUSE_TOO_LARGE);
         return too_large(r);
     }
-    u->next_space_check = SPACE_CHECK_EVERY;
+    /* counted from where the upload stands: a resumed one is at u->offset */
+    u->next_space_check = u->offset + SPACE_CHECK_EVERY;
     enum err e = space_check(r, declared);
     if (e == ERR_NO_SPACE)
         metrics_refusal(REFUSE_NO_SPACE);

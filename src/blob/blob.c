@@ -51,7 +51,7 @@
 #define FNAME_MAX      48
 #define BLOB_STRAY_AGE 60 /* seconds before a partial's stray state file goes */
 #define PLACE_RETRIES  8  /* a concurrent blob_delete may rmdir the ticket dir under us */
-#define MD5_LAG        ((int64_t)4 * 1024 * 1024)  /* unhashed bytes that wake the hasher */
+#define MD5_LAG        ((int64_t)1 * 1024 * 1024)  /* unhashed bytes that wake the hasher */
 #define MD5_CHUNK      (256 * 1024)                /* hasher read size */
 #define MD5_SLICE      ((int64_t)16 * 1024 * 1024) /* bytes per turn before requeueing */
 

@@ -353,8 +353,15 @@ enum MHD_Result req_send(struct req *r)
         return MHD_YES;
     r->resp = NULL;
     add_profile_headers(resp, r->profile);
-    if (r->profile == PROFILE_TUS)
+    if (r->profile == PROFILE_TUS) {
         add_cors_headers(r, resp);
+        /* libmicrohttpd (0.9.75) zeroes the whole connection pool when a
+         * connection is kept for another request, so a kept tus connection
+         * holds LIMIT_CONN_MEMORY resident (creation, then the PATCH: 142 KiB
+         * per paced upload instead of 40). A new connection per tus request
+         * costs a handshake; clients reconnect by themselves. */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
     for (size_t i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
     enum MHD_Result ok = real_queue(r->conn, (unsigned)r->resp_status, resp);

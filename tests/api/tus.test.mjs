@@ -333,6 +333,52 @@ describe('tus on one server', () => {
         assert.equal(r.headers.get('archive-sha256'), sha256(data));
     });
 
+    test('many uploads at once, each request on a new connection the moment an answer arrives: no 409', async () => {
+        // the same promise as the test below, under load: with 40 clients at once the time
+        // between an answer and the end of its request is long enough that the old race
+        // (the upload held until the request was freed) showed every run, while one
+        // client alone rarely met it
+        const tickets = [await mkTicket(ctx, { attempts: 100 }), await mkTicket(ctx, { attempts: 100 })];
+        const K = 4096;
+        const one = async (i) => {
+            const t = tickets[i % 2];
+            const head = (method, p, extra) => `${method} ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+                `Tus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n${extra}Connection: close\r\n`;
+            const data = bytes(4 * K, 40 + i);
+            const c = await rawRequest(srv, head('POST', '/api/v1/uploads/', `Upload-Length: ${data.length}\r\n`) +
+                'Content-Length: 0\r\n\r\n');
+            assert.equal(c.status, 201, `creation ${i}: ${c.body}`);
+            const p = new URL(c.headers.location[0]).pathname;
+            for (let k = 0; k < 4; k++) {
+                const r = await rawRequest(srv, [
+                    { data: head('PATCH', p, `Upload-Offset: ${k * K}\r\nContent-Type: application/offset+octet-stream\r\n`) +
+                        `Content-Length: ${K}\r\n\r\n`, delay: 0 },
+                    { data: data.subarray(k * K, (k + 1) * K), delay: 0 },
+                ]);
+                assert.equal(r.status, 204, `upload ${i}, PATCH ${k}: ${r.body}`);
+            }
+        };
+        for (let round = 0; round < 3; round++) // 40 at once: under the 100 connections per address
+            await Promise.all(Array.from({ length: 40 }, (_, i) => one(40 * round + i)));
+    });
+
+    test('every tus answer closes its connection (a kept one would hold its whole pool resident)', async () => {
+        const t = await mkTicket(ctx);
+        const c = await rawRequest(srv, `POST /api/v1/uploads/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n` +
+            `Upload-Token: ${t.token}\r\nUpload-Length: 10\r\nContent-Length: 0\r\n\r\n`);
+        assert.equal(c.status, 201);
+        assert.deepEqual(c.headers.connection, ['close']);
+        const p = new URL(c.headers.location[0]).pathname;
+        for (const method of ['HEAD', 'OPTIONS']) {
+            const r = await rawRequest(srv, `${method} ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n` +
+                `Upload-Token: ${t.token}\r\n\r\n`);
+            assert.deepEqual(r.headers.connection, ['close'], method);
+        }
+        // a client that keeps its connection (tus-js-client, curl) simply opens another
+        const r = await patch(srv, p, t.token, 0, bytes(10, 5));
+        assert.equal(r.status, 204, r.text);
+    });
+
     test('a client that goes away mid-PATCH keeps what arrived; the resume finishes it', async () => {
         const t = await mkTicket(ctx);
         const data = bytes(3 * MiB, 19);
