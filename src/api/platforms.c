@@ -157,13 +157,26 @@ static enum err update(struct req *r, bool partial)
     enum err e = store_platform_get(r->app->store, req_param(r, 0), &p);
     if (e)
         return e;
+    const struct platform was = p;
     e = read_platform(r, &p, partial);
     if (e)
         return e;
+    json_t *changed = json_array();
+    if (strcmp(p.name, was.name) != 0)
+        json_array_append_new(changed, json_string("name"));
+    if (strcmp(p.pretty_name, was.pretty_name) != 0)
+        json_array_append_new(changed, json_string("pretty_name"));
+    if (p.keep_days != was.keep_days)
+        json_array_append_new(changed, json_string("archives_keep_days"));
+    if (p.resolve_days != was.resolve_days)
+        json_array_append_new(changed, json_string("resolve_after_days"));
+    if (strcmp(p.notify_emails, was.notify_emails) != 0)
+        json_array_append_new(changed, json_string("notify_emails"));
     struct platform out;
     struct event ev;
-    api_event_make(r, &ev, "platform.updated", 0, 0,
-                   json_pack("{s:s,s:s}", "name", p.name, "previous_name", req_param(r, 0)));
+    api_event_make(
+        r, &ev, "platform.updated", 0, 0,
+        json_pack("{s:s,s:s,s:o}", "name", p.name, "previous_name", was.name, "changed", changed));
     e = store_platform_update(r->app->store, req_param(r, 0), &p, &ev, &out);
     if (e)
         return store_error(r, e);

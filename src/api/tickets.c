@@ -246,6 +246,28 @@ enum err api_ticket_note(struct req *r)
     return req_reply_json(r, 200, j);
 }
 
+/* The detail of a ticket's change event: the fields that changed from `was`
+ * (whose note is was_note) to t, and the number it had when renumbered. */
+static json_t *ticket_changes(const struct ticket *was, const char *was_note,
+                              const struct ticket *t)
+{
+    json_t *changed = json_array();
+    if (t->number != was->number)
+        json_array_append_new(changed, json_string("number"));
+    if (strcmp(t->platform, was->platform) != 0)
+        json_array_append_new(changed, json_string("platform"));
+    if (t->resolved != was->resolved)
+        json_array_append_new(changed, json_string("resolved"));
+    if (t->attempts != was->attempts)
+        json_array_append_new(changed, json_string("attempts"));
+    if (strcmp(t->note ? t->note : "", was_note ? was_note : "") != 0)
+        json_array_append_new(changed, json_string("note"));
+    json_t *d = json_pack("{s:o}", "changed", changed);
+    if (d && t->number != was->number)
+        json_object_set_new(d, "renumbered_from", json_integer(was->number));
+    return d;
+}
+
 static enum err update(struct req *r, bool partial)
 {
     int64_t number;
@@ -253,18 +275,22 @@ static enum err update(struct req *r, bool partial)
     enum err e = load_ticket(r, &number, &t);
     if (e)
         return e;
-    bool was_resolved = t.resolved;
+    struct ticket was = t; /* its scalars; the note (which read_ticket may free) apart */
+    char *was_note = t.note ? strdup(t.note) : NULL;
+    if (t.note && !was_note) {
+        store_ticket_clear(&t);
+        return ERR_NOMEM;
+    }
     e = read_ticket(r, &t, partial);
     struct event ev;
     if (!e) {
-        const char *kind = t.resolved == was_resolved ? "ticket.updated"
+        const char *kind = t.resolved == was.resolved ? "ticket.updated"
                            : t.resolved               ? "ticket.resolved"
                                                       : "ticket.reopened";
-        api_event_make(
-            r, &ev, kind, t.number, 0,
-            t.number != number ? json_pack("{s:I}", "renumbered_from", (json_int_t)number) : NULL);
+        api_event_make(r, &ev, kind, t.number, 0, ticket_changes(&was, was_note, &t));
         e = store_ticket_update(r->app->store, number, &t, &ev, &out);
     }
+    free(was_note);
     if (e) {
         e = store_error(r, e, &t);
         store_ticket_clear(&t);

@@ -45,6 +45,13 @@ test('a ticket\'s life: created, resolved, reopened, token regenerated, deleted,
         assert.equal(typeof e.detail, 'object');
     }
     assert.deepEqual(list[1].detail, { attempts: 3 });
+    // each change says which fields changed
+    assert.deepEqual(list.slice(2, 5).map((e) => e.detail), [{ changed: ['note'] }, { changed: ['resolved'] }, { changed: ['resolved'] }]);
+    expectJson(await staff(ctx, 'POST', '/api/v1/tickets/', { number: n + 1, platform: t.platform }), 201);
+    expectJson(await staff(ctx, 'PATCH', `/api/v1/tickets/${n + 1}/`, { number: n + 2, attempts: 9 }), 200);
+    const [renumbered] = await events(`?ticket=${n + 2}&kind=ticket.updated`);
+    assert.deepEqual(renumbered.detail, { changed: ['number', 'attempts'], renumbered_from: n + 1 });
+    assert.equal((await staff(ctx, 'DELETE', `/api/v1/tickets/${n + 2}/`)).status, 204);
     // a refused change records nothing
     expectJson(await staff(ctx, 'PATCH', `/api/v1/tickets/${n}/`, { resolved: true }), 404);
     assert.equal((await events(`?ticket=${n}`)).length, 6);
@@ -113,7 +120,7 @@ test('logins and failed logins; platforms', async () => {
     assert.equal((await staff(ctx, 'DELETE', '/api/v1/platforms/evq/')).status, 204);
     const p = await events('?kind__startswith=platform.&limit=3');
     assert.deepEqual(p.results.map((e) => e.kind), ['platform.deleted', 'platform.updated', 'platform.created']);
-    assert.deepEqual(p.results[1].detail, { name: 'evq', previous_name: 'evp' });
+    assert.deepEqual(p.results[1].detail, { name: 'evq', previous_name: 'evp', changed: ['name'] });
 });
 
 test('filters and pages: time range, actor, kind, limit/offset; bad values are field errors', async () => {

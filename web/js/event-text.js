@@ -21,7 +21,20 @@ const TFA_CHANGE = {
     reset: 'reset by an administrator',
     backup_codes_renewed: 'new backup codes',
 };
-const FIELD = { name: 'name', email: 'e-mail', is_admin: 'administrator', is_active: 'active', upload_mail: 'upload mail' };
+const FIELD = {
+    name: 'name', email: 'e-mail', is_admin: 'administrator', is_active: 'active', upload_mail: 'upload mail',
+    number: 'number', platform: 'platform', resolved: 'resolved', attempts: 'attempts', note: 'note',
+    pretty_name: 'title', archives_keep_days: 'archive retention', resolve_after_days: 'auto-resolve',
+    notify_emails: 'mail recipients',
+};
+/* "note, attempts" for a change's `changed` fields; null when it names none. */
+const changedFields = (d) => (Array.isArray(d.changed) && d.changed.length ? d.changed.map((f) => FIELD[f] ?? f).join(', ') : null);
+/* A ticket change: its fields but `resolved` (the kind says it), and a renumbering. */
+const ticketChange = (d) => {
+    const fields = changedFields({ changed: (d.changed ?? []).filter((f) => f !== 'resolved' && f !== 'number') });
+    const parts = [d.renumbered_from ? `renumbered from ${d.renumbered_from}` : null, fields].filter(Boolean);
+    return parts.length ? parts.join('; ') : null;
+};
 
 /* kind -> [label, icon, detail(d, e) -> text or null]. */
 const TEXT = {
@@ -37,14 +50,14 @@ const TEXT = {
     'archive.deleted': ['Archive deleted', 'trash', (d) => `${d.name ?? '?'}${paren(size(d.size))}${retention(d)}`],
     'ticket.created': ['Ticket created', 'tag', (d) =>
         `${d.platform ? `on platform ${d.platform}` : ''}${d.resolved ? ', resolved' : ''}` || null],
-    'ticket.updated': ['Ticket changed', 'pencil', (d) => (d.renumbered_from ? `renumbered from ${d.renumbered_from}` : null)],
-    'ticket.resolved': ['Ticket resolved', 'check-circle', (d) => (d.reason === 'retention' ? 'by retention: untouched too long' : null)],
-    'ticket.reopened': ['Ticket reopened', 'arrow-clockwise', () => null],
+    'ticket.updated': ['Ticket changed', 'pencil', ticketChange],
+    'ticket.resolved': ['Ticket resolved', 'check-circle', (d) => (d.reason === 'retention' ? 'by retention: untouched too long' : ticketChange(d))],
+    'ticket.reopened': ['Ticket reopened', 'arrow-clockwise', ticketChange],
     'ticket.deleted': ['Ticket deleted', 'trash', () => null],
     'ticket.token_regenerated': ['New upload token', 'key', (d) => (d.attempts >= 0 ? plural(d.attempts, 'attempt') : null)],
     'platform.created': ['Platform created', 'hdd', (d) => d.name ?? null],
     'platform.updated': ['Platform changed', 'hdd', (d) =>
-        `${d.name ?? '?'}${d.previous_name && d.previous_name !== d.name ? ` (was ${d.previous_name})` : ''}`],
+        `${d.name ?? '?'}${d.previous_name && d.previous_name !== d.name ? ` (was ${d.previous_name})` : ''}${paren(changedFields(d))}`],
     'platform.deleted': ['Platform deleted', 'trash', (d) => d.name ?? null],
     'auth.login': ['Logged in', 'box-arrow-right', (d) =>
         `${d.via === 'token' ? 'API token' : 'console'}${d.second_factor ? ', with a second factor' : ''}`],
@@ -55,7 +68,7 @@ const TEXT = {
     'user.created': ['User created', 'person-circle', (d) =>
         `${d.username ?? '?'}${d.is_admin ? ', administrator' : ''}${d.via ? ` (${d.via})` : ''}`],
     'user.updated': ['User changed', 'person-circle', (d) =>
-        `${d.username ?? '?'}${Array.isArray(d.changed) && d.changed.length ? paren(d.changed.map((f) => FIELD[f] ?? f).join(', ')) : ''}`],
+        `${d.username ?? '?'}${paren(changedFields(d))}`],
     'user.password_changed': ['Password changed', 'key', (d) => `${d.username ?? '?'}${d.via ? ` (${d.via})` : ''}`],
     'user.deleted': ['User deleted', 'trash', (d) => `${d.username ?? '?'}${d.via ? ` (${d.via})` : ''}`],
     'webhook.created': ['Webhook created', 'link-45deg', (d) => d.url ?? null],
