@@ -10,9 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { api, login, makeDataDir, startServer, stopAll } from '../api/lib/server.mjs';
-import { launch, SHOTS, watchConsole } from './lib.mjs';
+import { DESKTOP, launch, screenshots, SHOTS, watchConsole } from './lib.mjs';
 
-export const DESKTOP = { width: 1280, height: 900 };
 
 export function sha256sum(file) {
     return new Promise((resolve, reject) => {
@@ -46,7 +45,7 @@ export const itemOf = (page, name) => page.locator('#files [data-file]', { has: 
  * restart: h.srv may be replaced) with platform vm6, and Chromium; stop() ends both
  * and removes the files. h.errors collects every page's console errors.
  */
-export function uploadWorld(prefix) {
+export function uploadWorld(folder) {
     const h = {
         srv: null,
         jwt: null,
@@ -58,8 +57,8 @@ export function uploadWorld(prefix) {
     };
 
     h.start = async () => {
-        fs.mkdirSync(SHOTS, { recursive: true });
-        for (const f of fs.readdirSync(SHOTS)) if (f.startsWith(prefix)) fs.rmSync(path.join(SHOTS, f));
+        h.shot = screenshots(folder);
+        h.shots = path.join(SHOTS, folder);
         h.srv = await startServer({ dataDir: h.dataDir });
         h.jwt = (await login(h.srv)).access;
         const r = await api(h.srv, 'POST', '/api/v1/platforms/', { token: h.jwt, json: { name: 'vm6', pretty_name: 'VMmanager 6' } });

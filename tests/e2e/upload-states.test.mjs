@@ -3,17 +3,17 @@
 // sentence that says what to do; Russian from Accept-Language, switchable and
 // remembered, with its plural forms; axe-core with no serious or critical violation in
 // both themes, both languages and at phone width; screenshots of each state
-// (tests/e2e/screenshots/states-*). The uploads themselves: upload.test.mjs.
+// (tests/e2e/screenshots/upload-states/). The uploads themselves: upload.test.mjs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 
 import { api } from '../api/lib/server.mjs';
-import { checkA11y, PHONE, shot } from './lib.mjs';
-import { DESKTOP, uploadWorld } from './upload-lib.mjs';
+import { checkA11y, DESKTOP, PHONE } from './lib.mjs';
+import { uploadWorld } from './upload-lib.mjs';
 
 describe('customer upload page: states, languages, accessibility', () => {
-    const h = uploadWorld('states-');
+    const h = uploadWorld('upload-states');
     before(() => h.start());
     after(() => h.stop());
 
@@ -47,7 +47,7 @@ describe('customer upload page: states, languages, accessibility', () => {
                 for (const scheme of ['light', 'dark']) {
                     await page.emulateMedia({ colorScheme: scheme });
                     if (lang === 'en' || scheme === 'light') await checkA11y(page, `${name} (${locale}, ${scheme})`);
-                    await shot(page, `states-${name}-${lang}-${scheme}`);
+                    await h.shot(page, `states-${name}-${lang}-${scheme}`);
                 }
                 await page.context().close();
             }
@@ -87,7 +87,7 @@ describe('customer upload page: states, languages, accessibility', () => {
         assert.deepEqual(keys.ru, keys.en, 'the same keys in both catalogues');
         assert.match(await page.getAttribute('[data-theme-toggle]', 'aria-label'), /тему/);
         await checkA11y(page, 'the page in Russian');
-        await shot(page, 'states-ready-ru-light');
+        await h.shot(page, 'states-ready-ru-light');
         /* more files than uploads left: said before they go; the one refused says why */
         await h.open(page, t1.token);
         await page.setInputFiles('#files-input', [
@@ -103,7 +103,7 @@ describe('customer upload page: states, languages, accessibility', () => {
             'Все загрузки по этой ссылке использованы, поэтому файл не принят. Попросите у поддержки новую ссылку.');
         await page.waitForSelector('#state[data-state=used_up]');
         await checkA11y(page, 'an upload refused, in Russian');
-        await shot(page, 'states-refused-ru-light');
+        await h.shot(page, 'states-refused-ru-light');
         /* switched to English: remembered over Accept-Language */
         await page.click('[data-lang=en]');
         assert.equal(await page.getAttribute('html', 'lang'), 'en');
@@ -112,7 +112,7 @@ describe('customer upload page: states, languages, accessibility', () => {
         assert.equal(await page.getAttribute('html', 'lang'), 'en');
         assert.equal(await page.textContent('h1'), `Send log files for ticket ${t1.number}`);
         assert.match(await page.textContent('#state'), /All uploads of this link have been used/);
-        await shot(page, 'states-refused-en-light');
+        await h.shot(page, 'states-refused-en-light');
         await page.click('[data-lang=ru]');
         await page.reload();
         await page.waitForSelector('#fact-ticket');
@@ -133,11 +133,11 @@ describe('customer upload page: states, languages, accessibility', () => {
                     await h.open(page, t.token);
                     assert.equal(await page.getAttribute('html', 'data-bs-theme'), scheme);
                     await checkA11y(page, `ready (${sfx})`);
-                    await shot(page, `states-ready-${sfx}`);
+                    await h.shot(page, `states-ready-${sfx}`);
                     await page.goto(`${h.srv.url}/upload/`);
                     await page.waitForSelector('#token-form');
                     await checkA11y(page, `no token (${sfx})`);
-                    await shot(page, `states-form-${sfx}`);
+                    await h.shot(page, `states-form-${sfx}`);
                     /* the theme switch of the console, labelled in the page's language */
                     await page.click('[data-theme-toggle]');
                     assert.equal(await page.getAttribute('html', 'data-bs-theme'), scheme === 'light' ? 'dark' : 'light');

@@ -5,7 +5,7 @@
 // by a reload, resume and use one attempt; pause, resume, cancel; the first visit's
 // transfer under 100 KB with every request to the server itself. Uploads are slowed by
 // Chromium's own network throttling (CDP) where "in the middle" has to be a moment the
-// test can catch. Screenshots: tests/e2e/screenshots/upload-*. The page's states,
+// test can catch. Screenshots: tests/e2e/screenshots/upload/. The page's states,
 // languages and accessibility: upload-states.test.mjs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { login, ROOT, startServer, waitFor } from '../api/lib/server.mjs';
-import { checkA11y, PHONE, shot, SHOTS } from './lib.mjs';
+import { checkA11y, PHONE } from './lib.mjs';
 import { itemOf, percentOf, sha256sum, throttle, uploadWorld } from './upload-lib.mjs';
 
 const WEIGHT_LIMIT = 100 * 1024;
@@ -29,7 +29,7 @@ function shell(cmd, dir) {
 }
 
 describe('customer upload page: uploading', () => {
-    const h = uploadWorld('upload-');
+    const h = uploadWorld('upload');
     before(() => h.start());
     after(() => h.stop());
 
@@ -117,15 +117,15 @@ describe('customer upload page: uploading', () => {
         assert.equal((await h.checkToken(t.token)).attempts, 3, 'one attempt each');
         await waitFor(async () => (await page.textContent('#fact-left')) === '3', { timeout: 5000, what: 'uploads left on the page' });
         await checkA11y(page, 'two files received');
-        await shot(page, 'upload-done-en-light');
+        await h.shot(page, 'upload-done-en-light');
         await page.click('[data-lang=ru]');
         await page.waitForSelector('html[lang=ru]');
         assert.match(await itemOf(page, 'small.log').locator('.file-status').textContent(), /Сервер получил файл/);
-        await shot(page, 'upload-done-ru-light');
+        await h.shot(page, 'upload-done-ru-light');
         await page.emulateMedia({ colorScheme: 'dark' });
-        await shot(page, 'upload-done-ru-dark');
+        await h.shot(page, 'upload-done-ru-dark');
         await page.setViewportSize(PHONE);
-        await shot(page, 'upload-done-ru-dark-phone');
+        await h.shot(page, 'upload-done-ru-dark-phone');
     });
 
     /* The server is killed (SIGKILL: a crash, a power cut): a SIGTERM would let the
@@ -140,7 +140,7 @@ describe('customer upload page: uploading', () => {
         await throttle(page, 4 * 1024 * 1024);
         await page.setInputFiles('#files-input', f);
         await waitFor(async () => (await percentOf(page, 'restart.bin')) >= 55, { timeout: 60000, interval: 100, what: 'the second 16 MiB under way' });
-        await shot(page, 'upload-progress-en-light');
+        await h.shot(page, 'upload-progress-en-light');
         const password = h.srv.password;
         const port = h.srv.port;
         const old = h.srv;
@@ -152,11 +152,11 @@ describe('customer upload page: uploading', () => {
             assert.ok(cut < 100, `cut at ${cut}%`);
             await page.waitForSelector('#files [data-status=retrying]', { timeout: 20000 });
             assert.match(await page.textContent('#files .file-status'), /The connection was lost; trying again/);
-            await shot(page, 'upload-retrying-en-light');
+            await h.shot(page, 'upload-retrying-en-light');
             await page.click('[data-lang=ru]');
             await page.waitForSelector('html[lang=ru]');
             assert.match(await page.textContent('#files .file-status'), /Связь прервалась, пробуем снова/);
-            await shot(page, 'upload-retrying-ru-light');
+            await h.shot(page, 'upload-retrying-ru-light');
             await page.click('[data-lang=en]');
         } finally {
             h.srv = await startServer({ dataDir: h.dataDir, port, env: { ADMIN_PASSWORD: password } });
@@ -168,7 +168,7 @@ describe('customer upload page: uploading', () => {
         assert.ok(resumedAt >= 35, `resumed at ${resumedAt}% (16 MiB of 40 were saved)`);
         await page.click('[data-lang=ru]');
         assert.match(await page.textContent('#files .file-status'), / из 40 МиБ/);
-        await shot(page, 'upload-progress-ru-light');
+        await h.shot(page, 'upload-progress-ru-light');
         await page.click('[data-lang=en]');
         await page.waitForSelector('#files [data-status=done]', { timeout: 60000 });
         assert.equal(await page.textContent('#files .sha256'), await sha256sum(f));
@@ -190,17 +190,17 @@ describe('customer upload page: uploading', () => {
         await page.waitForSelector('#unfinished');
         assert.match(await page.textContent('#unfinished'), /reload\.tar\.gz \(6(\.0)? MiB\): choose this file again to continue where it stopped/);
         await checkA11y(page, 'an unfinished upload');
-        await shot(page, 'upload-unfinished-en-light');
+        await h.shot(page, 'upload-unfinished-en-light');
         await page.click('[data-lang=ru]');
         assert.match(await page.textContent('#unfinished'), /выберите этот файл снова/);
-        await shot(page, 'upload-unfinished-ru-light');
+        await h.shot(page, 'upload-unfinished-ru-light');
         await page.click('[data-lang=en]');
         await page.setInputFiles('#files-input', f);
         await page.waitForSelector('#files .file-resumed');
         assert.equal(await page.textContent('#files .file-resumed'), 'Continuing the earlier upload of this file where it stopped.');
         await waitFor(async () => (await percentOf(page, 'reload.tar.gz')) >= 20, { timeout: 30000, interval: 100, what: 'progress shown' });
         assert.ok((await percentOf(page, 'reload.tar.gz')) < 100);
-        await shot(page, 'upload-resumed-en-light');
+        await h.shot(page, 'upload-resumed-en-light');
         await page.waitForSelector('#files [data-status=done]', { timeout: 60000 });
         assert.equal(await page.textContent('#files .sha256'), await sha256sum(f));
         assert.equal((await h.checkToken(t.token)).attempts, 4, 'one attempt for the whole upload');
@@ -219,7 +219,7 @@ describe('customer upload page: uploading', () => {
         await itemOf(page, 'pause.bin').locator('[data-action=pause]').click();
         await itemOf(page, 'pause.bin').locator('[data-action=resume]').waitFor();
         assert.equal(await itemOf(page, 'pause.bin').getAttribute('data-status'), 'paused');
-        await shot(page, 'upload-paused-en-light');
+        await h.shot(page, 'upload-paused-en-light');
         await itemOf(page, 'cancel.bin').locator('[data-action=cancel]').click();
         await waitFor(async () => (await itemOf(page, 'cancel.bin').getAttribute('data-status')) === 'cancelled', { timeout: 5000, what: 'cancelled' });
         await itemOf(page, 'pause.bin').locator('[data-action=resume]').click();
@@ -243,7 +243,7 @@ describe('customer upload page: uploading', () => {
         await waitFor(() => sizes.length >= urls.length, { timeout: 5000, what: 'transfer sizes' });
         const total = sizes.reduce((n, s) => n + s.bytes, 0);
         const lines = sizes.map((s) => `${String(s.bytes).padStart(7)}  ${s.url.replace(h.srv.url, '').replace(fresh.token, 'TOKEN')}`).join('\n');
-        fs.writeFileSync(path.join(SHOTS, 'upload-first-visit.txt'), `${lines}\n${String(total).padStart(7)}  total (${sizes.length} requests)\n`);
+        fs.writeFileSync(path.join(h.shots, 'first-visit.txt'), `${lines}\n${String(total).padStart(7)}  total (${sizes.length} requests)\n`);
         console.log(`first visit to the upload page: ${total} bytes in ${sizes.length} requests`);
         assert.ok(total < WEIGHT_LIMIT, `first visit transferred ${total} bytes:\n${lines}`);
         assert.ok(sizes.some((s) => /tus\.min\./.test(s.url)), 'tus-js-client was fetched');
