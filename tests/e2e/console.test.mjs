@@ -206,6 +206,17 @@ describe('staff console in the browser', () => {
         assert.ok(got.equals(uploaded), 'downloaded bytes equal the uploaded ones');
     });
 
+    test('an old bookmark under another platform, or without the last slash, lands on the ticket\'s own URL', async () => {
+        await page.goto(`${srv.url}/tickets/show/other/4242`);
+        await page.waitForURL(/\/tickets\/show\/vm6\/4242\/$/);
+        await page.waitForSelector('#attempts:text("2 attempts left")');
+        await page.goto(`${srv.url}/tickets/update/nope/4242/`);
+        await page.waitForURL(/\/tickets\/update\/vm6\/4242\/$/);
+        assert.equal(await page.inputValue('#number'), '4242');
+        await page.goto(ticketUrl);
+        await page.waitForSelector('#attempts:text("2 attempts left")');
+    });
+
     test('resolve the ticket in place, then delete it with confirmation', async () => {
         await page.click('#resolved');
         await waitFor(async () => (await api(srv, 'GET', '/api/v1/tickets/4242/', { token: (await login(srv)).access })).json.resolved, { timeout: 10000, what: 'the ticket resolved' });

@@ -49,6 +49,13 @@ export const pages = {
     webhooks: '/webhooks/',
 };
 
+/* Old bookmarks may name a ticket under another platform, or without the last
+ * slash (ticket numbers are unique, so the number alone finds it): once the
+ * ticket is known, the address bar shows its own URL, as a redirect would. */
+export function canonical(path) {
+    if (location.pathname !== path) history.replaceState(history.state, '', path + location.search + location.hash);
+}
+
 /* An answer that was not 2xx: status, the body, and the field errors when the
  * body is {"field": ["msg"]}. */
 export class ApiError extends Error {

@@ -1,7 +1,7 @@
 // ticket-form.js - create (/tickets/create/) or edit (/tickets/update/{platform}/{n}/)
 // a ticket; the note has a preview rendered by the server; field errors from the
 // API appear next to their fields.
-import { api, get, pages, routes } from './api.js';
+import { api, canonical, get, pages, routes } from './api.js';
 import { $, fill, formData, h, showErrors } from './dom.js';
 import { run } from './layout.js';
 
@@ -56,6 +56,7 @@ run(async () => {
     setupPreview();
     if (editing) {
         const t = await get(routes.ticket(editing));
+        canonical(pages.edit(t.platform, t.number));
         document.title = `Edit ticket ${t.number} · logs-collector`;
         fill($('#title'), `Edit ticket ${t.number}`);
         $('#number').value = t.number;

@@ -1,7 +1,7 @@
 // ticket.js - one ticket: note, token (copy, curl one-liner, upload link, new
 // token), archives (download, delete) and its history that both grow without a
 // reload, resolve, edit and delete.
-import { api, get, pages, routes } from './api.js';
+import { api, canonical, get, pages, routes } from './api.js';
 import { $, confirmDialog, copy, fill, fmtRelative, fmtSize, fmtTime, h, icon, toast } from './dom.js';
 import { refreshStorage, run } from './layout.js';
 import { every } from './poll.js';
@@ -23,6 +23,7 @@ function renderNote(n) {
 
 function renderTicket(t) {
     ticket = t;
+    canonical(pages.ticket(t.platform, t.number));
     document.title = `Ticket ${t.number} · logs-collector`;
     fill($('#title'), `Ticket ${t.number}`);
     fill($('#crumb-platform'), h('a', { href: pages.platformTickets(t.platform) }, t.platform));
