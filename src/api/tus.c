@@ -152,6 +152,14 @@ static void add_expires(struct req *r, int64_t expires_at)
     req_add_header(r, "Upload-Expires", "%s", buf);
 }
 
+/* The archive a complete upload became, in the headers of its last PATCH's
+ * answer and of every HEAD after. */
+static void add_archive(struct req *r, int64_t id, const char *sha256)
+{
+    req_add_header(r, "Archive-Id", "%lld", (long long)id);
+    req_add_header(r, "Archive-Sha256", "%s", sha256);
+}
+
 /* Removes an upload that can no longer go on: its bytes (unless a request
  * holds them: then the sweeper does) and its row. */
 static void drop(struct req *r, const struct upload_row *row, const char *why)
@@ -190,6 +198,8 @@ static enum err load(struct req *r, struct upload_row *ret)
         return e; /* staff: any upload */
     if (!ret->token[0] || !token_equal(token, ret->token))
         return req_fail(r, ERR_FORBIDDEN, "token %.36s is not the token of this upload", token);
+    if (ret->archive_id)
+        return ERR_OK; /* complete: it may say so to its creator whatever befell the ticket since */
     enum token_state st;
     struct ticket t;
     e = store_token_check(r->app->store, ret->token, r->now, &st, &t);
@@ -308,8 +318,7 @@ static void add_progress(struct req *r, struct tus_req *t)
     struct upload *u = &t->up;
     req_add_header(r, "Upload-Offset", "%lld", (long long)(u->offset + upload_size(u)));
     if (u->out.id) {
-        req_add_header(r, "Archive-Id", "%lld", (long long)u->out.id);
-        req_add_header(r, "Archive-Sha256", "%s", u->out.sha256);
+        add_archive(r, u->out.id, u->out.sha256);
     } else {
         add_expires(r, r->now + r->app->cfg.upload_resume_ttl * 1000000);
     }
@@ -462,16 +471,20 @@ enum err api_tus_head(struct req *r)
     enum err e = open_upload(r, &row);
     if (e)
         return e;
-    int64_t offset;
-    e = blob_partial_offset(r->app->blobs, row.id, &offset);
+    int64_t offset = row.length;
+    e = row.archive_id ? ERR_OK : blob_partial_offset(r->app->blobs, row.id, &offset);
     if (e == ERR_NOT_FOUND) {
         drop(r, &row, "its bytes are gone");
         return req_fail(r, ERR_NOT_FOUND, "No such upload (finished, terminated or expired).");
     }
     if (e)
         return e;
+    /* complete, though the client may not know (the last answer was lost): it
+     * learns so here instead of sending the file again */
+    if (row.archive_id)
+        add_archive(r, row.archive_id, row.archive_sha256);
     /* a client asks where its upload stands when it comes back to it */
-    if (offset > 0)
+    else if (offset > 0)
         api_event(r, "upload.resumed", row.ticket_number, 0,
                   json_pack("{s:s,s:I,s:I}", "name", row.name, "offset", (json_int_t)offset,
                             "length", (json_int_t)row.length));
@@ -499,6 +512,12 @@ static enum err patch_begin(struct req *r)
     int64_t offset;
     if (!off || !parse_int64(off, &offset) || offset < 0)
         return req_fail(r, ERR_BAD_REQUEST, "Upload-Offset is required.");
+    if (row.archive_id) {
+        req_add_header(r, "Upload-Offset", "%lld", (long long)row.length);
+        add_archive(r, row.archive_id, row.archive_sha256);
+        return req_fail(r, ERR_CONFLICT, "The upload is complete: it is archive %lld.",
+                        (long long)row.archive_id);
+    }
     e = checksum_begin(r, &t->sum);
     if (e)
         return e;
@@ -554,6 +573,10 @@ enum err api_tus_delete(struct req *r)
     enum err e = open_upload(r, &row);
     if (e)
         return e;
+    if (row.archive_id) { /* complete: the record of it goes, its archive stays */
+        e = store_upload_delete(r->app->store, row.id);
+        return e && e != ERR_NOT_FOUND ? e : req_reply_empty(r, 204);
+    }
     e = blob_partial_remove(r->app->blobs, row.id);
     if (e == ERR_LOCKED)
         return req_fail(r, ERR_LOCKED, "The upload is receiving bytes right now; try again.");

@@ -103,6 +103,7 @@ enum stmt_id {
     ST_UPLOAD_DELETE,
     ST_UPLOAD_STALE,
     ST_UPLOAD_EXISTS,
+    ST_UPLOAD_FINISHED,
     ST_EVENT_INSERT,
     ST_EVENT_FANOUT, /* one delivery per webhook that wants the event */
     ST_MAIL_QUEUE,

@@ -201,6 +201,9 @@ static const char *const migrations[] = {
     " used_at timestamptz,"
     " UNIQUE (user_id, code_hash)"
     ");",
+    /* 5: a finished resumable upload names its archive until it expires. */
+    "ALTER TABLE uploads ADD COLUMN archive_id bigint REFERENCES archives (id) ON DELETE CASCADE;"
+    "CREATE INDEX uploads_archive_id ON uploads (archive_id);",
 };
 
 /* Where PostgreSQL's SQL differs from the portable text of store.c. */

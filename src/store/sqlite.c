@@ -179,6 +179,9 @@ static const char *const migrations[] = {
     " used_at INTEGER,"
     " UNIQUE (user_id, code_hash)"
     ") STRICT;",
+    /* 5: a finished resumable upload names its archive until it expires. */
+    "ALTER TABLE uploads ADD COLUMN archive_id INTEGER REFERENCES archives (id) ON DELETE CASCADE;"
+    "CREATE INDEX uploads_archive_id ON uploads (archive_id);",
 };
 
 /* Times are INTEGER microseconds: a year or month of the process time zone

@@ -84,7 +84,9 @@ static const struct db_ops *backend_of(enum db_kind kind)
     "SELECT u.id, u.ticket_id, t.number, coalesce(CAST(u.token AS text), ''),"                     \
     " coalesce(u.user_id, 0), u.name,"                                                             \
     " u.filetype, u.metadata, u.length, u.uploader_ip, u.uploader_agent, u.expires_at,"            \
-    " u.time_create, u.time_update FROM uploads u JOIN tickets t ON t.id = u.ticket_id"
+    " u.time_create, u.time_update, coalesce(u.archive_id, 0), coalesce(a.sha256, '')"             \
+    " FROM uploads u JOIN tickets t ON t.id = u.ticket_id"                                         \
+    " LEFT JOIN archives a ON a.id = u.archive_id"
 #define TICKET_ID_SQL "SELECT id FROM tickets WHERE number = ?"
 
 const struct db_stmt db_stmts[ST__MAX] = {
@@ -242,12 +244,14 @@ const struct db_stmt db_stmts[ST__MAX] = {
     [ST_UPLOAD_TOUCH] = {"upload touch",
                          "UPDATE uploads SET expires_at = ?, time_update = ? WHERE id = ?"},
     [ST_UPLOAD_DELETE] = {"upload delete", "DELETE FROM uploads WHERE id = ?"},
+    [ST_UPLOAD_FINISHED] = {"upload finish", "UPDATE uploads SET archive_id = ?, time_update = ?"
+                                             " WHERE id = ? AND archive_id IS NULL"},
     /* staff uploads (token NULL) do not depend on the token's state */
     [ST_UPLOAD_STALE] = {"upload stale",
                          "SELECT u.id FROM uploads u JOIN tickets t ON t.id = u.ticket_id"
-                         " WHERE u.expires_at <= ? OR t.resolved"
+                         " WHERE u.expires_at <= ? OR (u.archive_id IS NULL AND (t.resolved"
                          " OR (u.token IS NOT NULL AND (u.token <> t.token"
-                         " OR (t.expires_at IS NOT NULL AND t.expires_at <= ?)))"
+                         " OR (t.expires_at IS NOT NULL AND t.expires_at <= ?)))))"
                          " ORDER BY u.expires_at LIMIT ?"},
     [ST_UPLOAD_EXISTS] = {"upload exists", "SELECT EXISTS (SELECT 1 FROM uploads WHERE id = ?)"},
     [ST_EVENT_INSERT] =
@@ -555,6 +559,8 @@ static enum err read_upload(const struct db_row *r, void *dst)
     u->expires_at = col_time(r, 11);
     u->time_create = col_time(r, 12);
     u->time_update = col_time(r, 13);
+    u->archive_id = col_int(r, 14);
+    col_text(r, 15, u->archive_sha256, sizeof(u->archive_sha256));
     return ERR_OK;
 }
 
@@ -1888,7 +1894,7 @@ static enum err archive_relink(struct db_conn *c, void *ctx)
 static enum err archive_write(struct store *s, db_fn *fn, struct archive_write *w,
                               struct archive *ret)
 {
-    w->want = ret != NULL;
+    w->want = ret != NULL || w->upload_id; /* a finished upload records its archive's id */
     enum err e = tx(s, DB_WRITE, fn, w);
     if (!e && ret)
         *ret = w->out;
@@ -2030,19 +2036,21 @@ enum err store_upload_delete(struct store *s, const char *id)
     return write_row(s, ST_UPLOAD_DELETE, args, 1);
 }
 
-/* The archive row, then the upload's row goes. A try after one whose commit
- * may have gone through unanswered finds both done. */
+/* The archive row, then the upload's row names it: a client whose last answer
+ * was lost asks (HEAD) and learns that its upload is complete, instead of
+ * sending the file again. A try after one whose commit may have gone through
+ * unanswered finds both done. */
 static enum err upload_to_archive(struct db_conn *c, void *ctx)
 {
     struct archive_write *w = ctx;
     enum err e = archive_insert(c, w);
     if (e)
         return e;
-    struct db_arg args[] = {arg_text(w->upload_id)};
-    e = write_in(c, ST_UPLOAD_DELETE, args, 1);
+    struct db_arg args[] = {arg_int(w->out.id), arg_time(now_us()), arg_text(w->upload_id)};
+    e = write_in(c, ST_UPLOAD_FINISHED, args, ARRAY_SIZE(args));
     if (e == ERR_NOT_FOUND && w->again)
         return ERR_OK;
-    return e; /* ERR_NOT_FOUND: terminated meanwhile, the archive row rolls back */
+    return e; /* ERR_NOT_FOUND: terminated or finished meanwhile, the archive row rolls back */
 }
 
 enum err store_upload_finish(struct store *s, const char *id, const struct archive *a,

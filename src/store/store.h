@@ -650,6 +650,11 @@ struct upload_row {
     int64_t expires_at; /* removed after this without progress */
     int64_t time_create;
     int64_t time_update;
+    /* complete: the archive it became (0 while bytes are still to come), whose
+     * SHA-256 is joined; the row stays until it expires, so that a client whose
+     * last answer was lost learns that it is done */
+    int64_t archive_id;
+    char archive_sha256[65];
 };
 
 /*
@@ -672,9 +677,11 @@ enum err store_upload_touch(struct store *s, const char *id, int64_t expires_at)
 /* Removes the row (not the bytes: the caller does). ERR_NOT_FOUND. */
 enum err store_upload_delete(struct store *s, const char *id);
 /* The upload is complete: in one transaction the archive row a is inserted
- * (with ev, as store_archive_create) and the upload's row removed; waits for the database like
- * store_archive_create. *ret (may be NULL) gets the archive. ERR_NOT_FOUND
- * when the upload row is gone (terminated, swept, its ticket deleted). */
+ * (with ev, as store_archive_create) and the upload's row names it
+ * (archive_id; the row goes with the archive, or when it expires or is swept
+ * like any other); waits for the database like store_archive_create. *ret
+ * (may be NULL) gets the archive. ERR_NOT_FOUND when the upload row is gone
+ * (terminated, swept, its ticket deleted) or already finished. */
 enum err store_upload_finish(struct store *s, const char *id, const struct archive *a,
                              const struct event *ev, struct archive *ret);
 /* Ids (a malloc'ed array of UPLOAD_ID_LEN + 1 strings, the caller frees) of at

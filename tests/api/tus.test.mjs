@@ -197,10 +197,31 @@ describe('tus on one server', () => {
         const put = await putUpload(srv, t.token, 'same.bin', data);
         assert.equal(put.json.sha256, a.json.sha256);
         assert.equal(put.json.md5, a.json.md5);
-        // the upload is gone now; no partial files left
-        assert.equal((await tusReq(srv, 'HEAD', p, { 'Upload-Token': t.token })).status, 404);
+        // no partial files left; a client whose last answer was lost asks and learns
+        // that the upload is complete, and which archive it became
         assert.deepEqual(listFiles(partialDir(srv)).filter((f) => f.startsWith(p.slice(-32))), []);
+        let h = await tusReq(srv, 'HEAD', p, { 'Upload-Token': t.token });
+        assert.equal(h.status, 200);
+        assert.equal(h.headers.get('upload-offset'), String(data.length));
+        assert.equal(h.headers.get('upload-length'), String(data.length));
+        assert.equal(h.headers.get('archive-id'), String(id));
+        assert.equal(h.headers.get('archive-sha256'), sha256(data));
+        r = await patch(srv, p, t.token, data.length, Buffer.alloc(0));
+        expectJson(r, 409, { detail: `The upload is complete: it is archive ${id}.` });
+        assert.equal(r.headers.get('upload-offset'), String(data.length));
+        assert.equal(r.headers.get('archive-id'), String(id));
         assert.equal(await attemptsOf(srv, t.token), 1, 'resuming took no attempt; the PUT took one');
+        // so it does after the ticket is resolved; only its own token learns it
+        assert.equal((await staff(ctx, 'PATCH', `/api/v1/tickets/${t.number}/`, { resolved: true })).status, 200);
+        h = await tusReq(srv, 'HEAD', p, { 'Upload-Token': t.token });
+        assert.equal(h.status, 200);
+        assert.equal(h.headers.get('archive-id'), String(id));
+        const other = await mkTicket(ctx);
+        assert.equal((await tusReq(srv, 'HEAD', p, { 'Upload-Token': other.token })).status, 403);
+        // terminating it forgets the upload, not its archive
+        assert.equal((await tusReq(srv, 'DELETE', p, { 'Upload-Token': t.token })).status, 204);
+        assert.equal((await tusReq(srv, 'HEAD', p, { 'Upload-Token': t.token })).status, 404);
+        assert.equal((await staff(ctx, 'GET', `/api/v1/archives/${id}/`)).status, 200);
     });
 
     test('checksums: a match is kept, a mismatch keeps nothing (460), an unknown algorithm is 400', async () => {

@@ -28,8 +28,9 @@ after(async () => {
 });
 
 /* A proxy to srv. mode(): 'pass', 'refuse' (close at once). cutPatchAfter: the first
- * PATCH connection is cut after that many bytes from the client. */
-function proxy({ cutPatchAfter = Infinity } = {}) {
+ * PATCH connection is cut after that many bytes from the client. loseAnswer: the
+ * first PATCH connection is cut when the server answers, the answer not passed on. */
+function proxy({ cutPatchAfter = Infinity, loseAnswer = false } = {}) {
     const p = { mode: 'pass', cuts: 0, sockets: new Set() };
     let cut = false;
     p.server = net.createServer((client) => {
@@ -56,7 +57,16 @@ function proxy({ cutPatchAfter = Infinity } = {}) {
             }
             upstream.write(d);
         });
-        upstream.on('data', (d) => client.write(d));
+        upstream.on('data', (d) => {
+            if (isPatch && loseAnswer && !cut) {
+                cut = true;
+                p.cuts++;
+                client.destroy();
+                upstream.destroy();
+                return;
+            }
+            client.write(d);
+        });
         client.on('error', () => upstream.destroy());
         upstream.on('error', () => client.destroy());
         client.on('end', () => upstream.end());
@@ -123,6 +133,28 @@ test('it gives up with a clear message; the same command again continues the upl
         assert.equal(await attemptsOf(srv, t.token), 2, 'one attempt for both runs');
         assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'logs-collector-uploader')), [],
             'nothing remembered once done');
+    } finally {
+        await p.close();
+    }
+});
+
+test('the answer to the last bytes is lost: the script asks, learns the upload is complete, sends nothing again', async () => {
+    const t = await mkTicket(ctx, { attempts: 3 });
+    const file = path.join(dir, 'lost.tar.gz');
+    const data = bytes(3 * MiB, 57);
+    fs.writeFileSync(file, data);
+    const p = await proxy({ loseAnswer: true });
+    try {
+        const r = await uploader(['-f', file, '-t', t.token, '-d', p.url]);
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        assert.equal(p.cuts, 1, 'the answer was lost once');
+        assert.match(r.stderr, /The connection broke/);
+        assert.doesNotMatch(r.stderr, /Sending bytes/, 'no byte sent twice');
+        assert.match(r.stdout, new RegExp(`SHA-256 on the server: ${sha256(data)}`));
+        assert.equal(await attemptsOf(srv, t.token), 2, 'one attempt');
+        const list = await staff(ctx, 'GET', `/api/v1/archives/?ticket=${t.number}`);
+        assert.deepEqual(list.json.map((a) => [a.name, a.sha256]), [['lost.tar.gz', sha256(data)]], 'one archive');
+        assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'logs-collector-uploader')), [], 'nothing remembered once done');
     } finally {
         await p.close();
     }

@@ -2147,7 +2147,7 @@ static void test_archive_each(void **state)
     assert_int_equal(raw_int(fx, "SELECT count(*) FROM archives", 0), 0);
 
     /* A database error ends the walk. */
-    raw_int(fx, "DROP TABLE archives", 0);
+    raw_int(fx, "ALTER TABLE archives RENAME TO archives_gone", 0); /* referenced: not dropped */
     assert_int_equal(store_archive_each(fx->s, walk_row, &w), ERR_DB);
 
     assert_int_equal(store_archive_each(NULL, walk_row, &w), ERR_INTERNAL);
@@ -2326,14 +2326,26 @@ static void test_upload_rows(void **state)
     make_archive(&a, got.id, "7/big.tar.gz", 5000);
     assert_int_equal(store_upload_finish(fx->s, UP1, &a, NULL, &out), ERR_OK);
     assert_int_equal(out.size, 5000);
-    assert_int_equal(store_upload_exists(fx->s, UP1, &exists), ERR_OK);
-    assert_false(exists);
+    /* the finished upload names its archive (for a client whose answer was lost) */
+    assert_int_equal(store_upload_get(fx->s, UP1, &back), ERR_OK);
+    assert_int_equal(back.archive_id, out.id);
+    assert_string_equal(back.archive_sha256, a.sha256);
+    assert_int_equal(back.length, 5000);
+    assert_int_equal(store_upload_get(fx->s, UP3, &back), ERR_OK);
+    assert_int_equal(back.archive_id, 0);
+    assert_string_equal(back.archive_sha256, "");
     /* a finished or terminated upload cannot finish again: no archive row either */
     make_archive(&a, got.id, "7/again.tar.gz", 5000);
-    assert_int_equal(store_upload_finish(fx->s, UP1, &a, NULL, &out), ERR_NOT_FOUND);
+    assert_int_equal(store_upload_finish(fx->s, UP1, &a, NULL, NULL), ERR_NOT_FOUND);
     bool path = true;
     assert_int_equal(store_archive_path_exists(fx->s, "7/again.tar.gz", &path), ERR_OK);
     assert_false(path);
+    assert_int_equal(store_upload_finish(fx->s, UP2, &a, NULL, NULL), ERR_NOT_FOUND);
+    /* its row goes with the archive */
+    char gone[sizeof(out.path)];
+    assert_int_equal(store_archive_delete(fx->s, out.id, NULL, gone), ERR_OK);
+    assert_int_equal(store_upload_exists(fx->s, UP1, &exists), ERR_OK);
+    assert_false(exists);
     assert_int_equal(store_upload_delete(fx->s, UP3), ERR_OK);
     assert_int_equal(store_upload_delete(fx->s, UP3), ERR_NOT_FOUND);
     store_ticket_clear(&got);
