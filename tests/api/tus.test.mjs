@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { proxy } from './lib/proxy.mjs';
 import {
     ROOT, startServer, stopAndCheck, makeDataDir, api, expectJson, login, makeClock, waitFor, rawRequest,
 } from './lib/server.mjs';
@@ -445,6 +446,22 @@ describe('tus on one server', () => {
         const del = await rawRequest(srv, `DELETE ${q} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n` +
             `Upload-Token: ${t.token}\r\nConnection: close\r\n\r\n`);
         assert.equal(del.status, 204, `${del.body}`);
+    });
+
+    test('tus-js-client whose last answer is lost asks, learns the upload is complete, and sends nothing again', async () => {
+        const t = await mkTicket(ctx);
+        const data = bytes(3 * MiB + 5, 61);
+        const p = await proxy(srv.port, { loseAnswer: (answer) => answer.includes('Archive-Id') });
+        try {
+            const got = await tusClient({ url: p.url }, data, { token: t.token, chunkSize: MiB, name: 'lost.tar.gz' });
+            assert.equal(p.cuts, 1, 'the answer to the last PATCH was lost');
+            assert.equal(got.sha256, sha256(data), 'the HEAD after it named the archive');
+            const list = await staff(ctx, 'GET', `/api/v1/archives/?ticket=${t.number}`);
+            assert.deepEqual(list.json.map((a) => [a.id, a.name, a.sha256]), [[got.archiveId, 'lost.tar.gz', sha256(data)]], 'one archive');
+            assert.equal(await attemptsOf(srv, t.token), 4, 'one attempt');
+        } finally {
+            await p.close();
+        }
     });
 
     test('tus-js-client uploads in 1 MiB PATCHes and with creation-with-upload', async () => {
