@@ -202,8 +202,8 @@ static const char *const migrations[] = {
     " UNIQUE (user_id, code_hash)"
     ");",
     /* 5: a finished resumable upload names its archive until it expires. */
-    "ALTER TABLE uploads ADD COLUMN archive_id bigint REFERENCES archives (id) ON DELETE CASCADE;"
-    "CREATE INDEX uploads_archive_id ON uploads (archive_id);",
+    ("ALTER TABLE uploads ADD COLUMN archive_id bigint REFERENCES archives (id) ON DELETE CASCADE;"
+     "CREATE INDEX uploads_archive_id ON uploads (archive_id);"),
 };
 
 /* Where PostgreSQL's SQL differs from the portable text of store.c. */

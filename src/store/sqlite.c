@@ -180,8 +180,8 @@ static const char *const migrations[] = {
     " UNIQUE (user_id, code_hash)"
     ") STRICT;",
     /* 5: a finished resumable upload names its archive until it expires. */
-    "ALTER TABLE uploads ADD COLUMN archive_id INTEGER REFERENCES archives (id) ON DELETE CASCADE;"
-    "CREATE INDEX uploads_archive_id ON uploads (archive_id);",
+    ("ALTER TABLE uploads ADD COLUMN archive_id INTEGER REFERENCES archives (id) ON DELETE CASCADE;"
+     "CREATE INDEX uploads_archive_id ON uploads (archive_id);"),
 };
 
 /* Times are INTEGER microseconds: a year or month of the process time zone
