@@ -452,13 +452,14 @@ static void run_job(void *arg)
     MHD_resume_connection(r->conn);
 }
 
-/* Suspends the connection and queues r->work on the worker pool; a full queue
- * resumes at once with r->work_err = ERR_BUSY, answered like the work's error. */
+/* Suspends the connection and queues r->work on the worker pool (the head
+ * stages ahead of slow jobs); a full queue resumes at once with r->work_err =
+ * ERR_BUSY, answered like the work's error. */
 static void suspend_for_work(struct req *r)
 {
     r->suspended = true;
     MHD_suspend_connection(r->conn);
-    enum err se = work_submit(run_job, r);
+    enum err se = r->head_on_worker ? work_submit_quick(run_job, r) : work_submit(run_job, r);
     if (se) {
         r->work_err = se;
         r->work_done = true;
