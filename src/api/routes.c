@@ -46,10 +46,10 @@ static const struct route rows[] = {
      * checked by tus.c with the upload in hand, so that a ticket resolved or a token
      * replaced meanwhile removes its bytes */
     {M_OPTIONS, "/api/v1/uploads",                     AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_TUS,   0,                                        api_tus_options,         NULL,                 NULL},
-    {M_POST,    "/api/v1/uploads",                     AUTH_TOKEN_OR_STAFF, BODY_STREAM, OFFSET,    0,  PROFILE_TUS,   ROUTE_CSRF,                               NULL,                    &api_tus_create_ops,  NULL},
+    {M_POST,    "/api/v1/uploads",                     AUTH_TOKEN_OR_STAFF, BODY_STREAM, OFFSET,    0,  PROFILE_TUS,   ROUTE_CSRF|ROUTE_WORKER,                  NULL,                    &api_tus_create_ops,  NULL},
     {M_OPTIONS, "/api/v1/uploads/{id}",                AUTH_NONE,           BODY_NONE,   NULL,      0,  PROFILE_TUS,   0,                                        api_tus_options,         NULL,                 NULL},
-    {M_HEAD,    "/api/v1/uploads/{id}",                AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_TUS,   0,                                        api_tus_head,            NULL,                 NULL},
-    {M_PATCH,   "/api/v1/uploads/{id}",                AUTH_OPTIONAL,       BODY_STREAM, OFFSET,    0,  PROFILE_TUS,   ROUTE_CSRF,                               NULL,                    &api_tus_patch_ops,   NULL},
+    {M_HEAD,    "/api/v1/uploads/{id}",                AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_TUS,   ROUTE_WORKER,                             api_tus_head,            NULL,                 NULL},
+    {M_PATCH,   "/api/v1/uploads/{id}",                AUTH_OPTIONAL,       BODY_STREAM, OFFSET,    0,  PROFILE_TUS,   ROUTE_CSRF|ROUTE_WORKER,                  NULL,                    &api_tus_patch_ops,   NULL},
     {M_DELETE,  "/api/v1/uploads/{id}",                AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_TUS,   ROUTE_CSRF|ROUTE_WORKER,                  api_tus_delete,          NULL,                 NULL},
     {M_GET,     "/api/v1/check/health",                AUTH_OPTIONAL,       BODY_NONE,   NULL,      0,  PROFILE_API,   0,                                        api_check_health,        NULL,                 NULL},
     {M_GET,     "/api/v1/check/storage",               AUTH_STAFF,          BODY_NONE,   NULL,      0,  PROFILE_API,   0,                                        api_check_storage,       NULL,                 NULL},

@@ -80,6 +80,8 @@ struct req {
     void (*work)(struct req *r);
     enum err (*done)(struct req *r);
     bool suspended;
+    bool head_on_worker; /* the principal and body stages run on a worker (stream
+                            rows with ROUTE_WORKER), before any body byte */
     bool work_done;
     enum err work_err;
     void *work_data;
@@ -172,8 +174,8 @@ enum err req_invalid(struct req *r, const char *field, const char *fmt, ...)
  * thread stalls. work() must only touch r's own fields and thread-safe modules
  * (store, blob, password); it may answer with req_reply_*. Returns ERR_OK; the
  * handler returns ERR_OK after it. A full queue fails the request with
- * ERR_BUSY. Handlers of ROUTE_WORKER rows already run on a worker and must not
- * defer.
+ * ERR_BUSY. Handlers of ROUTE_WORKER rows (and begin() of such stream rows)
+ * already run on a worker and must not defer.
  */
 enum err req_defer(struct req *r, void (*work)(struct req *r), enum err (*done)(struct req *r));
 

@@ -45,9 +45,11 @@ enum profile {
     PROFILE__MAX
 };
 
-#define ROUTE_WORKER                                                                               \
-    1u                /* the handler runs on the worker pool (it may block: fsync, unlink, hash) */
-#define ROUTE_CSRF 2u /* unsafe methods through a session cookie need the CSRF token */
+/* ROUTE_WORKER: the handler runs on the worker pool (it may block: fsync, unlink, hash). On a
+ * BODY_STREAM row, the principal stage and the stream's begin() run there instead (store reads,
+ * file opens), the connection suspended, and the body is read after them. */
+#define ROUTE_WORKER 1u
+#define ROUTE_CSRF   2u /* unsafe methods through a session cookie need the CSRF token */
 #define ROUTE_BEFORE_2FA                                                                           \
     4u /* a session without a second factor may call it while REQUIRE_2FA holds (the               \
           enrolment it is sent to: who am I, log out, set up TOTP) */
@@ -57,7 +59,9 @@ typedef enum err (*handler_fn)(struct req *r);
 
 /* Streamed bodies (uploads). begin() runs on the first callback, before a
  * single body byte is read, so a refusal reaches `Expect: 100-continue` clients
- * before they send anything; data() gets each chunk; end() runs once the body is
+ * before they send anything; with ROUTE_WORKER it runs on a worker (after the
+ * principal stage, also there) while the connection waits, and must not
+ * req_defer itself. data() gets each chunk; end() runs once the body is
  * complete and answers like a handler; abort() runs when the connection ends
  * without end() having answered (client gone, idle timeout, error), and must
  * leave nothing behind. */

@@ -318,9 +318,27 @@ static enum err stage_body(struct req *r)
     return ERR_OK;
 }
 
+/* Stages 4 and 5, principal and body: they may read the store (a token, a
+ * session, a resumable upload) and open files (a stream's begin). */
+static enum err head_stages(struct req *r)
+{
+    enum err e = auth_resolve(r);
+    return e ? e : stage_body(r);
+}
+
+/* Worker thread: the head stages of a stream row with ROUTE_WORKER. */
+static void head_work(struct req *r)
+{
+    enum err e = head_stages(r);
+    if (e)
+        r->work_err = e;
+}
+
 /* Everything decided from the request head, before any body byte: the
  * stages framing, host, route, principal (auth_resolve) and body, in this
- * order; the handler runs once the body is in (complete). */
+ * order; the handler runs once the body is in (complete). A stream row with
+ * ROUTE_WORKER leaves principal and body to head_work (r->head_on_worker):
+ * the caller suspends the connection for it. */
 static enum err begin(struct server *srv, struct req *r, const char *url)
 {
     client_address(r);
@@ -342,10 +360,11 @@ static enum err begin(struct server *srv, struct req *r, const char *url)
         e = stage_route(srv, r, strlen(url) + 1);
     if (e || r->resp)
         return e;
-    e = auth_resolve(r);
-    if (!e)
-        e = stage_body(r);
-    return e;
+    if (r->route->body == BODY_STREAM && (r->route->flags & ROUTE_WORKER)) {
+        r->head_on_worker = true;
+        return req_defer(r, head_work, NULL);
+    }
+    return head_stages(r);
 }
 
 static enum err consume(struct req *r, const char *data, size_t len)
@@ -433,13 +452,14 @@ static void run_job(void *arg)
     MHD_resume_connection(r->conn);
 }
 
-/* Suspends the connection and queues r->work on the worker pool; a full queue
- * resumes at once with r->work_err = ERR_BUSY, answered like the work's error. */
+/* Suspends the connection and queues r->work on the worker pool (the head
+ * stages ahead of slow jobs); a full queue resumes at once with r->work_err =
+ * ERR_BUSY, answered like the work's error. */
 static void suspend_for_work(struct req *r)
 {
     r->suspended = true;
     MHD_suspend_connection(r->conn);
-    enum err se = work_submit(run_job, r);
+    enum err se = r->head_on_worker ? work_submit_quick(run_job, r) : work_submit(run_job, r);
     if (se) {
         r->work_err = se;
         r->work_done = true;
@@ -485,6 +505,20 @@ static void resumed_stream(struct req *r)
     r->work_err = ERR_OK;
 }
 
+/* The verdict on the request head, before any body byte: a refusal (sent
+ * now, or once a draining client's body is in), an answer of the head alone
+ * (OPTIONS), or nothing yet (the body follows). */
+static enum MHD_Result head_decided(struct req *r, enum err e)
+{
+    if (e && must_drain(r)) {
+        r->pending_err = e; /* answered once the body is in */
+        return MHD_YES;
+    }
+    if (e)
+        return answer_error(r, e);
+    return req_send(r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -505,13 +539,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method_str = method;
         r->version = version;
         enum err e = begin(srv, r, url);
-        if (e && must_drain(r)) {
-            r->pending_err = e; /* answered once the body is in */
+        if (!e && r->head_on_worker) {
+            suspend_for_work(r); /* libmicrohttpd calls again once it resumes */
             return MHD_YES;
         }
-        if (e)
-            return answer_error(r, e);
-        return req_send(r); /* an answer of the head alone (OPTIONS), else nothing yet */
+        return head_decided(r, e);
+    }
+    if (r->head_on_worker) {
+        /* The head stages ran on a worker: libmicrohttpd repeats its first
+         * call (no body byte read yet), and the request goes on as if they
+         * had run in it. */
+        if (!r->work_done)
+            return MHD_YES;
+        enum err e = r->work_err;
+        r->head_on_worker = r->suspended = r->work_done = false;
+        r->work = NULL;
+        r->work_err = ERR_OK;
+        return head_decided(r, e);
     }
     if (r->answered) {
         *upload_data_size = 0; /* answer already queued: drop the rest of the body */

@@ -13,7 +13,7 @@ import {
     ROOT, startServer, stopAndCheck, makeDataDir, api, expectJson, login, makeClock, waitFor, rawRequest,
 } from './lib/server.mjs';
 import {
-    setup, mkTicket, staff, attemptsOf, archives, bytes, md5, sha256, listFiles, putUpload,
+    setup, mkTicket, staff, attemptsOf, archives, bytes, md5, sha256, listFiles, putUpload, headOnly, rawStream,
 } from './lib/upload-helpers.mjs';
 
 const require = createRequire(path.join(ROOT, 'tests', 'package.json'));
@@ -157,6 +157,80 @@ describe('tus on one server', () => {
             if (r.status === 201) await tusReq(srv, 'DELETE', r.headers.get('location').slice(srv.url.length), { 'Upload-Token': t.token });
         }
         assert.equal(await attemptsOf(srv, t.token), 1, 'only the valid creation took an attempt');
+    });
+
+    test('creation and PATCH refuse before the body, though their checks run on a worker', async () => {
+        // POST and PATCH check the token, the upload and its files on the worker pool
+        // (ROUTE_WORKER stream rows) while the connection waits: a client that asked
+        // for 100-continue still gets the refusal instead of "100 Continue", and one
+        // that was let in gets "100 Continue" and its 204
+        const t = await mkTicket(ctx);
+        const other = await mkTicket(ctx);
+        const p = await create(srv, t.token, 100);
+        const unknown = '00000000-0000-4000-8000-000000000000';
+        const stream = { ...TUS, 'Content-Type': 'application/offset+octet-stream' };
+        let r = await headOnly(srv, 'POST', '/api/v1/uploads/', { ...stream, 'Upload-Token': unknown, 'Upload-Length': '100' }, 100);
+        assert.equal(r.status, 403);
+        assert.deepEqual(r.json, { detail: `token ${unknown} is not valid` });
+        r = await headOnly(srv, 'PATCH', p, { ...stream, 'Upload-Token': other.token, 'Upload-Offset': '0' }, 100);
+        assert.equal(r.status, 403);
+        r = await headOnly(srv, 'PATCH', p, { ...stream, 'Upload-Token': t.token, 'Upload-Offset': '7' }, 100);
+        assert.equal(r.status, 409);
+        assert.equal(r.headers['upload-offset'], '0');
+        // a client that sends its body at once is answered after it (drained)
+        const late = await rawRequest(srv, [{ data: Buffer.concat([Buffer.from(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+            `Tus-Resumable: 1.0.0\r\nUpload-Token: ${other.token}\r\nUpload-Offset: 0\r\n` +
+            'Content-Type: application/offset+octet-stream\r\nContent-Length: 100\r\n\r\n'), bytes(100)]), delay: 0 }]);
+        assert.equal(late.status, 403);
+        const s = rawStream(srv, `PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n` +
+            `Upload-Token: ${t.token}\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n` +
+            'Content-Length: 100\r\nExpect: 100-continue\r\n\r\n');
+        await waitFor(() => s.sawContinue, { what: '100 Continue' });
+        await s.write(bytes(100, 3));
+        r = await s.response;
+        assert.equal(r.status, 204, `${r.body}`);
+        assert.ok(r.headers['archive-id']);
+        assert.equal(await attemptsOf(srv, t.token), 4);
+    });
+
+    test('clients that hang up while their request waits for a worker leave no row, no file, no lock', async () => {
+        // Logins (argon2, on the worker pool) keep the workers busy, so that the
+        // checks of these creations and PATCHes run after their clients have gone.
+        const t = await mkTicket(ctx, { attempts: 10 });
+        const p = await create(srv, t.token, 100);
+        const files = listFiles(partialDir(srv)).length;
+        const head = (method, target, extra) => `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+            `Tus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n${extra}` +
+            'Content-Type: application/offset+octet-stream\r\n';
+        for (let round = 0; round < 4; round++) {
+            const busy = [login(srv), login(srv), login(srv)];
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            const gone = [
+                head('PATCH', p, 'Upload-Offset: 0\r\n') + 'Content-Length: 100\r\n\r\n',
+                head('PATCH', p, 'Upload-Offset: 0\r\n') + 'Content-Length: 100\r\nExpect: 100-continue\r\n\r\n',
+                head('POST', '/api/v1/uploads/', 'Upload-Length: 100\r\n') + '\r\n',
+                head('POST', '/api/v1/uploads/', 'Upload-Length: 100\r\n') + 'Content-Length: 100\r\nExpect: 100-continue\r\n\r\n',
+            ];
+            await Promise.all(gone.map((h) => new Promise((resolve) => {
+                const sock = net.connect(srv.port, '127.0.0.1', () => sock.end(h, () => {
+                    sock.destroy();
+                    resolve();
+                }));
+                sock.on('error', resolve);
+            })));
+            await Promise.all(busy);
+        }
+        // nothing created, no attempt taken, the upload free and at 0, nothing receiving
+        await waitFor(async () => {
+            const m = await api(srv, 'GET', '/metrics');
+            return /^lc_uploads_in_progress 0$/m.test(m.text);
+        }, { what: 'no upload in progress' });
+        assert.equal(await attemptsOf(srv, t.token), 9);
+        assert.equal(listFiles(partialDir(srv)).length, files);
+        assert.equal(await offsetOf(srv, p, t.token), 0);
+        const r = await patch(srv, p, t.token, 0, bytes(100, 4));
+        assert.equal(r.status, 204, r.text);
+        assert.ok(r.headers.get('archive-id'));
     });
 
     test('a whole upload in PATCHes becomes the archive a PUT of the same bytes would', async () => {
