@@ -214,8 +214,9 @@ out:
         r->work_err = e;
 }
 
-/* Worker thread: a long request's progress saved so far (a crash loses at
- * most LIMIT_TUS_CHECKPOINT bytes of it). */
+/* Worker thread: a request's progress saved so far: in the middle of a long
+ * request and at its end; durably every LIMIT_TUS_CHECKPOINT bytes, else fast
+ * (blob.h). */
 static void save_work(struct req *r)
 {
     struct upload *u = r->work_data;
@@ -382,7 +383,8 @@ struct save_job {
 static void save_job_run(void *arg)
 {
     struct save_job *j = arg;
-    if (blob_partial_save(j->blob) == ERR_OK)
+    /* durable: the client went away or the server stops, maybe for a reboot */
+    if (blob_partial_sync(j->blob) == ERR_OK)
         (void)store_upload_touch(j->store, j->id, j->expires_at);
     blob_partial_close(j->blob);
     free(j);
