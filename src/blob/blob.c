@@ -1016,8 +1016,12 @@ static bool fast_valid(const struct fast_state *s)
 
 /* Reads partial/<id>.fast into pk: the newest slot that passes its check, was
  * written in this boot and whose offset is within data_size (the data file's
- * size; -1 believes none), when it is newer than pk's durable offset. */
-static void fast_read(struct blob_store *b, const char *id, int64_t data_size,
+ * size; -1 believes none), when it is newer than pk's durable offset. `held`:
+ * the caller holds the upload, so nobody is writing it; then a newer slot of
+ * this boot beyond the data means the data was cut behind our back, and no
+ * slot is believed. (Without the hold, a slot may be newer than the size read
+ * just before it.) */
+static void fast_read(struct blob_store *b, const char *id, int64_t data_size, bool held,
                       struct partial_pick *pk)
 {
     char name[FNAME_MAX];
@@ -1028,20 +1032,21 @@ static void fast_read(struct blob_store *b, const char *id, int64_t data_size,
     pk->fast_file = true;
     struct fast_state slot[2];
     ssize_t n = pread(fd, slot, sizeof(slot), 0);
-    const struct fast_state *best = NULL;
+    const struct fast_state *best = NULL, *newest = NULL;
     for (size_t i = 0; i < 2 && n >= (ssize_t)((i + 1) * sizeof(slot[0])); i++) {
         const struct fast_state *s = &slot[i];
         if (!fast_valid(s))
             continue; /* torn, damaged, or never written */
         if (s->seq > pk->fast_seq)
             pk->fast_seq = s->seq;
-        if (!b->boot_id[0] || memcmp(s->boot_id, b->boot_id, BOOT_ID_LEN + 1) != 0 ||
-            s->offset > data_size)
+        if (!b->boot_id[0] || memcmp(s->boot_id, b->boot_id, BOOT_ID_LEN + 1) != 0)
             continue;
-        if (!best || s->seq > best->seq)
+        if (!newest || s->seq > newest->seq)
+            newest = s;
+        if (s->offset <= data_size && (!best || s->seq > best->seq))
             best = s;
     }
-    if (!best || best->offset <= pk->durable_offset)
+    if (!best || best->offset <= pk->durable_offset || (held && best != newest))
         return;
     pk->fast = true;
     pk->offset = best->offset;
@@ -1052,8 +1057,9 @@ static void fast_read(struct blob_store *b, const char *id, int64_t data_size,
 
 /* Where partial upload `id` stands: its durable state (which must be there),
  * or the fast one when that is newer and believable (see above). data_size:
- * the data file's size, -1 when unknown. ERR_NOT_FOUND as state_read. */
-static enum err partial_pick(struct blob_store *b, const char *id, int64_t data_size,
+ * the data file's size, -1 when unknown; held as for fast_read. ERR_NOT_FOUND
+ * as state_read. */
+static enum err partial_pick(struct blob_store *b, const char *id, int64_t data_size, bool held,
                              struct partial_pick *ret)
 {
     struct partial_state st;
@@ -1064,7 +1070,7 @@ static enum err partial_pick(struct blob_store *b, const char *id, int64_t data_
     ret->offset = ret->md5_offset = ret->durable_offset = st.offset;
     ret->md5 = st.md5;
     ret->sha256 = st.sha256;
-    fast_read(b, id, data_size, ret);
+    fast_read(b, id, data_size, held, ret);
     return ERR_OK;
 }
 
@@ -1130,7 +1136,7 @@ enum err blob_partial_open(struct blob_store *b, const char *id, int64_t max_siz
     if (fstat(u->fd, &sb) < 0)
         e = fs_fail("stat partial/", name, errno);
     if (!e)
-        e = partial_pick(b, id, sb.st_size, &pk);
+        e = partial_pick(b, id, sb.st_size, true, &pk);
     if (!e && sb.st_size < pk.offset) {
         log_error("blob: partial/%s holds %lld bytes, its state says %lld", name,
                   (long long)sb.st_size, (long long)pk.offset);
@@ -1250,7 +1256,7 @@ enum err blob_partial_offset(struct blob_store *b, const char *id, int64_t *ret_
     struct stat sb;
     int64_t size = fstatat(b->partial_fd, data, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? sb.st_size : -1;
     struct partial_pick pk;
-    enum err e = partial_pick(b, id, size, &pk);
+    enum err e = partial_pick(b, id, size, false, &pk);
     if (!e)
         *ret_offset = pk.offset;
     return e;
