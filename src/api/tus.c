@@ -311,7 +311,7 @@ static void add_progress(struct req *r, struct tus_req *t)
         req_add_header(r, "Archive-Id", "%lld", (long long)u->out.id);
         req_add_header(r, "Archive-Sha256", "%s", u->out.sha256);
     } else {
-        add_expires(r, r->now + r->app->cfg.upload_resume_ttl * 1000000);
+        add_expires(r, u->row.expires_at); /* as stored (upload.c, save_work) */
     }
 }
 
