@@ -320,7 +320,7 @@ static void add_progress(struct req *r, struct tus_req *t)
     if (u->out.id) {
         add_archive(r, u->out.id, u->out.sha256);
     } else {
-        add_expires(r, r->now + r->app->cfg.upload_resume_ttl * 1000000);
+        add_expires(r, u->row.expires_at); /* as stored (upload.c, save_work) */
     }
 }
 

@@ -214,15 +214,19 @@ out:
         r->work_err = e;
 }
 
-/* Worker thread: a long request's progress saved so far (a crash loses at
- * most LIMIT_TUS_CHECKPOINT bytes of it). */
+/* Worker thread: a request's progress saved so far: in the middle of a long
+ * request and at its end; durably every LIMIT_TUS_CHECKPOINT bytes, else fast
+ * (blob.h). The row's expiry moves with it, written at most every
+ * LIMIT_TUS_TOUCH seconds (a commit each: on PostgreSQL a WAL flush);
+ * u->row.expires_at says where it stands. */
 static void save_work(struct req *r)
 {
     struct upload *u = r->work_data;
     enum err e = blob_partial_save(u->blob);
-    if (!e)
-        (void)store_upload_touch(r->app->store, u->row.id,
-                                 r->now + r->app->cfg.upload_resume_ttl * 1000000);
+    int64_t expires = r->now + r->app->cfg.upload_resume_ttl * 1000000;
+    if (!e && expires - u->row.expires_at >= (int64_t)LIMIT_TUS_TOUCH * 1000000 &&
+        store_upload_touch(r->app->store, u->row.id, expires) == ERR_OK)
+        u->row.expires_at = expires;
     if (e)
         r->work_err = e;
 }
@@ -382,7 +386,8 @@ struct save_job {
 static void save_job_run(void *arg)
 {
     struct save_job *j = arg;
-    if (blob_partial_save(j->blob) == ERR_OK)
+    /* durable: the client went away or the server stops, maybe for a reboot */
+    if (blob_partial_sync(j->blob) == ERR_OK)
         (void)store_upload_touch(j->store, j->id, j->expires_at);
     blob_partial_close(j->blob);
     free(j);

@@ -47,19 +47,25 @@
 #define KEY_MAX        511   /* bytes of a key, as promised in blob.h */
 #define TMP_PREFIX     "upload-"
 #define DATA_SUFFIX    ".data"  /* partial/<id>.data: a resumable upload's bytes */
-#define STATE_SUFFIX   ".state" /* partial/<id>.state: its offset and digest state */
+#define STATE_SUFFIX   ".state" /* partial/<id>.state: its offset and digest state, durable */
+#define FAST_SUFFIX    ".fast"  /* partial/<id>.fast: the same, newer, for this boot only */
 #define FNAME_MAX      48
 #define BLOB_STRAY_AGE 60 /* seconds before a partial's stray state file goes */
 #define PLACE_RETRIES  8  /* a concurrent blob_delete may rmdir the ticket dir under us */
 #define MD5_LAG        ((int64_t)1 * 1024 * 1024)  /* unhashed bytes that wake the hasher */
 #define MD5_CHUNK      (256 * 1024)                /* hasher read size */
 #define MD5_SLICE      ((int64_t)16 * 1024 * 1024) /* bytes per turn before requeueing */
+#define MD5_SAVE_LAG   ((int64_t)16 * 1024 * 1024) /* unhashed bytes a fast save may leave */
+#define BOOT_ID_LEN    36                          /* a UUID as the kernel writes it */
 
 struct blob_store {
     char *tmp_path; /* DATA_DIR/tmp, for mkostemp */
     int archives_fd;
     int tmp_fd;
     int partial_fd; /* DATA_DIR/partial: resumable uploads */
+    /* this boot of the kernel (/proc/sys/kernel/random/boot_id), read once at
+     * open; "" when unknown, and then every save is durable */
+    char boot_id[BOOT_ID_LEN + 1];
 };
 
 struct blob_upload {
@@ -74,6 +80,10 @@ struct blob_upload {
     int64_t max_size;
     int64_t window;  /* start of the sync window being filled */
     enum err failed; /* sticky: a failed write leaves the file in an unknown state */
+    /* a partial upload's saves (owner only) */
+    int64_t saved_at;   /* offset of the last save, fast or durable */
+    int64_t durable_at; /* offset of the last durable save */
+    uint64_t fast_seq;  /* sequence number of the last fast save (0: none) */
 
     /* MD5 runs behind the writer on the hasher thread, reading the bytes back
      * from the page cache, so one fast upload hashes on two cores. All fields
@@ -83,6 +93,7 @@ struct blob_upload {
     pthread_cond_t idle;
     int64_t written;          /* bytes safely in the file, published for the hasher */
     int64_t md5_done;         /* bytes hashed into md5 */
+    MD5_CTX md5_at_done;      /* a copy of md5 at md5_done, for a save that does not wait */
     bool md5_queued;          /* queued for or running on the hasher */
     bool cancelled;           /* abort: the hasher stops at the next chunk */
     enum err md5_err;         /* read-back failure */
@@ -291,6 +302,24 @@ static int dir_open(int atfd, const char *path, const char *shown)
     return fd;
 }
 
+/* Reads this boot's id into out (BOOT_ID_LEN + 1 bytes); "" when the kernel
+ * does not say (then a fast save could not be told from one of an earlier boot,
+ * and none is made). */
+static void boot_id_read(char out[BOOT_ID_LEN + 1])
+{
+    out[0] = '\0';
+    _cleanup_close_ int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    char buf[BOOT_ID_LEN + 2];
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+    if (n < BOOT_ID_LEN) {
+        log_warn("blob: the kernel's boot id is unknown: every save of a resumable upload "
+                 "is durable");
+        return;
+    }
+    memcpy(out, buf, BOOT_ID_LEN);
+    out[BOOT_ID_LEN] = '\0';
+}
+
 enum err blob_open(const char *data_dir, struct blob_store **ret)
 {
     if (!data_dir || !*data_dir) {
@@ -323,6 +352,7 @@ enum err blob_open(const char *data_dir, struct blob_store **ret)
     b->archives_fd = TAKE_FD(afd);
     b->tmp_fd = TAKE_FD(tfd);
     b->partial_fd = TAKE_FD(pfd);
+    boot_id_read(b->boot_id);
     *ret = b;
     return ERR_OK;
 }
@@ -483,10 +513,13 @@ static bool hasher_turn(struct blob_upload *u, unsigned char *buf)
         else if (!MD5_Update(&u->md5, buf, (size_t)got))
             e = ERR_INTERNAL;
         pthread_mutex_lock(&u->lock);
-        if (e)
+        if (e) {
             u->md5_err = e;
-        else if (got > 0)
+        } else if (got > 0) {
             u->md5_done += got;
+            u->md5_at_done = u->md5;
+            pthread_cond_broadcast(&u->idle); /* for hasher_wait_lag */
+        }
         pthread_mutex_unlock(&u->lock);
         budget -= got > 0 ? got : 0;
     }
@@ -534,6 +567,16 @@ static void hasher_wait(struct blob_upload *u)
     pthread_mutex_unlock(&u->lock);
 }
 
+/* Waits until the hasher has let go of u or has left at most `lag` bytes
+ * unhashed. */
+static void hasher_wait_lag(struct blob_upload *u, int64_t lag)
+{
+    pthread_mutex_lock(&u->lock);
+    while (u->md5_queued && !u->md5_err && u->written - u->md5_done > lag)
+        pthread_cond_wait(&u->idle, &u->lock);
+    pthread_mutex_unlock(&u->lock);
+}
+
 /* Owner side: hashes whatever the hasher has not (called with the hasher idle). */
 static enum err md5_catch_up(struct blob_upload *u)
 {
@@ -552,6 +595,7 @@ static enum err md5_catch_up(struct blob_upload *u)
             return ERR_INTERNAL;
         u->md5_done += got;
     }
+    u->md5_at_done = u->md5;
     return ERR_OK;
 }
 
@@ -587,6 +631,7 @@ static enum err upload_new(struct blob_store *b, int64_t max_size, struct blob_u
         upload_free(u);
         return ERR_INTERNAL;
     }
+    u->md5_at_done = u->md5;
     *ret = u;
     return ERR_OK;
 }
@@ -693,6 +738,8 @@ void blob_upload_abort(struct blob_upload *u)
         char state[FNAME_MAX];
         snprintf(state, sizeof(state), "%s" STATE_SUFFIX, u->id);
         (void)unlinkat(u->dir_fd, state, 0);
+        snprintf(state, sizeof(state), "%s" FAST_SUFFIX, u->id);
+        (void)unlinkat(u->dir_fd, state, 0);
     }
     upload_free(u);
 }
@@ -752,11 +799,38 @@ enum err blob_upload_finish(struct blob_upload *u, int64_t ticket_number, const 
 
 /* --- resumable uploads --- */
 
+/*
+ * Two records say where a partial upload stands, each with an offset, the
+ * SHA-256 state at it and an MD5 state:
+ *   <id>.state  durable: written once the MD5 has caught up and the bytes are
+ *               flushed (fdatasync), to a temp file that is fsync'ed and renamed
+ *               over it, then the directory fsync'ed. Made at the creation,
+ *               every LIMIT_TUS_CHECKPOINT bytes, and for a request that ends
+ *               without its answer (the client went away, the server stops).
+ *   <id>.fast   fast: made at the end of every other request that stored bytes,
+ *               with nothing flushed and nothing waited for: the MD5 state is
+ *               the hasher's copy at the offset it has reached (md5_offset, at
+ *               most MD5_SAVE_LAG behind). The file has two slots written in
+ *               turn in place (slot = seq % 2): a torn or half-read slot fails
+ *               its check and the other one stands. Its bytes and the data's
+ *               are in the page cache, where every process on this machine sees
+ *               them until the machine restarts; so the record carries the
+ *               kernel's boot id and is believed only during the boot that
+ *               wrote it. After a reboot the durable state stands and the bytes
+ *               after it are cut off.
+ * Offsets only grow, so the newer record is the one with the larger offset
+ * (the durable one on a tie). A resume from a fast record hashes the MD5 lag
+ * again from the file, on the hasher thread, while the request's bytes come.
+ */
+
 #define STATE_MAGIC   "lc-part"
 #define STATE_VERSION 1
+#define FAST_MAGIC    "lc-fast"
+#define FAST_VERSION  1
 
 /* The state file: plain bytes of this build's layout, checked on reading by
- * magic, version, sizes and a SHA-256 over everything before it. */
+ * magic, version, sizes, the byte counts inside the digest contexts and a
+ * SHA-256 over everything before it. */
 struct partial_state {
     char magic[8];
     uint32_t version;
@@ -767,6 +841,38 @@ struct partial_state {
     unsigned char check[SHA256_DIGEST_LENGTH];
 };
 
+/* One slot of the fast file, checked the same way and against the boot id.
+ * `size` is the slot's size; boot_id is text at a fixed place, so a test can
+ * make a record look like another boot's. */
+struct fast_state {
+    char magic[8];
+    uint32_t version;
+    uint32_t size; /* sizeof(struct fast_state) */
+    uint32_t md5_size, sha256_size;
+    uint64_t seq;                  /* 1, 2, ... per upload; the larger is newer */
+    char boot_id[BOOT_ID_LEN + 4]; /* NUL padded */
+    int64_t offset;                /* the bytes so far; sha256 is at this offset */
+    int64_t md5_offset;            /* <= offset; md5 is at this offset */
+    MD5_CTX md5;
+    SHA256_CTX sha256;
+    uint32_t reserved; /* 0: no padding after check */
+    unsigned char check[SHA256_DIGEST_LENGTH];
+};
+/* check ends the slot: a slot is "SHA-256 of its bytes before the last 32" */
+_Static_assert(offsetof(struct fast_state, check) + SHA256_DIGEST_LENGTH ==
+                   sizeof(struct fast_state),
+               "struct fast_state has padding after its check");
+
+/* Where a partial upload stands, from its records. */
+struct partial_pick {
+    int64_t offset, md5_offset, durable_offset;
+    MD5_CTX md5;
+    SHA256_CTX sha256;
+    bool fast;         /* from the fast record */
+    bool fast_file;    /* a fast file exists */
+    uint64_t fast_seq; /* the largest sequence number in it */
+};
+
 static bool id_valid(const char *id)
 {
     if (!id || strlen(id) != BLOB_PARTIAL_ID)
@@ -775,6 +881,34 @@ static bool id_valid(const char *id)
         if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
             return false;
     return true;
+}
+
+/* Bytes a digest context has taken in (its bit count). */
+static int64_t md5_count(const MD5_CTX *c)
+{
+    return (int64_t)((((uint64_t)c->Nh << 32) | c->Nl) >> 3);
+}
+
+static int64_t sha256_count(const SHA256_CTX *c)
+{
+    return (int64_t)((((uint64_t)c->Nh << 32) | c->Nl) >> 3);
+}
+
+/* Writes all of len bytes at `at`; fs_fail's error otherwise. */
+static enum err write_all_at(int fd, const void *buf, size_t len, off_t at, const char *name)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return fs_fail("write partial/", name, errno);
+        p += n;
+        len -= (size_t)n;
+        at += n;
+    }
+    return ERR_OK;
 }
 
 /* Writes u's state at u->size into partial/<id>.state, durably. Caller has
@@ -798,22 +932,13 @@ static enum err state_write(struct blob_upload *u)
         openat(u->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (fd < 0)
         return fs_fail("create partial/", tmp, errno);
-    const char *p = (const char *)&st;
-    size_t left = sizeof(st);
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            enum err e = fs_fail("write partial/", tmp, errno);
-            (void)unlinkat(u->dir_fd, tmp, 0);
-            return e;
-        }
-        p += n;
-        left -= (size_t)n;
+    enum err e = write_all_at(fd, &st, sizeof(st), 0, tmp);
+    if (e) {
+        (void)unlinkat(u->dir_fd, tmp, 0);
+        return e;
     }
     if (fsync(fd) < 0 || renameat(u->dir_fd, tmp, u->dir_fd, name) < 0 || fsync(u->dir_fd) < 0) {
-        enum err e = fs_fail("save partial/", name, errno);
+        e = fs_fail("save partial/", name, errno);
         (void)unlinkat(u->dir_fd, tmp, 0);
         return e;
     }
@@ -834,11 +959,118 @@ static enum err state_read(struct blob_store *b, const char *id, struct partial_
     if (n != (ssize_t)sizeof(*st) || memcmp(st->magic, STATE_MAGIC, sizeof(STATE_MAGIC)) != 0 ||
         st->version != STATE_VERSION || st->md5_size != sizeof(MD5_CTX) ||
         st->sha256_size != sizeof(SHA256_CTX) || memcmp(check, st->check, sizeof(check)) != 0 ||
-        st->offset < 0) {
+        st->offset < 0 || md5_count(&st->md5) != st->offset ||
+        sha256_count(&st->sha256) != st->offset) {
         log_error("blob: partial/%s is not a state file of this build; the upload cannot resume",
                   name);
         return ERR_NOT_FOUND;
     }
+    return ERR_OK;
+}
+
+/* Writes u's state into the next slot of partial/<id>.fast: the SHA-256 at
+ * u->size, the MD5 where the hasher stands. Nothing is flushed. */
+static enum err fast_write(struct blob_upload *u)
+{
+    struct fast_state st;
+    memset(&st, 0, sizeof(st));
+    memcpy(st.magic, FAST_MAGIC, sizeof(FAST_MAGIC));
+    st.version = FAST_VERSION;
+    st.size = sizeof(st);
+    st.md5_size = sizeof(MD5_CTX);
+    st.sha256_size = sizeof(SHA256_CTX);
+    st.seq = u->fast_seq + 1;
+    memcpy(st.boot_id, u->b->boot_id, BOOT_ID_LEN);
+    st.offset = u->size;
+    st.sha256 = u->sha256;
+    pthread_mutex_lock(&u->lock);
+    enum err e = u->md5_err;
+    st.md5_offset = u->md5_done;
+    st.md5 = u->md5_at_done;
+    pthread_mutex_unlock(&u->lock);
+    if (e)
+        return e;
+    SHA256((const unsigned char *)&st, offsetof(struct fast_state, check), st.check);
+    char name[FNAME_MAX];
+    snprintf(name, sizeof(name), "%s" FAST_SUFFIX, u->id);
+    _cleanup_close_ int fd =
+        openat(u->dir_fd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0)
+        return fs_fail("create partial/", name, errno);
+    e = write_all_at(fd, &st, sizeof(st), (off_t)(st.seq % 2) * (off_t)sizeof(st), name);
+    if (!e)
+        u->fast_seq = st.seq;
+    return e;
+}
+
+static bool fast_valid(const struct fast_state *s)
+{
+    unsigned char check[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)s, offsetof(struct fast_state, check), check);
+    return memcmp(s->magic, FAST_MAGIC, sizeof(FAST_MAGIC)) == 0 && s->version == FAST_VERSION &&
+           s->size == sizeof(*s) && s->md5_size == sizeof(MD5_CTX) &&
+           s->sha256_size == sizeof(SHA256_CTX) && memcmp(check, s->check, sizeof(check)) == 0 &&
+           s->seq > 0 && s->offset >= 0 && s->md5_offset >= 0 && s->md5_offset <= s->offset &&
+           md5_count(&s->md5) == s->md5_offset && sha256_count(&s->sha256) == s->offset;
+}
+
+/* Reads partial/<id>.fast into pk: the newest slot that passes its check, was
+ * written in this boot and whose offset is within data_size (the data file's
+ * size; -1 believes none), when it is newer than pk's durable offset. `held`:
+ * the caller holds the upload, so nobody is writing it; then a newer slot of
+ * this boot beyond the data means the data was cut behind our back, and no
+ * slot is believed. (Without the hold, a slot may be newer than the size read
+ * just before it.) */
+static void fast_read(struct blob_store *b, const char *id, int64_t data_size, bool held,
+                      struct partial_pick *pk)
+{
+    char name[FNAME_MAX];
+    snprintf(name, sizeof(name), "%s" FAST_SUFFIX, id);
+    _cleanup_close_ int fd = openat(b->partial_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return;
+    pk->fast_file = true;
+    struct fast_state slot[2];
+    ssize_t n = pread(fd, slot, sizeof(slot), 0);
+    const struct fast_state *best = NULL, *newest = NULL;
+    for (size_t i = 0; i < 2 && n >= (ssize_t)((i + 1) * sizeof(slot[0])); i++) {
+        const struct fast_state *s = &slot[i];
+        if (!fast_valid(s))
+            continue; /* torn, damaged, or never written */
+        if (s->seq > pk->fast_seq)
+            pk->fast_seq = s->seq;
+        if (!b->boot_id[0] || memcmp(s->boot_id, b->boot_id, BOOT_ID_LEN + 1) != 0)
+            continue;
+        if (!newest || s->seq > newest->seq)
+            newest = s;
+        if (s->offset <= data_size && (!best || s->seq > best->seq))
+            best = s;
+    }
+    if (!best || best->offset <= pk->durable_offset || (held && best != newest))
+        return;
+    pk->fast = true;
+    pk->offset = best->offset;
+    pk->md5_offset = best->md5_offset;
+    pk->md5 = best->md5;
+    pk->sha256 = best->sha256;
+}
+
+/* Where partial upload `id` stands: its durable state (which must be there),
+ * or the fast one when that is newer and believable (see above). data_size:
+ * the data file's size, -1 when unknown; held as for fast_read. ERR_NOT_FOUND
+ * as state_read. */
+static enum err partial_pick(struct blob_store *b, const char *id, int64_t data_size, bool held,
+                             struct partial_pick *ret)
+{
+    struct partial_state st;
+    enum err e = state_read(b, id, &st);
+    if (e)
+        return e;
+    memset(ret, 0, sizeof(*ret));
+    ret->offset = ret->md5_offset = ret->durable_offset = st.offset;
+    ret->md5 = st.md5;
+    ret->sha256 = st.sha256;
+    fast_read(b, id, data_size, held, ret);
     return ERR_OK;
 }
 
@@ -899,20 +1131,30 @@ enum err blob_partial_open(struct blob_store *b, const char *id, int64_t max_siz
         upload_free(u);
         return e;
     }
-    struct partial_state st;
-    e = state_read(b, id, &st);
     struct stat sb;
-    if (!e && fstat(u->fd, &sb) < 0)
+    struct partial_pick pk;
+    if (fstat(u->fd, &sb) < 0)
         e = fs_fail("stat partial/", name, errno);
-    if (!e && sb.st_size < st.offset) {
+    if (!e)
+        e = partial_pick(b, id, sb.st_size, true, &pk);
+    if (!e && sb.st_size < pk.offset) {
         log_error("blob: partial/%s holds %lld bytes, its state says %lld", name,
-                  (long long)sb.st_size, (long long)st.offset);
+                  (long long)sb.st_size, (long long)pk.offset);
         e = ERR_NOT_FOUND;
     }
+    if (!e && pk.fast_file && !pk.fast) {
+        /* an earlier boot's (or an older) fast record: gone before the bytes
+         * after the durable offset are, so it is never believed again */
+        char fast[FNAME_MAX];
+        snprintf(fast, sizeof(fast), "%s" FAST_SUFFIX, id);
+        if (unlinkat(b->partial_fd, fast, 0) < 0 && errno != ENOENT)
+            e = fs_fail("unlink partial/", fast, errno);
+        pk.fast_seq = 0;
+    }
     /* bytes written after the last save have no digest state: cut them */
-    if (!e && sb.st_size > st.offset && ftruncate(u->fd, st.offset) < 0)
+    if (!e && sb.st_size > pk.offset && ftruncate(u->fd, pk.offset) < 0)
         e = fs_fail("truncate partial/", name, errno);
-    if (!e && lseek(u->fd, st.offset, SEEK_SET) < 0)
+    if (!e && lseek(u->fd, pk.offset, SEEK_SET) < 0)
         e = fs_fail("seek partial/", name, errno);
     if (e) {
         upload_free(u);
@@ -920,32 +1162,82 @@ enum err blob_partial_open(struct blob_store *b, const char *id, int64_t max_siz
     }
     str_copy(u->fname, sizeof(u->fname), name);
     str_copy(u->id, sizeof(u->id), id);
-    u->md5 = st.md5;
-    u->sha256 = st.sha256;
-    u->size = u->written = u->md5_done = st.offset;
-    u->window = st.offset - st.offset % WINDOW;
+    u->md5 = u->md5_at_done = pk.md5;
+    u->sha256 = pk.sha256;
+    u->size = u->written = pk.offset;
+    u->md5_done = pk.md5_offset;
+    u->saved_at = pk.offset;
+    u->durable_at = pk.durable_offset;
+    u->fast_seq = pk.fast_seq;
+    u->window = pk.offset - pk.offset % WINDOW;
     if (u->max_size > 0 && u->size > u->max_size) {
         upload_free(u);
         return ERR_TOO_LARGE;
     }
+    if (u->md5_done < u->size) {
+        /* the MD5 lag of a fast record: hashed again from the file meanwhile */
+        if (hasher.running) {
+            u->md5_queued = true; /* nobody else knows u yet */
+            hasher_push(u);
+        } else if ((e = md5_catch_up(u)) != ERR_OK) {
+            upload_free(u);
+            return e;
+        }
+    }
     *ret = u;
-    *ret_offset = st.offset;
+    *ret_offset = pk.offset;
     return ERR_OK;
 }
 
-enum err blob_partial_save(struct blob_upload *u)
+/* The durable save: the MD5 catches up, the bytes are flushed, then the state
+ * is written beside them. */
+static enum err durable_save(struct blob_upload *u)
 {
-    if (!u || !u->id[0])
-        return ERR_INTERNAL;
-    if (u->failed)
-        return u->failed;
     hasher_wait(u);
     enum err e = md5_catch_up(u);
     if (!e && fdatasync(u->fd) < 0)
         e = fs_fail("fdatasync partial/", u->fname, errno);
     if (!e)
         e = state_write(u);
+    if (!e)
+        u->saved_at = u->durable_at = u->size;
     return e;
+}
+
+/* A save: durable when asked, due or the only kind there is, else fast. */
+static enum err partial_save(struct blob_upload *u, bool durable)
+{
+    if (!u || !u->id[0])
+        return ERR_INTERNAL;
+    if (u->failed)
+        return u->failed;
+    if (durable || !u->b->boot_id[0] || u->size - u->durable_at >= LIMIT_TUS_CHECKPOINT)
+        return u->size == u->durable_at ? ERR_OK : durable_save(u);
+    if (u->size == u->saved_at)
+        return ERR_OK;
+    /* the MD5 may lag, but not by much: a resume hashes the lag again */
+    hasher_wait_lag(u, MD5_SAVE_LAG);
+    pthread_mutex_lock(&u->lock);
+    bool behind = !u->md5_queued && u->written - u->md5_done > MD5_SAVE_LAG;
+    pthread_mutex_unlock(&u->lock);
+    enum err e = behind ? md5_catch_up(u) : ERR_OK; /* no hasher thread */
+    if (!e)
+        e = fast_write(u);
+    if (e == ERR_NO_SPACE || e == ERR_IO)
+        return durable_save(u); /* the durable state stands in (and says why it cannot) */
+    if (!e)
+        u->saved_at = u->size;
+    return e;
+}
+
+enum err blob_partial_save(struct blob_upload *u)
+{
+    return partial_save(u, false);
+}
+
+enum err blob_partial_sync(struct blob_upload *u)
+{
+    return partial_save(u, true);
 }
 
 void blob_partial_close(struct blob_upload *u)
@@ -958,19 +1250,25 @@ enum err blob_partial_offset(struct blob_store *b, const char *id, int64_t *ret_
 {
     if (!id_valid(id))
         return ERR_NOT_FOUND;
-    struct partial_state st;
-    enum err e = state_read(b, id, &st);
+    /* the data's size first: it only grows while the records are written */
+    char data[FNAME_MAX];
+    snprintf(data, sizeof(data), "%s" DATA_SUFFIX, id);
+    struct stat sb;
+    int64_t size = fstatat(b->partial_fd, data, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? sb.st_size : -1;
+    struct partial_pick pk;
+    enum err e = partial_pick(b, id, size, false, &pk);
     if (!e)
-        *ret_offset = st.offset;
+        *ret_offset = pk.offset;
     return e;
 }
 
-/* Removes <id>.data and <id>.state unless someone holds the upload. */
+/* Removes <id>.data and its records unless someone holds the upload. */
 static enum err partial_unlink(struct blob_store *b, const char *id)
 {
-    char data[FNAME_MAX], state[FNAME_MAX];
+    char data[FNAME_MAX], state[FNAME_MAX], fast[FNAME_MAX];
     snprintf(data, sizeof(data), "%s" DATA_SUFFIX, id);
     snprintf(state, sizeof(state), "%s" STATE_SUFFIX, id);
+    snprintf(fast, sizeof(fast), "%s" FAST_SUFFIX, id);
     _cleanup_close_ int fd = openat(b->partial_fd, data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
         return ERR_LOCKED;
@@ -978,6 +1276,8 @@ static enum err partial_unlink(struct blob_store *b, const char *id)
         return fs_fail("unlink partial/", data, errno);
     if (unlinkat(b->partial_fd, state, 0) < 0 && errno != ENOENT)
         return fs_fail("unlink partial/", state, errno);
+    if (unlinkat(b->partial_fd, fast, 0) < 0 && errno != ENOENT)
+        return fs_fail("unlink partial/", fast, errno);
     return ERR_OK;
 }
 

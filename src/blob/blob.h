@@ -12,9 +12,10 @@
  *   archives/<ticket-number>/<stored-name>   finished archives ("keys" are the
  *                                            path relative to archives/)
  *   tmp/upload-XXXXXX                         one-shot uploads in progress
- *   partial/<id>.data, partial/<id>.state     resumable uploads: the bytes so far,
- *                                            and the offset and digest state
- *                                            they were last saved at
+ *   partial/<id>.data, partial/<id>.state,    resumable uploads: the bytes so far,
+ *   partial/<id>.fast                         and the offset and digest state
+ *                                            they were last saved at (durably;
+ *                                            and fast, for this boot only)
  * Every path is built here and nowhere else. Keys handed in from the database
  * are checked (no "..", no absolute paths, no NUL) before use.
  */
@@ -74,9 +75,13 @@ void blob_upload_abort(struct blob_upload *u);
 
 /* --- resumable uploads ---
  * A partial upload lives under partial/ across requests, restarts and
- * processes sharing DATA_DIR. Its state file holds the offset up to which the
- * bytes are on disk and the MD5 and SHA-256 state at that offset, so resuming
- * costs a file open, not a re-read of what arrived. One request at a time holds
+ * processes sharing DATA_DIR. Its state holds the offset it was saved at and
+ * the MD5 and SHA-256 state there, so resuming costs a file open, not a re-read
+ * of what arrived. A save is durable (the bytes and the state flushed: it
+ * survives a crash of the machine) or fast (nothing flushed or waited for: it
+ * survives the server process, a kill -9 and a restart, and is seen by every
+ * process on this machine, but is believed only until the kernel reboots; then
+ * the upload goes on from its last durable save). One request at a time holds
  * it (an exclusive flock, dropped by the kernel if its process dies). The
  * state is in the binary layout of this build: every process sharing DATA_DIR
  * runs the same build. */
@@ -87,24 +92,33 @@ void blob_upload_abort(struct blob_upload *u);
  * by the caller. ERR_EXISTS when the id is taken, ERR_INTERNAL for a bad id. */
 enum err blob_partial_create(struct blob_store *b, const char *id, int64_t max_size,
                              struct blob_upload **ret);
-/* Takes up partial upload `id` where it was last saved: the bytes after the
- * saved offset (a crash in the middle of a write) are cut off and the digests
- * restored; *ret_offset gets the offset. ERR_NOT_FOUND when there is no such
- * upload (or its state is unreadable), ERR_LOCKED while another request or
- * process holds it. */
+/* Takes up partial upload `id` where it was last saved (the fast save when it
+ * is newer and of this boot, else the durable one): the bytes after the saved
+ * offset (a crash in the middle of a write, or a reboot) are cut off and the
+ * digests restored (an MD5 that lagged is hashed up from the file on the
+ * hasher thread); *ret_offset gets the offset. ERR_NOT_FOUND when there is no
+ * such upload (or its durable state is unreadable), ERR_LOCKED while another
+ * request or process holds it. */
 enum err blob_partial_open(struct blob_store *b, const char *id, int64_t max_size,
                            struct blob_upload **ret, int64_t *ret_offset);
-/* Saves u's progress: the MD5 catches up, the bytes are flushed (fdatasync),
- * then the state is written beside them (temp file, fsync, rename, directory
- * fsync). Slow: call from a worker. */
+/* Saves u's progress at the end of a request: fast (the state written beside
+ * the bytes, nothing flushed, the MD5 state where the hasher stands, at most a
+ * few MiB behind), or durable as blob_partial_sync when LIMIT_TUS_CHECKPOINT
+ * bytes came since the last durable save, or when this machine's boot cannot
+ * be told. Call from a worker (it may be the slow kind). */
 enum err blob_partial_save(struct blob_upload *u);
+/* Saves u's progress durably: the MD5 catches up, the bytes are flushed
+ * (fdatasync), then the state is written beside them (temp file, fsync,
+ * rename, directory fsync). Slow: call from a worker. */
+enum err blob_partial_sync(struct blob_upload *u);
 /* Lets go of a partial upload, keeping it on disk as last saved (not what came
  * after: save first). NULL-safe. */
 void blob_partial_close(struct blob_upload *u);
-/* The offset partial upload `id` was last saved at, without taking it (a
- * request may be adding to it right now). ERR_NOT_FOUND as for open. */
+/* The offset partial upload `id` was last saved at (as open would choose),
+ * without taking it (a request may be adding to it right now).
+ * ERR_NOT_FOUND as for open. */
 enum err blob_partial_offset(struct blob_store *b, const char *id, int64_t *ret_offset);
-/* Removes partial upload `id` (bytes and state). ERR_LOCKED while a request
+/* Removes partial upload `id` (bytes and both states). ERR_LOCKED while a request
  * holds it; a missing upload is ERR_OK. */
 enum err blob_partial_remove(struct blob_store *b, const char *id);
 /* Removes every partial upload that keep(id, ctx) does not want any more (the

@@ -40,9 +40,10 @@
 #define LIMIT_TUS_METADATA 4096 /* bytes of a tus Upload-Metadata header */
 #define LIMIT_FILETYPE     255  /* bytes of a resumable upload's declared file type */
 #define LIMIT_TUS_CHECKPOINT                                                                       \
-    ((int64_t)128 * 1024 * 1024) /* bytes between saves in a long PATCH                            \
+    ((int64_t)128 * 1024 * 1024) /* bytes between durable saves of a resumable upload              \
                                   */
 #define LIMIT_TUS_SWEEP      60  /* seconds between sweeps of stale resumable uploads */
+#define LIMIT_TUS_TOUCH      60  /* seconds between two writes of a resumable upload's expiry */
 #define LIMIT_SHUTDOWN_GRACE 30  /* seconds in-flight requests get on SIGTERM */
 #define LIMIT_ARCHIVE_ROW_WAIT                                                                     \
     30                         /* seconds the row of a received upload waits for an unavailable    \

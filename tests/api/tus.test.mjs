@@ -656,3 +656,126 @@ test('uploads without progress for UPLOAD_RESUME_TTL are removed with their byte
         fs.rmSync(dataDir, { recursive: true, force: true });
     }
 });
+
+/* The fast record of upload p (partial/ID.fast, two slots of the size its u32 at byte 12
+ * says, each ending in the SHA-256 of the bytes before its last 32), every written slot
+ * passed through mutate(slot); with recheck its check is made right again. */
+function rewriteFast(dataDir, p, mutate, recheck) {
+    const file = path.join(dataDir, 'partial', `${p.slice(-32)}.fast`);
+    const buf = fs.readFileSync(file);
+    const size = buf.readUInt32LE(buf.indexOf('lc-fast') + 12);
+    let slots = 0;
+    for (let at = 0; at + size <= buf.length; at += size) {
+        const slot = buf.subarray(at, at + size);
+        if (slot.subarray(0, 7).toString() !== 'lc-fast') continue; // never written
+        mutate(slot);
+        if (recheck) crypto.createHash('sha256').update(slot.subarray(0, size - 32)).digest().copy(slot, size - 32);
+        slots++;
+    }
+    assert.ok(slots > 0, 'a fast record was written');
+    fs.writeFileSync(file, buf);
+}
+
+const bootId = () => fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+
+/* The fast record as another boot of the kernel wrote it. */
+function otherBoot(slot) {
+    const at = slot.indexOf(bootId());
+    assert.ok(at > 0, 'the boot id is in the record');
+    slot.write('00000000-1111-2222-3333-444444444444', at);
+}
+
+/* A fast record torn half-way. */
+function torn(slot) {
+    slot.fill(0, slot.length / 2);
+}
+
+/* One server on dataDir, killed with SIGKILL after fn(srv, ctx), then started again. */
+async function killedBetween(dataDir, before, after) {
+    let s1;
+    let s2;
+    try {
+        s1 = await startServer({ dataDir });
+        const ctx = await setup(s1);
+        const state = await before(s1, ctx);
+        s1.proc.kill('SIGKILL');
+        await s1.exited;
+        await state.meanwhile?.();
+        s2 = await startServer({ dataDir, port: s1.port, env: { ADMIN_PASSWORD: s1.password } });
+        const jwt = (await login(s2, 'admin', s1.password)).access;
+        await after(s2, jwt, state);
+    } finally {
+        if (s1 && !s1.stopped) await s1.stop({ keepDataDir: true }).catch(() => {});
+        if (s2) await stopAndCheck(s2);
+        fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+}
+
+/* PATCHes the rest of data from offset; the archive has data's SHA-256 and MD5. */
+async function finishUpload(srv, jwt, p, token, offset, data) {
+    const r = await patch(srv, p, token, offset, data.subarray(offset));
+    assert.equal(r.status, 204, r.text);
+    assert.equal(r.headers.get('archive-sha256'), sha256(data));
+    const a = await api(srv, 'GET', `/api/v1/archives/${r.headers.get('archive-id')}/`, { token: jwt });
+    assert.equal(a.json.sha256, sha256(data));
+    assert.equal(a.json.md5, md5(data));
+    assert.equal(a.json.size, data.length);
+}
+
+test('kill -9 after completed PATCHes: the upload resumes at exactly their offset (the fast save of this boot)', async () => {
+    const data = bytes(9 * MiB + 77, 71);
+    const cut = [MiB + 13, 5 * MiB + 13];
+    await killedBetween(makeDataDir(), async (s1, ctx) => {
+        const t = await mkTicket(ctx);
+        const p = await create(s1, t.token, data.length);
+        let off = 0;
+        for (const c of cut) {
+            const r = await patch(s1, p, t.token, off, data.subarray(off, c));
+            assert.equal(r.status, 204, r.text);
+            off = c;
+        }
+        assert.ok(fs.existsSync(path.join(s1.dataDir, 'partial', `${p.slice(-32)}.fast`)));
+        return { p, token: t.token };
+    }, async (s2, jwt, { p, token }) => {
+        assert.equal(await offsetOf(s2, p, token), cut[1]);
+        await finishUpload(s2, jwt, p, token, cut[1], data);
+        assert.equal(await attemptsOf(s2, token), 4);
+    });
+});
+
+for (const [what, damage] of [['of another boot', otherBoot], ['torn', torn]]) {
+    test(`a fast save ${what} is not believed: the upload goes on from its last durable save and completes`, async () => {
+        const data = bytes(6 * MiB + 5, what.length);
+        await killedBetween(makeDataDir(), async (s1, ctx) => {
+            const t = await mkTicket(ctx);
+            const p = await create(s1, t.token, data.length);
+            // a PATCH that breaks off: what arrived is saved durably (the client went away)
+            const sock = net.connect(s1.port, '127.0.0.1');
+            await new Promise((r) => sock.once('connect', r));
+            sock.write(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n` +
+                `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${data.length}\r\n\r\n`);
+            sock.write(data.subarray(0, 2 * MiB));
+            const file = path.join(s1.dataDir, 'partial', `${p.slice(-32)}.data`);
+            await waitFor(() => fs.statSync(file).size >= 2 * MiB, { what: '2 MiB on disk' });
+            sock.destroy();
+            const durable = await waitFor(async () => {
+                const o = await offsetOf(s1, p, t.token);
+                return o > 0 ? o : null;
+            }, { what: 'the kept offset' });
+            // then a completed PATCH: a fast save only
+            const more = durable + MiB + 1;
+            const r = await waitFor(async () => {
+                const x = await patch(s1, p, t.token, durable, data.subarray(durable, more));
+                return x.status === 409 ? null : x; // the going-away save may still hold it
+            }, { what: 'the PATCH after the kept offset' });
+            assert.equal(r.status, 204, r.text);
+            assert.equal(await offsetOf(s1, p, t.token), more);
+            rewriteFast(s1.dataDir, p, () => {}, true); // this test's own rewrite is believed
+            assert.equal(await offsetOf(s1, p, t.token), more);
+            return { p, token: t.token, durable, meanwhile: () => rewriteFast(s1.dataDir, p, damage, damage === otherBoot) };
+        }, async (s2, jwt, { p, token, durable }) => {
+            assert.equal(await offsetOf(s2, p, token), durable, 'HEAD: the durable offset');
+            await finishUpload(s2, jwt, p, token, durable, data);
+        });
+    });
+}

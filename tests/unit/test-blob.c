@@ -957,6 +957,21 @@ static unsigned char *random_bytes(size_t n, uint64_t seed)
     return d;
 }
 
+/* Finishes u (the whole of data, total bytes, written) into ticket 7 as
+ * `name`; its MD5 and SHA-256 must be those of the bytes in one go. */
+static void finish_as_one_shot(struct blob_upload *u, const char *name, const unsigned char *data,
+                               size_t total, struct result *r)
+{
+    assert_int_equal(blob_upload_finish(u, 7, name, r->key, sizeof(r->key), r->name,
+                                        sizeof(r->name), r->md5, r->sha256),
+                     ERR_OK);
+    char want[65];
+    one_shot("SHA256", data, total, want);
+    assert_string_equal(r->sha256, want);
+    one_shot("MD5", data, total, want);
+    assert_string_equal(r->md5, want);
+}
+
 /* Sent in three requests with a close (and a reopen) between them, with bytes
  * written after the last save cut off on reopen: the archive's digests equal a
  * one-shot hash of the whole, and the state made it through every step. */
@@ -998,14 +1013,7 @@ static void test_partial_resume(void **state)
     assert_int_equal(off, (int64_t)(first + second));
     assert_int_equal(blob_upload_write(u, data + first + second, total - first - second), ERR_OK);
     struct result r;
-    assert_int_equal(blob_upload_finish(u, 7, "big.bin", r.key, sizeof(r.key), r.name,
-                                        sizeof(r.name), r.md5, r.sha256),
-                     ERR_OK);
-    char want[65];
-    one_shot("SHA256", data, total, want);
-    assert_string_equal(r.sha256, want);
-    one_shot("MD5", data, total, want);
-    assert_string_equal(r.md5, want);
+    finish_as_one_shot(u, "big.bin", data, total, &r);
     int64_t size;
     char *back = read_key(f->b, r.key, &size);
     assert_int_equal(size, (int64_t)total);
@@ -1063,7 +1071,7 @@ static void test_partial_abort_and_sweep(void **state)
     }
     int removed = -1;
     assert_int_equal(blob_sweep_tmp(f->b, &removed), ERR_OK);
-    assert_int_equal(count_entries(f, "partial"), 4);
+    assert_int_equal(count_entries(f, "partial"), 6); /* data, durable and fast state each */
     /* the store wants only the second one */
     int64_t off;
     char p[PATH_MAX];
@@ -1077,15 +1085,265 @@ static void test_partial_abort_and_sweep(void **state)
     assert_int_equal(removed, 1);
     assert_false(exists(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.data"));
     assert_false(exists(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.state"));
+    assert_false(exists(f, "partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.fast"));
     assert_true(exists(f, "partial/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.data"));
+    assert_true(exists(f, "partial/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.fast"));
     /* a stray state without its bytes goes once it is a minute old */
     write_file(f, "partial/cccccccccccccccccccccccccccccccc.state", "x");
+    write_file(f, "partial/cccccccccccccccccccccccccccccccc.fast", "x");
     assert_int_equal(blob_partial_sweep(f->b, keep_b, NULL, &removed), ERR_OK);
     assert_true(exists(f, "partial/cccccccccccccccccccccccccccccccc.state"));
     path_of(f, "partial/cccccccccccccccccccccccccccccccc.state", p, sizeof(p));
     assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+    path_of(f, "partial/cccccccccccccccccccccccccccccccc.fast", p, sizeof(p));
+    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
     assert_int_equal(blob_partial_sweep(f->b, keep_b, NULL, &removed), ERR_OK);
     assert_false(exists(f, "partial/cccccccccccccccccccccccccccccccc.state"));
+    assert_false(exists(f, "partial/cccccccccccccccccccccccccccccccc.fast"));
+    /* termination takes both states */
+    assert_int_equal(blob_partial_remove(f->b, ids[1]), ERR_OK);
+    assert_int_equal(count_entries(f, "partial"), 0);
+}
+
+/* --- fast saves --- */
+
+/* The offset the durable state alone says (the fast one set aside). */
+static int64_t durable_offset(struct fx *f, const char *id)
+{
+    char rel[64], fast[PATH_MAX], aside[PATH_MAX];
+    snprintf(rel, sizeof(rel), "partial/%s.fast", id);
+    path_of(f, rel, fast, sizeof(fast));
+    snprintf(rel, sizeof(rel), "partial/%s.aside", id);
+    path_of(f, rel, aside, sizeof(aside));
+    bool had = rename(fast, aside) == 0;
+    int64_t off = -1;
+    assert_int_equal(blob_partial_offset(f->b, id, &off), ERR_OK);
+    if (had)
+        assert_int_equal(rename(aside, fast), 0);
+    return off;
+}
+
+/* Rewrites every slot of partial/<id>.fast with mutate(slot, size) applied,
+ * then (when recheck) its check (the SHA-256 of the slot before its last 32
+ * bytes) made right again: a record that is whole, only different. The slot's
+ * size is the u32 after its magic and version. */
+static void fast_rewrite(struct fx *f, const char *id, void (*mutate)(unsigned char *, size_t),
+                         bool recheck)
+{
+    char rel[64], p[PATH_MAX];
+    snprintf(rel, sizeof(rel), "partial/%s.fast", id);
+    path_of(f, rel, p, sizeof(p));
+    FILE *fp = fopen(p, "r+b");
+    assert_non_null(fp);
+    unsigned char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf), fp);
+    assert_true(n >= 16);
+    const unsigned char *any = memmem(buf, n, "lc-fast", 8);
+    assert_non_null(any);
+    uint32_t size;
+    memcpy(&size, any + 12, sizeof(size));
+    assert_true(size > 64);
+    for (size_t at = 0; at + size <= n; at += size) {
+        if (memcmp(buf + at, "lc-fast", 8) != 0)
+            continue; /* a slot never written */
+        mutate(buf + at, size);
+        if (recheck) {
+            unsigned int dl = 0;
+            assert_int_equal(
+                EVP_Digest(buf + at, size - 32, buf + at + size - 32, &dl, EVP_sha256(), NULL), 1);
+        }
+    }
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    assert_int_equal(fwrite(buf, 1, n, fp), n);
+    fclose(fp);
+}
+
+/* Another boot's record: the boot id (text) replaced. */
+static void other_boot(unsigned char *slot, size_t size)
+{
+    char boot[64] = {0};
+    FILE *fp = fopen("/proc/sys/kernel/random/boot_id", "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(boot, sizeof(boot), fp));
+    fclose(fp);
+    unsigned char *at = memmem(slot, size, boot, 36);
+    assert_non_null(at);
+    memcpy(at, "00000000-1111-2222-3333-444444444444", 36);
+}
+
+/* The record as it was (fast_rewrite's own check). */
+static void unchanged(unsigned char *slot, size_t size)
+{
+    (void)slot, (void)size;
+}
+
+/* A torn record: its second half never made it. */
+static void torn(unsigned char *slot, size_t size)
+{
+    memset(slot + size / 2, 0, size - size / 2);
+}
+
+/* A fast save leaves the durable state where it was and is what a resume
+ * (after a "kill -9": close without a save) takes up, to the byte, with the
+ * MD5 that lagged at the save hashed up from the file. */
+static void test_partial_fast_save(void **state)
+{
+    struct fx *f = *state;
+    size_t total = 40u * 1024 * 1024 + 321;
+    unsigned char *data = random_bytes(total, 7);
+    struct blob_upload *u = NULL;
+    assert_int_equal(blob_partial_create(f->b, PID1, 0, &u), ERR_OK);
+    /* one write of 24 MiB: the MD5 hasher starts after it, so the save finds it
+     * behind (it waits only until at most 16 MiB are left) */
+    size_t first = 24u * 1024 * 1024 + 5;
+    assert_int_equal(blob_upload_write(u, data, first), ERR_OK);
+    assert_int_equal(blob_partial_save(u), ERR_OK);
+    assert_true(exists(f, "partial/" PID1 ".fast"));
+    assert_int_equal(durable_offset(f, PID1), 0);
+    int64_t off = -1;
+    assert_int_equal(blob_partial_offset(f->b, PID1, &off), ERR_OK);
+    assert_int_equal(off, (int64_t)first);
+    assert_int_equal(blob_upload_write(u, data + first, 4096), ERR_OK); /* not saved */
+    blob_partial_close(u);
+
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_OK);
+    assert_int_equal(off, (int64_t)first);
+    size_t second = 8u * 1024 * 1024;
+    assert_int_equal(blob_upload_write(u, data + first, second), ERR_OK);
+    assert_int_equal(blob_partial_save(u), ERR_OK); /* the other slot */
+    blob_partial_close(u);
+    /* a durable save on the way out (the client went away) */
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_OK);
+    assert_int_equal(off, (int64_t)(first + second));
+    assert_int_equal(blob_upload_write(u, data + first + second, 1000), ERR_OK);
+    assert_int_equal(blob_partial_sync(u), ERR_OK);
+    blob_partial_close(u);
+    assert_int_equal(durable_offset(f, PID1), (int64_t)(first + second + 1000));
+    size_t done = first + second + 1000;
+
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_OK);
+    assert_int_equal(off, (int64_t)done);
+    assert_int_equal(blob_upload_write(u, data + done, total - done), ERR_OK);
+    struct result r;
+    finish_as_one_shot(u, "big.bin", data, total, &r);
+    assert_int_equal(count_entries(f, "partial"), 0); /* both states gone with the bytes */
+    free(data);
+}
+
+/* A fast record of another boot, or a torn one, is not believed: the upload
+ * goes on from its durable save (the bytes after it cut off, the fast record
+ * removed) and still ends with the right digests. */
+static void test_partial_fast_not_believed(void **state)
+{
+    struct fx *f = *state;
+    size_t total = 6u * 1024 * 1024 + 99;
+    unsigned char *data = random_bytes(total, 11);
+    size_t cut[] = {1024 * 1024 + 3, 2 * 1024 * 1024, 3 * 1024 * 1024 + 17};
+    void (*damage[])(unsigned char *, size_t) = {other_boot, torn};
+    for (size_t k = 0; k < ARRAY_SIZE(damage); k++) {
+        struct blob_upload *u = NULL;
+        int64_t off = -1;
+        assert_int_equal(blob_partial_create(f->b, PID1, 0, &u), ERR_OK);
+        assert_int_equal(blob_upload_write(u, data, cut[0]), ERR_OK);
+        assert_int_equal(blob_partial_sync(u), ERR_OK); /* durable at cut[0] */
+        assert_int_equal(blob_upload_write(u, data + cut[0], cut[1] - cut[0]), ERR_OK);
+        assert_int_equal(blob_partial_save(u), ERR_OK); /* fast at cut[1] */
+        assert_int_equal(blob_upload_write(u, data + cut[1], cut[2] - cut[1]), ERR_OK);
+        assert_int_equal(blob_partial_save(u), ERR_OK); /* fast at cut[2], other slot */
+        blob_partial_close(u);
+        assert_int_equal(blob_partial_offset(f->b, PID1, &off), ERR_OK);
+        assert_int_equal(off, (int64_t)cut[2]);
+        fast_rewrite(f, PID1, unchanged, true); /* rewritten as it was: still believed */
+        assert_int_equal(blob_partial_offset(f->b, PID1, &off), ERR_OK);
+        assert_int_equal(off, (int64_t)cut[2]);
+
+        fast_rewrite(f, PID1, damage[k], damage[k] == other_boot);
+        assert_int_equal(blob_partial_offset(f->b, PID1, &off), ERR_OK);
+        assert_int_equal(off, (int64_t)cut[0]);
+        assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_OK);
+        assert_int_equal(off, (int64_t)cut[0]);
+        assert_false(exists(f, "partial/" PID1 ".fast"));
+        char p[PATH_MAX];
+        struct stat st;
+        path_of(f, "partial/" PID1 ".data", p, sizeof(p));
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_size, (int64_t)cut[0]);
+        /* fast saves go on in this boot */
+        assert_int_equal(blob_upload_write(u, data + cut[0], cut[1] - cut[0]), ERR_OK);
+        assert_int_equal(blob_partial_save(u), ERR_OK);
+        blob_partial_close(u);
+        assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_OK);
+        assert_int_equal(off, (int64_t)cut[1]);
+        assert_int_equal(blob_upload_write(u, data + cut[1], total - cut[1]), ERR_OK);
+        struct result r;
+        finish_as_one_shot(u, "big.bin", data, total, &r);
+        assert_int_equal(blob_delete(f->b, r.key), ERR_OK);
+        assert_int_equal(count_entries(f, "partial"), 0);
+    }
+    free(data);
+}
+
+/* Damages the newer of two slots (sequence number 2, the u64 at byte 24),
+ * leaving the other. */
+static void damage_second(unsigned char *slot, size_t size)
+{
+    uint64_t seq;
+    memcpy(&seq, slot + 24, sizeof(seq));
+    if (seq == 2)
+        slot[size - 1] ^= 1;
+}
+
+/* Upload PID1 of 300000 bytes of data with two fast saves, at 100000
+ * (sequence number 1) and 200000 (2), then let go. */
+static void two_fast_saves(struct fx *f, const unsigned char *data)
+{
+    struct blob_upload *u = NULL;
+    assert_int_equal(blob_partial_create(f->b, PID1, 0, &u), ERR_OK);
+    assert_int_equal(blob_upload_write(u, data, 100000), ERR_OK);
+    assert_int_equal(blob_partial_save(u), ERR_OK);
+    assert_int_equal(blob_upload_write(u, data + 100000, 100000), ERR_OK);
+    assert_int_equal(blob_partial_save(u), ERR_OK);
+    blob_partial_close(u);
+}
+
+/* Only the newer slot damaged: the older one stands. */
+static void test_partial_fast_one_slot_torn(void **state)
+{
+    struct fx *f = *state;
+    unsigned char *data = random_bytes(300000, 5);
+    struct blob_upload *u = NULL;
+    int64_t off = -1;
+    two_fast_saves(f, data);
+    fast_rewrite(f, PID1, damage_second, false);
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_OK);
+    assert_int_equal(off, 100000);
+    assert_int_equal(blob_upload_write(u, data + 100000, 200000), ERR_OK);
+    struct result r;
+    finish_as_one_shot(u, "x.bin", data, 300000, &r);
+    free(data);
+}
+
+/* The data cut behind the upload's back, below its newest fast record: a HEAD
+ * (not holding it) says the older record that still fits, a resume believes
+ * no fast record and goes on from the durable one. */
+static void test_partial_fast_data_cut(void **state)
+{
+    struct fx *f = *state;
+    unsigned char *data = random_bytes(300000, 9);
+    struct blob_upload *u = NULL;
+    int64_t off = -1;
+    two_fast_saves(f, data);
+    char p[PATH_MAX];
+    path_of(f, "partial/" PID1 ".data", p, sizeof(p));
+    assert_int_equal(truncate(p, 150000), 0);
+    assert_int_equal(blob_partial_offset(f->b, PID1, &off), ERR_OK);
+    assert_int_equal(off, 100000);
+    assert_int_equal(blob_partial_open(f->b, PID1, 0, &u, &off), ERR_OK);
+    assert_int_equal(off, 0);
+    assert_int_equal(blob_upload_write(u, data, 300000), ERR_OK);
+    struct result r;
+    finish_as_one_shot(u, "x.bin", data, 300000, &r);
+    free(data);
 }
 
 int main(void)
@@ -1117,6 +1375,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partial_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_abort_and_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_fast_save, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_fast_not_believed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_fast_one_slot_torn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_fast_data_cut, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
