@@ -50,6 +50,7 @@ static enum err put_begin(struct req *r)
         return ERR_NOMEM;
     r->state = u;
     r->state_free = upload_state_free;
+    u->raw = true; /* put_data hands over the body as it came */
     enum err e = upload_open(r, u, r->content_length);
     if (e)
         return e;

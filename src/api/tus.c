@@ -285,7 +285,8 @@ static bool checksum_matches(struct checksum *c)
 /* --- one request's state --- */
 
 struct tus_req {
-    struct upload up; /* first: freed as an upload */
+    struct upload up;      /* first: freed as an upload */
+    struct upload_row row; /* the upload's row (up.row points here) */
     struct checksum sum;
     bool creating;
     bool with_body;
@@ -320,7 +321,7 @@ static void add_progress(struct req *r, struct tus_req *t)
     if (u->out.id) {
         add_archive(r, u->out.id, u->out.sha256);
     } else {
-        add_expires(r, u->row.expires_at); /* as stored (upload.c, save_work) */
+        add_expires(r, u->row->expires_at); /* as stored (upload.c, save_work) */
     }
 }
 
@@ -415,11 +416,11 @@ static enum err create_begin(struct req *r)
             return e;
     }
     upload_name(u, meta.filename, meta.filename_len);
-    upload_resumable(u);
-    token_hex(u->row.id, UPLOAD_ID_LEN / 2);
-    u->row.length = length;
-    str_copy(u->row.filetype, sizeof(u->row.filetype), meta.filetype);
-    str_copy(u->row.metadata, sizeof(u->row.metadata), mh ? mh : "");
+    upload_resumable(u, &t->row);
+    token_hex(t->row.id, UPLOAD_ID_LEN / 2);
+    t->row.length = length;
+    str_copy(t->row.filetype, sizeof(t->row.filetype), meta.filetype);
+    str_copy(t->row.metadata, sizeof(t->row.metadata), mh ? mh : "");
     if (t->with_body) {
         const char *off = req_header(r, "Upload-Offset");
         int64_t o;
@@ -435,10 +436,10 @@ static enum err create_reply(struct req *r)
     struct tus_req *t = r->state;
     char base[512];
     req_base_url(r, base, sizeof(base));
-    req_add_header(r, "Location", "%s/api/v1/uploads/%s", base, t->up.row.id);
+    req_add_header(r, "Location", "%s/api/v1/uploads/%s", base, t->row.id);
     add_progress(r, t);
-    log_info("resumable upload %.8s... of %lld bytes created for ticket %lld from %s", t->up.row.id,
-             (long long)t->up.row.length, (long long)t->up.ticket.number, r->client_ip);
+    log_info("resumable upload %.8s... of %lld bytes created for ticket %lld from %s", t->row.id,
+             (long long)t->row.length, (long long)t->up.ticket.number, r->client_ip);
     return req_reply_empty(r, 201);
 }
 
@@ -501,10 +502,11 @@ enum err api_tus_head(struct req *r)
 static enum err patch_begin(struct req *r)
 {
     struct tus_req *t;
-    struct upload_row row;
     enum err e = new_state(r, &t);
-    if (!e)
-        e = open_upload(r, &row);
+    if (e)
+        return e;
+    struct upload_row *row = &t->row;
+    e = open_upload(r, row);
     if (e)
         return e;
     struct upload *u = &t->up;
@@ -512,22 +514,22 @@ static enum err patch_begin(struct req *r)
     int64_t offset;
     if (!off || !parse_int64(off, &offset) || offset < 0)
         return req_fail(r, ERR_BAD_REQUEST, "Upload-Offset is required.");
-    if (row.archive_id) {
-        req_add_header(r, "Upload-Offset", "%lld", (long long)row.length);
-        add_archive(r, row.archive_id, row.archive_sha256);
+    if (row->archive_id) {
+        req_add_header(r, "Upload-Offset", "%lld", (long long)row->length);
+        add_archive(r, row->archive_id, row->archive_sha256);
         return req_fail(r, ERR_CONFLICT, "The upload is complete: it is archive %lld.",
-                        (long long)row.archive_id);
+                        (long long)row->archive_id);
     }
     e = checksum_begin(r, &t->sum);
     if (e)
         return e;
     u->no_saves = t->sum.ctx != NULL; /* nothing is kept before the checksum is checked */
-    u->ticket.number = row.ticket_number;
-    e = upload_resume(r, u, &row);
+    u->ticket.number = row->ticket_number;
+    e = upload_resume(r, u, row);
     if (e == ERR_LOCKED)
         return req_fail(r, ERR_CONFLICT, "Another request is sending bytes to this upload.");
     if (e == ERR_NOT_FOUND) {
-        drop(r, &row, "its bytes are gone");
+        drop(r, row, "its bytes are gone");
         return req_fail(r, ERR_NOT_FOUND, "No such upload (finished, terminated or expired).");
     }
     if (e)
@@ -536,11 +538,11 @@ static enum err patch_begin(struct req *r)
         req_add_header(r, "Upload-Offset", "%lld", (long long)u->offset);
         e = req_fail(r, ERR_CONFLICT, "Upload-Offset %lld does not match the upload's %lld.",
                      (long long)offset, (long long)u->offset);
-    } else if (r->content_length >= 0 && u->offset + r->content_length > row.length) {
+    } else if (r->content_length >= 0 && u->offset + r->content_length > row->length) {
         e = req_fail(r, ERR_TOO_LARGE, "More bytes than the Upload-Length of %lld.",
-                     (long long)row.length);
+                     (long long)row->length);
     } else {
-        int64_t left = r->content_length >= 0 ? r->content_length : row.length - u->offset;
+        int64_t left = r->content_length >= 0 ? r->content_length : row->length - u->offset;
         e = upload_open(r, u, left);
     }
     if (e) /* refused before a byte: let it go now, for the client's next request */

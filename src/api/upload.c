@@ -79,9 +79,9 @@ void upload_name(struct upload *u, const char *name, size_t len)
 /* Writes into the blob, with the size limit and the free space on the way. */
 static enum err write_blob(struct req *r, struct upload *u, const char *data, size_t len)
 {
-    if (u->resumable && blob_upload_size(u->blob) + (int64_t)len > u->row.length)
+    if (u->resumable && blob_upload_size(u->blob) + (int64_t)len > u->row->length)
         return req_fail(r, ERR_TOO_LARGE, "More bytes than the Upload-Length of %lld.",
-                        (long long)u->row.length);
+                        (long long)u->row->length);
     enum err e = blob_upload_write(u->blob, data, len);
     if (e == ERR_TOO_LARGE)
         return too_large(r);
@@ -94,6 +94,12 @@ static enum err write_blob(struct req *r, struct upload *u, const char *data, si
         return space_check(r, 0);
     }
     return ERR_OK;
+}
+
+/* The bytes kept for the start (a form's), now that the blob exists. */
+static enum err write_pending(struct req *r, struct upload *u)
+{
+    return u->pending_len ? write_blob(r, u, u->pending, u->pending_len) : ERR_OK;
 }
 
 /* The uploads-in-progress gauge counts requests that are sending bytes into
@@ -125,7 +131,7 @@ static void upload_failed(struct req *r, struct upload *u, const char *why)
 static enum err create_resumable(struct req *r, struct upload *u, const struct event *ev)
 {
     enum token_state st = TOKEN_OK;
-    struct upload_row *w = &u->row;
+    struct upload_row *w = u->row;
     w->ticket_id = u->ticket.id;
     str_copy(w->token, sizeof(w->token), u->by_token ? u->ticket.token : "");
     w->user_id = u->by_token ? 0 : r->principal.user.id;
@@ -168,14 +174,14 @@ static void start_work(struct req *r)
     struct event ev;
     api_event_make(r, &ev, "upload.started", u->ticket.number, 0,
                    json_pack("{s:s,s:I,s:b}", "name", u->name, "declared",
-                             (json_int_t)(u->resumable ? u->row.length : r->content_length),
+                             (json_int_t)(u->resumable ? u->row->length : r->content_length),
                              "resumable", u->resumable));
     if (u->resumable) {
         e = create_resumable(r, u, &ev);
         if (!e) {
             u->started = true;
             set_active(u, true);
-            e = write_blob(r, u, u->pending, u->pending_len);
+            e = write_pending(r, u);
         }
         goto out;
     }
@@ -204,12 +210,12 @@ static void start_work(struct req *r)
     if (!e) {
         u->started = true;
         set_active(u, true);
-        e = write_blob(r, u, u->pending, u->pending_len);
+        e = write_pending(r, u);
     }
 out:
     free(u->pending);
     u->pending = NULL;
-    u->pending_len = u->pending_cap = 0;
+    u->pending_len = 0;
     if (e)
         r->work_err = e;
 }
@@ -218,15 +224,15 @@ out:
  * request and at its end; durably every LIMIT_TUS_CHECKPOINT bytes, else fast
  * (blob.h). The row's expiry moves with it, written at most every
  * LIMIT_TUS_TOUCH seconds (a commit each: on PostgreSQL a WAL flush);
- * u->row.expires_at says where it stands. */
+ * u->row->expires_at says where it stands. */
 static void save_work(struct req *r)
 {
     struct upload *u = r->work_data;
     enum err e = blob_partial_save(u->blob);
     int64_t expires = r->now + r->app->cfg.upload_resume_ttl * 1000000;
-    if (!e && expires - u->row.expires_at >= (int64_t)LIMIT_TUS_TOUCH * 1000000 &&
-        store_upload_touch(r->app->store, u->row.id, expires) == ERR_OK)
-        u->row.expires_at = expires;
+    if (!e && expires - u->row->expires_at >= (int64_t)LIMIT_TUS_TOUCH * 1000000 &&
+        store_upload_touch(r->app->store, u->row->id, expires) == ERR_OK)
+        u->row->expires_at = expires;
     if (e)
         r->work_err = e;
 }
@@ -235,8 +241,11 @@ enum err upload_write(struct req *r, struct upload *u, const char *data, size_t 
 {
     if (len == 0)
         return ERR_OK;
-    u->size += (int64_t)len;
-    metrics_add(MET_UPLOAD_BYTES, (int64_t)len);
+    /* a raw upload's first bytes were counted when they first came */
+    size_t again = u->ahead < len ? u->ahead : len;
+    u->ahead = 0;
+    u->size += (int64_t)(len - again);
+    metrics_add(MET_UPLOAD_BYTES, (int64_t)(len - again));
     if (u->started) {
         enum err e = write_blob(r, u, data, len);
         if (e || !u->resumable || u->no_saves || blob_upload_size(u->blob) < u->next_save)
@@ -245,34 +254,36 @@ enum err upload_write(struct req *r, struct upload *u, const char *data, size_t 
         r->work_data = u;
         return req_defer(r, save_work, NULL);
     }
-    /* Not started: keep the bytes for start_work, which runs once this chunk
-     * of the body has been taken (the connection waits meanwhile). */
-    if (u->pending_len + len > u->pending_cap) {
-        size_t cap = u->pending_cap ? u->pending_cap : 65536;
-        while (cap < u->pending_len + len)
-            cap *= 2;
-        char *np = realloc(u->pending, cap);
-        if (!np)
-            return ERR_NOMEM;
-        u->pending = np;
-        u->pending_cap = cap;
+    r->work_data = u;
+    if (u->raw) {
+        /* Not started: the body's bytes stay where they are (the connection
+         * waits meanwhile) and come again once start_work has run; a copy
+         * would cost every upload starting at once its first chunk again. */
+        u->ahead = len;
+        return req_defer_retake(r, start_work);
     }
+    /* Not started: keep the parser's bytes for start_work, which runs once
+     * this chunk of the body has been taken (the connection waits meanwhile). */
+    char *np = realloc(u->pending, u->pending_len + len);
+    if (!np)
+        return ERR_NOMEM;
+    u->pending = np;
     memcpy(u->pending + u->pending_len, data, len);
     u->pending_len += len;
-    r->work_data = u;
     return req_defer(r, start_work, NULL);
 }
 
-void upload_resumable(struct upload *u)
+void upload_resumable(struct upload *u, struct upload_row *row)
 {
     u->resumable = true;
+    u->row = row;
     u->next_save = LIMIT_TUS_CHECKPOINT;
 }
 
-enum err upload_resume(struct req *r, struct upload *u, const struct upload_row *row)
+enum err upload_resume(struct req *r, struct upload *u, struct upload_row *row)
 {
     u->resumable = true;
-    u->row = *row;
+    u->row = row;
     str_copy(u->name, sizeof(u->name), row->name);
     enum err e = blob_partial_open(r->app->blobs, row->id, r->app->cfg.max_upload_size, &u->blob,
                                    &u->offset);
@@ -321,7 +332,7 @@ static void finish_work(struct req *r)
         r->work_err = e == ERR_NO_SPACE ? req_fail(r, e, "The storage is full.") : e;
         return;
     }
-    a.ticket_id = u->resumable ? u->row.ticket_id : u->ticket.id;
+    a.ticket_id = u->resumable ? u->row->ticket_id : u->ticket.id;
     a.size = size;
     str_copy(a.path, sizeof(a.path), key);
     str_copy(a.name, sizeof(a.name), name);
@@ -334,7 +345,7 @@ static void finish_work(struct req *r)
                              a.md5, "sha256", a.sha256));
     ev.mail = r->app->cfg.smtp_url[0] != 0; /* the ticket's upload mail */
     /* the store waits for the database for a while (store_options.archive_wait) */
-    e = u->resumable ? store_upload_finish(r->app->store, u->row.id, &a, &ev, &u->out)
+    e = u->resumable ? store_upload_finish(r->app->store, u->row->id, &a, &ev, &u->out)
                      : store_archive_create(r->app->store, &a, &ev, &u->out);
     u->saved = true; /* the bytes are in the archive, or gone with it */
     if (e == ERR_NOT_FOUND && u->resumable) {
@@ -369,7 +380,7 @@ enum err upload_end(struct req *r, struct upload *u, enum err (*reply)(struct re
     r->work_data = u;
     if (!u->started && !u->resumable)
         return req_fail(r, ERR_INTERNAL, "upload ended before it started");
-    if (u->resumable && (!u->started || blob_upload_size(u->blob) < u->row.length))
+    if (u->resumable && (!u->started || blob_upload_size(u->blob) < u->row->length))
         return req_defer(r, save_progress_work, reply);
     return req_defer(r, finish_work, reply);
 }
@@ -405,7 +416,7 @@ static void keep_resumable(struct req *r, struct upload *u)
     }
     j->blob = TAKE_PTR(u->blob);
     j->store = r->app->store;
-    str_copy(j->id, sizeof(j->id), u->row.id);
+    str_copy(j->id, sizeof(j->id), u->row->id);
     j->expires_at = r->now + r->app->cfg.upload_resume_ttl * 1000000;
     if (work_submit(save_job_run, j) != ERR_OK)
         save_job_run(j); /* the pool is full or stopping: here, once */
@@ -416,14 +427,14 @@ void upload_abort(struct req *r, struct upload *u)
     if (!u || u->aborted)
         return;
     /* worth a line once the body began: bytes came, or it was refused mid-way */
-    bool began = u->blob || u->pending_len || r->pending_err;
+    bool began = u->blob || u->pending_len || u->ahead || r->pending_err;
     u->aborted = true;
     if (began) {
         char ticket[32] = "(ticket not given)", outcome[640];
         if (u->ticket.number)
             snprintf(ticket, sizeof(ticket), "to ticket %lld", (long long)u->ticket.number);
-        else if (u->row.ticket_number)
-            snprintf(ticket, sizeof(ticket), "to ticket %lld", (long long)u->row.ticket_number);
+        else if (u->row && u->row->ticket_number)
+            snprintf(ticket, sizeof(ticket), "to ticket %lld", (long long)u->row->ticket_number);
         const char *after = !u->blob        ? ""
                             : !u->resumable ? "; temp file removed"
                             : u->no_saves   ? "; kept as it was before this request"
@@ -442,7 +453,7 @@ void upload_abort(struct req *r, struct upload *u)
     blob_upload_abort(TAKE_PTR(u->blob));
     free(u->pending);
     u->pending = NULL;
-    u->pending_len = u->pending_cap = 0;
+    u->pending_len = 0;
 }
 
 void upload_clear(struct upload *u)

@@ -38,19 +38,26 @@ struct upload {
     struct blob_upload *blob;
     char name[LIMIT_FILENAME + 1]; /* sanitized file name */
     int64_t next_space_check;
-    int64_t size;  /* bytes of the file received */
-    char *pending; /* bytes that came before the start, written by it */
-    size_t pending_len, pending_cap;
+    int64_t size; /* bytes of the file received */
+    /* The bytes that came before the start. The request body itself (u->raw)
+     * is left to the HTTP engine, which hands it over again after the start
+     * (`ahead` bytes of it already counted); bytes out of a parser (multipart)
+     * are copied into `pending`, exactly as many as came, and written by it. */
+    bool raw;
+    size_t ahead;
+    char *pending;
+    size_t pending_len;
     struct archive out; /* the stored row, for the answer */
 
     /* resumable uploads (tus): the bytes go to a partial blob that outlives the
-     * request; the metadata is the store's upload row */
+     * request; the metadata is the store's upload row, held by the front end
+     * (a PUT or a form carries none) */
     bool resumable;
-    struct upload_row row; /* created by the first bytes, or loaded (upload_resume) */
-    int64_t offset;        /* bytes stored before this request */
-    int64_t next_save;     /* a long request saves its progress at these offsets */
-    bool no_saves;         /* a checksum is pending: nothing is saved mid-request */
-    bool saved;            /* this request's bytes are saved (or finished) */
+    struct upload_row *row; /* created by the first bytes, or loaded (upload_resume) */
+    int64_t offset;         /* bytes stored before this request */
+    int64_t next_save;      /* a long request saves its progress at these offsets */
+    bool no_saves;          /* a checksum is pending: nothing is saved mid-request */
+    bool saved;             /* this request's bytes are saved (or finished) */
 };
 
 /* Before the body (see above): `declared` bytes are to come (-1: unknown).
@@ -62,16 +69,20 @@ enum err upload_open(struct req *r, struct upload *u, int64_t declared);
 enum err upload_target(struct req *r, struct upload *u, int64_t number);
 /* A resumable upload starts with its first bytes (or at upload_end without
  * any): the attempt and the upload row in one transaction, and the partial
- * blob. u->row holds what to create (id, length, name, metadata...). */
-void upload_resumable(struct upload *u);
-/* Takes up the resumable upload of row (already checked against the caller)
- * for more bytes: ERR_LOCKED while another request holds it, ERR_NOT_FOUND
- * when its bytes are gone. u->offset gets where it stands. */
-enum err upload_resume(struct req *r, struct upload *u, const struct upload_row *row);
+ * blob. row (the caller's, outliving u) holds what to create (id, length,
+ * metadata...); the upload fills in the rest. */
+void upload_resumable(struct upload *u, struct upload_row *row);
+/* Takes up the resumable upload of row (the caller's, outliving u; already
+ * checked against the caller) for more bytes: ERR_LOCKED while another
+ * request holds it, ERR_NOT_FOUND when its bytes are gone. u->offset gets
+ * where it stands. */
+enum err upload_resume(struct req *r, struct upload *u, struct upload_row *row);
 /* Sanitizes and keeps the client's file name (len bytes, any content). */
 void upload_name(struct upload *u, const char *name, size_t len);
 /* Bytes of the file (see above). May defer slow work with req_defer: the
- * bytes are taken either way. */
+ * bytes are taken either way, except the first ones of a raw upload (u->raw:
+ * data is the request body as it came), which wait in the HTTP engine for
+ * the start (req_defer_retake) and come again. */
 enum err upload_write(struct req *r, struct upload *u, const char *data, size_t len);
 /* Bytes of the file so far. */
 int64_t upload_size(const struct upload *u);

@@ -437,5 +437,14 @@ enum err req_defer(struct req *r, void (*work)(struct req *r), enum err (*done)(
 {
     r->work = work;
     r->done = done;
+    r->retake = false;
+    return ERR_OK;
+}
+
+enum err req_defer_retake(struct req *r, void (*work)(struct req *r))
+{
+    r->work = work;
+    r->done = NULL;
+    r->retake = true;
     return ERR_OK;
 }

@@ -79,6 +79,8 @@ struct req {
     /* slow work on the worker pool (see req_defer) */
     void (*work)(struct req *r);
     enum err (*done)(struct req *r);
+    bool retake; /* req_defer_retake: data() left its bytes to come again */
+    size_t held; /* body bytes handed over again after such work (counted once) */
     bool suspended;
     bool head_on_worker; /* the principal and body stages run on a worker (stream
                             rows with ROUTE_WORKER), before any body byte */
@@ -178,6 +180,15 @@ enum err req_invalid(struct req *r, const char *field, const char *fmt, ...)
  * already run on a worker and must not defer.
  */
 enum err req_defer(struct req *r, void (*work)(struct req *r), enum err (*done)(struct req *r));
+/*
+ * From a stream's data() only, instead of req_defer: work(r) runs (as above)
+ * before data() takes this chunk, which stays in the HTTP engine's buffer
+ * while the connection waits and is handed to data() again afterwards (with
+ * any bytes that came meanwhile), so nothing is copied. An error work() left
+ * in r->work_err fails the stream, and the chunk is dropped with the rest of
+ * the body without counting twice against LIMIT_DRAIN. Returns ERR_OK.
+ */
+enum err req_defer_retake(struct req *r, void (*work)(struct req *r));
 
 /* What became of the request, for a log line: "refused with 507
  * insufficient_storage (detail)", "answered 201", "client went away", ...

@@ -564,16 +564,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         if (r->suspended) {
-            /* back from slow work a stream asked for after its last bytes */
+            /* back from slow work a stream asked for after its last bytes, or
+             * before taking these (req_defer_retake) */
             if (!r->work_done)
                 return MHD_YES;
             resumed_stream(r);
         }
+        size_t again = r->held < n ? r->held : n; /* bytes handed over again */
+        r->held = 0;
         if (r->pending_err) {
             /* libmicrohttpd cannot answer in the middle of a body: read and drop
              * the rest (bounded), answer once it is in */
             *upload_data_size = 0;
-            r->drained += n;
+            r->drained += n - again;
             if (r->drained > (uint64_t)LIMIT_DRAIN) {
                 log_info("%s %s: closing after %s, client kept sending", r->method_str, r->path,
                          err_info(r->pending_err)->name);
@@ -582,13 +585,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         enum err e = consume(r, upload_data, n);
-        *upload_data_size = 0;
         if (!e && r->work) {
-            /* The stream took the bytes and wants slow work done (database,
-             * file system) before the next ones: the connection waits. */
+            /* The stream wants slow work done (database, file system) before
+             * the next bytes, or before these (req_defer_retake: libmicrohttpd
+             * keeps them and hands them over again after the resume): the
+             * connection waits. */
+            if (r->retake)
+                r->held = n;
+            else
+                *upload_data_size = 0;
+            r->retake = false;
             suspend_for_work(r);
             return MHD_YES;
         }
+        *upload_data_size = 0;
         if (e)
             stream_failed(r, e);
         return MHD_YES;
