@@ -4,12 +4,21 @@
 #include "http/req.h"
 #include "http/route.h"
 
-/* Compares one pattern against a path, capturing {param} segments. */
-static bool match_one(const char *pattern, const char *path, const char **params, size_t *nparams,
-                      char *buf, size_t buflen)
+/* Compares one pattern against a path (pathlen bytes), capturing {param}
+ * segments. The literal head of the pattern (up to its first '{') is
+ * compared at once: every request is tried against every row, and most rows
+ * differ from the path a few bytes after a long shared "/api/v1/". */
+static bool match_one(const char *pattern, const char *path, size_t pathlen, const char **params,
+                      size_t *nparams, char *buf, size_t buflen)
 {
+    const char *head_end = strchrnul(pattern, '{');
+    size_t head = (size_t)(head_end - pattern);
+    if (*head_end == 0 ? head != pathlen : head > pathlen)
+        return false;
+    if (memcmp(pattern, path, head) != 0)
+        return false;
     size_t n = 0, bi = 0;
-    const char *p = pattern, *s = path;
+    const char *p = head_end, *s = path + head;
     while (*p && *s) {
         if (*p == '{') {
             const char *pe = strchr(p, '}');
@@ -43,11 +52,12 @@ const struct route *route_match(const struct route_table *t, const char *path, i
 {
     const struct route *found = NULL;
     unsigned allowed = 0;
+    size_t pathlen = strlen(path);
     for (size_t i = 0; i < t->n; i++) {
         const struct route *row = &t->rows[i];
         const char *tmp[REQ_MAX_PARAMS];
         size_t tn = 0;
-        if (!match_one(row->pattern, path, tmp, &tn, buf, buflen))
+        if (!match_one(row->pattern, path, pathlen, tmp, &tn, buf, buflen))
             continue;
         allowed |= row->method;
         if (row->method & M_GET)
@@ -63,6 +73,6 @@ const struct route *route_match(const struct route_table *t, const char *path, i
     *ret_allowed = allowed;
     /* buf may have been overwritten by a later candidate: re-capture */
     if (found)
-        match_one(found->pattern, path, params, nparams, buf, buflen);
+        match_one(found->pattern, path, pathlen, params, nparams, buf, buflen);
     return found;
 }
