@@ -1,6 +1,7 @@
 /* app.h - the process-wide state every request can reach: config, store, limiters. */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@ struct app {
     struct ratelimit *login_rl;      /* failed (and in-flight) logins per client address */
     struct ratelimit *login_user_rl; /* failed (and in-flight) logins per username */
     struct ratelimit *token_rl;      /* unknown upload-token look-ups per client */
+    _Atomic int64_t health_storage;  /* the health check's last storage state (api/check.c) */
 };
 
 enum app_flags {

@@ -26,6 +26,23 @@ test('health is public and ok', async () => {
     expectJson(await api(srv, 'GET', '/api/v1/check/health/', { token }), 200, { status: 'ok', database: 'ok', storage: 'ok' });
 });
 
+test('health reports a file system below STORAGE_MIN_FREE as degraded, and a second later still', async () => {
+    // The storage state is measured at most once a second (docs/performance.md); the
+    // answer is the same whether it was measured for this request or reused.
+    const s = await startServer({ env: { STORAGE_MIN_FREE: String(2 ** 62) } });
+    try {
+        const want = { status: 'degraded', database: 'ok', storage: 'low' };
+        for (let i = 0; i < 3; i++) expectJson(await api(s, 'GET', '/api/v1/check/health/'), 200, want, `probe ${i}`);
+        await new Promise((res) => setTimeout(res, 1100));
+        const r = await api(s, 'GET', '/api/v1/check/health/');
+        expectJson(r, 200, want, 'after a second');
+        assert.equal(r.text, JSON.stringify(want));
+        assert.equal(r.headers.get('content-type'), 'application/json');
+    } finally {
+        await stopAndCheck(s);
+    }
+});
+
 test('storage needs staff and reports the DATA_DIR file system', async () => {
     expectJson(await api(srv, 'GET', '/api/v1/check/storage/'), 401,
         { detail: 'Authentication credentials were not provided.' });
