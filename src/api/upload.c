@@ -1,6 +1,7 @@
 /* upload.c - the upload service every upload form goes through (see upload.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/api.h"
 #include "api/events.h"
@@ -285,8 +286,19 @@ enum err upload_resume(struct req *r, struct upload *u, struct upload_row *row)
     u->resumable = true;
     u->row = row;
     str_copy(u->name, sizeof(u->name), row->name);
-    enum err e = blob_partial_open(r->app->blobs, row->id, r->app->cfg.max_upload_size, &u->blob,
-                                   &u->offset);
+    /* The save of a request that ended without its answer (save_job_run) makes
+     * its offset visible (HEAD) a moment before it lets go: a client that asks
+     * and sends at once waits that moment out instead of getting 409. On a
+     * worker (the tus rows are ROUTE_WORKER); a request really sending holds
+     * it far longer. */
+    enum err e;
+    for (int waited = 0;; waited += 5) {
+        e = blob_partial_open(r->app->blobs, row->id, r->app->cfg.max_upload_size, &u->blob,
+                              &u->offset);
+        if (e != ERR_LOCKED || waited >= LIMIT_TUS_LOCK_WAIT)
+            break;
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    }
     if (e)
         return e;
     u->started = true;
@@ -397,9 +409,11 @@ struct save_job {
 static void save_job_run(void *arg)
 {
     struct save_job *j = arg;
-    /* durable: the client went away or the server stops, maybe for a reboot */
-    if (blob_partial_sync(j->blob) == ERR_OK)
-        (void)store_upload_touch(j->store, j->id, j->expires_at);
+    /* durable: the client went away or the server stops, maybe for a reboot;
+     * the expiry first, so that the upload is let go as soon as its offset
+     * shows (a client may be asking to resume right now) */
+    (void)store_upload_touch(j->store, j->id, j->expires_at);
+    (void)blob_partial_sync(j->blob);
     blob_partial_close(j->blob);
     free(j);
 }

@@ -44,6 +44,7 @@
                                   */
 #define LIMIT_TUS_SWEEP      60  /* seconds between sweeps of stale resumable uploads */
 #define LIMIT_TUS_TOUCH      60  /* seconds between two writes of a resumable upload's expiry */
+#define LIMIT_TUS_LOCK_WAIT  50  /* ms a PATCH waits for the save of the request before */
 #define LIMIT_SHUTDOWN_GRACE 30  /* seconds in-flight requests get on SIGTERM */
 #define LIMIT_ARCHIVE_ROW_WAIT                                                                     \
     30                         /* seconds the row of a received upload waits for an unavailable    \
