@@ -1,10 +1,17 @@
 /* limits.h - every limit on a resource a client controls, in one place. */
 #pragma once
 
-#define LIMIT_CONN_MEMORY                                                                          \
-    (128 * 1024)                 /* per-connection memory of the HTTP engine: headers + URL        \
-                                  */
-#define LIMIT_URL           4096 /* request target, bytes */
+/* Per-connection memory of the HTTP engine (libmicrohttpd's pool). The request
+ * head must fit in it with ~56 bytes of bookkeeping per header line, else 431
+ * (with 64 KiB: 16 KiB of headers in 40-byte lines, 32 KiB in 100-byte lines,
+ * ~60 KiB in one line); the first body read takes half of it. libmicrohttpd
+ * 0.9.75 zeroes all of it whenever it keeps a connection for another request.
+ * 64 KiB rather than 128: the same upload throughput, 17 MB less resident for
+ * 1000 slow uploads, half the zeroing per kept connection; 32 KiB or less is
+ * malloc'd and reads 16 KiB at a time: ~12 % slower big uploads
+ * (docs/performance.md, "Connection memory"). */
+#define LIMIT_CONN_MEMORY   (64 * 1024)
+#define LIMIT_URL           4096              /* request target, bytes */
 #define LIMIT_JSON_BODY     (1024 * 1024)     /* JSON request body, bytes */
 #define LIMIT_JSON_DEPTH    32                /* nesting of arrays/objects in a JSON body */
 #define LIMIT_FILENAME      255               /* stored archive name, bytes */

@@ -192,6 +192,24 @@ describe('one server', () => {
         }
     });
 
+    test('a request head of 16 KiB of headers and more is taken, as nginx and browsers may send (LIMIT_CONN_MEMORY)', async () => {
+        // header lines of `line` bytes each until the head has at least `size` bytes
+        const head = (size, line) => {
+            let h = 'GET /api/v1/check/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n';
+            for (let i = 0; h.length < size; i++) {
+                const name = `X-Pad-${i}: `;
+                h += `${name}${'a'.repeat(line - name.length - 2)}\r\n`;
+            }
+            return `${h}\r\n`;
+        };
+        for (const [size, line] of [[16 * 1024, 40], [16 * 1024, 8000], [32 * 1024, 100], [48 * 1024, 16000]]) {
+            const req = head(size, line);
+            assert.ok(req.length >= size);
+            const r = await rawRequest(srv, req);
+            assert.equal(r.status, 200, `a head of ${req.length} bytes in ${line}-byte lines`);
+        }
+    });
+
     test('a Range end past the file is clamped: 206 (item 6)', async () => {
         const t = await mkTicket(ctx);
         const data = bytes(1000, 3);
