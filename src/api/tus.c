@@ -552,7 +552,10 @@ static enum err patch_begin(struct req *r)
 
 static enum err patch_reply(struct req *r)
 {
-    add_progress(r, r->state);
+    struct tus_req *t = r->state;
+    add_progress(r, t);
+    /* More PATCHes follow on this connection: keep it (req_send). */
+    r->keep_alive = !t->up.out.id;
     return req_reply_empty(r, 204);
 }
 

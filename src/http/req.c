@@ -356,11 +356,13 @@ enum MHD_Result req_send(struct req *r)
     if (r->profile == PROFILE_TUS) {
         add_cors_headers(r, resp);
         /* libmicrohttpd (0.9.75) zeroes the whole connection pool when a
-         * connection is kept for another request, so a kept tus connection
-         * holds LIMIT_CONN_MEMORY resident (creation, then the PATCH: 142 KiB
-         * per paced upload instead of 40). A new connection per tus request
-         * costs a handshake; clients reconnect by themselves. */
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+         * connection is kept for another request, so a kept idle connection
+         * holds LIMIT_CONN_MEMORY resident. A tus connection is kept only
+         * after a PATCH that left its upload incomplete, when the client's
+         * next PATCH follows at once; every other tus answer closes it
+         * (docs/performance.md, "Connection memory"). */
+        if (!r->keep_alive)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     }
     for (size_t i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);

@@ -69,6 +69,7 @@ struct req {
     int status;                 /* sent status, for the access log */
     uint64_t resp_bytes;        /* body bytes of the answer */
     bool answered;              /* the answer is queued (req_send) */
+    bool keep_alive;            /* tus: the answer keeps the connection (req_send) */
     char detail[512];           /* custom detail for the error being returned, "" = table default */
     json_t *field_errors;       /* ERR_VALIDATION body */
     const char *extra_code;     /* "code" member added to an error body (simplejwt style) */

@@ -458,7 +458,7 @@ describe('tus on one server', () => {
             await Promise.all(Array.from({ length: 40 }, (_, i) => one(40 * round + i)));
     });
 
-    test('every tus answer closes its connection (a kept one would hold its whole pool resident)', async () => {
+    test('tus answers close their connection (a kept one would hold its whole pool resident), but for a PATCH that leaves more to send', async () => {
         const t = await mkTicket(ctx);
         const c = await rawRequest(srv, `POST /api/v1/uploads/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n` +
             `Upload-Token: ${t.token}\r\nUpload-Length: 10\r\nContent-Length: 0\r\n\r\n`);
@@ -470,8 +470,33 @@ describe('tus on one server', () => {
                 `Upload-Token: ${t.token}\r\n\r\n`);
             assert.deepEqual(r.headers.connection, ['close'], method);
         }
+        // two PATCHes on one connection: the first leaves 5 bytes to send and keeps it, the
+        // second completes the upload and closes it
+        const sock = net.connect(srv.port, '127.0.0.1');
+        let got = '';
+        let closed = false;
+        sock.on('data', (d) => { got += d.toString('latin1'); });
+        sock.on('close', () => { closed = true; });
+        const send = (offset, data) => sock.write(Buffer.concat([Buffer.from(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+            `Tus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\nUpload-Offset: ${offset}\r\n` +
+            `Content-Type: application/offset+octet-stream\r\nContent-Length: ${data.length}\r\n\r\n`), data]));
+        const all = bytes(10, 5);
+        send(0, all.subarray(0, 5));
+        await waitFor(() => got.includes('\r\n\r\n'), { what: 'the first answer' });
+        assert.match(got, /^HTTP\/1\.1 204 /);
+        assert.match(got, /\r\nUpload-Offset: 5\r\n/i);
+        assert.doesNotMatch(got, /\r\nConnection: close\r\n/i, 'kept for the next PATCH');
+        assert.equal(closed, false);
+        got = '';
+        send(5, all.subarray(5));
+        await waitFor(() => closed, { what: 'the connection closed after the last PATCH' });
+        assert.match(got, /^HTTP\/1\.1 204 /);
+        assert.match(got, /\r\nUpload-Offset: 10\r\n/i);
+        assert.match(got, /\r\nConnection: close\r\n/i);
         // a client that keeps its connection (tus-js-client, curl) simply opens another
-        const r = await patch(srv, p, t.token, 0, bytes(10, 5));
+        const t2 = await mkTicket(ctx);
+        const p2 = await create(srv, t2.token, 10);
+        const r = await patch(srv, p2, t2.token, 0, bytes(10, 5));
         assert.equal(r.status, 204, r.text);
     });
 
