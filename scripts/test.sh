@@ -2,7 +2,7 @@
 # test.sh BUILD_DIR - runs every suite and ends with the summary line
 # "N passed, N failed"; exit status 0 only when N failed is 0.
 #
-# Suites, in order: format check; cmocka unit tests (meson suite "unit", under ASan +
+# Suites, in order: format check; layering (libmicrohttpd only in src/http/); cmocka unit tests (meson suite "unit", under ASan +
 # UBSan); the libFuzzer targets for a few seconds each (scripts/fuzz.sh); a throwaway
 # PostgreSQL (scripts/pg-test-server.sh); the store tests
 # (test-store, once: SQLite and PostgreSQL in one run); the black-box API tests
@@ -219,6 +219,16 @@ if limited "$FORMAT_LIMIT" scripts/format-check.sh; then
     add "format check" 1 0 0
 else
     add "format check" 0 1 0
+fi
+
+# shared/DESIGN.md's layering: only src/http/ knows the HTTP engine.
+echo "== layering: libmicrohttpd only under src/http/"
+leaks=$(grep -rl microhttpd src/ | grep -v '^src/http/' || true)
+if [ -z "$leaks" ]; then
+    add "layering" 1 0 0
+else
+    echo "layering: outside src/http/: $leaks" >&2
+    add "layering" 0 1 0
 fi
 
 echo "== unit tests (cmocka, ASan+UBSan)"
