@@ -49,6 +49,18 @@ function patch(srv, p, token, offset, body, extra = {}) {
     }, body);
 }
 
+/* A PATCH on a raw socket to port: its head (Content-Length: length) and the
+ * first bytes of its body sent, the rest left to the test (to hold the upload,
+ * go silent or be cut off). Resolves the socket. */
+async function rawPatch(port, p, token, length, first) {
+    const sock = net.connect(port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${token}\r\n` +
+        `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${length}\r\n\r\n`);
+    sock.write(first);
+    return sock;
+}
+
 async function offsetOf(srv, p, token) {
     const r = await tusReq(srv, 'HEAD', p, { 'Upload-Token': token });
     assert.equal(r.status, 200, `HEAD ${p}`);
@@ -410,11 +422,7 @@ describe('tus on one server', () => {
         const data = bytes(2 * MiB, 17);
         const p = await create(srv, t.token, data.length);
         // the first holds the upload: its head and part of its body, the rest later
-        const sock = net.connect(srv.port, '127.0.0.1');
-        await new Promise((r) => sock.once('connect', r));
-        sock.write(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n` +
-            `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${MiB}\r\n\r\n`);
-        sock.write(data.subarray(0, MiB / 2));
+        const sock = await rawPatch(srv.port, p, t.token, MiB, data.subarray(0, MiB / 2));
         let answer = '';
         sock.on('data', (d) => { answer += d; });
         await waitFor(() => fs.existsSync(path.join(partialDir(srv), `${p.slice(-32)}.data`)) &&
@@ -504,11 +512,7 @@ describe('tus on one server', () => {
         const t = await mkTicket(ctx);
         const data = bytes(3 * MiB, 19);
         const p = await create(srv, t.token, data.length);
-        const sock = net.connect(srv.port, '127.0.0.1');
-        await new Promise((r) => sock.once('connect', r));
-        sock.write(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n` +
-            `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${data.length}\r\n\r\n`);
-        sock.write(data.subarray(0, 2 * MiB));
+        const sock = await rawPatch(srv.port, p, t.token, data.length, data.subarray(0, 2 * MiB));
         const file = path.join(partialDir(srv), `${p.slice(-32)}.data`);
         await waitFor(() => fs.statSync(file).size >= 2 * MiB, { what: '2 MiB on disk' });
         sock.destroy();
@@ -626,14 +630,10 @@ test('a PATCH that goes silent is dropped after IDLE_TIMEOUT; what arrived is ke
         const t = await mkTicket(ctx);
         const data = bytes(2 * MiB, 59);
         const p = await create(srv, t.token, data.length);
-        const sock = net.connect(srv.port, '127.0.0.1');
-        await new Promise((r) => sock.once('connect', r));
+        const sock = await rawPatch(srv.port, p, t.token, data.length, data.subarray(0, MiB));
         let closed = false;
         sock.on('close', () => { closed = true; });
         sock.on('error', () => {});
-        sock.write(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n` +
-            `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${data.length}\r\n\r\n`);
-        sock.write(data.subarray(0, MiB));
         await waitFor(() => closed, { timeout: 15000, what: 'the silent connection dropped' });
         // From here on one connection a request: after two idle seconds the server
         // also closes pooled keep-alive connections, racing a request sent on one.
@@ -775,11 +775,7 @@ for (const [what, damage] of [['of another boot', otherBoot], ['torn', torn]]) {
             const t = await mkTicket(ctx);
             const p = await create(s1, t.token, data.length);
             // a PATCH that breaks off: what arrived is saved durably (the client went away)
-            const sock = net.connect(s1.port, '127.0.0.1');
-            await new Promise((r) => sock.once('connect', r));
-            sock.write(`PATCH ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Token: ${t.token}\r\n` +
-                `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${data.length}\r\n\r\n`);
-            sock.write(data.subarray(0, 2 * MiB));
+            const sock = await rawPatch(s1.port, p, t.token, data.length, data.subarray(0, 2 * MiB));
             const file = path.join(s1.dataDir, 'partial', `${p.slice(-32)}.data`);
             await waitFor(() => fs.statSync(file).size >= 2 * MiB, { what: '2 MiB on disk' });
             sock.destroy();
