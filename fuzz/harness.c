@@ -1,6 +1,7 @@
 /* harness.c - starts app + server on 127.0.0.1:<any port> with SQLite in a temp dir (see
  * harness.h). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -28,7 +29,7 @@ static char dir[] = "/tmp/lc-fuzz-XXXXXX";
 
 static void die(const char *what)
 {
-    fprintf(stderr, "fuzz harness: %s\n", what);
+    fprintf(stderr, "fuzz harness: %s: %s\n", what, strerror(errno));
     abort();
 }
 
@@ -91,27 +92,60 @@ const struct harness *harness_get(void)
     return &h;
 }
 
+/* Connects fd to the harness's server. libFuzzer's timers (SIGALRM) interrupt
+ * system calls: a connect() cut short by one goes on in the background, and is
+ * waited for here rather than taken for a failure. */
+static void connect_loopback(int fd)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(h.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return;
+    if (errno != EINTR)
+        die("connect");
+    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    int n;
+    while ((n = poll(&pfd, 1, 5000)) < 0 && errno == EINTR)
+        ;
+    int soerr = 0;
+    socklen_t slen = sizeof(soerr);
+    if (n != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) != 0 || soerr != 0) {
+        errno = n == 0 ? ETIMEDOUT : soerr ? soerr : errno;
+        die("connect (after EINTR)");
+    }
+}
+
 void harness_exchange(const void *req, size_t len)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         die("socket");
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(h.port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-        die("connect");
+    connect_loopback(fd);
     const char *p = req;
     while (len > 0) {
         ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
         if (w <= 0)
             break; /* the server answered early and closed: fine */
         p += w;
         len -= (size_t)w;
     }
     shutdown(fd, SHUT_WR);
+    /* the answer, until the server closes (or says nothing for 5 s) */
     char buf[65536];
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    while (poll(&pfd, 1, 5000) > 0 && recv(fd, buf, sizeof(buf), 0) > 0)
-        ;
+    for (;;) {
+        int n = poll(&pfd, 1, 5000);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != 1)
+            break;
+        ssize_t got = recv(fd, buf, sizeof(buf), 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+    }
     close(fd);
 }

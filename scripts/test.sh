@@ -62,6 +62,8 @@ failed=0
 skipped=0
 summary=()    # one line per suite
 skip_list=()  # one line per skipped test
+fail_list=()  # what failed, a line each: repeated just above the summary line, so that
+              # the last lines of a long run (all a CI page may show) say what broke
 current=      # pid (= process group) of the running suite
 
 # add LABEL PASSED FAILED SKIPPED [NOTE]: counts one suite's result.
@@ -81,6 +83,7 @@ add() {
 # hard_fail LABEL WHY: a failure that is not a test's: loud, and counted as one.
 hard_fail() {
     echo "FAILED: $1: $2"
+    fail_list+=("$1: $2")
     add "$1" 0 1 0 "$2"
 }
 
@@ -155,6 +158,7 @@ meson_suite() {
     out=$(python3 tests/unit/cmocka-count.py "$BUILD/meson-logs/$suite.json" "$logdir/$suite.names")
     echo "$out" | grep -v '^TOTAL '
     read -r _ p f s <<<"$(echo "$out" | grep '^TOTAL ')"
+    while IFS= read -r l; do fail_list+=("$label: $l"); done < <(echo "$out" | sed -n 's/^  \(FAILED .*\)/\1/p')
     while IFS= read -r l; do skip_list+=("$l"); done < <(echo "$out" | sed -n 's/^  SKIPPED //p')
     local note=""
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
@@ -164,6 +168,7 @@ meson_suite() {
         note="meson test exited $rc"
         f=1
     fi
+    [ -n "$note" ] && fail_list+=("$label: $note")
     [ "$f" -gt 0 ] && tail -n 150 "$logdir/$suite.txt"
     add "$label" "$p" "$f" "$s" "$note"
 }
@@ -196,6 +201,7 @@ for x in c["skips"]: print("SKIPPED", x["file"], "::", x["test"], "::", x["why"]
         note="no counts: the run did not finish"
     fi
     sed 's/^/  /' "$counts.list" 2>/dev/null
+    while IFS= read -r l; do fail_list+=("$label: $l"); done < <(grep '^FAILED ' "$counts.list" 2>/dev/null)
     while IFS= read -r l; do skip_list+=("$l"); done < <(sed -n 's/^SKIPPED //p' "$counts.list" 2>/dev/null)
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         note="${note:+$note; }hit its time limit of $limit s"
@@ -211,6 +217,7 @@ for x in c["skips"]: print("SKIPPED", x["file"], "::", x["test"], "::", x["why"]
         note="${note:+$note; }left processes running"
         f=$((f + 1))
     fi
+    [ -n "$note" ] && fail_list+=("$label: $note")
     add "${label%)}, $n files)" "$p" "$f" "$s" "$note"
 }
 
@@ -218,6 +225,7 @@ echo "== format check"
 if limited "$FORMAT_LIMIT" scripts/format-check.sh; then
     add "format check" 1 0 0
 else
+    fail_list+=("format check: scripts/format-check.sh failed (its output is above)")
     add "format check" 0 1 0
 fi
 
@@ -228,6 +236,7 @@ if [ -z "$leaks" ]; then
     add "layering" 1 0 0
 else
     echo "layering: outside src/http/: $leaks" >&2
+    fail_list+=("layering: libmicrohttpd named outside src/http/: $leaks")
     add "layering" 0 1 0
 fi
 
@@ -243,7 +252,10 @@ if [ -d "$FUZZ_BUILD" ]; then
     ff=$(grep -c '^fuzz [a-z]*: FAILED' "$logdir/fuzz.txt")
     if [ "$frc" -ne 0 ] && [ "$ff" -eq 0 ]; then
         ff=1 # the runner itself failed or hit its limit
+        fail_list+=("fuzz: scripts/fuzz.sh exited $frc")
     fi
+    # each failed target with the lines that say why (scripts/fuzz.sh prints them under it)
+    while IFS= read -r l; do fail_list+=("$l"); done < <(sed -n '/^fuzz [a-z]*: FAILED/,/^fuzz [a-z]*: ok/{/^fuzz [a-z]*: ok/!p}' "$logdir/fuzz.txt" | head -n 40)
     add "fuzz ($FUZZ_BUILD)" "$fp" "$ff" 0
 else
     hard_fail "fuzz" "no fuzz build in $FUZZ_BUILD (make build-fuzz)"
@@ -310,6 +322,10 @@ scripts/pg-test-server.sh stop "$pgdir" >/dev/null 2>&1 || hard_fail "stopping t
 
 echo "== summary"
 printf '%s\n' "${summary[@]}"
+if [ "${#fail_list[@]}" -gt 0 ]; then
+    echo "failed (${#fail_list[@]} lines; details higher up):"
+    printf '  %s\n' "${fail_list[@]:0:60}"
+fi
 if [ "${#skip_list[@]}" -gt 0 ]; then
     echo "skipped ($skipped):"
     printf '  %s\n' "${skip_list[@]}"
