@@ -8,11 +8,19 @@
  * `count` connections (default 1) one after the other: reads the headers, answers
  * `100 Continue` when asked, reads and discards Content-Length body bytes, answers
  * 201 and closes. No hashing, no disk: what curl can push through loopback.
+ *
+ * With --tus (bench/tus.sh), each connection is kept for as many requests as the client
+ * sends, and answered as a tus server would answer the requests of one upload: a POST
+ * with 201 and a Location, a PATCH (its body discarded) with 204 and the Upload-Offset
+ * it reaches. Nothing is checked or kept: the ceiling of a tus client's PATCHes on this
+ * box, what no tus server can beat with that client.
+ *   /tmp/sink --tus [count]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +38,7 @@
 static int read_head(int fd, char *head, size_t *ret_len, size_t *ret_got)
 {
     size_t got = 0;
+    *ret_got = 0;
     for (;;) {
         if (got >= HEAD_MAX - 1)
             return -1;
@@ -39,6 +48,7 @@ static int read_head(int fd, char *head, size_t *ret_len, size_t *ret_got)
         if (n <= 0)
             return -1;
         got += (size_t)n;
+        *ret_got = got;
         head[got] = 0;
         char *end = strstr(head, "\r\n\r\n");
         if (end) {
@@ -82,13 +92,15 @@ static int write_all(int fd, const char *buf, size_t len)
 }
 
 /* Serves one request on fd (which the caller closes): headers, optional 100 Continue,
- * Content-Length body bytes discarded into buf (BODY_BUF bytes), 201. Returns 0, or -1
- * when the request is malformed or the connection fails. */
-static int serve(int fd, char *head, char *buf)
+ * Content-Length body bytes discarded into buf (BODY_BUF bytes), 201 (or, with tus, the
+ * answer a tus server gives, the connection kept). Returns 0, 1 when the client closed
+ * the connection before a request, or -1 when the request is malformed or the
+ * connection fails. */
+static int serve(int fd, char *head, char *buf, bool tus)
 {
     size_t hlen, got;
     if (read_head(fd, head, &hlen, &got) != 0)
-        return -1;
+        return got == 0 ? 1 : -1;
     const char *cl = header(head, "Content-Length");
     if (!cl)
         return -1;
@@ -113,15 +125,36 @@ static int serve(int fd, char *head, char *buf)
         left -= n;
     }
     char answer[256];
-    int alen = snprintf(answer, sizeof(answer),
-                        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
-                        "Content-Length: %d\r\nConnection: close\r\n\r\n{\"size\":%lld}",
-                        snprintf(NULL, 0, "{\"size\":%lld}", want), want);
+    int alen;
+    if (tus && strncmp(head, "POST ", 5) == 0) {
+        alen = snprintf(answer, sizeof(answer),
+                        "HTTP/1.1 201 Created\r\nTus-Resumable: 1.0.0\r\n"
+                        "Location: /files/sink\r\nContent-Length: 0\r\n\r\n");
+        return write_all(fd, answer, (size_t)alen);
+    }
+    if (tus) {
+        const char *off = header(head, "Upload-Offset");
+        long long at = off ? strtoll(off, NULL, 10) : 0;
+        alen = snprintf(answer, sizeof(answer),
+                        "HTTP/1.1 204 No Content\r\nTus-Resumable: 1.0.0\r\n"
+                        "Upload-Offset: %lld\r\n\r\n",
+                        at + want);
+        return write_all(fd, answer, (size_t)alen);
+    }
+    alen = snprintf(answer, sizeof(answer),
+                    "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %d\r\nConnection: close\r\n\r\n{\"size\":%lld}",
+                    snprintf(NULL, 0, "{\"size\":%lld}", want), want);
     return write_all(fd, answer, (size_t)alen);
 }
 
 int main(int argc, char **argv)
 {
+    bool tus = argc > 1 && strcmp(argv[1], "--tus") == 0;
+    if (tus) {
+        argc--;
+        argv++;
+    }
     int count = argc > 1 ? atoi(argv[1]) : 1;
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     if (ls < 0) {
@@ -153,7 +186,11 @@ int main(int argc, char **argv)
             rc = 1;
             break;
         }
-        if (serve(fd, head, buf) != 0) {
+        int r;
+        do
+            r = serve(fd, head, buf, tus);
+        while (tus && r == 0);
+        if (r < 0 || (!tus && r != 0)) {
             fputs("sink: bad request or connection lost\n", stderr);
             rc = 1;
         }

@@ -10,7 +10,9 @@
 // --chunk 0 sends the file in one PATCH. --header may be given several times.
 // With --put, --url is the PUT URL (e.g. http://127.0.0.1:P/upload/TOKEN/name).
 // Prints one JSON line: {status, seconds, mbps, patches, offset, location, sha256,
-// create_ms, first_patch_ms}; seconds runs from the creation request to the last answer.
+// create_ms, first_patch_ms, read_ms}; seconds runs from the creation request to the last
+// answer; read_ms is the part of it spent reading chunks from the file (the server waits
+// meanwhile: a client that reads each chunk before it sends it has this gap on any server).
 // Exit status 1 when an answer is not the expected one (201 for POST and PUT, 204 for
 // PATCH) or the final offset is not the file's size.
 import fs from 'node:fs';
@@ -80,6 +82,7 @@ function fail(what, r) {
 const t0 = now();
 let createMs = null;
 let firstPatchMs = null;
+let readMs = 0;
 let patches = 0;
 let offset = 0;
 let last = null;
@@ -109,6 +112,7 @@ if (opt.put) {
             let got = 0;
             while (got < n) got += fs.readSync(fd, buf, got, n - got, offset + got);
             body = buf.subarray(0, n);
+            readMs += now() - tp;
         } else {
             body = fs.createReadStream(opt.file, { start: offset, end: offset + n - 1, highWaterMark: 1024 * 1024 });
         }
@@ -141,6 +145,7 @@ console.log(
         archive_id: last.headers['archive-id'] ?? (last.body.match(/"id":\s*(\d+)/) || [])[1] ?? null,
         create_ms: createMs,
         first_patch_ms: firstPatchMs,
+        read_ms: Math.round(readMs),
     }),
 );
 process.exit(offset === size ? 0 : 1);

@@ -21,10 +21,15 @@
 #                  tus-js-client sends when given chunkSize: 8 MiB)
 #      node-1      tus-1 against @tus/server + @tus/file-store (bench/tus-node-server.mjs)
 #      node-8m     tus-8m against @tus/server + @tus/file-store
+#      sink-8m     tus-8m against bench/sink.c --tus, which answers every PATCH and throws
+#                  its bytes away: what the client alone can send
 #    MB/s = 2^30 bytes / seconds from the creation request to the last answer (MB = 10^6
 #    bytes); for this server the last answer comes after fsync, rename and row, and its
 #    SHA-256 is checked against sha256sum of the file. Ratios are taken within each round
 #    (both figures measured a few seconds apart); their median is the verdict.
+#    The 8 MiB client reads each chunk from the file before it sends it, and no server
+#    gets a byte meanwhile: its reads (read_ms) plus the bytes at PUT's speed give, per
+#    round, the most that any server as fast as our PUT could reach with it ("bound").
 # 2. Resume after a restart: a tus upload of 4 GiB + 3 MiB gets 4 GiB (four 1 GiB PATCHes),
 #    then the server is stopped with SIGTERM and started again, and HEAD and the first
 #    PATCH (1 MiB) are timed; then kill -9 right after a completed PATCH, start, HEAD and
@@ -61,7 +66,7 @@ BENCH_NAME=tus.sh
 . "$ROOT/bench/lib.sh"
 
 [ -x "$BIN" ] || { echo "tus.sh: $BIN not found: run 'make build' first" >&2; exit 2; }
-for tool in curl node npm dd head sha256sum md5sum; do
+for tool in cc curl node npm dd head sha256sum md5sum; do
     command -v "$tool" >/dev/null || { echo "tus.sh: $tool is required" >&2; exit 2; }
 done
 
@@ -199,6 +204,7 @@ head -c "$MIB" /dev/urandom >"$WORK/m2"
 head -c "$MIB" /dev/urandom >"$WORK/m3"
 
 # --- the servers ---
+cc -O2 -o "$WORK/sink" "$ROOT/bench/sink.c"
 start_server
 LC_PID0=$SERVER_PID
 ACCESS=$(curl -sf -X POST "$BASE/api/v1/auth/token/" -H 'Content-Type: application/json' \
@@ -264,6 +270,17 @@ run_kind() {
             --file "$WORK/big" --chunk "$CHUNK" --header "Upload-Token: $TOKEN") ||
             { echo "tus.sh: tus (8 MiB PATCHes): $out" >&2; exit 1; }
         check_ours "tus (8 MiB PATCHes)" "$(jget sha256 <<<"$out")" "$(jget archive_id <<<"$out")"
+        jget read_ms <<<"$out" >>"$WORK/read-ms"
+        jget seconds <<<"$out"
+        ;;
+    sink-8m)
+        "$WORK/sink" --tus 1 >"$WORK/sink.port" &
+        local sink_pid=$! sink_port=
+        for _ in $(seq 50); do [ -s "$WORK/sink.port" ] && break; sleep 0.1; done
+        sink_port=$(cat "$WORK/sink.port")
+        out=$(timeout "$(left)" node "$ROOT/bench/tus-client.mjs" --url "http://127.0.0.1:$sink_port/files/" \
+            --file "$WORK/big" --chunk "$CHUNK") || { echo "tus.sh: sink (8 MiB PATCHes): $out" >&2; exit 1; }
+        wait "$sink_pid" || { echo "tus.sh: sink failed" >&2; exit 1; }
         jget seconds <<<"$out"
         ;;
     node-8m)
@@ -275,10 +292,11 @@ run_kind() {
     esac
 }
 
-KINDS=(put put-node tus-1 tus-8m node-1 node-8m)
+KINDS=(put put-node tus-1 tus-8m node-1 node-8m sink-8m)
 declare -A LABEL=([put]="PUT, curl -T" [put-node]="PUT, node client"
     [tus-1]="tus, one PATCH (curl)" [tus-8m]="tus, 8 MiB PATCHes (node client)"
-    [node-1]="@tus/server, one PATCH (curl)" [node-8m]="@tus/server, 8 MiB PATCHes (node client)")
+    [node-1]="@tus/server, one PATCH (curl)" [node-8m]="@tus/server, 8 MiB PATCHes (node client)"
+    [sink-8m]="sink, 8 MiB PATCHes (node client)")
 declare -A RUNS CPU BUSY
 for k in "${KINDS[@]}"; do RUNS[$k]="" CPU[$k]="" BUSY[$k]=""; done
 # "busy total" CPU ticks of the whole box
@@ -288,14 +306,18 @@ for ((r = 0; r < REPEAT; r++)); do
     for ((j = 0; j < ${#KINDS[@]}; j++)); do
         k=${KINDS[$(((r + j) % ${#KINDS[@]}))]}
         pid=$LC_PID0
-        case $k in node-*) pid=$NODE_PID ;; esac
+        case $k in node-*) pid=$NODE_PID ;; sink-*) pid=$$ ;; esac
         c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
         b0=$(boxticks)
         s=$(run_kind "$k")
         b1=$(boxticks)
         c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
         RUNS[$k]+="$(mbps "$SIZE" "$s") "
-        CPU[$k]+="$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') "
+        if [ "$k" = sink-8m ]; then
+            CPU[$k]+="- " # not a server: its CPU is not what the column is about
+        else
+            CPU[$k]+="$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') "
+        fi
         BUSY[$k]+="$(awk -v a="$b0" -v b="$b1" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }') "
     done
     echo "  round $((r + 1)):$(for k in "${KINDS[@]}"; do
@@ -328,6 +350,25 @@ R_T8_PUTN=$(round_ratio tus-8m put-node)
 R_T1_NODE=$(round_ratio tus-1 node-1)
 R_T8_NODE=$(round_ratio tus-8m node-8m)
 R_PUT_NODE=$(round_ratio put node-1)
+# per round: the bound of 8 MiB PATCHes (the client's reads + the bytes at PUT's speed),
+# as MB/s and as a ratio to PUT
+mapfile -t READ_MS <"$WORK/read-ms"
+read -ra PUT_RUNS <<<"${RUNS[put]}"
+read -ra T8_RUNS <<<"${RUNS[tus-8m]}"
+read -ra N8_RUNS <<<"${RUNS[node-8m]}"
+BOUND=() Q_BOUND=() Q_T8_BOUND=() Q_N8_BOUND=()
+for i in "${!PUT_RUNS[@]}"; do
+    bnd=$(awk -v size="$SIZE" -v put="${PUT_RUNS[i]}" -v ms="${READ_MS[i]}" \
+        'BEGIN { printf "%.0f", size / (size / (put * 1e6) + ms / 1000) / 1e6 }')
+    BOUND+=("$bnd")
+    Q_BOUND+=("$(ratio "$bnd" "${PUT_RUNS[i]}")")
+    Q_T8_BOUND+=("$(ratio "${T8_RUNS[i]}" "$bnd")")
+    Q_N8_BOUND+=("$(ratio "${N8_RUNS[i]}" "$bnd")")
+done
+R_BOUND_PUT="$(median "${Q_BOUND[@]}") ($(range "${Q_BOUND[@]}"))"
+R_T8_BOUND="$(median "${Q_T8_BOUND[@]}") ($(range "${Q_T8_BOUND[@]}"))"
+R_N8_BOUND="$(median "${Q_N8_BOUND[@]}") ($(range "${Q_N8_BOUND[@]}"))"
+R_T8_SINK=$(round_ratio tus-8m sink-8m)
 echo "  per-round ratios, median (range):"
 echo "    tus one PATCH / PUT:                 $R_T1_PUT"
 echo "    tus 8 MiB PATCHes / PUT:             $R_T8_PUT"
@@ -335,6 +376,12 @@ echo "    tus 8 MiB PATCHes / PUT (node client): $R_T8_PUTN"
 echo "    tus one PATCH / @tus/server:         $R_T1_NODE"
 echo "    tus 8 MiB / @tus/server 8 MiB:       $R_T8_NODE"
 echo "    PUT / @tus/server one PATCH:         $R_PUT_NODE"
+echo "    8 MiB client's reads per GiB (ms):   ${READ_MS[*]}"
+echo "    bound of 8 MiB PATCHes (MB/s):       ${BOUND[*]}"
+echo "    bound / PUT:                         $R_BOUND_PUT"
+echo "    tus 8 MiB PATCHes / bound:           $R_T8_BOUND"
+echo "    @tus/server 8 MiB / bound:           $R_N8_BOUND"
+echo "    tus 8 MiB / sink 8 MiB:              $R_T8_SINK"
 kill "$NODE_PID" 2>/dev/null || true
 wait "$NODE_PID" 2>/dev/null || true
 forget "$NODE_PID"
@@ -502,6 +549,10 @@ row "  tus 8 MiB PATCHes / PUT, same node client" "$R_T8_PUTN" - -
 row "  tus one PATCH / @tus/server one PATCH" "$R_T1_NODE" ">= 1.3" "$(verdict "$(gmin "$R_T1_NODE")" '>=' 1.3)"
 row "  tus 8 MiB / @tus/server 8 MiB" "$R_T8_NODE" ">= 1.3" "$(verdict "$(gmin "$R_T8_NODE")" '>=' 1.3)"
 row "  PUT / @tus/server one PATCH" "$R_PUT_NODE" - -
+row "sink 8 MiB PATCHes: the client alone (MB/s)" "${MED[sink-8m]}" - -
+row "  bound of 8 MiB PATCHes / PUT" "$R_BOUND_PUT" - -
+row "  tus 8 MiB PATCHes / bound" "$R_T8_BOUND" - -
+row "  @tus/server 8 MiB / bound" "$R_N8_BOUND" - -
 row "resume after SIGTERM: HEAD + first PATCH (ms)" "$RESUME_TERM" "< 50" "$(verdict "$RESUME_TERM" '<' 50)"
 row "resume after kill -9: HEAD + first PATCH (ms)" "$RESUME_KILL" "< 50" "$(verdict "$RESUME_KILL" '<' 50)"
 row "  same for the 1 MiB partial (ms)" "$(ms "$(awk -v a="$T_SHEAD" -v b="$T_SPATCH" 'BEGIN { print a + b }')") / $(ms "$(awk -v a="$K_SHEAD" -v b="$K_SPATCH" 'BEGIN { print a + b }')")" - -
