@@ -28,13 +28,17 @@
 //     each 1 s interval;
 //   - VmRSS of the server every 200 ms: idle before the run, maximum during it;
 //   - GET /api/v1/check/health/ every 50 ms on its own keep-alive connection: latency
-//     from the timer to the end of the answer (a request still waiting delays the next).
+//     from the timer to the end of the answer (a request still waiting delays the next),
+//     from a worker thread of its own (bench/health-probe.mjs), so that the event loop
+//     of the 1000 uploads does not add its delays (client_loop_delay_ms says how long
+//     that loop was held up).
 // The result is written as JSON to --out and a short summary goes to stdout.
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 
 function parseArgs(argv) {
     const o = {
@@ -86,31 +90,23 @@ function rssKiB(pid) {
     }
 }
 
-/* --- health probe: one keep-alive connection, a GET every 50 ms --- */
-const healthAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+/* --- health probe: one keep-alive connection, a GET every 50 ms, from a worker thread
+ * (bench/health-probe.mjs) whose event loop the uploads' sockets do not hold up --- */
 const health = { lat: [], errors: 0, statuses: {}, maxThisSecond: 0, maxPerSecond: [] };
-function probe() {
-    const t0 = now();
-    const req = http.get(
-        {
-            host: '127.0.0.1',
-            port: opt.port,
-            path: '/api/v1/check/health/',
-            agent: healthAgent,
-            timeout: 30000,
-        },
-        (res) => {
-            res.resume();
-            res.on('end', () => {
-                const ms = now() - t0;
-                health.lat.push(ms);
-                health.maxThisSecond = Math.max(health.maxThisSecond, ms);
-                health.statuses[res.statusCode] = (health.statuses[res.statusCode] ?? 0) + 1;
-            });
-        },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => health.errors++);
+let prober = null;
+function startProbe() {
+    prober = new Worker(new URL('./health-probe.mjs', import.meta.url), {
+        workerData: { port: opt.port, interval: 50 },
+    });
+    prober.on('message', (m) => {
+        if (m.error !== undefined) {
+            health.errors++;
+            return;
+        }
+        health.lat.push(m.ms);
+        health.maxThisSecond = Math.max(health.maxThisSecond, m.ms);
+        health.statuses[m.status] = (health.statuses[m.status] ?? 0) + 1;
+    });
 }
 
 /* --- server memory --- */
@@ -289,7 +285,7 @@ loopDelay.enable();
 
 const t0 = now();
 sampleTmp();
-const healthTimer = setInterval(probe, 50);
+startProbe();
 const rssTimer = setInterval(sampleRss, 200);
 const openSamples = [];
 const openTimer = setInterval(() => openSamples.push(open), 100);
@@ -314,7 +310,7 @@ await new Promise((resolve) => {
     }, 20);
 });
 const wall = (now() - t0) / 1000;
-clearInterval(healthTimer);
+prober.postMessage('stop');
 clearInterval(rssTimer);
 clearInterval(openTimer);
 clearInterval(secTimer);
@@ -322,7 +318,7 @@ sampleRss();
 loopDelay.disable();
 // Whatever is still running after the timeout is cut off and counted as unfinished.
 for (const c of clients) if (c.done === null) c.error = 'timeout';
-healthAgent.destroy();
+await new Promise((resolve) => prober.once('exit', resolve));
 
 const ok = clients.filter((c) => c.status === OK_STATUS);
 const createTimes = clients
@@ -411,6 +407,7 @@ if (failTimes.length)
 console.log(
     `  server VmRSS idle ${f(rss.idle / 1024)} MiB, max ${f(rss.max / 1024)} MiB; ` +
         `health p50 ${f(result.health_ms.p50, 2)} ms, p99 ${f(result.health_ms.p99, 2)} ms, ` +
-        `max ${f(result.health_ms.max, 2)} ms (${lat.length} probes, ${health.errors} errors)`,
+        `max ${f(result.health_ms.max, 2)} ms (${lat.length} probes, ${health.errors} errors); ` +
+        `the client's own event loop held up at most ${f(result.client_loop_delay_ms.max)} ms`,
 );
 process.exit(0);
