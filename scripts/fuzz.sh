@@ -27,8 +27,9 @@ for bin in "$BUILD"/fuzz-*; do
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
     if [ "$rc" -ne 0 ] || grep -qE 'runtime error|ERROR: (Address|Leak|Undefined)Sanitizer' "$log"; then
         echo "fuzz $name: FAILED (exit $rc)"
-        grep -E 'runtime error|ERROR:|SUMMARY|Test unit written|ALARM|fuzz harness' "$log" | head -20 ||
-            tail -n 8 "$log" # none of those: the last words of the run say what stopped it
+        why=$(grep -E 'runtime error|ERROR:|SUMMARY|Test unit written|ALARM|fuzz harness' "$log" | head -20)
+        # none of those: the last words of the run say what stopped it
+        if [ -n "$why" ]; then echo "$why"; else tail -n 8 "$log"; fi
         failed=$((failed + 1))
     else
         echo "fuzz $name: ok (${runs:-?} runs in ${SECONDS_EACH} s)"
