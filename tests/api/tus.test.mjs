@@ -67,6 +67,20 @@ async function offsetOf(srv, p, token) {
     return Number(r.headers.get('upload-offset'));
 }
 
+/* A client that goes away mid-PATCH: the first `sent` bytes of data reach the
+ * upload's file, then the connection is cut. Resolves the offset the server
+ * kept (what HEAD says once the request's save is done). */
+async function breakOff(srv, p, token, data, sent) {
+    const sock = await rawPatch(srv.port, p, token, data.length, data.subarray(0, sent));
+    const file = path.join(partialDir(srv), `${p.slice(-32)}.data`);
+    await waitFor(() => fs.statSync(file).size >= sent, { what: `${sent} bytes on disk` });
+    sock.destroy();
+    return waitFor(async () => {
+        const o = await offsetOf(srv, p, token);
+        return o > 0 ? o : null;
+    }, { what: 'the kept offset' });
+}
+
 /* tus-js-client in Node, from a Buffer; resolves {url, archiveId, sha256, progress}. */
 function tusClient(srv, data, { token, chunkSize = 8 * MiB, name = 'client.bin', retryDelays = [0, 500, 1000, 2000, 4000, 8000], onProgress, creationWithUpload = false } = {}) {
     return new Promise((resolve, reject) => {
@@ -512,14 +526,7 @@ describe('tus on one server', () => {
         const t = await mkTicket(ctx);
         const data = bytes(3 * MiB, 19);
         const p = await create(srv, t.token, data.length);
-        const sock = await rawPatch(srv.port, p, t.token, data.length, data.subarray(0, 2 * MiB));
-        const file = path.join(partialDir(srv), `${p.slice(-32)}.data`);
-        await waitFor(() => fs.statSync(file).size >= 2 * MiB, { what: '2 MiB on disk' });
-        sock.destroy();
-        const kept = await waitFor(async () => {
-            const o = await offsetOf(srv, p, t.token);
-            return o > 0 ? o : null;
-        }, { what: 'the kept offset' });
+        const kept = await breakOff(srv, p, t.token, data, 2 * MiB);
         assert.ok(kept <= 2 * MiB && kept > 0, `offset ${kept}`);
         const r = await patch(srv, p, t.token, kept, data.subarray(kept));
         assert.equal(r.status, 204, r.text);
@@ -775,14 +782,7 @@ for (const [what, damage] of [['of another boot', otherBoot], ['torn', torn]]) {
             const t = await mkTicket(ctx);
             const p = await create(s1, t.token, data.length);
             // a PATCH that breaks off: what arrived is saved durably (the client went away)
-            const sock = await rawPatch(s1.port, p, t.token, data.length, data.subarray(0, 2 * MiB));
-            const file = path.join(s1.dataDir, 'partial', `${p.slice(-32)}.data`);
-            await waitFor(() => fs.statSync(file).size >= 2 * MiB, { what: '2 MiB on disk' });
-            sock.destroy();
-            const durable = await waitFor(async () => {
-                const o = await offsetOf(s1, p, t.token);
-                return o > 0 ? o : null;
-            }, { what: 'the kept offset' });
+            const durable = await breakOff(s1, p, t.token, data, 2 * MiB);
             // then a completed PATCH: a fast save only
             const more = durable + MiB + 1;
             const r = await waitFor(async () => {
