@@ -2,7 +2,8 @@
 # lib.sh - helpers shared by bench/upload.sh and bench/tus.sh (sourced, not run).
 #
 # The sourcing script sets BENCH_NAME (for messages) and DEADLINE (seconds since its
-# start), and SERVER_PID before it calls ticks.
+# start), SERVER_PID before it calls ticks, and WORK (its temp directory, holding the
+# sink built from bench/sink.c) before it calls start_sink.
 
 # Seconds left before the deadline (at least 1); every step runs under `timeout $(left)`.
 left() {
@@ -45,6 +46,15 @@ cpu_line() {
         -v secs="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
         printf "server used %.2f cores; the box was %.0f%% busy, %.0f%% iowait, %.0f%% steal",
             s / hz / secs, 100 * b / t, 100 * w / t, 100 * st / t }'
+}
+# start_sink [--tus] - $WORK/sink serving one connection in the background, once it
+# listens: SINK_PID and SINK_PORT get its pid and port (runs in this shell).
+start_sink() {
+    "$WORK/sink" "$@" 1 >"$WORK/sink.port" &
+    SINK_PID=$!
+    local _
+    for _ in $(seq 50); do [ -s "$WORK/sink.port" ] && break; sleep 0.1; done
+    SINK_PORT=$(cat "$WORK/sink.port")
 }
 free_port() {
     node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'

@@ -274,13 +274,12 @@ run_kind() {
         jget seconds <<<"$out"
         ;;
     sink-8m)
-        "$WORK/sink" --tus 1 >"$WORK/sink.port" &
-        local sink_pid=$! sink_port=
-        for _ in $(seq 50); do [ -s "$WORK/sink.port" ] && break; sleep 0.1; done
-        sink_port=$(cat "$WORK/sink.port")
-        out=$(timeout "$(left)" node "$ROOT/bench/tus-client.mjs" --url "http://127.0.0.1:$sink_port/files/" \
-            --file "$WORK/big" --chunk "$CHUNK") || { echo "tus.sh: sink (8 MiB PATCHes): $out" >&2; exit 1; }
-        wait "$sink_pid" || { echo "tus.sh: sink failed" >&2; exit 1; }
+        # (run_kind runs in a subshell: the sink is not in PIDS, so a failure stops it here)
+        start_sink --tus
+        out=$(timeout "$(left)" node "$ROOT/bench/tus-client.mjs" --url "http://127.0.0.1:$SINK_PORT/files/" \
+            --file "$WORK/big" --chunk "$CHUNK") ||
+            { kill "$SINK_PID" 2>/dev/null; echo "tus.sh: sink (8 MiB PATCHes): $out" >&2; exit 1; }
+        wait "$SINK_PID" || { echo "tus.sh: sink failed" >&2; exit 1; }
         jget seconds <<<"$out"
         ;;
     node-8m)

@@ -85,14 +85,12 @@ echo "  dd 1 GiB + fsync into DATA_DIR: $dd_s s = $DD_MBPS MB/s"
 cc -O2 -o "$WORK/sink" "$ROOT/bench/sink.c"
 sink_runs=()
 for ((r = 1; r <= REPEAT; r++)); do
-    "$WORK/sink" 1 >"$WORK/sink.port" &
-    sink_pid=$!
-    PIDS+=("$sink_pid")
-    for _ in $(seq 50); do [ -s "$WORK/sink.port" ] && break; sleep 0.1; done
-    sink_port=$(cat "$WORK/sink.port")
+    # shellcheck disable=SC2119 # no --tus: a plain sink
+    start_sink
+    PIDS+=("$SINK_PID")
     out=$(timeout "$(left)" curl -sS -o /dev/null -w '%{http_code} %{time_total}' \
-        -T "$WORK/big" "http://127.0.0.1:$sink_port/upload/x/big")
-    wait "$sink_pid" || { echo "upload.sh: sink failed" >&2; exit 1; }
+        -T "$WORK/big" "http://127.0.0.1:$SINK_PORT/upload/x/big")
+    wait "$SINK_PID" || { echo "upload.sh: sink failed" >&2; exit 1; }
     [ "${out%% *}" = 201 ] || { echo "upload.sh: sink answered $out" >&2; exit 1; }
     sink_runs+=("$(mbps "$SIZE" "${out#* }")")
 done
