@@ -51,9 +51,11 @@ cpu_line() {
 # listens: SINK_PID and SINK_PORT get its pid and port (runs in this shell).
 start_sink() {
     "$WORK/sink" "$@" 1 >"$WORK/sink.port" &
+    # shellcheck disable=SC2034 # read by the sourcing script
     SINK_PID=$!
     local _
     for _ in $(seq 50); do [ -s "$WORK/sink.port" ] && break; sleep 0.1; done
+    # shellcheck disable=SC2034 # read by the sourcing script
     SINK_PORT=$(cat "$WORK/sink.port")
 }
 free_port() {

@@ -1,45 +1,28 @@
 // tus-client.mjs - one upload of a file over raw HTTP/1.1, as a tus client sends it: a
 // creation POST, then PATCHes of --chunk bytes one after the other on one keep-alive
-// connection (what tus-js-client does when given a chunkSize), each body read from the
-// file into one reused buffer. Or, with --put, one plain PUT of the whole file from the
+// connection (the requests tus-js-client sends when given a chunkSize), each body read from
+// the file into one reused buffer: the cheapest Node client of that pattern (tus-js-client's
+// own Node build streams each chunk through 64 KiB reads and a Transform, and costs more
+// CPU: bench/tusjs-client.mjs runs it). Or, with --put, one plain PUT of the whole file from the
 // same code, so a comparison with PUT does not compare two clients.
 //
-// Run by bench/tus.sh (node 20, built-ins only):
+// Run by bench/tus.sh (node 20, built-ins and bench/client-args.mjs only):
 //   node bench/tus-client.mjs --url http://127.0.0.1:P/api/v1/uploads/ --file F
 //       [--chunk 8388608] [--header 'Upload-Token: T']... [--put]
 // --chunk 0 sends the file in one PATCH. --header may be given several times.
 // With --put, --url is the PUT URL (e.g. http://127.0.0.1:P/upload/TOKEN/name).
 // Prints one JSON line: {status, seconds, mbps, patches, offset, location, sha256,
-// create_ms, first_patch_ms, read_ms}; seconds runs from the creation request to the last
-// answer; read_ms is the part of it spent reading chunks from the file (the server waits
-// meanwhile: a client that reads each chunk before it sends it has this gap on any server).
+// create_ms, first_patch_ms, read_ms, cpu_ms}; seconds runs from the creation request to the
+// last answer; read_ms is the part of it spent reading chunks from the file (the server waits
+// meanwhile: a client that reads each chunk before it sends it has this gap on any server);
+// cpu_ms is the client process's own CPU time (user + system) over the upload.
 // Exit status 1 when an answer is not the expected one (201 for POST and PUT, 204 for
 // PATCH) or the final offset is not the file's size.
 import fs from 'node:fs';
 import http from 'node:http';
+import { parseArgs } from './client-args.mjs';
 
-function parseArgs(argv) {
-    const o = { chunk: 8 * 1024 * 1024, headers: {}, put: false };
-    for (let i = 2; i < argv.length; i++) {
-        const k = argv[i].replace(/^--/, '');
-        if (k === 'put') {
-            o.put = true;
-            continue;
-        }
-        const v = argv[++i];
-        if (v === undefined) throw new Error(`missing value for ${argv[i - 1]}`);
-        if (k === 'header') {
-            const c = v.indexOf(':');
-            o.headers[v.slice(0, c).trim()] = v.slice(c + 1).trim();
-        } else {
-            o[k] = k === 'chunk' ? Number(v) : v;
-        }
-    }
-    for (const k of ['url', 'file']) if (o[k] === undefined) throw new Error(`--${k} is required`);
-    return o;
-}
-
-const opt = parseArgs(process.argv);
+const opt = parseArgs(process.argv, ['put']);
 const size = fs.statSync(opt.file).size;
 const base = new URL(opt.url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -79,6 +62,7 @@ function fail(what, r) {
     process.exit(1);
 }
 
+const cpu0 = process.cpuUsage();
 const t0 = now();
 let createMs = null;
 let firstPatchMs = null;
@@ -146,6 +130,7 @@ console.log(
         create_ms: createMs,
         first_patch_ms: firstPatchMs,
         read_ms: Math.round(readMs),
+        cpu_ms: Math.round(((cpu) => cpu.user + cpu.system)(process.cpuUsage(cpu0)) / 1000),
     }),
 );
 process.exit(offset === size ? 0 : 1);

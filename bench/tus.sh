@@ -23,6 +23,11 @@
 #      node-8m     tus-8m against @tus/server + @tus/file-store
 #      sink-8m     tus-8m against bench/sink.c --tus, which answers every PATCH and throws
 #                  its bytes away: what the client alone can send
+#      tusjs-8m, tusjs-node-8m, tusjs-sink-8m
+#                  the same three with tus-js-client itself (bench/tusjs-client.mjs: its
+#                  Node build, an fs.ReadStream and chunkSize 8 MiB, as a customer's script
+#                  sends), which streams each chunk in 64 KiB reads through a Transform and
+#                  needs about four times the CPU of the bench client
 #    MB/s = 2^30 bytes / seconds from the creation request to the last answer (MB = 10^6
 #    bytes); for this server the last answer comes after fsync, rename and row, and its
 #    SHA-256 is checked against sha256sum of the file. Ratios are taken within each round
@@ -30,6 +35,8 @@
 #    The 8 MiB client reads each chunk from the file before it sends it, and no server
 #    gets a byte meanwhile: its reads (read_ms) plus the bytes at PUT's speed give, per
 #    round, the most that any server as fast as our PUT could reach with it ("bound").
+#    The node clients' own CPU time per GiB is reported beside the server's: client and
+#    server share the box's cores.
 # 2. Resume after a restart: a tus upload of 4 GiB + 3 MiB gets 4 GiB (four 1 GiB PATCHes),
 #    then the server is stopped with SIGTERM and started again, and HEAD and the first
 #    PATCH (1 MiB) are timed; then kill -9 right after a completed PATCH, start, HEAD and
@@ -70,10 +77,10 @@ for tool in cc curl node npm dd head sha256sum md5sum; do
     command -v "$tool" >/dev/null || { echo "tus.sh: $tool is required" >&2; exit 2; }
 done
 
-# @tus/server and @tus/file-store from bench/package-lock.json (node_modules is not committed).
+# @tus/server, @tus/file-store and tus-js-client from bench/package-lock.json (node_modules is not committed).
 if [ ! -f "$ROOT/bench/node_modules/.package-lock.json" ] ||
     [ "$ROOT/bench/package-lock.json" -nt "$ROOT/bench/node_modules/.package-lock.json" ]; then
-    echo "tus.sh: npm ci in bench/ (@tus/server, @tus/file-store)"
+    echo "tus.sh: npm ci in bench/ (@tus/server, @tus/file-store, tus-js-client)"
     (cd "$ROOT/bench" && timeout "$(left)" npm ci --no-audit --no-fund --loglevel=error) >&2
 fi
 
@@ -288,14 +295,40 @@ run_kind() {
         rm -f "$NODE_DIR"/*
         jget seconds <<<"$out"
         ;;
+    tusjs-8m | tusjs-node-8m | tusjs-sink-8m)
+        local url=$BASE/api/v1/uploads/ auth=(--header "Upload-Token: $TOKEN")
+        case $1 in
+        tusjs-node-8m) url=$NODE_BASE/files/ auth=() ;;
+        tusjs-sink-8m)
+            start_sink --tus
+            url=http://127.0.0.1:$SINK_PORT/files/ auth=()
+            ;;
+        esac
+        out=$(timeout "$(left)" node "$ROOT/bench/tusjs-client.mjs" --url "$url" --file "$WORK/big" \
+            --chunk "$CHUNK" "${auth[@]}") || {
+            [ "$1" = tusjs-sink-8m ] && kill "$SINK_PID" 2>/dev/null
+            echo "tus.sh: tus-js-client ($1): $out" >&2
+            exit 1
+        }
+        case $1 in
+        tusjs-8m) check_ours "tus (tus-js-client)" "$(jget sha256 <<<"$out")" "$(jget archive_id <<<"$out")" ;;
+        tusjs-node-8m) rm -f "$NODE_DIR"/* ;;
+        tusjs-sink-8m) wait "$SINK_PID" || { echo "tus.sh: sink failed" >&2; exit 1; } ;;
+        esac
+        jget seconds <<<"$out"
+        ;;
     esac
+    # the node clients' own CPU time, for the table (one line per run, in run order)
+    case $1 in tus-8m | node-8m | sink-8m | tusjs-*) echo "$1 $(jget cpu_ms <<<"$out")" >>"$WORK/client-cpu" ;; esac
 }
 
-KINDS=(put put-node tus-1 tus-8m node-1 node-8m sink-8m)
+KINDS=(put put-node tus-1 tus-8m node-1 node-8m sink-8m tusjs-8m tusjs-node-8m tusjs-sink-8m)
 declare -A LABEL=([put]="PUT, curl -T" [put-node]="PUT, node client"
     [tus-1]="tus, one PATCH (curl)" [tus-8m]="tus, 8 MiB PATCHes (node client)"
     [node-1]="@tus/server, one PATCH (curl)" [node-8m]="@tus/server, 8 MiB PATCHes (node client)"
-    [sink-8m]="sink, 8 MiB PATCHes (node client)")
+    [sink-8m]="sink, 8 MiB PATCHes (node client)" [tusjs-8m]="tus, 8 MiB PATCHes (tus-js-client)"
+    [tusjs-node-8m]="@tus/server, 8 MiB PATCHes (tus-js-client)"
+    [tusjs-sink-8m]="sink, 8 MiB PATCHes (tus-js-client)")
 declare -A RUNS CPU BUSY
 for k in "${KINDS[@]}"; do RUNS[$k]="" CPU[$k]="" BUSY[$k]=""; done
 # "busy total" CPU ticks of the whole box
@@ -305,14 +338,14 @@ for ((r = 0; r < REPEAT; r++)); do
     for ((j = 0; j < ${#KINDS[@]}; j++)); do
         k=${KINDS[$(((r + j) % ${#KINDS[@]}))]}
         pid=$LC_PID0
-        case $k in node-*) pid=$NODE_PID ;; sink-*) pid=$$ ;; esac
+        case $k in node-* | tusjs-node-*) pid=$NODE_PID ;; sink-* | tusjs-sink-*) pid=$$ ;; esac
         c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
         b0=$(boxticks)
         s=$(run_kind "$k")
         b1=$(boxticks)
         c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
         RUNS[$k]+="$(mbps "$SIZE" "$s") "
-        if [ "$k" = sink-8m ]; then
+        if [ "$k" = sink-8m ] || [ "$k" = tusjs-sink-8m ]; then
             CPU[$k]+="- " # not a server: its CPU is not what the column is about
         else
             CPU[$k]+="$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') "
@@ -326,13 +359,16 @@ for ((r = 0; r < REPEAT; r++)); do
         printf ' %s %s' "$k" "$1"
     done) MB/s"
 done
-declare -A MED
+declare -A MED CCPU
 for k in "${KINDS[@]}"; do
     # shellcheck disable=SC2086
     MED[$k]=$(median ${RUNS[$k]})
+    # the node client's own CPU per GiB, median over the rounds (curl's is not measured)
+    CCPU[$k]=$(awk -v k="$k" '$1 == k { print $2 / 1000 }' "$WORK/client-cpu" | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) printf "%.2f s", v[int((NR + 1) / 2)]; else print "-" }')
     # shellcheck disable=SC2086
-    printf '  %-42s %-18s median %5s MB/s; server CPU per GiB %s s; box busy %s%%\n' "${LABEL[$k]}:" \
-        "${RUNS[$k]}" "${MED[$k]}" "$(median ${CPU[$k]})" "$(median ${BUSY[$k]})"
+    printf '  %-46s %-18s median %5s MB/s; CPU per GiB: server %s s, client %s; box busy %s%%\n' \
+        "${LABEL[$k]}:" "${RUNS[$k]}" "${MED[$k]}" "$(median ${CPU[$k]})" "${CCPU[$k]}" "$(median ${BUSY[$k]})"
 done
 # per-round ratios A/B: "median (min-max)"
 round_ratio() {
@@ -368,6 +404,9 @@ R_BOUND_PUT="$(median "${Q_BOUND[@]}") ($(range "${Q_BOUND[@]}"))"
 R_T8_BOUND="$(median "${Q_T8_BOUND[@]}") ($(range "${Q_T8_BOUND[@]}"))"
 R_N8_BOUND="$(median "${Q_N8_BOUND[@]}") ($(range "${Q_N8_BOUND[@]}"))"
 R_T8_SINK=$(round_ratio tus-8m sink-8m)
+R_J8_PUT=$(round_ratio tusjs-8m put)
+R_J8_NODE=$(round_ratio tusjs-8m tusjs-node-8m)
+R_J8_SINK=$(round_ratio tusjs-8m tusjs-sink-8m)
 echo "  per-round ratios, median (range):"
 echo "    tus one PATCH / PUT:                 $R_T1_PUT"
 echo "    tus 8 MiB PATCHes / PUT:             $R_T8_PUT"
@@ -381,6 +420,9 @@ echo "    bound / PUT:                         $R_BOUND_PUT"
 echo "    tus 8 MiB PATCHes / bound:           $R_T8_BOUND"
 echo "    @tus/server 8 MiB / bound:           $R_N8_BOUND"
 echo "    tus 8 MiB / sink 8 MiB:              $R_T8_SINK"
+echo "    tus-js-client: tus 8 MiB / PUT:      $R_J8_PUT"
+echo "    tus-js-client: tus / @tus/server:    $R_J8_NODE"
+echo "    tus-js-client: tus / sink:           $R_J8_SINK"
 kill "$NODE_PID" 2>/dev/null || true
 wait "$NODE_PID" 2>/dev/null || true
 forget "$NODE_PID"
@@ -552,6 +594,10 @@ row "sink 8 MiB PATCHes: the client alone (MB/s)" "${MED[sink-8m]}" - -
 row "  bound of 8 MiB PATCHes / PUT" "$R_BOUND_PUT" - -
 row "  tus 8 MiB PATCHes / bound" "$R_T8_BOUND" - -
 row "  @tus/server 8 MiB / bound" "$R_N8_BOUND" - -
+row "tus-js-client, 8 MiB: tus / @tus/server / sink (MB/s)" "${MED[tusjs-8m]} / ${MED[tusjs-node-8m]} / ${MED[tusjs-sink-8m]}" - -
+row "  tus-js-client: tus 8 MiB / PUT" "$R_J8_PUT" ">= 0.90" "$(verdict "$(gmin "$R_J8_PUT")" '>=' 0.9)"
+row "  tus-js-client: tus / @tus/server" "$R_J8_NODE" ">= 1.3" "$(verdict "$(gmin "$R_J8_NODE")" '>=' 1.3)"
+row "  tus-js-client: client CPU per GiB, ours / @tus/server" "${CCPU[tusjs-8m]} / ${CCPU[tusjs-node-8m]}" - -
 row "resume after SIGTERM: HEAD + first PATCH (ms)" "$RESUME_TERM" "< 50" "$(verdict "$RESUME_TERM" '<' 50)"
 row "resume after kill -9: HEAD + first PATCH (ms)" "$RESUME_KILL" "< 50" "$(verdict "$RESUME_KILL" '<' 50)"
 row "  same for the 1 MiB partial (ms)" "$(ms "$(awk -v a="$T_SHEAD" -v b="$T_SPATCH" 'BEGIN { print a + b }')") / $(ms "$(awk -v a="$K_SHEAD" -v b="$K_SPATCH" 'BEGIN { print a + b }')")" - -
