@@ -201,8 +201,10 @@ enum err app_open(struct app *a, const struct config *cfg, unsigned flags)
         e = check_database(cfg);
     if (!e)
         e = load_secret(a, flags & APP_CREATE);
-    if (!e)
+    if (!e) {
+        blob_set_hashers(cfg->threads); /* one per polling thread: each feeds ~one MD5 */
         e = blob_open(cfg->data_dir, &a->blobs);
+    }
     if (!e)
         e = store_open(cfg->db_url,
                        &(struct store_options){.connect_wait = (int)cfg->db_wait,

@@ -28,6 +28,10 @@ struct blob_upload;
 enum err blob_open(const char *data_dir, struct blob_store **ret);
 void blob_close(struct blob_store *b);
 
+/* How many threads hash MD5 behind the uploads of this process (1 unless set; 1..64).
+ * Call before the first upload: the hashers start with it. */
+void blob_set_hashers(int n);
+
 /* Removes every file left in tmp/ by a crashed process; logs each and returns
  * how many went in *ret_removed. Call before serving. */
 enum err blob_sweep_tmp(struct blob_store *b, int *ret_removed);

@@ -79,10 +79,8 @@ static bool exists(const struct fx *f, const char *rel)
 }
 
 /* Number of entries in DATA_DIR/<rel> other than . and .. */
-static int count_entries(const struct fx *f, const char *rel)
+static int count_dir(const char *p)
 {
-    char p[PATH_MAX];
-    path_of(f, rel, p, sizeof(p));
     DIR *d = opendir(p);
     assert_non_null(d);
     int n = 0;
@@ -92,6 +90,13 @@ static int count_entries(const struct fx *f, const char *rel)
             n++;
     closedir(d);
     return n;
+}
+
+static int count_entries(const struct fx *f, const char *rel)
+{
+    char p[PATH_MAX];
+    path_of(f, rel, p, sizeof(p));
+    return count_dir(p);
 }
 
 static void write_file(const struct fx *f, const char *rel, const char *content)
@@ -528,6 +533,75 @@ static void test_concurrent_same_name(void **state)
         free(c);
     }
     assert_int_equal(count_entries(f, "archives/9"), N);
+    assert_int_equal(count_entries(f, "tmp"), 0);
+}
+
+/* Uploads of distinct bytes from several threads at once, in chunks of odd sizes. */
+struct parallel {
+    struct blob_store *b;
+    int id;
+    size_t len;
+    unsigned char *data;
+    struct result r;
+    enum err e;
+};
+
+static void *parallel_upload(void *arg)
+{
+    struct parallel *x = arg;
+    struct blob_upload *u = NULL;
+    char name[32];
+    snprintf(name, sizeof(name), "p%d.bin", x->id);
+    x->e = blob_upload_begin(x->b, 0, &u);
+    for (size_t off = 0, n; !x->e && off < x->len; off += n) {
+        n = 65536 + 4099 * (size_t)x->id;
+        if (n > x->len - off)
+            n = x->len - off;
+        x->e = blob_upload_write(u, x->data + off, n);
+    }
+    if (!x->e)
+        x->e = blob_upload_finish(u, 11, name, x->r.key, sizeof(x->r.key), x->r.name,
+                                  sizeof(x->r.name), x->r.md5, x->r.sha256);
+    else
+        blob_upload_abort(u);
+    return NULL;
+}
+
+/* main() asks for four hashers: they start with the first upload, hash several
+ * uploads at once, and each upload's MD5 comes out right however its turns were
+ * spread over them. */
+static void test_hashers_in_parallel(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 6 };
+    size_t len = 12u * 1024 * 1024 + 777;
+    struct parallel ps[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        ps[i] = (struct parallel){.b = f->b, .id = i, .len = len, .data = malloc(len)};
+        assert_non_null(ps[i].data);
+        uint64_t x = 0x9E3779B97F4A7C15u * (uint64_t)(i + 1);
+        for (size_t k = 0; k < len; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            ps[i].data[k] = (unsigned char)x;
+        }
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, parallel_upload, &ps[i]), 0);
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    /* this thread and the four hashers (started by this test or an earlier one) */
+    assert_true(count_dir("/proc/self/task") >= 5);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(ps[i].e, ERR_OK);
+        char want[65];
+        one_shot("MD5", ps[i].data, len, want);
+        assert_string_equal(ps[i].r.md5, want);
+        one_shot("SHA256", ps[i].data, len, want);
+        assert_string_equal(ps[i].r.sha256, want);
+        free(ps[i].data);
+    }
+    assert_int_equal(count_entries(f, "archives/11"), N);
     assert_int_equal(count_entries(f, "tmp"), 0);
 }
 
@@ -1349,6 +1423,7 @@ static void test_partial_fast_data_cut(void **state)
 int main(void)
 {
     log_set_level(LOG_CRITICAL); /* the I/O error tests log by design */
+    blob_set_hashers(4);         /* every test below runs with several hashers */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stream_20mib, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_upload, setup, teardown),
@@ -1362,6 +1437,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_error_is_sticky, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_space, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_same_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hashers_in_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_move, setup, teardown),
