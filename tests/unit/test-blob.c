@@ -486,9 +486,14 @@ static void test_no_space(void **state)
     assert_int_equal(e2, ERR_NO_SPACE);
 }
 
+/* One upload from a thread of its own: data in writes of `chunk` bytes (the last
+ * one shorter), finished as `name` in ticket `ticket`. */
 struct racer {
     struct blob_store *b;
-    int id;
+    int64_t ticket;
+    const char *name;
+    const unsigned char *data;
+    size_t len, chunk;
     struct result r;
     enum err e;
 };
@@ -497,15 +502,29 @@ static void *race(void *arg)
 {
     struct racer *x = arg;
     struct blob_upload *u = NULL;
-    char body[32];
-    snprintf(body, sizeof(body), "body %d", x->id);
     x->e = blob_upload_begin(x->b, 0, &u);
-    for (int i = 0; i < 50 && !x->e; i++)
-        x->e = blob_upload_write(u, body, strlen(body));
+    for (size_t off = 0, n; !x->e && off < x->len; off += n) {
+        n = x->len - off < x->chunk ? x->len - off : x->chunk;
+        x->e = blob_upload_write(u, x->data + off, n);
+    }
     if (!x->e)
-        x->e = blob_upload_finish(u, 9, "same.zip", x->r.key, sizeof(x->r.key), x->r.name,
+        x->e = blob_upload_finish(u, x->ticket, x->name, x->r.key, sizeof(x->r.key), x->r.name,
                                   sizeof(x->r.name), x->r.md5, x->r.sha256);
+    else
+        blob_upload_abort(u);
     return NULL;
+}
+
+enum { RACERS_MAX = 8 };
+
+static void run_racers(struct racer *rs, int n)
+{
+    pthread_t th[RACERS_MAX];
+    assert_true(n <= RACERS_MAX);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
 }
 
 static void test_concurrent_same_name(void **state)
@@ -513,58 +532,34 @@ static void test_concurrent_same_name(void **state)
     struct fx *f = *state;
     enum { N = 8 };
     struct racer rs[N];
-    pthread_t th[N];
+    char bodies[N][32 * 50];
+    size_t lens[N];
     for (int i = 0; i < N; i++) {
-        rs[i] = (struct racer){.b = f->b, .id = i};
-        assert_int_equal(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+        char body[32];
+        int bl = snprintf(body, sizeof(body), "body %d", i);
+        for (int k = 0; k < 50; k++)
+            memcpy(bodies[i] + k * bl, body, (size_t)bl);
+        lens[i] = (size_t)bl * 50;
+        rs[i] = (struct racer){.b = f->b,
+                               .ticket = 9,
+                               .name = "same.zip",
+                               .data = (const unsigned char *)bodies[i],
+                               .len = lens[i],
+                               .chunk = (size_t)bl};
     }
-    for (int i = 0; i < N; i++)
-        pthread_join(th[i], NULL);
+    run_racers(rs, N);
     for (int i = 0; i < N; i++) {
         assert_int_equal(rs[i].e, ERR_OK);
         for (int j = 0; j < i; j++)
             assert_string_not_equal(rs[i].r.key, rs[j].r.key);
         int64_t size;
         char *c = read_key(f->b, rs[i].r.key, &size);
-        char want[32];
-        snprintf(want, sizeof(want), "body %d", i);
-        assert_int_equal(size, (int64_t)strlen(want) * 50);
-        assert_memory_equal(c, want, strlen(want));
+        assert_int_equal(size, (int64_t)lens[i]);
+        assert_memory_equal(c, bodies[i], lens[i]);
         free(c);
     }
     assert_int_equal(count_entries(f, "archives/9"), N);
     assert_int_equal(count_entries(f, "tmp"), 0);
-}
-
-/* Uploads of distinct bytes from several threads at once, in chunks of odd sizes. */
-struct parallel {
-    struct blob_store *b;
-    int id;
-    size_t len;
-    unsigned char *data;
-    struct result r;
-    enum err e;
-};
-
-static void *parallel_upload(void *arg)
-{
-    struct parallel *x = arg;
-    struct blob_upload *u = NULL;
-    char name[32];
-    snprintf(name, sizeof(name), "p%d.bin", x->id);
-    x->e = blob_upload_begin(x->b, 0, &u);
-    for (size_t off = 0, n; !x->e && off < x->len; off += n) {
-        n = 65536 + 4099 * (size_t)x->id;
-        if (n > x->len - off)
-            n = x->len - off;
-        x->e = blob_upload_write(u, x->data + off, n);
-    }
-    if (!x->e)
-        x->e = blob_upload_finish(u, 11, name, x->r.key, sizeof(x->r.key), x->r.name,
-                                  sizeof(x->r.name), x->r.md5, x->r.sha256);
-    else
-        blob_upload_abort(u);
-    return NULL;
 }
 
 /* main() asks for four hashers: they start with the first upload, hash several
@@ -575,31 +570,36 @@ static void test_hashers_in_parallel(void **state)
     struct fx *f = *state;
     enum { N = 6 };
     size_t len = 12u * 1024 * 1024 + 777;
-    struct parallel ps[N];
-    pthread_t th[N];
+    struct racer rs[N];
+    unsigned char *data[N];
+    char names[N][16];
     for (int i = 0; i < N; i++) {
-        ps[i] = (struct parallel){.b = f->b, .id = i, .len = len, .data = malloc(len)};
-        assert_non_null(ps[i].data);
+        data[i] = malloc(len);
+        assert_non_null(data[i]);
         uint64_t x = 0x9E3779B97F4A7C15u * (uint64_t)(i + 1);
         for (size_t k = 0; k < len; k++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            ps[i].data[k] = (unsigned char)x;
+            data[i][k] = (unsigned char)x;
         }
+        snprintf(names[i], sizeof(names[i]), "p%d.bin", i);
+        rs[i] = (struct racer){.b = f->b,
+                               .ticket = 11,
+                               .name = names[i],
+                               .data = data[i],
+                               .len = len,
+                               .chunk = 65536 + 4099 * (size_t)i};
     }
-    for (int i = 0; i < N; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, parallel_upload, &ps[i]), 0);
-    for (int i = 0; i < N; i++)
-        pthread_join(th[i], NULL);
+    run_racers(rs, N);
     /* this thread and the four hashers (started by this test or an earlier one) */
     assert_true(count_dir("/proc/self/task") >= 5);
     for (int i = 0; i < N; i++) {
-        assert_int_equal(ps[i].e, ERR_OK);
+        assert_int_equal(rs[i].e, ERR_OK);
         char want[65];
-        one_shot("MD5", ps[i].data, len, want);
-        assert_string_equal(ps[i].r.md5, want);
-        one_shot("SHA256", ps[i].data, len, want);
-        assert_string_equal(ps[i].r.sha256, want);
-        free(ps[i].data);
+        one_shot("MD5", data[i], len, want);
+        assert_string_equal(rs[i].r.md5, want);
+        one_shot("SHA256", data[i], len, want);
+        assert_string_equal(rs[i].r.sha256, want);
+        free(data[i]);
     }
     assert_int_equal(count_entries(f, "archives/11"), N);
     assert_int_equal(count_entries(f, "tmp"), 0);
