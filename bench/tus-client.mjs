@@ -116,6 +116,7 @@ if (opt.put) {
     fs.closeSync(fd);
 }
 const seconds = (now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
 agent.destroy();
 console.log(
     JSON.stringify({
@@ -130,7 +131,7 @@ console.log(
         create_ms: createMs,
         first_patch_ms: firstPatchMs,
         read_ms: Math.round(readMs),
-        cpu_ms: Math.round(((cpu) => cpu.user + cpu.system)(process.cpuUsage(cpu0)) / 1000),
+        cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
     }),
 );
 process.exit(offset === size ? 0 : 1);

@@ -272,54 +272,37 @@ run_kind() {
         fi
         awk -v a="$s" -v b="${out#* }" 'BEGIN { print a + b }'
         ;;
-    tus-8m)
-        out=$(timeout "$(left)" node "$ROOT/bench/tus-client.mjs" --url "$BASE/api/v1/uploads/" \
-            --file "$WORK/big" --chunk "$CHUNK" --header "Upload-Token: $TOKEN") ||
-            { echo "tus.sh: tus (8 MiB PATCHes): $out" >&2; exit 1; }
-        check_ours "tus (8 MiB PATCHes)" "$(jget sha256 <<<"$out")" "$(jget archive_id <<<"$out")"
-        jget read_ms <<<"$out" >>"$WORK/read-ms"
-        jget seconds <<<"$out"
-        ;;
-    sink-8m)
-        # (run_kind runs in a subshell: the sink is not in PIDS, so a failure stops it here)
-        start_sink --tus
-        out=$(timeout "$(left)" node "$ROOT/bench/tus-client.mjs" --url "http://127.0.0.1:$SINK_PORT/files/" \
-            --file "$WORK/big" --chunk "$CHUNK") ||
-            { kill "$SINK_PID" 2>/dev/null; echo "tus.sh: sink (8 MiB PATCHes): $out" >&2; exit 1; }
-        wait "$SINK_PID" || { echo "tus.sh: sink failed" >&2; exit 1; }
-        jget seconds <<<"$out"
-        ;;
-    node-8m)
-        out=$(timeout "$(left)" node "$ROOT/bench/tus-client.mjs" --url "$NODE_BASE/files/" \
-            --file "$WORK/big" --chunk "$CHUNK") || { echo "tus.sh: @tus/server (8 MiB PATCHes): $out" >&2; exit 1; }
-        rm -f "$NODE_DIR"/*
-        jget seconds <<<"$out"
-        ;;
-    tusjs-8m | tusjs-node-8m | tusjs-sink-8m)
+    tus-8m | node-8m | sink-8m | tusjs-8m | tusjs-node-8m | tusjs-sink-8m)
+        # 8 MiB PATCHes: from the bench client, or with tusjs- from tus-js-client, to this
+        # server, @tus/server (node-) or the sink (sink-)
+        local client=tus-client.mjs target=${1#tusjs-}
+        [ "$target" = "$1" ] || client=tusjs-client.mjs
         local url=$BASE/api/v1/uploads/ auth=(--header "Upload-Token: $TOKEN")
-        case $1 in
-        tusjs-node-8m) url=$NODE_BASE/files/ auth=() ;;
-        tusjs-sink-8m)
+        case $target in
+        node-8m) url=$NODE_BASE/files/ auth=() ;;
+        sink-8m)
+            # (run_kind runs in a subshell: the sink is not in PIDS, so a failure stops it here)
             start_sink --tus
             url=http://127.0.0.1:$SINK_PORT/files/ auth=()
             ;;
         esac
-        out=$(timeout "$(left)" node "$ROOT/bench/tusjs-client.mjs" --url "$url" --file "$WORK/big" \
+        out=$(timeout "$(left)" node "$ROOT/bench/$client" --url "$url" --file "$WORK/big" \
             --chunk "$CHUNK" "${auth[@]}") || {
-            [ "$1" = tusjs-sink-8m ] && kill "$SINK_PID" 2>/dev/null
-            echo "tus.sh: tus-js-client ($1): $out" >&2
+            [ "$target" = sink-8m ] && kill "$SINK_PID" 2>/dev/null
+            echo "tus.sh: ${LABEL[$1]}: $out" >&2
             exit 1
         }
-        case $1 in
-        tusjs-8m) check_ours "tus (tus-js-client)" "$(jget sha256 <<<"$out")" "$(jget archive_id <<<"$out")" ;;
-        tusjs-node-8m) rm -f "$NODE_DIR"/* ;;
-        tusjs-sink-8m) wait "$SINK_PID" || { echo "tus.sh: sink failed" >&2; exit 1; } ;;
+        case $target in
+        node-8m) rm -f "$NODE_DIR"/* ;;
+        sink-8m) wait "$SINK_PID" || { echo "tus.sh: sink failed" >&2; exit 1; } ;;
+        *) check_ours "${LABEL[$1]}" "$(jget sha256 <<<"$out")" "$(jget archive_id <<<"$out")" ;;
         esac
+        [ "$1" = tus-8m ] && jget read_ms <<<"$out" >>"$WORK/read-ms"
+        # the node clients' own CPU time, for the table (one line per run, in run order)
+        echo "$1 $(jget cpu_ms <<<"$out")" >>"$WORK/client-cpu"
         jget seconds <<<"$out"
         ;;
     esac
-    # the node clients' own CPU time, for the table (one line per run, in run order)
-    case $1 in tus-8m | node-8m | sink-8m | tusjs-*) echo "$1 $(jget cpu_ms <<<"$out")" >>"$WORK/client-cpu" ;; esac
 }
 
 KINDS=(put put-node tus-1 tus-8m node-1 node-8m sink-8m tusjs-8m tusjs-node-8m tusjs-sink-8m)
@@ -338,18 +321,17 @@ for ((r = 0; r < REPEAT; r++)); do
     for ((j = 0; j < ${#KINDS[@]}; j++)); do
         k=${KINDS[$(((r + j) % ${#KINDS[@]}))]}
         pid=$LC_PID0
-        case $k in node-* | tusjs-node-*) pid=$NODE_PID ;; sink-* | tusjs-sink-*) pid=$$ ;; esac
+        case $k in *node-*) pid=$NODE_PID ;; *sink-*) pid=$$ ;; esac
         c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
         b0=$(boxticks)
         s=$(run_kind "$k")
         b1=$(boxticks)
         c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
         RUNS[$k]+="$(mbps "$SIZE" "$s") "
-        if [ "$k" = sink-8m ] || [ "$k" = tusjs-sink-8m ]; then
-            CPU[$k]+="- " # not a server: its CPU is not what the column is about
-        else
-            CPU[$k]+="$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') "
-        fi
+        case $k in
+        *sink-*) CPU[$k]+="- " ;; # not a server: its CPU is not what the column is about
+        *) CPU[$k]+="$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') " ;;
+        esac
         BUSY[$k]+="$(awk -v a="$b0" -v b="$b1" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }') "
     done
     echo "  round $((r + 1)):$(for k in "${KINDS[@]}"; do
@@ -579,24 +561,26 @@ echo
 echo "Summary ($(date -u '+%Y-%m-%d'), $(nproc) cores; MB = 10^6 bytes; ratios: median of the per-round ratios;" \
     "slow uploads: every round, met when every round meets the goal)"
 row() { printf '  %-50s %26s %10s %8s\n' "$@"; }
+# goal_row LABEL RATIO LIMIT - a per-round ratio "median (range)" whose median must be >= LIMIT
+goal_row() { row "$1" "$2" ">= $3" "$(verdict "$(gmin "$2")" '>=' "$3")"; }
 row figure measured goal verdict
 row "PUT 1 GiB, curl (MB/s)" "${MED[put]}" - -
 row "tus one PATCH (MB/s)" "${MED[tus-1]}" - -
 row "tus 8 MiB PATCHes (MB/s)" "${MED[tus-8m]}" - -
 row "@tus/server one PATCH / 8 MiB (MB/s)" "${MED[node-1]} / ${MED[node-8m]}" - -
-row "  tus one PATCH / PUT" "$R_T1_PUT" ">= 0.90" "$(verdict "$(gmin "$R_T1_PUT")" '>=' 0.9)"
-row "  tus 8 MiB PATCHes / PUT" "$R_T8_PUT" ">= 0.90" "$(verdict "$(gmin "$R_T8_PUT")" '>=' 0.9)"
+goal_row "  tus one PATCH / PUT" "$R_T1_PUT" 0.90
+goal_row "  tus 8 MiB PATCHes / PUT" "$R_T8_PUT" 0.90
 row "  tus 8 MiB PATCHes / PUT, same node client" "$R_T8_PUTN" - -
-row "  tus one PATCH / @tus/server one PATCH" "$R_T1_NODE" ">= 1.3" "$(verdict "$(gmin "$R_T1_NODE")" '>=' 1.3)"
-row "  tus 8 MiB / @tus/server 8 MiB" "$R_T8_NODE" ">= 1.3" "$(verdict "$(gmin "$R_T8_NODE")" '>=' 1.3)"
+goal_row "  tus one PATCH / @tus/server one PATCH" "$R_T1_NODE" 1.3
+goal_row "  tus 8 MiB / @tus/server 8 MiB" "$R_T8_NODE" 1.3
 row "  PUT / @tus/server one PATCH" "$R_PUT_NODE" - -
 row "sink 8 MiB PATCHes: the client alone (MB/s)" "${MED[sink-8m]}" - -
 row "  bound of 8 MiB PATCHes / PUT" "$R_BOUND_PUT" - -
 row "  tus 8 MiB PATCHes / bound" "$R_T8_BOUND" - -
 row "  @tus/server 8 MiB / bound" "$R_N8_BOUND" - -
 row "tus-js-client, 8 MiB: tus / @tus/server / sink (MB/s)" "${MED[tusjs-8m]} / ${MED[tusjs-node-8m]} / ${MED[tusjs-sink-8m]}" - -
-row "  tus-js-client: tus 8 MiB / PUT" "$R_J8_PUT" ">= 0.90" "$(verdict "$(gmin "$R_J8_PUT")" '>=' 0.9)"
-row "  tus-js-client: tus / @tus/server" "$R_J8_NODE" ">= 1.3" "$(verdict "$(gmin "$R_J8_NODE")" '>=' 1.3)"
+goal_row "  tus-js-client: tus 8 MiB / PUT" "$R_J8_PUT" 0.90
+goal_row "  tus-js-client: tus / @tus/server" "$R_J8_NODE" 1.3
 row "  tus-js-client: client CPU per GiB, ours / @tus/server" "${CCPU[tusjs-8m]} / ${CCPU[tusjs-node-8m]}" - -
 row "resume after SIGTERM: HEAD + first PATCH (ms)" "$RESUME_TERM" "< 50" "$(verdict "$RESUME_TERM" '<' 50)"
 row "resume after kill -9: HEAD + first PATCH (ms)" "$RESUME_KILL" "< 50" "$(verdict "$RESUME_KILL" '<' 50)"

@@ -2,8 +2,9 @@
 # test.sh BUILD_DIR - runs every suite and ends with the summary line
 # "N passed, N failed"; exit status 0 only when N failed is 0.
 #
-# Suites, in order: format check; layering (libmicrohttpd only in src/http/); cmocka unit tests (meson suite "unit", under ASan +
-# UBSan); the libFuzzer targets for a few seconds each (scripts/fuzz.sh); a throwaway
+# Suites, in order: format check; layering (libmicrohttpd only in src/http/); cmocka
+# unit tests (meson suite "unit", under ASan + UBSan); the libFuzzer targets for a few
+# seconds each (scripts/fuzz.sh); a throwaway
 # PostgreSQL (scripts/pg-test-server.sh); the store tests
 # (test-store, once: SQLite and PostgreSQL in one run); the black-box API tests
 # against real servers on SQLite, then on PostgreSQL (files marked
